@@ -1,0 +1,3 @@
+from headwater.infra.cli import main
+
+raise SystemExit(main())

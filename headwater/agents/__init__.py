@@ -1,0 +1,1 @@
+"""Faust agents and the stages they run."""

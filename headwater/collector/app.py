@@ -1,0 +1,68 @@
+"""The collector app factory. Only collection and health routes are mounted."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from headwater import __version__
+from headwater.collector.errors import install_error_handlers
+from headwater.collector.routes import OPENAPI_MODELS, router
+from headwater.collector.runtime import CollectorRuntime
+from headwater.settings import Settings
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings, runtime: CollectorRuntime | None = None) -> FastAPI:
+    runtime = runtime or CollectorRuntime.create(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title="Headwater collector",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    app.include_router(router)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["*"],
+        max_age=86400,
+    )
+    install_error_handlers(app, settings.retry_after)
+    _document_models(app)
+    return app
+
+
+def _document_models(app: FastAPI) -> None:
+    """Add request models that routes read by hand (for size limits) to the OpenAPI doc."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in OPENAPI_MODELS:
+                model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                components.update(model_schema.pop("$defs", {}))
+                components[model.__name__] = model_schema
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

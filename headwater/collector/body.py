@@ -1,0 +1,58 @@
+"""Reading request bodies under a size limit, before any parsing."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.requests import Request
+
+from headwater.errors import InvalidInput, MalformedInput, PayloadTooLarge
+
+__all__ = ["read_limited", "request_data"]
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The body, refusing (413) as soon as it is known to exceed ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"request body is {declared} bytes, over the {limit}-byte limit")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body is over the {limit}-byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _flatten(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            previous = data[key]
+            data[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            data[key] = value
+    return data
+
+
+def request_data(request: Request, body: bytes) -> dict[str, Any]:
+    """Webhook data: a JSON object body, a form body, or else the query string."""
+    if body.strip():
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            try:
+                return _flatten(parse_qsl(body.decode(), keep_blank_values=True))
+            except UnicodeDecodeError:
+                raise MalformedInput("form body is not UTF-8") from None
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise MalformedInput(f"invalid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise InvalidInput("body must be a JSON object", field="body")
+        return data
+    return _flatten(list(request.query_params.multi_items()))

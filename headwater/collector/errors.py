@@ -1,0 +1,44 @@
+"""Domain errors to HTTP answers, in one place. Route handlers never build error bodies."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from fastapi import FastAPI, Request
+from starlette.responses import Response
+
+from headwater.errors import BrokerUnavailable, HeadwaterError, InputError
+
+__all__ = ["install_error_handlers"]
+
+log = logging.getLogger(__name__)
+
+
+def _json(status: int, body: dict[str, object], headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status, headers=headers, media_type="application/json")
+
+
+def install_error_handlers(app: FastAPI, retry_after: int) -> None:
+    async def input_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, InputError)
+        body: dict[str, object] = {"error": exc.message}
+        if exc.field:
+            body["field"] = exc.field
+        return _json(exc.status, body)
+
+    async def broker_down(_: Request, exc: Exception) -> Response:
+        log.warning("answering 503: %s", exc)
+        return _json(
+            503,
+            {"error": "event not stored: the event log is unavailable, retry later"},
+            {"Retry-After": str(retry_after)},
+        )
+
+    async def other(_: Request, exc: Exception) -> Response:
+        log.exception("unexpected error", exc_info=exc)
+        return _json(500, {"error": "internal error"})
+
+    app.add_exception_handler(InputError, input_error)
+    app.add_exception_handler(BrokerUnavailable, broker_down)
+    app.add_exception_handler(HeadwaterError, other)

@@ -1,0 +1,301 @@
+"""Intake: turn what an entry point received into one Avro-ready intake batch.
+
+Every entry point (``/track``, ``/collect``, later ``/v1/*`` and the bridges) goes
+through here, so validation, limits, id assignment and errors are the same everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from headwater.core.sources import EventSource
+from headwater.errors import InvalidInput, MalformedInput, PayloadTooLarge
+
+__all__ = [
+    "Accepted",
+    "IntakeLimits",
+    "RequestMeta",
+    "TrackerPayload",
+    "build_collect_batch",
+    "build_tracker_batch",
+    "parse_tracker_payload",
+]
+
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+_EMPTY_OBJECT = b"{}"
+
+IdFactory = Callable[[], str]
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+# --- wire models (Tracardi tracker protocol) ------------------------------------------
+
+
+class _Ref(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: str | None = Field(default=None, max_length=128)
+
+
+class _SourceRef(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: str = Field(min_length=1, max_length=128)
+
+
+class _EventTime(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    create: datetime | None = None
+
+
+class TrackerEvent(BaseModel):
+    """One event in a ``/track`` request."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: str = Field(min_length=1, max_length=128)
+    id: str | None = Field(default=None, max_length=128, pattern=_CLIENT_ID.pattern)
+    time: _EventTime | None = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+    context: dict[str, Any] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list, max_length=64)
+
+    @field_validator("type")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("event type must not be blank")
+        return value
+
+
+class TrackerPayload(BaseModel):
+    """Body of ``POST /track``; unknown keys (``metadata``, ``device``, ...) are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    source: _SourceRef
+    session: _Ref | None = None
+    profile: _Ref | None = None
+    context: dict[str, Any] = Field(default_factory=dict)
+    properties: dict[str, Any] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict)
+    events: list[TrackerEvent] = Field(min_length=1, max_length=2500)
+    profile_less: bool = False
+
+
+# --- results ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeLimits:
+    max_event_bytes: int
+    max_request_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class RequestMeta:
+    """What the entry point knows about the request besides its body."""
+
+    received_at: int  # epoch milliseconds
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """An intake batch ready to encode, with what the caller is told."""
+
+    key: bytes
+    record: dict[str, Any]
+    profile_id: str | None
+    session_id: str | None
+    event_ids: list[str]
+
+
+# --- parsing ------------------------------------------------------------------------
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "body"
+
+
+def parse_tracker_payload(body: bytes) -> TrackerPayload:
+    """Parse and validate a ``/track`` body; 400 for bad JSON, 422 naming the field."""
+    try:
+        return TrackerPayload.model_validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        if first["type"] == "json_invalid":
+            raise MalformedInput(f"invalid JSON: {first['msg']}") from None
+        field = _field_path(tuple(first["loc"]))
+        raise InvalidInput(f"{field}: {first['msg']}", field=field) from None
+
+
+def _dump(value: dict[str, Any], field: str) -> bytes:
+    if not value:
+        return _EMPTY_OBJECT
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError as exc:
+        raise InvalidInput(f"{field}: {exc}", field=field) from None
+
+
+def _millis(moment: datetime | None, default: int) -> int:
+    if moment is None:
+        return default
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def _partition_key(tenant: str, profile_id: str | None, fallback: str) -> bytes:
+    """Per-profile work is keyed tenant:profile; profile-less events spread by session/event."""
+    return f"{tenant}:{profile_id}".encode() if profile_id else f"{tenant}:~{fallback}".encode()
+
+
+def _base_record(source: EventSource, channel: str, meta: RequestMeta) -> dict[str, Any]:
+    return {
+        "tenant": source.tenant,
+        "env": source.env,
+        "source_id": source.id,
+        "channel": channel,
+        "received_at": meta.received_at,
+        "ip": meta.ip,
+        "user_agent": meta.user_agent,
+    }
+
+
+def build_tracker_batch(
+    payload: TrackerPayload,
+    source: EventSource,
+    meta: RequestMeta,
+    limits: IntakeLimits,
+    *,
+    profile_less: bool = False,
+    make_id: IdFactory = new_id,
+) -> Accepted:
+    """Assign missing ids, enforce the per-event limit and shape the intake record."""
+    profile_less = profile_less or payload.profile_less
+    given_profile = payload.profile.id if payload.profile else None
+    given_session = payload.session.id if payload.session else None
+    profile_id = None if profile_less else (given_profile or make_id())
+    session_id = given_session or make_id()
+
+    events = []
+    event_ids = []
+    for index, event in enumerate(payload.events):
+        field = f"events[{index}]"
+        properties = _dump(event.properties, f"{field}.properties")
+        context = _dump(event.context, f"{field}.context")
+        options = _dump(event.options, f"{field}.options")
+        size = len(properties) + len(context) + len(options) + len(event.type)
+        if size > limits.max_event_bytes:
+            raise PayloadTooLarge(
+                f"{field} is {size} bytes, over the {limits.max_event_bytes}-byte limit",
+                field=field,
+            )
+        event_id = event.id or make_id()
+        event_ids.append(event_id)
+        events.append(
+            {
+                "id": event_id,
+                "type": event.type,
+                "time": _millis(event.time.create if event.time else None, meta.received_at),
+                "properties": properties,
+                "context": context,
+                "options": options,
+                "tags": event.tags,
+            }
+        )
+
+    record = _base_record(source, "track", meta)
+    record.update(
+        profile_id=profile_id,
+        profile_assigned=profile_id is not None and given_profile is None,
+        session_id=session_id,
+        session_assigned=given_session is None,
+        profile_less=profile_less,
+        context=_dump(payload.context, "context"),
+        properties=_dump(payload.properties, "properties"),
+        events=events,
+    )
+    return Accepted(
+        key=_partition_key(source.tenant, profile_id, session_id),
+        record=record,
+        profile_id=profile_id,
+        session_id=session_id,
+        event_ids=event_ids,
+    )
+
+
+def build_collect_batch(
+    event_type: str,
+    properties: dict[str, Any],
+    source: EventSource,
+    session_id: str | None,
+    meta: RequestMeta,
+    limits: IntakeLimits,
+    *,
+    make_id: IdFactory = new_id,
+) -> Accepted:
+    """A webhook call (``/collect``) is one event whose properties are the request data.
+
+    Without a session id the event is profile-less: no profile is created for it.
+    """
+    event_type = event_type.strip()
+    if not event_type or len(event_type) > 128:
+        raise InvalidInput("event_type must be 1-128 characters", field="event_type")
+    if session_id is not None and not _CLIENT_ID.match(session_id):
+        raise InvalidInput("session_id has characters that are not allowed", field="session_id")
+    encoded = _dump(properties, "properties")
+    if len(encoded) > limits.max_event_bytes:
+        raise PayloadTooLarge(
+            f"event is {len(encoded)} bytes, over the {limits.max_event_bytes}-byte limit",
+            field="properties",
+        )
+    event_id = make_id()
+    record = _base_record(source, "collect", meta)
+    record.update(
+        profile_id=None,
+        profile_assigned=False,
+        session_id=session_id,
+        session_assigned=False,
+        profile_less=session_id is None,
+        context=_EMPTY_OBJECT,
+        properties=_EMPTY_OBJECT,
+        events=[
+            {
+                "id": event_id,
+                "type": event_type,
+                "time": meta.received_at,
+                "properties": encoded,
+                "context": _EMPTY_OBJECT,
+                "options": _EMPTY_OBJECT,
+                "tags": [],
+            }
+        ],
+    )
+    return Accepted(
+        key=_partition_key(source.tenant, None, session_id or event_id),
+        record=record,
+        profile_id=None,
+        session_id=session_id,
+        event_ids=[event_id],
+    )

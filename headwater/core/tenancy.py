@@ -1,0 +1,61 @@
+"""Tenants, environments and the names of the things that belong to them."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from headwater.errors import InvalidInput
+
+__all__ = [
+    "ENVIRONMENTS",
+    "TENANT_ID_PATTERN",
+    "Tenant",
+    "check_tenant_id",
+    "events_alias",
+    "events_index",
+    "events_index_pattern",
+]
+
+ENVIRONMENTS: tuple[str, ...] = ("production", "staging")
+TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9_]{0,31}$"
+_TENANT_ID = re.compile(TENANT_ID_PATTERN)
+
+
+class Tenant(BaseModel):
+    """A customer of the platform; its data, configuration and users are isolated."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(pattern=TENANT_ID_PATTERN)
+    name: str
+    status: Literal["active", "suspended"] = "active"
+
+
+def check_tenant_id(tenant: str) -> str:
+    """Tenant ids appear in index names, so they are lowercase and have no dashes."""
+    if not _TENANT_ID.match(tenant):
+        raise InvalidInput(f"tenant id must match {TENANT_ID_PATTERN}", field="tenant")
+    return tenant
+
+
+def events_alias(prefix: str, tenant: str, env: str) -> str:
+    """The alias that reads every monthly events index of one tenant and environment."""
+    return f"{prefix}-{tenant}-{env}-events"
+
+
+def events_index_pattern(prefix: str, tenant: str, env: str) -> str:
+    return f"{events_alias(prefix, tenant, env)}-*"
+
+
+def events_index(prefix: str, tenant: str, env: str, received: datetime) -> str:
+    """Monthly index an event is written to, by the time the platform received it.
+
+    Received time (not client time) is stored in the intake record, so a redelivered
+    or replayed event always lands in the same index, and a client clock cannot
+    create indices far in the past or future.
+    """
+    return f"{events_alias(prefix, tenant, env)}-{received:%Y.%m}"

@@ -1,0 +1,101 @@
+"""The one error hierarchy of Headwater.
+
+    HeadwaterError
+    ├── InputError                 client sent something we refuse (edges map it to 4xx)
+    │   ├── MalformedInput          not parseable (bad JSON, bad encoding)        -> 400
+    │   ├── InvalidInput            parseable but a field is missing or wrong     -> 422
+    │   ├── PayloadTooLarge         over a size limit                             -> 413
+    │   ├── UnknownSource           event source does not exist                   -> 401
+    │   └── SourceForbidden         source disabled or channel not allowed        -> 403
+    ├── DependencyError            a service we depend on failed (retry, back off)
+    │   ├── BrokerUnavailable       Kafka did not acknowledge in time             -> 503
+    │   └── SearchUnavailable       the search engine is unreachable or overloaded
+    ├── SearchRejected             the search engine refused a request for good
+    ├── SchemaError                Avro schema problems
+    │   └── UnknownSchema           a message names a writer schema we do not know
+    └── ConfigurationError         settings or configuration records are wrong
+
+Third-party exceptions are translated at the boundary with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BrokerUnavailable",
+    "ConfigurationError",
+    "DependencyError",
+    "HeadwaterError",
+    "InputError",
+    "InvalidInput",
+    "MalformedInput",
+    "PayloadTooLarge",
+    "SchemaError",
+    "SearchRejected",
+    "SearchUnavailable",
+    "SourceForbidden",
+    "UnknownSchema",
+    "UnknownSource",
+]
+
+
+class HeadwaterError(Exception):
+    """Root of every error Headwater raises on purpose."""
+
+
+class InputError(HeadwaterError):
+    """The client sent input we refuse; ``status`` is the HTTP status the edges use."""
+
+    status = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class MalformedInput(InputError):
+    status = 400
+
+
+class InvalidInput(InputError):
+    status = 422
+
+
+class PayloadTooLarge(InputError):
+    status = 413
+
+
+class UnknownSource(InputError):
+    status = 401
+
+
+class SourceForbidden(InputError):
+    status = 403
+
+
+class DependencyError(HeadwaterError):
+    """A dependency failed in a way that may pass: callers retry or answer 503."""
+
+
+class BrokerUnavailable(DependencyError):
+    pass
+
+
+class SearchUnavailable(DependencyError):
+    pass
+
+
+class SearchRejected(HeadwaterError):
+    """The search engine refused a request; retrying the same request will not help."""
+
+
+class SchemaError(HeadwaterError):
+    pass
+
+
+class UnknownSchema(SchemaError):
+    pass
+
+
+class ConfigurationError(HeadwaterError):
+    pass

@@ -1,0 +1,1 @@
+"""Adapters and jobs around the core: CLI, init, search engine, local stack."""

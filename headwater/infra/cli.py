@@ -1,0 +1,113 @@
+"""``headwater <command>``: one CLI for every process and job."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from headwater.errors import HeadwaterError
+from headwater.settings import Settings, load_settings
+
+__all__ = ["main"]
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+
+
+def _up(args: argparse.Namespace, settings: Settings) -> int:
+    from headwater.infra.stack import StackPorts, run_up
+
+    data_dir = Path(args.data_dir) if args.data_dir else settings.data_dir
+    return run_up(settings, ports=StackPorts(args.port_base), data_dir=data_dir, as_json=args.json)
+
+
+def _init(args: argparse.Namespace, settings: Settings) -> int:
+    from headwater.infra.init import run_init
+
+    if args.partitions:
+        settings = settings.model_copy(update={"partitions": args.partitions})
+    result = asyncio.run(run_init(settings))
+    print(json.dumps(asdict(result)))
+    return 0
+
+
+def _collector(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from headwater.collector import create_app
+
+    host = args.host or settings.collector_host
+    port = args.port or settings.collector_port
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level=settings.log_level,
+        proxy_headers=True,
+        server_header=False,
+    )
+    return 0
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    import faust
+
+    from headwater.agents.worker import build_worker_app
+
+    agents = [a.strip() for a in args.agents.split(",")] if args.agents else None
+    app = build_worker_app(settings, agents)
+    worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True)
+    worker.execute_from_commandline()
+    return 0  # pragma: no cover - execute_from_commandline exits
+
+
+def _parser() -> argparse.ArgumentParser:
+    from headwater.infra.stack import DEFAULT_PORT_BASE
+
+    parser = argparse.ArgumentParser(prog="headwater", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="run everything on this machine (embedded services)")
+    up.add_argument("--data-dir", help="where logs and state go (default ./.headwater)")
+    up.add_argument("--port-base", type=int, default=DEFAULT_PORT_BASE, help="first port used")
+    up.add_argument("--json", action="store_true", help="print one JSON line when ready")
+    up.set_defaults(run=_up)
+
+    init = commands.add_parser("init", help="create topics, templates, default tenant/source")
+    init.add_argument("--partitions", type=int, help="partitions for new topics (default 6)")
+    init.set_defaults(run=_init)
+
+    collector = commands.add_parser("collector", help="the public collector (HTTP)")
+    collector.add_argument("--host")
+    collector.add_argument("--port", type=int)
+    collector.set_defaults(run=_collector)
+
+    worker = commands.add_parser("worker", help="the Faust worker with its agents")
+    worker.add_argument("--agents", help="comma-separated agents to run (default: all)")
+    worker.set_defaults(run=_worker)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        _logging(settings)
+        code: int = args.run(args, settings)
+    except HeadwaterError as exc:
+        print(f"headwater {args.command}: {exc}", file=sys.stderr)
+        return 2
+    return code

@@ -1,0 +1,95 @@
+"""``headwater init``: topics, index templates, the default tenant and event sources.
+
+Idempotent: it reads what exists first and only adds what is missing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from headwater.core.config import config_key
+from headwater.core.sources import SOURCE_KIND, default_source_id
+from headwater.core.tenancy import ENVIRONMENTS, check_tenant_id
+from headwater.errors import BrokerUnavailable
+from headwater.infra.search import connect_search
+from headwater.infra.search.provision import provision_events
+from headwater.settings import Settings
+from headwater.streams.codec import AvroCodec
+from headwater.streams.config_log import ConfigLog, ConfigPublisher
+from headwater.streams.kafka import AckedProducer, ensure_topics
+from headwater.streams.topics import Topics
+
+__all__ = ["InitResult", "run_init"]
+
+log = logging.getLogger(__name__)
+
+TENANT_KIND = "tenant"
+
+
+@dataclass
+class InitResult:
+    tenant: str
+    sources: dict[str, str]
+    topics_created: list[str] = field(default_factory=list)
+    config_written: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
+
+
+async def run_init(settings: Settings) -> InitResult:
+    tenant = check_tenant_id(settings.default_tenant)
+    result = InitResult(tenant=tenant, sources={})
+    topics = Topics(settings.topic_prefix)
+    result.topics_created = await ensure_topics(
+        settings.kafka_servers, topics.specs(settings.partitions), settings.replication_factor
+    )
+
+    store = await connect_search(settings)
+    try:
+        for env in ENVIRONMENTS:
+            result.aliases.append(await provision_events(store, settings, tenant, env))
+    finally:
+        await store.close()
+
+    codec = AvroCodec.default()
+    producer = AckedProducer(settings)
+    config = ConfigLog(settings, codec)
+    await producer.start(wait=15.0)
+    try:
+        if not producer.connected:
+            raise BrokerUnavailable(f"Kafka at {settings.kafka_servers} is not reachable")
+        await config.start(wait=30.0)
+        if not config.caught_up:
+            raise BrokerUnavailable("could not read the config topic to its end")
+        publisher = ConfigPublisher(settings, codec, producer)
+        wanted = [(TENANT_KIND, None, tenant, {"name": "Default tenant", "status": "active"})]
+        for env in ENVIRONMENTS:
+            source_id = default_source_id(tenant, env)
+            result.sources[env] = source_id
+            source = {
+                "name": "Default source",
+                "type": "rest",
+                "enabled": True,
+                "channels": ["track", "collect"],
+            }
+            wanted.append((SOURCE_KIND, env, source_id, source))
+        for kind, env, entity_id, data in wanted:
+            key = config_key(kind, tenant, env, entity_id)
+            if config.get(key) is not None:
+                continue
+            await publisher.publish(
+                kind=kind,
+                tenant=tenant,
+                env=env,
+                entity_id=entity_id,
+                data=data,
+                version=1,
+                updated_by="init",
+            )
+            await config.wait_for(key, 1)
+            result.config_written.append(key)
+    finally:
+        await config.stop()
+        await producer.stop()
+    log.info("init done: %s", result)
+    return result

@@ -1,0 +1,115 @@
+"""What the rest of Headwater needs from a search engine, and nothing more."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+__all__ = [
+    "BulkAction",
+    "BulkOutcome",
+    "Engine",
+    "SearchStore",
+    "bulk_lines",
+    "classify_bulk_items",
+]
+
+Engine = Literal["elasticsearch", "opensearch"]
+
+
+@dataclass(frozen=True, slots=True)
+class BulkAction:
+    """One document write. ``create`` never overwrites (events are immutable);
+    ``index`` with ``version`` uses external versioning (newer snapshot wins)."""
+
+    index: str
+    id: str
+    doc: dict[str, Any]
+    op: Literal["create", "index"] = "create"
+    version: int | None = None
+
+    def header(self) -> dict[str, Any]:
+        meta: dict[str, Any] = {"_index": self.index, "_id": self.id}
+        if self.version is not None:
+            meta["version"] = self.version
+            meta["version_type"] = "external"
+        return {self.op: meta}
+
+
+@dataclass(slots=True)
+class BulkOutcome:
+    """Per-item result of a bulk request, sorted by what the caller must do next."""
+
+    written: int = 0
+    already_there: int = 0  # create of an existing id, or an older external version
+    retry: list[BulkAction] = field(default_factory=list)
+    rejected: list[tuple[BulkAction, str]] = field(default_factory=list)
+
+
+def bulk_lines(actions: Sequence[BulkAction]) -> list[dict[str, Any]]:
+    """The bulk API body: a header line then the document, for each action."""
+    lines: list[dict[str, Any]] = []
+    for action in actions:
+        lines.append(action.header())
+        lines.append(action.doc)
+    return lines
+
+
+def classify_bulk_items(actions: Sequence[BulkAction], items: list[dict[str, Any]]) -> BulkOutcome:
+    """Map a bulk response's items back to the actions that produced them."""
+    outcome = BulkOutcome()
+    for action, item in zip(actions, items, strict=True):
+        result = next(iter(item.values()))
+        status = int(result.get("status", 500))
+        if status < 300:
+            outcome.written += 1
+        elif status == 409:
+            outcome.already_there += 1
+        elif status == 429 or status >= 500:
+            outcome.retry.append(action)
+        else:
+            error = result.get("error", {})
+            reason = (
+                f"{error.get('type')}: {error.get('reason')}" if isinstance(error, dict) else error
+            )
+            outcome.rejected.append((action, f"{status} {reason}"))
+    return outcome
+
+
+class SearchStore(Protocol):
+    """The port. Adapters translate client errors into SearchUnavailable / SearchRejected."""
+
+    engine: Engine
+
+    async def info(self) -> dict[str, Any]: ...
+
+    async def put_index_template(self, name: str, body: dict[str, Any]) -> None: ...
+
+    async def ensure_index(self, index: str) -> bool:
+        """Create ``index`` (templates apply) unless it exists; True when created."""
+        ...
+
+    async def bulk(self, actions: Sequence[BulkAction]) -> BulkOutcome: ...
+
+    async def search(
+        self,
+        index: str,
+        *,
+        query: dict[str, Any] | None = None,
+        size: int = 10,
+        sort: list[Any] | None = None,
+        search_after: list[Any] | None = None,
+    ) -> dict[str, Any]: ...
+
+    async def count(self, index: str, query: dict[str, Any] | None = None) -> int: ...
+
+    async def get(self, index: str, doc_id: str) -> dict[str, Any] | None: ...
+
+    async def refresh(self, index: str) -> None: ...
+
+    async def get_alias(self, name: str) -> list[str]:
+        """Indices the alias points at; empty when it does not exist."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,32 @@
+"""Index templates and aliases for a tenant's environments; safe to run any number of times."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from headwater.core.tenancy import events_alias, events_index
+from headwater.infra.search.port import SearchStore
+from headwater.infra.search.templates import events_template
+from headwater.settings import Settings
+
+__all__ = ["provision_events"]
+
+
+async def provision_events(store: SearchStore, settings: Settings, tenant: str, env: str) -> str:
+    """Put the events template and create this month's index so the alias exists.
+
+    Returns the read alias.
+    """
+    prefix = settings.index_prefix
+    alias = events_alias(prefix, tenant, env)
+    template = events_template(
+        prefix=prefix,
+        tenant=tenant,
+        env=env,
+        engine=store.engine,
+        shards=settings.index_shards,
+        replicas=settings.index_replicas,
+    )
+    await store.put_index_template(alias, template)
+    await store.ensure_index(events_index(prefix, tenant, env, datetime.now(UTC)))
+    return alias

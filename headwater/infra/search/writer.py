@@ -1,0 +1,111 @@
+"""Bulk writes that survive search-engine outages: retry with back-off, never drop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from headwater.errors import SearchRejected, SearchUnavailable
+from headwater.infra.search.port import BulkAction, SearchStore
+
+__all__ = ["Backoff", "BulkWriter"]
+
+log = logging.getLogger(__name__)
+
+
+class Backoff:
+    """Exponential back-off: 0.2 s doubling up to ``cap``; ``reset`` after a success."""
+
+    def __init__(self, cap: float, first: float = 0.2) -> None:
+        self._cap = cap
+        self._first = first
+        self._next = first
+
+    def reset(self) -> None:
+        self._next = self._first
+
+    async def wait(self) -> None:
+        delay = self._next
+        self._next = min(self._next * 2, self._cap)
+        await asyncio.sleep(delay)
+
+
+class BulkWriter:
+    """Writes actions in chunks; returns only those the engine refused for good.
+
+    While the engine is unreachable or overloaded (connection errors, 429, 5xx), the
+    writer waits and tries again, holding the caller (and so the consumer) back.
+    """
+
+    def __init__(
+        self,
+        store: SearchStore,
+        *,
+        chunk: int = 1000,
+        max_backoff: float = 30.0,
+        stopping: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self._store = store
+        self._chunk = chunk
+        self._backoff = Backoff(max_backoff)
+        self._stopping = stopping
+        self._known_indices: set[str] = set()
+        self.written = 0
+        self.already_there = 0
+
+    async def ensure_indices(self, actions: Sequence[BulkAction]) -> None:
+        for index in {a.index for a in actions} - self._known_indices:
+            await self.retrying(lambda index=index: self._store.ensure_index(index))  # type: ignore[misc]
+            self._known_indices.add(index)
+
+    async def write(self, actions: Sequence[BulkAction]) -> list[tuple[BulkAction, str]]:
+        await self.ensure_indices(actions)
+        rejected: list[tuple[BulkAction, str]] = []
+        for start in range(0, len(actions), self._chunk):
+            rejected.extend(await self._write_chunk(list(actions[start : start + self._chunk])))
+        return rejected
+
+    async def _write_chunk(self, pending: list[BulkAction]) -> list[tuple[BulkAction, str]]:
+        rejected: list[tuple[BulkAction, str]] = []
+        while pending:
+            try:
+                outcome = await self._store.bulk(pending)
+            except SearchUnavailable as exc:
+                log.warning("search engine unavailable (%s); %d docs wait", exc, len(pending))
+                await self._pause()
+                continue
+            except SearchRejected as exc:
+                if len(pending) > 1:  # e.g. request too large: halve and go on
+                    half = len(pending) // 2
+                    rejected += await self._write_chunk(pending[:half])
+                    pending = pending[half:]
+                    continue
+                return [*rejected, (pending[0], str(exc))]
+            self.written += outcome.written
+            self.already_there += outcome.already_there
+            rejected += outcome.rejected
+            pending = outcome.retry
+            if pending:
+                log.warning("search engine pushed back on %d docs; retrying", len(pending))
+                await self._pause()
+            else:
+                self._backoff.reset()
+        return rejected
+
+    async def retrying(self, call: Callable[[], Awaitable[object]]) -> None:
+        """Run ``call`` until it gets through an outage of the search engine."""
+        while True:
+            try:
+                await call()
+            except SearchUnavailable as exc:
+                log.warning("search engine unavailable (%s); retrying", exc)
+                await self._pause()
+                continue
+            self._backoff.reset()
+            return
+
+    async def _pause(self) -> None:
+        if self._stopping():
+            raise asyncio.CancelledError("stopping while the search engine is unavailable")
+        await self._backoff.wait()

@@ -1,0 +1,185 @@
+"""``headwater up``: the whole platform on one machine.
+
+Starts the embedded broker and search server unless ``HEADWATER_KAFKA`` /
+``HEADWATER_SEARCH`` point elsewhere, runs init, then the collector and a worker as
+child processes, and stops everything (newest first) on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from headwater.errors import ConfigurationError
+from headwater.infra.embedded import (
+    ManagedProcess,
+    start_osmem,
+    start_process,
+    start_tansu,
+    wait_http,
+)
+from headwater.infra.init import run_init
+from headwater.settings import Settings
+
+__all__ = ["DEFAULT_PORT_BASE", "StackPorts", "run_up"]
+
+DEFAULT_PORT_BASE = 8686
+
+
+@dataclass(frozen=True)
+class StackPorts:
+    """Every port ``up`` opens, as offsets from one base (``--port-base``)."""
+
+    base: int = DEFAULT_PORT_BASE
+
+    @property
+    def collector(self) -> int:
+        return self.base
+
+    @property
+    def api(self) -> int:  # reserved for the private API
+        return self.base + 1
+
+    @property
+    def kafka(self) -> int:
+        return self.base + 2
+
+    @property
+    def search(self) -> int:
+        return self.base + 3
+
+
+class _Stack:
+    def __init__(self, settings: Settings, ports: StackPorts, data_dir: Path) -> None:
+        self.settings = settings
+        self.ports = ports
+        self.data_dir = data_dir
+        self.logs = data_dir / "logs"
+        self.processes: list[ManagedProcess] = []
+        self.stopping = threading.Event()
+
+    def start(self) -> dict[str, Any]:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        kafka = self.settings.kafka
+        if kafka is None:
+            self.processes.append(start_tansu(self.ports.kafka, self.logs / "kafka.log"))
+            kafka = f"127.0.0.1:{self.ports.kafka}"
+        search = self.settings.search
+        if search is None:
+            self.processes.append(start_osmem(self.ports.search, self.logs / "search.log"))
+            search = f"http://127.0.0.1:{self.ports.search}"
+
+        settings = self.settings.model_copy(
+            update={
+                "kafka": kafka,
+                "search": search,
+                "data_dir": self.data_dir,
+                "collector_port": self.ports.collector,
+            }
+        )
+        init = asyncio.run(run_init(settings))
+
+        env = {
+            **os.environ,
+            "HEADWATER_KAFKA": kafka,
+            "HEADWATER_SEARCH": search,
+            "HEADWATER_DATA_DIR": str(self.data_dir),
+            "HEADWATER_COLLECTOR_PORT": str(self.ports.collector),
+        }
+        python = [sys.executable, "-m", "headwater"]
+        collector = start_process(
+            "collector", [*python, "collector"], log_path=self.logs / "collector.log", env=env
+        )
+        self.processes.append(collector)
+        worker = start_process(
+            "worker", [*python, "worker"], log_path=self.logs / "worker.log", env=env
+        )
+        self.processes.append(worker)
+
+        collector_url = f"http://{settings.collector_host}:{self.ports.collector}"
+        wait_http(f"{collector_url}/health/ready", 60, collector)
+        _wait_log_line(worker, "Ready", 90)
+        return {
+            "collector": collector_url,
+            "search": search,
+            "kafka": kafka,
+            "tenant": init.tenant,
+            "env": settings.env,
+            "source_id": init.sources[settings.env],
+            "data_dir": str(self.data_dir),
+            "logs": str(self.logs),
+        }
+
+    def watch(self) -> int:
+        """Block until a signal arrives or a child dies; 0 on a requested stop."""
+        while not self.stopping.wait(0.5):
+            for process in self.processes:
+                if not process.running:
+                    print(
+                        f"headwater: {process.name} exited ({process.popen.returncode}); "
+                        f"see {process.log_path}",
+                        file=sys.stderr,
+                    )
+                    return 1
+        return 0
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+        self.processes.clear()
+
+
+def _wait_log_line(process: ManagedProcess, needle: str, timeout: float) -> None:
+    assert process.log_path is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not process.running:
+            raise ConfigurationError(f"{process.name} exited early; see {process.log_path}")
+        if process.log_path.exists() and needle in process.log_path.read_text(errors="replace"):
+            return
+        time.sleep(0.2)
+    raise ConfigurationError(f"{process.name} not ready after {timeout}s; see {process.log_path}")
+
+
+def run_up(settings: Settings, *, ports: StackPorts, data_dir: Path, as_json: bool) -> int:
+    stack = _Stack(settings, ports, data_dir.resolve())
+
+    def on_signal(signum: int, _: Any) -> None:
+        stack.stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        info = stack.start()
+        if as_json:
+            print(json.dumps(info), flush=True)
+        else:
+            print(
+                "Headwater is up.\n"
+                f"  collector  {info['collector']}\n"
+                f"  search     {info['search']}\n"
+                f"  kafka      {info['kafka']}\n"
+                f"  tenant     {info['tenant']} ({info['env']})\n"
+                f"  source id  {info['source_id']}\n"
+                f"  logs       {info['logs']}\n"
+                "Send an event:\n"
+                f"  curl -s {info['collector']}/track -H 'content-type: application/json' \\\n"
+                f"    -d '{{\"source\":{{\"id\":\"{info['source_id']}\"}},"
+                f"\"events\":[{{\"type\":\"page-view\"}}]}}'\n"
+                "Ctrl-C stops everything.",
+                flush=True,
+            )
+        return stack.watch()
+    except ConfigurationError as exc:
+        print(f"headwater up: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        stack.stop()

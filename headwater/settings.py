@@ -1,0 +1,97 @@
+"""Typed settings, read from ``HEADWATER_*`` environment variables.
+
+Settings are built by :func:`load_settings` and passed in; nothing reads the
+environment at import time. Every variable name Headwater reads is a field here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from headwater.errors import ConfigurationError
+
+__all__ = ["Environment", "SearchEngine", "Settings", "load_settings"]
+
+Environment = Literal["production", "staging"]
+SearchEngine = Literal["auto", "elasticsearch", "opensearch"]
+
+
+class Settings(BaseSettings):
+    """Everything a Headwater process can be told from outside."""
+
+    model_config = SettingsConfigDict(env_prefix="HEADWATER_", frozen=True, extra="ignore")
+
+    # --- endpoints ---------------------------------------------------------------
+    kafka: str | None = Field(
+        default=None, description="Kafka bootstrap servers, host:port[,host:port]"
+    )
+    search: str | None = Field(default=None, description="Search engine URL(s), comma separated")
+    search_engine: SearchEngine = "auto"
+    search_username: str | None = None
+    search_password: SecretStr | None = None
+    search_api_key: SecretStr | None = None
+    search_verify_certs: bool = True
+
+    # --- topics and indices --------------------------------------------------------
+    topic_prefix: str = Field(default="hw", pattern=r"^[a-z][a-z0-9_.-]{0,30}$")
+    index_prefix: str = Field(default="hw", pattern=r"^[a-z][a-z0-9]{0,15}$")
+    partitions: int = Field(default=6, ge=1, le=1024)
+    replication_factor: int = Field(default=1, ge=1, le=16)
+    index_shards: int = Field(default=1, ge=1, le=64)
+    index_replicas: int = Field(default=0, ge=0, le=8)
+
+    # --- tenancy -----------------------------------------------------------------
+    env: Environment = Field(
+        default="production", description="The context this collector or worker serves"
+    )
+    default_tenant: str = Field(default="default", pattern=r"^[a-z0-9][a-z0-9_]{0,31}$")
+
+    # --- collector -----------------------------------------------------------------
+    collector_host: str = "127.0.0.1"
+    collector_port: int = Field(default=8686, ge=1, le=65535)
+    max_event_bytes: int = Field(default=32 * 1024, ge=1024)
+    max_request_bytes: int = Field(default=500 * 1024, ge=1024)
+    produce_timeout: float = Field(default=5.0, gt=0, description="seconds to wait for acks")
+    retry_after: int = Field(default=5, ge=1, description="Retry-After seconds on 503")
+    cors_origins: list[str] = ["*"]
+
+    # --- worker --------------------------------------------------------------------
+    worker_id: str = Field(default="headwater-worker", pattern=r"^[A-Za-z0-9_.-]+$")
+    storage_batch_messages: int = Field(default=500, ge=1)
+    storage_batch_seconds: float = Field(default=0.25, gt=0)
+    storage_bulk_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    storage_max_backoff: float = Field(default=30.0, gt=0)
+    broker_session_timeout: float = Field(default=6.0, gt=0)
+    broker_heartbeat_interval: float = Field(default=1.0, gt=0)
+    broker_rebalance_timeout: float = Field(default=20.0, gt=0)
+
+    # --- local stack -----------------------------------------------------------------
+    data_dir: Path = Path(".headwater")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("kafka", "search")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @property
+    def kafka_servers(self) -> str:
+        """Bootstrap servers; refuses to guess when none are configured."""
+        if not self.kafka:
+            raise ConfigurationError("HEADWATER_KAFKA is not set")
+        return self.kafka
+
+    @property
+    def search_hosts(self) -> list[str]:
+        if not self.search:
+            raise ConfigurationError("HEADWATER_SEARCH is not set")
+        return [h.strip() for h in self.search.split(",") if h.strip()]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment, with explicit overrides winning."""
+    return Settings(**overrides)

@@ -1,0 +1,231 @@
+"""The compacted config topic as an in-memory view, and the one way to write to it.
+
+Every process keeps the whole configuration in memory: it reads the topic from the
+beginning and follows it. The public collector therefore needs nothing but Kafka.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+from pydantic import ValidationError
+
+from headwater.core.config import ConfigEntry
+from headwater.core.sources import SOURCE_KIND, EventSource
+from headwater.errors import HeadwaterError
+from headwater.schemas import CONFIG_RECORD
+from headwater.settings import Settings
+from headwater.streams.codec import AvroCodec
+from headwater.streams.kafka import AckedProducer
+from headwater.streams.topics import Topics
+
+__all__ = ["ConfigLog", "ConfigPublisher", "decode_entry", "encode_entry"]
+
+log = logging.getLogger(__name__)
+
+
+def encode_entry(codec: AvroCodec, entry: ConfigEntry) -> bytes:
+    return codec.encode(
+        CONFIG_RECORD,
+        {
+            "kind": entry.kind,
+            "tenant": entry.tenant,
+            "env": entry.env,
+            "id": entry.id,
+            "version": entry.version,
+            "deleted": entry.deleted,
+            "data": orjson.dumps(entry.data),
+            "updated_at": int(entry.updated_at.timestamp() * 1000),
+            "updated_by": entry.updated_by,
+        },
+    )
+
+
+def decode_entry(codec: AvroCodec, value: bytes) -> ConfigEntry:
+    record = codec.decode(CONFIG_RECORD, value)
+    record["data"] = orjson.loads(record["data"])
+    return ConfigEntry.model_validate(record)
+
+
+class ConfigLog:
+    """Follows the config topic and answers look-ups from memory."""
+
+    def __init__(self, settings: Settings, codec: AvroCodec) -> None:
+        self._settings = settings
+        self._codec = codec
+        self._topic = Topics(settings.topic_prefix).config
+        self._entries: dict[str, ConfigEntry] = {}
+        self._sources: dict[tuple[str, str], EventSource] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._caught_up = asyncio.Event()
+        self._changed = asyncio.Condition()
+
+    # --- look-ups ---------------------------------------------------------------------
+
+    @property
+    def caught_up(self) -> bool:
+        return self._caught_up.is_set()
+
+    def entries(self, kind: str | None = None) -> list[ConfigEntry]:
+        return [e for e in self._entries.values() if kind is None or e.kind == kind]
+
+    def get(self, key: str) -> ConfigEntry | None:
+        return self._entries.get(key)
+
+    def source(self, source_id: str, env: str) -> EventSource | None:
+        return self._sources.get((env, source_id))
+
+    # --- following the topic ------------------------------------------------------------
+
+    async def start(self, wait: float = 10.0) -> None:
+        """Start following; wait up to ``wait`` seconds for the log to be read to its end."""
+        self._task = asyncio.create_task(self._follow_forever(), name="config-log")
+        if wait > 0:
+            try:
+                await asyncio.wait_for(self._caught_up.wait(), wait)
+            except TimeoutError:
+                log.warning("config log not read to its end within %.1fs; continuing", wait)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def wait_for(self, key: str, version: int, timeout: float = 10.0) -> ConfigEntry:
+        """Wait until the entry ``key`` is at ``version`` or later (read-your-writes)."""
+
+        def ready() -> bool:
+            entry = self._entries.get(key)
+            return entry is not None and entry.version >= version
+
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(ready), timeout)
+        return self._entries[key]
+
+    async def _follow_forever(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                await self._follow()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # keep following whatever happens; say what happened
+                log.warning("config log: %r; reconnecting in %.1fs", exc, delay, exc_info=True)
+                if self._consumer is not None:
+                    await self._consumer.stop()
+                    self._consumer = None
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _follow(self) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._settings.kafka_servers,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            client_id="headwater-config",
+        )
+        self._consumer = consumer
+        await consumer.start()
+        while self._topic not in await consumer.topics():  # topics() refreshes metadata
+            log.info("config topic %s does not exist yet; waiting", self._topic)
+            await asyncio.sleep(1.0)
+        partitions = consumer.partitions_for_topic(self._topic) or set()
+        assigned = [TopicPartition(self._topic, p) for p in sorted(partitions)]
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
+        ends = await consumer.end_offsets(assigned)
+        while True:
+            batches = await consumer.getmany(timeout_ms=500, max_records=1000)
+            for records in batches.values():
+                for record in records:
+                    await self._apply(record.key, record.value, record.offset)
+            if not self._caught_up.is_set() and await self._reached(consumer, ends):
+                log.info("config log read: %d entries", len(self._entries))
+                self._caught_up.set()
+
+    @staticmethod
+    async def _reached(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
+        for partition, end in ends.items():
+            if await consumer.position(partition) < end:
+                return False
+        return True
+
+    async def _apply(self, key: bytes | None, value: bytes | None, offset: int) -> None:
+        if key is None:
+            log.error("config record at offset %d has no key; ignored", offset)
+            return
+        skey = key.decode()
+        if value is None:
+            self._forget(skey)
+        else:
+            try:
+                entry = decode_entry(self._codec, value)
+            except (HeadwaterError, ValidationError, orjson.JSONDecodeError) as exc:
+                log.error("config record %s at offset %d unreadable: %s", skey, offset, exc)
+                return
+            if entry.deleted:
+                self._forget(skey)
+            else:
+                self._remember(skey, entry)
+        async with self._changed:
+            self._changed.notify_all()
+
+    def _remember(self, key: str, entry: ConfigEntry) -> None:
+        self._entries[key] = entry
+        if entry.kind == SOURCE_KIND and entry.env is not None:
+            try:
+                source = EventSource.model_validate(
+                    {**entry.data, "id": entry.id, "tenant": entry.tenant, "env": entry.env}
+                )
+            except ValidationError as exc:
+                log.error("event source %s is invalid and ignored: %s", entry.id, exc)
+                self._sources.pop((entry.env, entry.id), None)
+                return
+            self._sources[(entry.env, entry.id)] = source
+
+    def _forget(self, key: str) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None and entry.kind == SOURCE_KIND and entry.env is not None:
+            self._sources.pop((entry.env, entry.id), None)
+
+
+class ConfigPublisher:
+    """Writes configuration entities; the only writer API for the config topic."""
+
+    def __init__(self, settings: Settings, codec: AvroCodec, producer: AckedProducer) -> None:
+        self._topic = Topics(settings.topic_prefix).config
+        self._codec = codec
+        self._producer = producer
+
+    async def publish(
+        self,
+        *,
+        kind: str,
+        tenant: str,
+        env: str | None,
+        entity_id: str,
+        data: dict[str, Any],
+        version: int,
+        updated_by: str,
+    ) -> ConfigEntry:
+        entry = ConfigEntry(
+            kind=kind,
+            tenant=tenant,
+            env=env,
+            id=entity_id,
+            version=version,
+            data=data,
+            updated_at=datetime.now(UTC),
+            updated_by=updated_by,
+        )
+        await self._producer.send(self._topic, encode_entry(self._codec, entry), entry.key.encode())
+        return entry

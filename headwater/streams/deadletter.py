@@ -1,0 +1,64 @@
+"""Dead letters: what a stage could not process, kept with the reason."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from headwater.schemas import DEAD_LETTER
+from headwater.streams.codec import AvroCodec
+
+__all__ = ["DeadLetters", "SourceMessage"]
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[bytes | None, bytes], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceMessage:
+    """Where a message came from, so a dead letter can point back at it."""
+
+    topic: str
+    partition: int | None
+    offset: int | None
+    key: bytes | None
+    value: bytes
+
+
+class DeadLetters:
+    """Encodes dead-letter records and hands them to ``send`` (which awaits the ack)."""
+
+    def __init__(self, codec: AvroCodec, stage: str, send: Send) -> None:
+        self._codec = codec
+        self._stage = stage
+        self._send = send
+        self.count = 0
+
+    async def record(self, message: SourceMessage, reason: str, payload: bytes | None = None) -> None:
+        log.error(
+            "%s: dead-lettering %s[%s]@%s: %s",
+            self._stage,
+            message.topic,
+            message.partition,
+            message.offset,
+            reason,
+        )
+        value = self._codec.encode(
+            DEAD_LETTER,
+            {
+                "stage": self._stage,
+                "reason": reason,
+                "topic": message.topic,
+                "partition": message.partition,
+                "offset": message.offset,
+                "key": message.key,
+                "payload": payload if payload is not None else message.value,
+                "failed_at": int(time.time() * 1000),
+                "attempts": 1,
+            },
+        )
+        await self._send(message.key, value)
+        self.count += 1

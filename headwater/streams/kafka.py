@@ -1,0 +1,131 @@
+"""aiokafka adapters: producer set-up, topic creation and error translation."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from headwater.errors import BrokerUnavailable
+from headwater.settings import Settings
+from headwater.streams.topics import TopicSpec
+
+__all__ = ["AckedProducer", "ensure_topics", "new_producer"]
+
+log = logging.getLogger(__name__)
+
+
+def new_producer(settings: Settings, *, linger_ms: int = 0) -> AIOKafkaProducer:
+    """A producer that only reports success once every in-sync replica has the record.
+
+    Idempotence stays off: it needs InitProducerId, which not every Kafka-protocol
+    broker supports; duplicates are handled downstream by idempotent processing.
+    """
+    timeout_ms = int(settings.produce_timeout * 1000)
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_servers,
+        acks="all",
+        linger_ms=linger_ms,
+        request_timeout_ms=timeout_ms,
+        retry_backoff_ms=100,
+        max_request_size=4 * 1024 * 1024,
+        compression_type=None,
+        client_id="headwater",
+    )
+
+
+class AckedProducer:
+    """Sends a record and waits for the broker's acknowledgement, within a deadline.
+
+    The producer is started in the background and restarted while the broker is away,
+    so callers get :class:`BrokerUnavailable` (never a hang, never a fake success).
+    """
+
+    def __init__(self, settings: Settings, *, linger_ms: int = 0) -> None:
+        self._settings = settings
+        self._linger_ms = linger_ms
+        self._producer: AIOKafkaProducer | None = None
+        self._starting: asyncio.Task[None] | None = None
+        self._closed = False
+
+    @property
+    def connected(self) -> bool:
+        return self._producer is not None
+
+    async def start(self, wait: float = 0.0) -> None:
+        """Begin connecting; wait up to ``wait`` seconds for the first connection."""
+        self._starting = asyncio.create_task(self._connect_forever(), name="producer-connect")
+        if wait > 0:
+            await asyncio.wait({self._starting}, timeout=wait)
+
+    async def _connect_forever(self) -> None:
+        delay = 0.2
+        while not self._closed:
+            producer = new_producer(self._settings, linger_ms=self._linger_ms)
+            try:
+                await producer.start()
+            except KafkaError as exc:
+                await producer.stop()
+                log.warning("kafka not reachable (%s); retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            self._producer = producer
+            return
+
+    async def send(self, topic: str, value: bytes, key: bytes | None = None) -> None:
+        producer = self._producer
+        if producer is None:
+            raise BrokerUnavailable("not connected to Kafka yet")
+        try:
+            future = await producer.send(topic, value, key=key)
+            await asyncio.wait_for(future, self._settings.produce_timeout + 1.0)
+        except (KafkaError, TimeoutError) as exc:
+            raise BrokerUnavailable(f"Kafka did not acknowledge: {exc!r}") from exc
+
+    async def reachable(self, timeout: float = 2.0) -> bool:
+        """True when the cluster answers a metadata request in time."""
+        producer = self._producer
+        if producer is None:
+            return False
+        try:
+            return bool(await asyncio.wait_for(producer.client.fetch_all_metadata(), timeout))
+        except (KafkaError, TimeoutError, OSError):
+            return False
+
+    async def stop(self) -> None:
+        self._closed = True
+        if self._starting is not None and not self._starting.done():
+            self._starting.cancel()
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+
+async def ensure_topics(servers: str, specs: Iterable[TopicSpec], replication: int) -> list[str]:
+    """Create missing topics; existing ones are left as they are. Returns those created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers, client_id="headwater-init")
+    await admin.start()
+    created: list[str] = []
+    try:
+        existing = set(await admin.list_topics())
+        for spec in specs:
+            if spec.name in existing:
+                continue
+            topic = NewTopic(spec.name, spec.partitions, replication, topic_configs=spec.configs)
+            response = await admin.create_topics([topic])
+            for name, code, message in response.topic_errors:
+                if code == TopicAlreadyExistsError.errno:
+                    continue
+                if code:
+                    raise BrokerUnavailable(f"could not create topic {name}: {code} {message}")
+                created.append(name)
+    except KafkaError as exc:
+        raise BrokerUnavailable(f"could not create topics: {exc!r}") from exc
+    finally:
+        await admin.close()
+    return created

@@ -1,0 +1,43 @@
+"""Topic names and how each topic is created."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["TopicSpec", "Topics"]
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    configs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Every topic Headwater uses, named from one prefix (``hw`` by default)."""
+
+    prefix: str = "hw"
+
+    @property
+    def intake(self) -> str:
+        """Accepted intake batches, keyed ``tenant:profile``."""
+        return f"{self.prefix}.intake"
+
+    @property
+    def config(self) -> str:
+        """Configuration entities, compacted, one partition so readers see one order."""
+        return f"{self.prefix}.config"
+
+    @property
+    def deadletter(self) -> str:
+        """Messages a stage gave up on, with the reason."""
+        return f"{self.prefix}.deadletter"
+
+    def specs(self, partitions: int) -> list[TopicSpec]:
+        return [
+            TopicSpec(self.intake, partitions),
+            TopicSpec(self.config, 1, {"cleanup.policy": "compact"}),
+            TopicSpec(self.deadletter, partitions),
+        ]
