@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     max_event_bytes: int = Field(default=32 * 1024, ge=1024)
     max_request_bytes: int = Field(default=500 * 1024, ge=1024)
     produce_timeout: float = Field(default=5.0, gt=0, description="seconds to wait for acks")
+    producer_linger_ms: int = Field(
+        default=2, ge=0, le=1000, description="batching window for produced records"
+    )
     retry_after: int = Field(default=5, ge=1, description="Retry-After seconds on 503")
     cors_origins: list[str] = ["*"]
 

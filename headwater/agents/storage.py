@@ -82,7 +82,5 @@ class StorageStage:
     async def _provision(self, document: EventDocument) -> None:
         key = (document.tenant, document.env)
         if key not in self._provisioned:
-            await self._writer.retrying(
-                lambda: provision_events(self._store, self._settings, *key)
-            )
+            await self._writer.retrying(lambda: provision_events(self._store, self._settings, *key))
             self._provisioned.add(key)

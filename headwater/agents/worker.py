@@ -40,7 +40,7 @@ def install_storage(app: Any, settings: Settings, codec: AvroCodec) -> None:
         pending = await dead_topic.send(key=key, value=value)
         await pending
 
-    @app.agent(intake, name="storage")  # type: ignore[misc]
+    @app.agent(intake, name="storage")  # type: ignore[untyped-decorator]
     async def storage(stream: Any) -> None:
         store = await _connect_search(settings)
         writer = BulkWriter(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import orjson
@@ -11,7 +10,9 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from headwater.collector.body import read_limited, request_data
+from headwater.collector.routing import DirectRoute
 from headwater.collector.runtime import CollectorRuntime
+from headwater.core.ids import new_id
 from headwater.core.intake import (
     RequestMeta,
     TrackerPayload,
@@ -22,7 +23,7 @@ from headwater.core.intake import (
 
 __all__ = ["ErrorBody", "TrackResponse", "router"]
 
-router = APIRouter()
+router = APIRouter(route_class=DirectRoute)
 
 
 class _Id(BaseModel):
@@ -89,7 +90,9 @@ def _json(body: dict[str, Any]) -> Response:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TrackerPayload"}}},
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/TrackerPayload"}}
+            },
         }
     },
     summary="Collect events (Tracardi tracker protocol)",
@@ -114,7 +117,7 @@ async def track(request: Request) -> Response:
             "response": {},
             "errors": [],
             "warnings": [],
-            "task": str(uuid.uuid4()),
+            "task": new_id(),
         }
     )
 
@@ -155,8 +158,8 @@ async def collect_in_session(
 
 
 @router.get("/health", summary="Liveness: the process answers")
-async def health() -> dict[str, str]:
-    return {"status": "ok"}
+async def health(_: Request) -> Response:
+    return _json({"status": "ok"})
 
 
 @router.get("/health/ready", summary="Readiness: Kafka reachable and configuration loaded")

@@ -62,7 +62,5 @@ def event_documents(batch: dict[str, Any]) -> list[EventDocument]:
             "request": {"ip": batch["ip"], "user_agent": batch["user_agent"]},
             "metadata": {"valid": True, "profile_less": batch["profile_less"]},
         }
-        documents.append(
-            EventDocument(batch["tenant"], batch["env"], received, event["id"], body)
-        )
+        documents.append(EventDocument(batch["tenant"], batch["env"], received, event["id"], body))
     return documents

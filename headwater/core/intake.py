@@ -7,15 +7,15 @@ through here, so validation, limits, id assignment and errors are the same every
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from headwater.core.ids import IdPool, new_id
 from headwater.core.sources import EventSource
 from headwater.errors import InvalidInput, MalformedInput, PayloadTooLarge
 
@@ -33,10 +33,6 @@ _CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 _EMPTY_OBJECT = b"{}"
 
 IdFactory = Callable[[], str]
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 # --- wire models (Tracardi tracker protocol) ------------------------------------------
@@ -62,21 +58,13 @@ class TrackerEvent(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    type: str = Field(min_length=1, max_length=128)
+    type: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
     id: str | None = Field(default=None, max_length=128, pattern=_CLIENT_ID.pattern)
     time: _EventTime | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
     context: dict[str, Any] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list, max_length=64)
-
-    @field_validator("type")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("event type must not be blank")
-        return value
 
 
 class TrackerPayload(BaseModel):
@@ -189,9 +177,10 @@ def build_tracker_batch(
     limits: IntakeLimits,
     *,
     profile_less: bool = False,
-    make_id: IdFactory = new_id,
+    make_id: IdFactory | None = None,
 ) -> Accepted:
     """Assign missing ids, enforce the per-event limit and shape the intake record."""
+    make_id = make_id or IdPool(len(payload.events) + 2)
     profile_less = profile_less or payload.profile_less
     given_profile = payload.profile.id if payload.profile else None
     given_session = payload.session.id if payload.session else None

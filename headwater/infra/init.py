@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from headwater.core.config import config_key
 from headwater.core.sources import SOURCE_KIND, default_source_id
@@ -62,11 +63,13 @@ async def run_init(settings: Settings) -> InitResult:
         if not config.caught_up:
             raise BrokerUnavailable("could not read the config topic to its end")
         publisher = ConfigPublisher(settings, codec, producer)
-        wanted = [(TENANT_KIND, None, tenant, {"name": "Default tenant", "status": "active"})]
+        wanted: list[tuple[str, str | None, str, dict[str, Any]]] = [
+            (TENANT_KIND, None, tenant, {"name": "Default tenant", "status": "active"})
+        ]
         for env in ENVIRONMENTS:
             source_id = default_source_id(tenant, env)
             result.sources[env] = source_id
-            source = {
+            source: dict[str, Any] = {
                 "name": "Default source",
                 "type": "rest",
                 "enabled": True,

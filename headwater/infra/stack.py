@@ -172,8 +172,8 @@ def run_up(settings: Settings, *, ports: StackPorts, data_dir: Path, as_json: bo
                 f"  logs       {info['logs']}\n"
                 "Send an event:\n"
                 f"  curl -s {info['collector']}/track -H 'content-type: application/json' \\\n"
-                f"    -d '{{\"source\":{{\"id\":\"{info['source_id']}\"}},"
-                f"\"events\":[{{\"type\":\"page-view\"}}]}}'\n"
+                f'    -d \'{{"source":{{"id":"{info["source_id"]}"}},'
+                f'"events":[{{"type":"page-view"}}]}}\'\n'
                 "Ctrl-C stops everything.",
                 flush=True,
             )

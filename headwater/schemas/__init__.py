@@ -42,7 +42,7 @@ def schema_names() -> list[str]:
 
 def _load(name: str, version: int, path: Path) -> SchemaVersion:
     raw = json.loads(path.read_text())
-    parsed = parse_schema(raw, _write_hint=False)
+    parsed = parse_schema(raw)
     canonical = to_parsing_canonical_form(parsed)
     fp = bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))
     return SchemaVersion(name=name, version=version, parsed=parsed, fingerprint=fp, raw=raw)
@@ -55,7 +55,11 @@ def schema_family(name: str) -> tuple[SchemaVersion, ...]:
     if not current.exists():
         raise KeyError(f"no schema named {name!r} in {SCHEMA_DIR}")
     history_dir = SCHEMA_DIR / "history" / name
-    old = sorted(history_dir.glob("*.avsc"), key=lambda p: int(p.stem)) if history_dir.exists() else []
+    old = (
+        sorted(history_dir.glob("*.avsc"), key=lambda p: int(p.stem))
+        if history_dir.exists()
+        else []
+    )
     versions = [_load(name, int(p.stem), p) for p in old]
     versions.append(_load(name, len(old) + 1, current))
     return tuple(versions)

@@ -37,7 +37,9 @@ class DeadLetters:
         self._send = send
         self.count = 0
 
-    async def record(self, message: SourceMessage, reason: str, payload: bytes | None = None) -> None:
+    async def record(
+        self, message: SourceMessage, reason: str, payload: bytes | None = None
+    ) -> None:
         log.error(
             "%s: dead-lettering %s[%s]@%s: %s",
             self._stage,

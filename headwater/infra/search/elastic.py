@@ -10,7 +10,13 @@ from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
 
 from headwater.errors import SearchRejected, SearchUnavailable
 from headwater.infra.search.base import ClientStore
-from headwater.infra.search.port import BulkAction, BulkOutcome, Engine, bulk_lines, classify_bulk_items
+from headwater.infra.search.port import (
+    BulkAction,
+    BulkOutcome,
+    Engine,
+    bulk_lines,
+    classify_bulk_items,
+)
 
 __all__ = ["ElasticsearchStore"]
 

@@ -11,7 +11,13 @@ from opensearchpy.exceptions import NotFoundError, TransportError
 
 from headwater.errors import SearchRejected, SearchUnavailable
 from headwater.infra.search.base import ClientStore
-from headwater.infra.search.port import BulkAction, BulkOutcome, Engine, bulk_lines, classify_bulk_items
+from headwater.infra.search.port import (
+    BulkAction,
+    BulkOutcome,
+    Engine,
+    bulk_lines,
+    classify_bulk_items,
+)
 
 __all__ = ["OpenSearchStore"]
 

@@ -1,0 +1,200 @@
+"""Shared pieces of the benchmarks: embedded services on free ports, wrk runs, output.
+
+Every benchmark prints human-readable lines and ends with one JSON line of figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from headwater.infra.embedded import (
+    ManagedProcess,
+    free_port,
+    start_osmem,
+    start_process,
+    start_tansu,
+    wait_http,
+)
+from headwater.infra.init import InitResult, run_init
+from headwater.settings import Settings, load_settings
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = io.open(os.getenv("HW_BODY_FILE"), "rb"):read()
+
+done = function(summary, latency, requests)
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+               + summary.errors.status + summary.errors.timeout
+  io.write(string.format(
+    'WRKJSON {"requests": %d, "duration_us": %d, "errors": %d, "non2xx": %d, ' ..
+    '"p50_us": %d, "p99_us": %d, "mean_us": %.1f}\\n',
+    summary.requests, summary.duration, errors, summary.errors.status,
+    latency:percentile(50), latency:percentile(99), latency.mean))
+end
+"""
+
+
+@dataclass
+class LoadResult:
+    name: str
+    events_per_request: int
+    requests: int
+    seconds: float
+    errors: int
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    @property
+    def eps(self) -> float:
+        return self.rps * self.events_per_request
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "req_per_s": round(self.rps, 1),
+            "events_per_s": round(self.eps, 1),
+            "p50_ms": round(self.p50_ms, 2),
+            "p99_ms": round(self.p99_ms, 2),
+            "errors": self.errors,
+            "requests": self.requests,
+        }
+
+    def line(self) -> str:
+        return (
+            f"{self.name:<14} {self.rps:>9.0f} req/s {self.eps:>10.0f} events/s "
+            f"p50 {self.p50_ms:6.2f} ms  p99 {self.p99_ms:6.2f} ms  errors {self.errors}"
+        )
+
+
+def require_wrk() -> str:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        sys.exit("bench: needs wrk (Debian package 'wrk'): apt-get install -y wrk")
+    return wrk
+
+
+def run_wrk(
+    name: str,
+    url: str,
+    body: bytes,
+    events_per_request: int,
+    *,
+    duration: int,
+    connections: int,
+    threads: int = 1,
+) -> LoadResult:
+    wrk = require_wrk()
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp, "post.lua")
+        script.write_text(WRK_SCRIPT)
+        body_file = Path(tmp, "body.json")
+        body_file.write_bytes(body)
+        out = subprocess.run(
+            [wrk, f"-t{threads}", f"-c{connections}", f"-d{duration}s", "-s", str(script), url],
+            env={**os.environ, "HW_BODY_FILE": str(body_file)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    line = next(row for row in out.splitlines() if row.startswith("WRKJSON "))
+    data = json.loads(line.removeprefix("WRKJSON "))
+    return LoadResult(
+        name=name,
+        events_per_request=events_per_request,
+        requests=data["requests"],
+        seconds=data["duration_us"] / 1e6,
+        errors=data["errors"],
+        p50_ms=data["p50_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+    )
+
+
+class EmbeddedServices:
+    """Tansu and osmem on free ports (or HEADWATER_KAFKA / HEADWATER_SEARCH), plus init."""
+
+    def __init__(self, stack: ExitStack, logs: Path) -> None:
+        self._stack = stack
+        self.logs = logs
+        env = load_settings()
+        kafka, search = env.kafka, env.search
+        if kafka is None:
+            port = free_port()
+            self._own(start_tansu(port, logs / "kafka.log"))
+            kafka = f"127.0.0.1:{port}"
+        if search is None:
+            port = free_port()
+            self._own(start_osmem(port, logs / "search.log"))
+            search = f"http://127.0.0.1:{port}"
+        self.settings: Settings = load_settings(kafka=kafka, search=search, data_dir=logs)
+        self.init: InitResult = asyncio.run(run_init(self.settings))
+
+    def _own(self, process: ManagedProcess) -> ManagedProcess:
+        self._stack.callback(process.stop)
+        return process
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {
+            **os.environ,
+            "HEADWATER_KAFKA": self.settings.kafka_servers,
+            "HEADWATER_SEARCH": ",".join(self.settings.search_hosts),
+            "HEADWATER_DATA_DIR": str(self.logs),
+            "HEADWATER_LOG_LEVEL": "warning",
+            **extra,
+        }
+
+    def start_collector(self) -> str:
+        port = free_port()
+        process = self._own(
+            start_process(
+                "collector",
+                [sys.executable, "-m", "headwater", "collector", "--port", str(port)],
+                log_path=self.logs / "collector.log",
+                env=self.env(),
+            )
+        )
+        url = f"http://127.0.0.1:{port}"
+        wait_http(f"{url}/health/ready", 60, process)
+        return url
+
+    def start_worker(self) -> ManagedProcess:
+        return self._own(
+            start_process(
+                "worker",
+                [sys.executable, "-m", "headwater", "worker"],
+                log_path=self.logs / "worker.log",
+                env=self.env(),
+            )
+        )
+
+
+def start_bare_endpoint(stack: ExitStack, logs: Path) -> str:
+    """The same uvicorn set-up serving a FastAPI route that only parses the body."""
+    port = free_port()
+    process = start_process(
+        "bare",
+        [sys.executable, "-m", "bench.bare_app", str(port)],
+        log_path=logs / "bare.log",
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    stack.callback(process.stop)
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/health", 30, process)
+    return url
+
+
+def print_json(figures: dict[str, Any]) -> None:
+    print(json.dumps(figures), flush=True)

@@ -1,0 +1,105 @@
+"""Collector throughput: /track with 1 and 20 events per request, next to a bare endpoint.
+
+    python -m bench.collector [--duration 10] [--connections 32]
+
+Starts what it needs on free ports (embedded broker and search server unless
+HEADWATER_KAFKA / HEADWATER_SEARCH are set), loads each endpoint with wrk for a fixed
+duration and concurrency, prints req/s, events/s, p50/p99 latency and errors, and ends
+with one JSON line. Every request is a new visitor (no profile or session id) and
+carries a realistic ~2 KB browser context.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from bench._harness import (
+    EmbeddedServices,
+    LoadResult,
+    print_json,
+    require_wrk,
+    run_wrk,
+    start_bare_endpoint,
+)
+
+SAMPLE = Path(__file__).resolve().parent / "data" / "browser_context.json"
+
+
+def track_body(source_id: str, events: int) -> bytes:
+    context = json.loads(SAMPLE.read_text())
+    body: dict[str, Any] = {
+        "source": {"id": source_id},
+        "session": None,
+        "profile": None,
+        "context": context,
+        "properties": {},
+        "events": [
+            {
+                "type": "page-view" if i % 2 == 0 else "add-to-cart",
+                "properties": {
+                    "url": f"https://shop.example/p/{i}",
+                    "sku": f"SKU-{i:05d}",
+                    "qty": 1,
+                },
+                "options": {},
+            }
+            for i in range(events)
+        ],
+        "options": {"saveSession": True, "saveEvents": True},
+    }
+    return json.dumps(body).encode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    require_wrk()
+
+    with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="hw-bench-") as tmp:
+        logs = Path(tmp)
+        services = EmbeddedServices(stack, logs)
+        collector = services.start_collector()
+        bare = start_bare_endpoint(stack, logs)
+        source_id = services.init.sources[services.settings.env]
+        one, twenty = track_body(source_id, 1), track_body(source_id, 20)
+        print(
+            f"bodies: 1 event {len(one)} B, 20 events {len(twenty)} B; "
+            f"{args.duration}s per scenario, {args.connections} connections"
+        )
+
+        def load(name: str, url: str, body: bytes, events: int) -> LoadResult:
+            run_wrk(name, url, body, events, duration=2, connections=args.connections)  # warm-up
+            result = run_wrk(
+                name, url, body, events, duration=args.duration, connections=args.connections
+            )
+            print(result.line(), flush=True)
+            return result
+
+        bare_1 = load("bare 1 event", f"{bare}/track", one, 1)
+        track_1 = load("track 1 event", f"{collector}/track", one, 1)
+        track_20 = load("track 20 ev", f"{collector}/track", twenty, 20)
+
+    ratio = track_1.rps / bare_1.rps
+    print(f"collector / bare (1 event): {ratio:.2f}x")
+    print_json(
+        {
+            "benchmark": "collector",
+            "duration_s": args.duration,
+            "connections": args.connections,
+            "bare_1": bare_1.figures(),
+            "track_1": track_1.figures(),
+            "track_20": track_20.figures(),
+            "ratio_vs_bare": round(ratio, 3),
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()
