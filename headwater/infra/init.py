@@ -76,14 +76,14 @@ async def run_init(settings: Settings) -> InitResult:
                 "channels": ["track", "collect"],
             }
             wanted.append((SOURCE_KIND, env, source_id, source))
-        for kind, env, entity_id, data in wanted:
-            key = config_key(kind, tenant, env, entity_id)
+        for kind, entity_env, entity_id, data in wanted:
+            key = config_key(kind, tenant, entity_env, entity_id)
             if config.get(key) is not None:
                 continue
             await publisher.publish(
                 kind=kind,
                 tenant=tenant,
-                env=env,
+                env=entity_env,
                 entity_id=entity_id,
                 data=data,
                 version=1,
