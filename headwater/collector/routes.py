@@ -26,15 +26,15 @@ __all__ = ["ErrorBody", "TrackResponse", "router"]
 router = APIRouter(route_class=DirectRoute)
 
 
-class _Id(BaseModel):
+class IdRef(BaseModel):
     id: str | None
 
 
 class TrackResponse(BaseModel):
     """What trackers read back: they store ``profile.id`` and ``session.id``."""
 
-    profile: _Id | None
-    session: _Id
+    profile: IdRef | None
+    session: IdRef
     events: list[str]
     ux: list[Any] = []
     response: dict[str, Any] = {}
@@ -45,7 +45,7 @@ class TrackResponse(BaseModel):
 
 class CollectResponse(BaseModel):
     events: list[str]
-    session: _Id
+    session: IdRef
 
 
 class ErrorBody(BaseModel):
@@ -137,24 +137,31 @@ async def _collect(
     return _json({"events": accepted.event_ids, "session": {"id": accepted.session_id}})
 
 
-_COLLECT = {
-    "methods": ["GET", "POST"],
-    "response_model": CollectResponse,
-    "responses": _ERRORS,
-    "summary": "Collect one webhook event; body (JSON or form) or query string are its properties",
-}
-
-
-@router.api_route("/collect/{event_type}/{source_id}", **_COLLECT)  # type: ignore[arg-type]
 async def collect(request: Request, event_type: str, source_id: str) -> Response:
     return await _collect(request, event_type, source_id, None)
 
 
-@router.api_route("/collect/{event_type}/{source_id}/{session_id}", **_COLLECT)  # type: ignore[arg-type]
 async def collect_in_session(
     request: Request, event_type: str, source_id: str, session_id: str
 ) -> Response:
     return await _collect(request, event_type, source_id, session_id)
+
+
+for _method in ("GET", "POST"):
+    for _path, _endpoint in (
+        ("/collect/{event_type}/{source_id}", collect),
+        ("/collect/{event_type}/{source_id}/{session_id}", collect_in_session),
+    ):
+        router.add_api_route(
+            _path,
+            _endpoint,
+            methods=[_method],
+            operation_id=f"{_endpoint.__name__}_{_method.lower()}",
+            response_model=CollectResponse,
+            responses=_ERRORS,
+            summary="Collect one webhook event; body (JSON or form) or query string "
+            "are its properties",
+        )
 
 
 @router.get("/health", summary="Liveness: the process answers")

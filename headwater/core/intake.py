@@ -127,11 +127,13 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
 def parse_tracker_payload(body: bytes) -> TrackerPayload:
     """Parse and validate a ``/track`` body; 400 for bad JSON, 422 naming the field."""
     try:
-        return TrackerPayload.model_validate_json(body)
+        data = orjson.loads(body)  # refuses numbers no double can hold (1e999)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedInput(f"invalid JSON: {exc}") from None
+    try:
+        return TrackerPayload.model_validate(data)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        if first["type"] == "json_invalid":
-            raise MalformedInput(f"invalid JSON: {first['msg']}") from None
         field = _field_path(tuple(first["loc"]))
         raise InvalidInput(f"{field}: {first['msg']}", field=field) from None
 

@@ -1,0 +1,71 @@
+"""Integration fixtures: real broker and search server, one topic/index prefix per test."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+import uvicorn
+
+from headwater.collector import create_app
+from headwater.infra.embedded import free_port
+from headwater.infra.init import InitResult, run_init
+from headwater.infra.search import SearchStore, connect_search
+from headwater.settings import Settings
+from tests.support.services import Endpoints, settings_for
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def settings(endpoints: Endpoints, tmp_path: Path) -> Settings:
+    """Fresh topics and indices for one test."""
+    return settings_for(endpoints, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def shared_settings(endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Topics and indices shared by the tests of one module (they use distinct ids)."""
+    return settings_for(endpoints, tmp_path_factory.mktemp("shared"))
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def search(settings: Settings, endpoints: Endpoints) -> AsyncIterator[SearchStore]:
+    store = await connect_search(settings, node_class=endpoints.es_node_class)
+    yield store
+    await store.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="module")
+async def initialized(shared_settings: Settings) -> InitResult:
+    return await run_init(shared_settings)
+
+
+@asynccontextmanager
+async def running_collector(settings: Settings) -> AsyncIterator[str]:
+    """The real collector app served by uvicorn on a free loopback port."""
+    port = free_port()
+    app = create_app(settings)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    async with asyncio.timeout(30):
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="module")
+async def collector(shared_settings: Settings, initialized: InitResult) -> AsyncIterator[str]:
+    async with running_collector(shared_settings) as url:
+        yield url

@@ -1,0 +1,62 @@
+"""``headwater init`` against the real broker and search server."""
+
+from __future__ import annotations
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+
+from headwater.core.sources import default_source_id
+from headwater.core.tenancy import events_alias
+from headwater.infra.init import run_init
+from headwater.infra.search import SearchStore
+from headwater.settings import Settings
+from headwater.streams.codec import AvroCodec
+from headwater.streams.config_log import ConfigLog
+from headwater.streams.topics import Topics
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+
+async def test_init_creates_everything_once(settings: Settings, search: SearchStore) -> None:
+    first = await run_init(settings)
+    topics = Topics(settings.topic_prefix)
+    assert sorted(first.topics_created) == sorted([topics.intake, topics.config, topics.deadletter])
+    assert len(first.config_written) == 3  # tenant + one source per environment
+    assert first.sources == {
+        "production": default_source_id("default", "production"),
+        "staging": default_source_id("default", "staging"),
+    }
+
+    second = await run_init(settings)
+    assert second.topics_created == []
+    assert second.config_written == []
+    assert second.sources == first.sources
+
+    for env in ("production", "staging"):
+        assert await search.get_alias(events_alias(settings.index_prefix, "default", env))
+
+
+async def test_init_topics_have_configured_partitions(settings: Settings) -> None:
+    await run_init(settings)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_servers)
+    await admin.start()
+    try:
+        topics = Topics(settings.topic_prefix)
+        described = await admin.describe_topics([topics.intake, topics.config])
+    finally:
+        await admin.close()
+    partitions = {t["topic"]: len(t["partitions"]) for t in described}
+    assert partitions == {topics.intake: settings.partitions, topics.config: 1}
+
+
+async def test_config_log_sees_default_sources(settings: Settings) -> None:
+    result = await run_init(settings)
+    log = ConfigLog(settings, AvroCodec.default())
+    await log.start(wait=20)
+    try:
+        assert log.caught_up
+        source = log.source(result.sources["production"], "production")
+        assert source is not None and source.enabled and source.tenant == "default"
+        assert log.source(result.sources["production"], "staging") is None
+    finally:
+        await log.stop()

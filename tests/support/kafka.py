@@ -1,0 +1,43 @@
+"""Reading topics back in tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from headwater.streams.codec import AvroCodec
+
+
+async def read_topic(
+    servers: str,
+    topic: str,
+    schema: str,
+    *,
+    until: Callable[[list[dict[str, Any]]], bool],
+    timeout: float = 15.0,
+) -> list[dict[str, Any]]:
+    """Decode every record of ``topic`` from the beginning until ``until(records)`` holds."""
+    codec = AvroCodec.default()
+    consumer = AIOKafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False)
+    await consumer.start()
+    records: list[dict[str, Any]] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while not (partitions := consumer.partitions_for_topic(topic)):
+                await consumer.topics()
+            assigned = [TopicPartition(topic, p) for p in partitions]
+            consumer.assign(assigned)
+            await consumer.seek_to_beginning(*assigned)
+            while not until(records):
+                batches = await consumer.getmany(timeout_ms=200)
+                for batch in batches.values():
+                    for message in batch:
+                        record = codec.decode(schema, message.value)
+                        record["_key"] = message.key
+                        records.append(record)
+    finally:
+        await consumer.stop()
+    return records

@@ -1,0 +1,124 @@
+"""Every published version of every schema must stay readable by the current version.
+
+``headwater/schemas/history/<name>/<n>.avsc`` keeps old versions; a change to a schema
+that breaks reading them fails here, before it reaches a topic.
+"""
+
+from __future__ import annotations
+
+import copy
+from io import BytesIO
+from typing import Any
+
+import pytest
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
+from fastavro.utils import generate_many
+
+from headwater.schemas import schema_family, schema_names
+
+RECORDS_PER_VERSION = 50
+
+
+def _read(data: bytes, writer: Any, reader: Any | None) -> dict[str, Any]:
+    return schemaless_reader(BytesIO(data), writer, reader)
+
+
+def assert_backward_compatible(old_raw: dict[str, Any], new_raw: dict[str, Any]) -> None:
+    """Records written with ``old_raw`` must be readable with ``new_raw``, keeping every
+    field both versions share."""
+    old = parse_schema(copy.deepcopy(old_raw))
+    new = parse_schema(copy.deepcopy(new_raw))
+    new_fields = {f["name"] for f in new_raw["fields"]}
+    for record in generate_many(copy.deepcopy(old_raw), RECORDS_PER_VERSION):
+        out = BytesIO()
+        schemaless_writer(out, old, record)
+        written = out.getvalue()
+        try:
+            resolved = _read(written, old, new)
+        except Exception as exc:
+            raise AssertionError(
+                f"{new_raw['name']}: cannot read an older record with the newer schema: {exc}"
+            ) from exc
+        as_written = _read(written, old, None)
+        assert set(resolved) == new_fields
+        for name in new_fields & set(as_written):
+            assert resolved[name] == as_written[name], f"field {name!r} changed on reading"
+
+
+def _versions() -> list[tuple[str, int]]:
+    return [(name, v.version) for name in schema_names() for v in schema_family(name)]
+
+
+def test_every_schema_has_a_current_version():
+    assert schema_names() == ["config_record", "dead_letter", "intake_batch"]
+    for name in schema_names():
+        family = schema_family(name)
+        assert [v.version for v in family] == list(range(1, len(family) + 1))
+        assert all(v.name == name for v in family)
+
+
+@pytest.mark.parametrize(("name", "version"), _versions(), ids=lambda x: str(x))
+def test_every_version_is_readable_by_current(name, version):
+    family = schema_family(name)
+
+    assert_backward_compatible(family[version - 1].raw, family[-1].raw)
+
+
+def test_fingerprints_are_unique_across_all_versions():
+    fingerprints = [v.fingerprint for name in schema_names() for v in schema_family(name)]
+
+    assert len(fingerprints) == len(set(fingerprints))
+    assert all(len(fp) == 8 for fp in fingerprints)
+
+
+# --- the check itself can fail ---------------------------------------------------------
+
+OLD = {
+    "type": "record",
+    "name": "Thing",
+    "namespace": "headwater.test",
+    "fields": [
+        {"name": "id", "type": "string"},
+        {"name": "count", "type": "int"},
+        {"name": "note", "type": ["null", "string"], "default": None},
+    ],
+}
+
+
+def _evolve(
+    *, add: tuple[dict[str, Any], ...] = (), replace: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """OLD with fields appended or field types replaced."""
+    replace = replace or {}
+    fields = [{**f, "type": replace.get(f["name"], f["type"])} for f in OLD["fields"]]
+    return {**OLD, "fields": [*fields, *add]}
+
+
+@pytest.mark.parametrize(
+    "new",
+    [
+        _evolve(add=({"name": "label", "type": "string", "default": ""},)),
+        _evolve(add=({"name": "owner", "type": ["null", "string"], "default": None},)),
+        _evolve(replace={"count": "long"}),  # int promotes to long
+        {**OLD, "fields": OLD["fields"][:2]},  # dropping a field is fine for readers
+    ],
+    ids=["optional-field", "nullable-field", "int-to-long", "drop-field"],
+)
+def test_check_passes_for_compatible_change(new):
+    assert_backward_compatible(OLD, new)
+
+
+@pytest.mark.parametrize(
+    "new",
+    [
+        _evolve(add=({"name": "label", "type": "string"},)),
+        _evolve(replace={"id": "int"}),
+        _evolve(replace={"count": "string"}),
+        {**OLD, "name": "Other"},
+    ],
+    ids=["required-field-without-default", "string-to-int", "int-to-string", "renamed-record"],
+)
+def test_check_fails_for_incompatible_change(new):
+    with pytest.raises(AssertionError, match="cannot read an older record"):
+        assert_backward_compatible(OLD, new)
+
