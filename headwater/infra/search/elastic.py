@@ -30,10 +30,10 @@ class ElasticsearchStore(ClientStore):
     async def _call(self, what: str, call: Awaitable[T], *, allow_404: bool = False) -> T | None:
         try:
             return await call
-        except NotFoundError:
+        except NotFoundError as exc:
             if allow_404:
                 return None
-            raise
+            raise SearchRejected(f"{what}: not found") from exc
         except ApiError as exc:
             status = exc.meta.status
             if status == 429 or status >= 500:
@@ -48,6 +48,8 @@ class ElasticsearchStore(ClientStore):
         )
 
     async def bulk(self, actions: Sequence[BulkAction]) -> BulkOutcome:
+        if not actions:
+            return BulkOutcome()
         operations = bulk_lines(actions)
         response = await self._call("bulk", self._client.bulk(operations=operations))
         assert response is not None

@@ -31,10 +31,10 @@ class OpenSearchStore(ClientStore):
     async def _call(self, what: str, call: Awaitable[T], *, allow_404: bool = False) -> T | None:
         try:
             return await call
-        except NotFoundError:
+        except NotFoundError as exc:
             if allow_404:
                 return None
-            raise
+            raise SearchRejected(f"{what}: not found") from exc
         except OSConnectionError as exc:
             raise SearchUnavailable(f"{what}: {exc}") from exc
         except TransportError as exc:
@@ -49,6 +49,8 @@ class OpenSearchStore(ClientStore):
         )
 
     async def bulk(self, actions: Sequence[BulkAction]) -> BulkOutcome:
+        if not actions:
+            return BulkOutcome()
         body = bulk_lines(actions)
         response = await self._call("bulk", self._client.bulk(body=body))
         assert response is not None

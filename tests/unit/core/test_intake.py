@@ -252,7 +252,10 @@ def test_event_time_from_create(build, make_track_body):
     accepted = build(make_track_body())
 
     times = [e["time"] for e in accepted.record["events"]]
-    assert times == [millis("2026-11-28T14:03:11.400+00:00"), millis("2026-11-28T14:03:15.020+00:00")]
+    assert times == [
+        millis("2026-11-28T14:03:11.400+00:00"),
+        millis("2026-11-28T14:03:15.020+00:00"),
+    ]
     assert accepted.record["received_at"] == RECEIVED_AT
 
 
@@ -280,7 +283,9 @@ def test_event_time_naive_is_utc_and_offsets_apply(build, make_track_body, creat
     reason="intake.py _millis: int(timestamp() * 1000) goes through a float and drops a "
     "millisecond for some times (e.g. 2004-06-24T06:59:47.909Z -> ...908)",
 )
-@pytest.mark.parametrize("create", ["2004-06-24T06:59:47.909+00:00", "2038-03-27T09:37:33.542+00:00"])
+@pytest.mark.parametrize(
+    "create", ["2004-06-24T06:59:47.909+00:00", "2038-03-27T09:37:33.542+00:00"]
+)
 def test_event_time_keeps_exact_milliseconds(build, make_track_body, create):
     accepted = build(make_track_body(events=[{"type": "t", "time": {"create": create}}]))
 

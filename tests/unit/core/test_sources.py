@@ -43,7 +43,9 @@ def test_channel_not_allowed_is_forbidden(make_source):
     assert isinstance(caught.value, InputError)
 
 
-@pytest.mark.parametrize("overrides", [{"tenant": "Acme"}, {"tenant": "ac-me"}, {"env": "dev"}, {"id": ""}])
+@pytest.mark.parametrize(
+    "overrides", [{"tenant": "Acme"}, {"tenant": "ac-me"}, {"env": "dev"}, {"id": ""}]
+)
 def test_source_refuses_bad_fields(make_source, overrides):
     with pytest.raises(ValidationError):
         make_source(**overrides)

@@ -30,7 +30,10 @@ def test_events_index_pattern():
     [
         (datetime(2026, 11, 28, 14, 3, tzinfo=UTC), "hw-acme-production-events-2026.11"),
         (datetime(2027, 1, 1, 0, 0, tzinfo=UTC), "hw-acme-production-events-2027.01"),
-        (datetime(2026, 12, 31, 23, 59, 59, 999000, tzinfo=UTC), "hw-acme-production-events-2026.12"),
+        (
+            datetime(2026, 12, 31, 23, 59, 59, 999000, tzinfo=UTC),
+            "hw-acme-production-events-2026.12",
+        ),
     ],
 )
 def test_events_index_is_monthly(received, name):

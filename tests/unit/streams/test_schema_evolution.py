@@ -121,4 +121,3 @@ def test_check_passes_for_compatible_change(new):
 def test_check_fails_for_incompatible_change(new):
     with pytest.raises(AssertionError, match="cannot read an older record"):
         assert_backward_compatible(OLD, new)
-

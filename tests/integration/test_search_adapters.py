@@ -1,0 +1,128 @@
+"""Both search adapters (Elasticsearch and OpenSearch clients) against the real server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from headwater.core.tenancy import events_alias, events_index
+from headwater.errors import SearchRejected
+from headwater.infra.search import BulkAction, SearchStore, connect_search
+from headwater.infra.search.provision import provision_events
+from headwater.infra.search.templates import flat_type
+from headwater.settings import Settings
+from tests.support.services import Endpoints
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+
+@pytest_asyncio.fixture(loop_scope="session", params=["elasticsearch", "opensearch"])
+async def store(
+    request: pytest.FixtureRequest, settings: Settings, endpoints: Endpoints
+) -> AsyncIterator[SearchStore]:
+    client = request.param
+    node = endpoints.es_node_class if client == "elasticsearch" else None
+    if endpoints.kind == "containers" and client == "opensearch":
+        pytest.skip("the OpenSearch client does not talk to Elasticsearch")
+    adapter = await connect_search(settings, client=client, node_class=node)
+    yield adapter
+    await adapter.close()
+
+
+def month_index(settings: Settings) -> str:
+    return events_index(settings.index_prefix, "default", "production", datetime.now(UTC))
+
+
+async def test_provisioning_creates_alias_and_is_idempotent(
+    store: SearchStore, settings: Settings
+) -> None:
+    alias = await provision_events(store, settings, "default", "production")
+    assert alias == events_alias(settings.index_prefix, "default", "production")
+    assert await provision_events(store, settings, "default", "production") == alias
+    assert await store.get_alias(alias) == [month_index(settings)]
+
+
+async def test_free_form_fields_never_add_mappings(store: SearchStore, settings: Settings) -> None:
+    alias = await provision_events(store, settings, "default", "production")
+    index = month_index(settings)
+    wide = {f"field_{i}": {"nested": i} for i in range(1500)}  # over the 1,000-field limit
+    outcome = await store.bulk(
+        [BulkAction(index, "wide", {"id": "wide", "type": "t", "properties": wide, "context": wide})]
+    )
+    assert outcome.written == 1 and not outcome.rejected
+
+    async with httpx.AsyncClient() as http:
+        mapping = (await http.get(f"{settings.search_hosts[0]}/{index}/_mapping")).json()
+    fields = mapping[index]["mappings"]["properties"]
+    assert fields["properties"]["type"] == flat_type(store.engine)
+    assert "field_0" not in str(fields)
+
+    await store.refresh(index)
+    hits = await store.search(alias, query={"term": {"properties.field_7.nested": "7"}})
+    assert [h["_id"] for h in hits["hits"]["hits"]] == ["wide"]
+
+
+async def test_create_is_idempotent_and_rejections_are_reported(
+    store: SearchStore, settings: Settings
+) -> None:
+    await provision_events(store, settings, "default", "production")
+    index = month_index(settings)
+    doc = {"id": "e1", "type": "page-view", "time": {"create": "2026-11-29T10:00:00.000Z"}}
+    first = await store.bulk([BulkAction(index, "e1", doc)])
+    again = await store.bulk(
+        [
+            BulkAction(index, "e1", {**doc, "type": "changed"}),
+            BulkAction(index, "bad", {"id": "bad", "time": {"create": "not a date"}}),
+        ]
+    )
+    assert (first.written, first.already_there) == (1, 0)
+    assert (again.written, again.already_there) == (0, 1)
+    assert [a.id for a, _ in again.rejected] == ["bad"]
+    assert again.rejected[0][1].startswith("400")
+
+    stored = await store.get(index, "e1")
+    assert stored is not None and stored["type"] == "page-view"  # never overwritten
+    assert await store.get(index, "missing") is None
+
+
+async def test_external_versions_keep_the_newest(store: SearchStore, settings: Settings) -> None:
+    await provision_events(store, settings, "default", "production")
+    index = month_index(settings)
+
+    def snapshot(version: int) -> BulkAction:
+        return BulkAction(index, "p1", {"id": "p1", "type": f"v{version}"}, "index", version)
+
+    await store.bulk([snapshot(3)])
+    older = await store.bulk([snapshot(2)])
+    assert older.already_there == 1
+    stored = await store.get(index, "p1")
+    assert stored is not None and stored["type"] == "v3"
+
+
+async def test_search_count_and_paging(store: SearchStore, settings: Settings) -> None:
+    alias = await provision_events(store, settings, "default", "production")
+    index = month_index(settings)
+    actions = [BulkAction(index, f"s{i:02d}", {"id": f"s{i:02d}", "type": "paged"}) for i in range(25)]
+    assert (await store.bulk(actions)).written == 25
+    await store.refresh(index)
+    query = {"term": {"type": "paged"}}
+    assert await store.count(alias, query) == 25
+    seen: list[str] = []
+    after = None
+    while True:
+        page = await store.search(alias, query=query, size=10, sort=[{"id": "asc"}], search_after=after)
+        hits = page["hits"]["hits"]
+        if not hits:
+            break
+        seen += [h["_id"] for h in hits]
+        after = hits[-1]["sort"]
+    assert seen == [f"s{i:02d}" for i in range(25)]
+
+
+async def test_missing_index_search_is_a_rejection(store: SearchStore) -> None:
+    with pytest.raises(SearchRejected):
+        await store.search("hw-no-such-index")
