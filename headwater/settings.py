@@ -90,9 +90,10 @@ class Settings(BaseSettings):
 
     @property
     def search_hosts(self) -> list[str]:
-        if not self.search:
+        hosts = [h.strip() for h in (self.search or "").split(",") if h.strip()]
+        if not hosts:
             raise ConfigurationError("HEADWATER_SEARCH is not set")
-        return [h.strip() for h in self.search.split(",") if h.strip()]
+        return hosts
 
 
 def load_settings(**overrides: Any) -> Settings:

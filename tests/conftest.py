@@ -11,7 +11,9 @@ from tests.support.services import Endpoints, container_endpoints, embedded_endp
 
 
 @pytest.fixture(scope="session", params=["embedded", "containers"])
-def endpoints(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
+def endpoints(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Endpoints]:
     """A real Kafka-protocol broker and search server (see tests/support/services.py)."""
     if request.param == "containers":
         with container_endpoints() as found:

@@ -41,7 +41,7 @@ def event_documents(batch: dict[str, Any]) -> list[EventDocument]:
     documents = []
     for event in batch["events"]:
         event_context = _loads(event["context"])
-        context = {**request_context, **event_context} if event_context else request_context
+        context = {**request_context, **event_context}  # a copy per document
         properties = _loads(event["properties"])
         if request_properties:
             properties = {**request_properties, **properties}

@@ -9,11 +9,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from headwater.core.ids import IdPool, new_id
 from headwater.core.sources import EventSource
@@ -29,7 +36,9 @@ __all__ = [
     "parse_tracker_payload",
 ]
 
-_CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+# Ids a client may choose (events, sessions, profiles): the same rule on every route.
+CLIENT_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
+_CLIENT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 _EMPTY_OBJECT = b"{}"
 
 IdFactory = Callable[[], str]
@@ -40,7 +49,12 @@ IdFactory = Callable[[], str]
 
 class _Ref(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    id: str | None = Field(default=None, max_length=128)
+    id: str | None = Field(default=None, pattern=CLIENT_ID_PATTERN)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value == "" else value
 
 
 class _SourceRef(BaseModel):
@@ -59,7 +73,7 @@ class TrackerEvent(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     type: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
-    id: str | None = Field(default=None, max_length=128, pattern=_CLIENT_ID.pattern)
+    id: str | None = Field(default=None, pattern=CLIENT_ID_PATTERN)
     time: _EventTime | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
     context: dict[str, Any] = Field(default_factory=dict)
@@ -147,12 +161,17 @@ def _dump(value: dict[str, Any], field: str) -> bytes:
         raise InvalidInput(f"{field}: {exc}", field=field) from None
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
+
+
 def _millis(moment: datetime | None, default: int) -> int:
+    """Epoch milliseconds in integer arithmetic (a float product drops a ms at times)."""
     if moment is None:
         return default
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
+    return (moment - _EPOCH) // _MILLISECOND
 
 
 def _partition_key(tenant: str, profile_id: str | None, fallback: str) -> bytes:
@@ -253,7 +272,7 @@ def build_collect_batch(
     event_type = event_type.strip()
     if not event_type or len(event_type) > 128:
         raise InvalidInput("event_type must be 1-128 characters", field="event_type")
-    if session_id is not None and not _CLIENT_ID.match(session_id):
+    if session_id is not None and not _CLIENT_ID.fullmatch(session_id):
         raise InvalidInput("session_id has characters that are not allowed", field="session_id")
     encoded = _dump(properties, "properties")
     if len(encoded) > limits.max_event_bytes:

@@ -22,7 +22,7 @@ __all__ = [
 
 ENVIRONMENTS: tuple[str, ...] = ("production", "staging")
 TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9_]{0,31}$"
-_TENANT_ID = re.compile(TENANT_ID_PATTERN)
+_TENANT_ID = re.compile(r"[a-z0-9][a-z0-9_]{0,31}")
 
 
 class Tenant(BaseModel):
@@ -37,7 +37,7 @@ class Tenant(BaseModel):
 
 def check_tenant_id(tenant: str) -> str:
     """Tenant ids appear in index names, so they are lowercase and have no dashes."""
-    if not _TENANT_ID.match(tenant):
+    if not _TENANT_ID.fullmatch(tenant):
         raise InvalidInput(f"tenant id must match {TENANT_ID_PATTERN}", field="tenant")
     return tenant
 

@@ -43,7 +43,7 @@ class AvroCodec:
         out.write(schema.fingerprint)
         try:
             schemaless_writer(out, schema.parsed, record)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
             raise SchemaError(f"record does not fit schema {name!r}: {exc}") from exc
         return out.getvalue()
 

@@ -18,7 +18,7 @@ from tests.support.kafka import read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
-SAMPLE = Path("/work/shared/reference/samples/tracker-track.json")
+SAMPLE = (Path(__file__).parent.parent / "data" / "tracker-track.json").read_text()
 
 
 def tracker_body(source_id: str, **changes: Any) -> dict[str, Any]:
@@ -81,7 +81,7 @@ async def test_track_keeps_ids_the_tracker_sent(collector: str, source_id: str) 
 
 
 async def test_real_tracker_sample_is_accepted(collector: str, source_id: str) -> None:
-    body = SAMPLE.read_text().replace("REPLACE-WITH-SOURCE-ID", source_id)
+    body = SAMPLE.replace("REPLACE-WITH-SOURCE-ID", source_id)
     async with httpx.AsyncClient(base_url=collector) as http:
         response = await http.post(
             "/track",
@@ -108,10 +108,16 @@ async def test_profile_less_track_returns_no_profile(collector: str, source_id: 
         (b'{"source": {"id": "SRC"}, "events": []}', 422, "events"),
         (b'{"source": {"id": "SRC"}, "events": [{"type": "   "}]}', 422, "events[0].type"),
         (b'{"source": {"id": "SRC"}, "events": [{"type": 5}]}', 422, "events[0].type"),
-        (b'{"source": {"id": "SRC"}, "events": [{"type": "a", "properties": []}]}', 422,
-         "events[0].properties"),
-        (b'{"source": {"id": "SRC"}, "events": [{"type": "a", "properties": {"n": 1e999}}]}',
-         400, None),
+        (
+            b'{"source": {"id": "SRC"}, "events": [{"type": "a", "properties": []}]}',
+            422,
+            "events[0].properties",
+        ),
+        (
+            b'{"source": {"id": "SRC"}, "events": [{"type": "a", "properties": {"n": 1e999}}]}',
+            400,
+            None,
+        ),
         (b'{"source": {"id": "unknown"}, "events": [{"type": "a"}]}', 401, "source.id"),
     ],
 )

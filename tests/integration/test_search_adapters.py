@@ -51,7 +51,11 @@ async def test_free_form_fields_never_add_mappings(store: SearchStore, settings:
     index = month_index(settings)
     wide = {f"field_{i}": {"nested": i} for i in range(1500)}  # over the 1,000-field limit
     outcome = await store.bulk(
-        [BulkAction(index, "wide", {"id": "wide", "type": "t", "properties": wide, "context": wide})]
+        [
+            BulkAction(
+                index, "wide", {"id": "wide", "type": "t", "properties": wide, "context": wide}
+            )
+        ]
     )
     assert outcome.written == 1 and not outcome.rejected
 
@@ -106,7 +110,9 @@ async def test_external_versions_keep_the_newest(store: SearchStore, settings: S
 async def test_search_count_and_paging(store: SearchStore, settings: Settings) -> None:
     alias = await provision_events(store, settings, "default", "production")
     index = month_index(settings)
-    actions = [BulkAction(index, f"s{i:02d}", {"id": f"s{i:02d}", "type": "paged"}) for i in range(25)]
+    actions = [
+        BulkAction(index, f"s{i:02d}", {"id": f"s{i:02d}", "type": "paged"}) for i in range(25)
+    ]
     assert (await store.bulk(actions)).written == 25
     await store.refresh(index)
     query = {"term": {"type": "paged"}}
@@ -114,7 +120,9 @@ async def test_search_count_and_paging(store: SearchStore, settings: Settings) -
     seen: list[str] = []
     after = None
     while True:
-        page = await store.search(alias, query=query, size=10, sort=[{"id": "asc"}], search_after=after)
+        page = await store.search(
+            alias, query=query, size=10, sort=[{"id": "asc"}], search_after=after
+        )
         hits = page["hits"]["hits"]
         if not hits:
             break

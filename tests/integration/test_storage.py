@@ -11,7 +11,12 @@ import pytest
 import pytest_asyncio
 
 from headwater.agents.storage import StorageStage
-from headwater.core.intake import IntakeLimits, RequestMeta, build_tracker_batch, parse_tracker_payload
+from headwater.core.intake import (
+    IntakeLimits,
+    RequestMeta,
+    build_tracker_batch,
+    parse_tracker_payload,
+)
 from headwater.core.sources import EventSource
 from headwater.core.tenancy import events_alias, events_index
 from headwater.infra.init import run_init

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-SAMPLE_TRACK = Path(__file__).parent / "data" / "tracker-track.json"
+SAMPLE_TRACK = Path(__file__).parent.parent / "data" / "tracker-track.json"
 SOURCE_ID = "src-web-1"
 RECEIVED_AT = 1_795_874_600_000  # 2026-11-28T14:03:20Z, after the sample's event times
 

@@ -86,11 +86,6 @@ def test_search_unset_or_blank_refuses_to_guess(monkeypatch, value):
         _ = settings.search_hosts
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="settings.py search_hosts: a value of only separators (' , ') is not blank, "
-    "so it returns [] instead of raising ConfigurationError",
-)
 def test_search_of_only_commas_refuses_to_guess():
     settings = load_settings(search=" , ")
 

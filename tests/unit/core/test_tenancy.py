@@ -64,11 +64,6 @@ def test_check_tenant_id_refuses(tenant):
     assert caught.value.field == "tenant"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tenancy.py check_tenant_id: TENANT_ID_PATTERN ends in `$` and is used with "
-    "re.match, which also matches before a trailing newline, so 'acme\\n' is accepted",
-)
 def test_check_tenant_id_refuses_trailing_newline():
     with pytest.raises(InvalidInput):
         check_tenant_id("acme\n")
