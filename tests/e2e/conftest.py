@@ -1,0 +1,102 @@
+"""End-to-end fixtures: the real ``headwater`` processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from headwater.infra.embedded import free_port
+from tests.support.services import Endpoints
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class UpStack:
+    process: subprocess.Popen[str]
+    info: dict[str, Any]
+    data_dir: Path
+
+
+def _read_json_line(process: subprocess.Popen[str], out: Path, timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"headwater up exited with {process.returncode}")
+        for line in out.read_text().splitlines():
+            if line.startswith("{"):
+                return dict(json.loads(line))
+        time.sleep(0.1)
+    raise AssertionError(f"headwater up printed no JSON line within {timeout}s")
+
+
+@pytest.fixture(scope="module")
+def up_stack(endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpStack]:
+    """``headwater up --json`` on free ports; the external endpoints when not embedded."""
+    data_dir = tmp_path_factory.mktemp("up")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+    if endpoints.kind != "embedded":
+        env.update(HEADWATER_KAFKA=endpoints.kafka, HEADWATER_SEARCH=endpoints.search)
+    base = _free_port_run(4)
+    out = data_dir / "up.out"
+    with out.open("w") as sink:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "headwater",
+                "up",
+                "--json",
+                "--port-base",
+                str(base),
+                "--data-dir",
+                str(data_dir),
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+    try:
+        info = _read_json_line(process, out, 120)
+        yield UpStack(process, info, data_dir)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _free_port_run(count: int) -> int:
+    """A base port with ``count`` free ports after it."""
+    import socket
+
+    for _ in range(50):
+        base = free_port()
+        if base + count > 65535:
+            continue
+        try:
+            sockets = []
+            for offset in range(count):
+                sock = socket.socket()
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", base + offset))
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+        return base
+    raise RuntimeError("no run of free ports found")

@@ -1,0 +1,87 @@
+"""``headwater up``: from nothing to events searchable, then a clean stop."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import time
+
+import httpx
+import pytest
+
+from headwater.core.tenancy import events_alias
+from tests.e2e.conftest import UpStack
+from tests.support.polling import eventually
+
+pytestmark = pytest.mark.e2e
+
+
+def test_up_prints_what_a_script_needs(up_stack: UpStack) -> None:
+    info = up_stack.info
+    assert {"collector", "search", "kafka", "tenant", "env", "source_id"} <= set(info)
+    assert info["tenant"] == "default" and info["env"] == "production"
+    assert (up_stack.data_dir / "logs" / "collector.log").exists()
+
+
+async def test_tracked_event_is_searchable_within_five_seconds(up_stack: UpStack) -> None:
+    info = up_stack.info
+    alias = events_alias("hw", info["tenant"], info["env"])
+    async with httpx.AsyncClient() as http:
+        sent = time.monotonic()
+        response = await http.post(
+            f"{info['collector']}/track",
+            json={
+                "source": {"id": info["source_id"]},
+                "events": [{"type": "page-view", "properties": {"url": "/e2e"}}],
+            },
+        )
+        assert response.status_code == 200
+        answer = response.json()
+        event_id = answer["events"][0]
+
+        async def stored() -> dict | None:
+            found = await http.get(f"{info['search']}/{alias}/_doc/{event_id}")
+            if found.status_code == 404:  # alias lookups of a single doc: use search
+                hits = await http.post(
+                    f"{info['search']}/{alias}/_search",
+                    json={"query": {"ids": {"values": [event_id]}}},
+                )
+                docs = hits.json()["hits"]["hits"]
+                return docs[0]["_source"] if docs else None
+            return found.json().get("_source")
+
+        document = await eventually(stored, timeout=5, every=0.05)
+        elapsed = time.monotonic() - sent
+    assert document["profile"]["id"] == answer["profile"]["id"]
+    assert document["properties"] == {"url": "/e2e"}
+    assert elapsed < 5
+
+
+async def test_collect_webhook_is_searchable(up_stack: UpStack) -> None:
+    info = up_stack.info
+    alias = events_alias("hw", info["tenant"], info["env"])
+    async with httpx.AsyncClient() as http:
+        response = await http.post(
+            f"{info['collector']}/collect/order-paid/{info['source_id']}", json={"total": 99}
+        )
+        assert response.status_code == 200
+        event_id = response.json()["events"][0]
+
+        async def stored() -> list | None:
+            hits = await http.post(
+                f"{info['search']}/{alias}/_search",
+                json={"query": {"ids": {"values": [event_id]}}},
+            )
+            return hits.json()["hits"]["hits"] or None
+
+        hits = await eventually(stored, timeout=15)
+    assert hits[0]["_source"]["type"] == "order-paid"
+    assert hits[0]["_source"]["metadata"]["profile_less"] is True
+
+
+def test_sigterm_stops_every_process(up_stack: UpStack) -> None:
+    collector_port = int(up_stack.info["collector"].rsplit(":", 1)[1])
+    up_stack.process.send_signal(signal.SIGTERM)
+    assert up_stack.process.wait(60) == 0
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", collector_port), 1):
+        pass
