@@ -1,0 +1,34 @@
+# Headwater developer commands. `make help` lists them.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: help install up test lint bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+install: $(VENV)/.installed ## create .venv and install Headwater with its dev tools
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+up: install ## run the whole platform on this machine (embedded broker and search)
+	$(BIN)/headwater up
+
+test: install ## run every test (unit, integration, end-to-end)
+	$(BIN)/pytest
+
+lint: install ## ruff, formatting and mypy (strict for the package)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: install ## benchmarks; they need wrk (apt-get install -y wrk)
+	$(BIN)/python -m bench.collector
+
+clean: ## remove the virtualenv and local data
+	rm -rf $(VENV) .headwater
