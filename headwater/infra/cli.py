@@ -21,7 +21,9 @@ def _logging(settings: Settings) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    quieter = max(logging.WARNING, logging.getLevelName(settings.log_level.upper()))
+    for chatty in ("aiokafka", "opensearch", "elastic_transport", "httpx"):
+        logging.getLogger(chatty).setLevel(quieter)
 
 
 def _up(args: argparse.Namespace, settings: Settings) -> int:
