@@ -77,7 +77,13 @@ class StorageStage:
         index = events_index(
             self._settings.index_prefix, document.tenant, document.env, document.received_at
         )
-        return BulkAction(index=index, id=document.id, doc=document.body, op="create")
+        return BulkAction(
+            index=index,
+            id=document.id,
+            doc=document.body,
+            op="create",
+            size_hint=document.size_hint,
+        )
 
     async def _provision(self, document: EventDocument) -> None:
         key = (document.tenant, document.env)

@@ -45,6 +45,7 @@ def install_storage(app: Any, settings: Settings, codec: AvroCodec) -> None:
         store = await _connect_search(settings)
         writer = BulkWriter(
             store,
+            max_bytes=settings.storage_bulk_bytes,
             max_backoff=settings.storage_max_backoff,
             stopping=lambda: bool(app.should_stop),
         )

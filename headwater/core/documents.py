@@ -18,6 +18,7 @@ class EventDocument:
     received_at: datetime
     id: str
     body: dict[str, Any]
+    size_hint: int  # approximate JSON size, from the raw fields it was made of
 
 
 def iso(moment: datetime) -> str:
@@ -34,6 +35,7 @@ def event_documents(batch: dict[str, Any]) -> list[EventDocument]:
     """One document per event; event context overrides the request context key by key."""
     received: datetime = batch["received_at"]
     inserted = iso(received)
+    base_size = 400 + len(batch["context"]) + len(batch["properties"])
     request_context = _loads(batch["context"])
     request_properties = _loads(batch["properties"])
     profile = {"id": batch["profile_id"]} if batch["profile_id"] else None
@@ -62,5 +64,8 @@ def event_documents(batch: dict[str, Any]) -> list[EventDocument]:
             "request": {"ip": batch["ip"], "user_agent": batch["user_agent"]},
             "metadata": {"valid": True, "profile_less": batch["profile_less"]},
         }
-        documents.append(EventDocument(batch["tenant"], batch["env"], received, event["id"], body))
+        size = base_size + len(event["properties"]) + len(event["context"]) + len(event["options"])
+        documents.append(
+            EventDocument(batch["tenant"], batch["env"], received, event["id"], body, size)
+        )
     return documents

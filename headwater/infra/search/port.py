@@ -28,6 +28,7 @@ class BulkAction:
     doc: dict[str, Any]
     op: Literal["create", "index"] = "create"
     version: int | None = None
+    size_hint: int = 512  # approximate bytes of the document, for bounding bulk requests
 
     def header(self) -> dict[str, Any]:
         meta: dict[str, Any] = {"_index": self.index, "_id": self.id}

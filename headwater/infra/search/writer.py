@@ -9,9 +9,28 @@ from collections.abc import Awaitable, Callable, Sequence
 from headwater.errors import SearchRejected, SearchUnavailable
 from headwater.infra.search.port import BulkAction, SearchStore
 
-__all__ = ["Backoff", "BulkWriter"]
+__all__ = ["Backoff", "BulkWriter", "plan_chunks"]
 
 log = logging.getLogger(__name__)
+
+
+def plan_chunks(
+    actions: Sequence[BulkAction], max_docs: int, max_bytes: int
+) -> list[list[BulkAction]]:
+    """Split into bulk requests of at most ``max_docs`` documents and about ``max_bytes``
+    bytes (by each action's size hint); a single larger document goes alone."""
+    chunks: list[list[BulkAction]] = []
+    current: list[BulkAction] = []
+    size = 0
+    for action in actions:
+        if current and (len(current) >= max_docs or size + action.size_hint > max_bytes):
+            chunks.append(current)
+            current, size = [], 0
+        current.append(action)
+        size += action.size_hint
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 class Backoff:
@@ -43,11 +62,13 @@ class BulkWriter:
         store: SearchStore,
         *,
         chunk: int = 1000,
+        max_bytes: int = 5 * 1024 * 1024,
         max_backoff: float = 30.0,
         stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self._store = store
         self._chunk = chunk
+        self._max_bytes = max_bytes
         self._backoff = Backoff(max_backoff)
         self._stopping = stopping
         self._known_indices: set[str] = set()
@@ -62,9 +83,26 @@ class BulkWriter:
     async def write(self, actions: Sequence[BulkAction]) -> list[tuple[BulkAction, str]]:
         await self.ensure_indices(actions)
         rejected: list[tuple[BulkAction, str]] = []
-        for start in range(0, len(actions), self._chunk):
-            rejected.extend(await self._write_chunk(list(actions[start : start + self._chunk])))
+        for chunk in self.chunks(actions):
+            rejected.extend(await self._write_chunk(chunk))
         return rejected
+
+    def chunks(self, actions: Sequence[BulkAction]) -> list[list[BulkAction]]:
+        """Bulk requests of at most ``chunk`` documents and about ``max_bytes`` bytes."""
+        chunks: list[list[BulkAction]] = []
+        current: list[BulkAction] = []
+        size = 0
+        for action in actions:
+            if current and (
+                len(current) >= self._chunk or size + action.size_hint > self._max_bytes
+            ):
+                chunks.append(current)
+                current, size = [], 0
+            current.append(action)
+            size += action.size_hint
+        if current:
+            chunks.append(current)
+        return chunks
 
     async def _write_chunk(self, pending: list[BulkAction]) -> list[tuple[BulkAction, str]]:
         rejected: list[tuple[BulkAction, str]] = []
