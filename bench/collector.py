@@ -6,7 +6,7 @@ Starts what it needs on free ports (embedded broker and search server unless
 HEADWATER_KAFKA / HEADWATER_SEARCH are set), loads each endpoint with wrk for a fixed
 duration and concurrency, prints req/s, events/s, p50/p99 latency and errors, and ends
 with one JSON line. Every request is a new visitor (no profile or session id) and
-carries a realistic ~2 KB browser context.
+carries a realistic ~2 KB browser context (bench/data/browser_context.json).
 """
 
 from __future__ import annotations
