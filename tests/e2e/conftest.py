@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,9 +44,16 @@ def _read_json_line(process: subprocess.Popen[str], out: Path, timeout: float) -
 @pytest.fixture(scope="module")
 def up_stack(endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpStack]:
     """``headwater up --json`` on free ports; the external endpoints when not embedded."""
-    data_dir = tmp_path_factory.mktemp("up")
+    external = endpoints.kind != "embedded"
+    with run_up(tmp_path_factory.mktemp("up"), endpoints if external else None) as stack:
+        yield stack
+
+
+@contextmanager
+def run_up(data_dir: Path, endpoints: Endpoints | None) -> Iterator[UpStack]:
+    """Run ``headwater up --json``; with ``endpoints`` it is told to use them."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
-    if endpoints.kind != "embedded":
+    if endpoints is not None:
         env.update(HEADWATER_KAFKA=endpoints.kafka, HEADWATER_SEARCH=endpoints.search)
     base = _free_port_run(4)
     out = data_dir / "up.out"

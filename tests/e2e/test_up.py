@@ -5,15 +5,29 @@ from __future__ import annotations
 import signal
 import socket
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
 from headwater.core.tenancy import events_alias
-from tests.e2e.conftest import UpStack
+from tests.e2e.conftest import UpStack, run_up
 from tests.support.polling import eventually
+from tests.support.services import Endpoints
 
 pytestmark = pytest.mark.e2e
+
+
+def test_up_uses_configured_endpoints_and_starts_neither(
+    endpoints: Endpoints, tmp_path: Path
+) -> None:
+    if endpoints.kind != "embedded":
+        pytest.skip("covered by the up_stack fixture with container endpoints")
+    with run_up(tmp_path, endpoints) as stack:
+        assert stack.info["kafka"] == endpoints.kafka
+        assert stack.info["search"] == endpoints.search
+        logs = {p.name for p in (tmp_path / "logs").iterdir()}
+    assert logs == {"collector.log", "worker.log"}
 
 
 def test_up_prints_what_a_script_needs(up_stack: UpStack) -> None:

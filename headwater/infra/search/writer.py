@@ -83,26 +83,9 @@ class BulkWriter:
     async def write(self, actions: Sequence[BulkAction]) -> list[tuple[BulkAction, str]]:
         await self.ensure_indices(actions)
         rejected: list[tuple[BulkAction, str]] = []
-        for chunk in self.chunks(actions):
+        for chunk in plan_chunks(actions, self._chunk, self._max_bytes):
             rejected.extend(await self._write_chunk(chunk))
         return rejected
-
-    def chunks(self, actions: Sequence[BulkAction]) -> list[list[BulkAction]]:
-        """Bulk requests of at most ``chunk`` documents and about ``max_bytes`` bytes."""
-        chunks: list[list[BulkAction]] = []
-        current: list[BulkAction] = []
-        size = 0
-        for action in actions:
-            if current and (
-                len(current) >= self._chunk or size + action.size_hint > self._max_bytes
-            ):
-                chunks.append(current)
-                current, size = [], 0
-            current.append(action)
-            size += action.size_hint
-        if current:
-            chunks.append(current)
-        return chunks
 
     async def _write_chunk(self, pending: list[BulkAction]) -> list[tuple[BulkAction, str]]:
         rejected: list[tuple[BulkAction, str]] = []
