@@ -9,6 +9,7 @@
     │   └── SourceForbidden         source disabled or channel not allowed        -> 403
     ├── DependencyError            a service we depend on failed (retry, back off)
     │   ├── BrokerUnavailable       Kafka did not acknowledge in time             -> 503
+    │   ├── NotReady                configuration not loaded yet                  -> 503
     │   └── SearchUnavailable       the search engine is unreachable or overloaded
     ├── SearchRejected             the search engine refused a request for good
     ├── SchemaError                Avro schema problems
@@ -28,6 +29,7 @@ __all__ = [
     "InputError",
     "InvalidInput",
     "MalformedInput",
+    "NotReady",
     "PayloadTooLarge",
     "SchemaError",
     "SearchRejected",
@@ -79,6 +81,10 @@ class DependencyError(HeadwaterError):
 
 class BrokerUnavailable(DependencyError):
     pass
+
+
+class NotReady(DependencyError):
+    """The process cannot answer yet (e.g. configuration still loading)."""
 
 
 class SearchUnavailable(DependencyError):

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     )
     retry_after: int = Field(default=5, ge=1, description="Retry-After seconds on 503")
     cors_origins: list[str] = ["*"]
+    config_wait: float = Field(
+        default=10.0, ge=0, description="seconds to wait at start for the config log"
+    )
 
     # --- worker --------------------------------------------------------------------
     worker_id: str = Field(default="headwater-worker", pattern=r"^[A-Za-z0-9_.-]+$")

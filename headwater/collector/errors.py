@@ -6,9 +6,10 @@ import logging
 
 import orjson
 from fastapi import FastAPI, Request
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from headwater.errors import BrokerUnavailable, HeadwaterError, InputError
+from headwater.errors import BrokerUnavailable, DependencyError, InputError
 
 __all__ = ["install_error_handlers"]
 
@@ -27,18 +28,24 @@ def install_error_handlers(app: FastAPI, retry_after: int) -> None:
             body["field"] = exc.field
         return _json(exc.status, body)
 
-    async def broker_down(_: Request, exc: Exception) -> Response:
+    async def unavailable(_: Request, exc: Exception) -> Response:
         log.warning("answering 503: %s", exc)
-        return _json(
-            503,
-            {"error": "event not stored: the event log is unavailable, retry later"},
-            {"Retry-After": str(retry_after)},
+        reason = (
+            "event not stored: the event log is unavailable, retry later"
+            if isinstance(exc, BrokerUnavailable)
+            else f"event not stored: {exc}"
         )
+        return _json(503, {"error": reason}, {"Retry-After": str(retry_after)})
 
-    async def other(_: Request, exc: Exception) -> Response:
-        log.exception("unexpected error", exc_info=exc)
+    async def http_error(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        return _json(exc.status_code, {"error": str(exc.detail)}, dict(exc.headers or {}))
+
+    async def bug(_: Request, exc: Exception) -> Response:
+        log.error("unexpected error", exc_info=exc)
         return _json(500, {"error": "internal error"})
 
     app.add_exception_handler(InputError, input_error)
-    app.add_exception_handler(BrokerUnavailable, broker_down)
-    app.add_exception_handler(HeadwaterError, other)
+    app.add_exception_handler(DependencyError, unavailable)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, bug)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from headwater.core.intake import Accepted, IntakeLimits
 from headwater.core.sources import EventSource
-from headwater.errors import UnknownSource
+from headwater.errors import NotReady, UnknownSource
 from headwater.schemas import INTAKE_BATCH
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
@@ -41,7 +41,7 @@ class CollectorRuntime:
 
     async def start(self) -> None:
         await self.producer.start(wait=5.0)
-        await self.config.start(wait=10.0)
+        await self.config.start(wait=self.settings.config_wait)
 
     async def stop(self) -> None:
         await self.config.stop()
@@ -50,6 +50,8 @@ class CollectorRuntime:
     def source(self, source_id: str) -> EventSource:
         source = self.config.source(source_id, self.settings.env)
         if source is None:
+            if not self.config.caught_up:  # 401 would make SDKs drop the event for good
+                raise NotReady("event sources are still loading; retry shortly")
             raise UnknownSource(f"unknown event source {source_id}", field="source.id")
         return source
 

@@ -15,11 +15,11 @@ from typing import Annotated, Any
 import orjson
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
     ValidationError,
-    field_validator,
 )
 
 from headwater.core.ids import IdPool, new_id
@@ -47,14 +47,19 @@ IdFactory = Callable[[], str]
 # --- wire models (Tracardi tracker protocol) ------------------------------------------
 
 
+def _blank_is_none(value: object) -> object:
+    return None if value == "" else value
+
+
+ClientId = Annotated[
+    Annotated[str, StringConstraints(pattern=CLIENT_ID_PATTERN)] | None,
+    BeforeValidator(_blank_is_none),
+]
+
+
 class _Ref(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    id: str | None = Field(default=None, pattern=CLIENT_ID_PATTERN)
-
-    @field_validator("id", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: object) -> object:
-        return None if value == "" else value
+    id: ClientId = None
 
 
 class _SourceRef(BaseModel):
@@ -73,7 +78,7 @@ class TrackerEvent(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     type: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
-    id: str | None = Field(default=None, pattern=CLIENT_ID_PATTERN)
+    id: ClientId = None
     time: _EventTime | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
     context: dict[str, Any] = Field(default_factory=dict)

@@ -191,6 +191,22 @@ async def test_collect_takes_query_json_and_form(
     assert profile_less == {"signup": True, "order": False, "lead": True}
 
 
+async def test_unknown_routes_and_methods_answer_json(collector: str) -> None:
+    async with httpx.AsyncClient(base_url=collector) as http:
+        missing = await http.get("/admin")
+        wrong_method = await http.get("/track")
+    assert (missing.status_code, missing.json()) == (404, {"error": "Not Found"})
+    assert wrong_method.status_code == 405 and wrong_method.json()["error"]
+
+
+async def test_blank_client_ids_count_as_missing(collector: str, source_id: str) -> None:
+    body = tracker_body(source_id, profile={"id": ""}, session={"id": ""})
+    body["events"][0]["id"] = ""
+    async with httpx.AsyncClient(base_url=collector) as http:
+        answer = (await http.post("/track", json=body)).json()
+    assert answer["profile"]["id"] and answer["session"]["id"] and answer["events"][0]
+
+
 async def test_cors_preflight_allows_trackers(collector: str) -> None:
     async with httpx.AsyncClient(base_url=collector) as http:
         response = await http.options(
