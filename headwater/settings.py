@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     kafka: str | None = Field(
         default=None, description="Kafka bootstrap servers, host:port[,host:port]"
     )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    kafka_username: str | None = None
+    kafka_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = Field(default=None, description="CA bundle for TLS")
     search: str | None = Field(default=None, description="Search engine URL(s), comma separated")
     search_engine: SearchEngine = "auto"
     search_username: str | None = None

@@ -41,9 +41,7 @@ async def run_init(settings: Settings) -> InitResult:
     tenant = check_tenant_id(settings.default_tenant)
     result = InitResult(tenant=tenant, sources={})
     topics = Topics(settings.topic_prefix)
-    result.topics_created = await ensure_topics(
-        settings.kafka_servers, topics.specs(settings.partitions), settings.replication_factor
-    )
+    result.topics_created = await ensure_topics(settings, topics.specs(settings.partitions))
 
     store = await connect_search(settings)
     try:

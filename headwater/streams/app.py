@@ -20,6 +20,20 @@ def create_faust_app(settings: Settings) -> Any:
     datadir = settings.data_dir / "worker" / settings.worker_id
     datadir.mkdir(parents=True, exist_ok=True)
     brokers = ";".join(f"kafka://{server.strip()}" for server in settings.kafka_servers.split(","))
+    credentials: Any = None
+    if settings.kafka_security_protocol != "PLAINTEXT":
+        from headwater.streams.kafka import kafka_client_options
+
+        options = kafka_client_options(settings)
+        if settings.kafka_security_protocol.startswith("SASL"):
+            credentials = faust.SASLCredentials(
+                username=options["sasl_plain_username"],
+                password=options["sasl_plain_password"],
+                mechanism=options["sasl_mechanism"],
+                ssl_context=options.get("ssl_context"),
+            )
+        else:
+            credentials = faust.SSLCredentials(options["ssl_context"])
     return faust.App(
         settings.worker_id,
         broker=brokers,
@@ -35,4 +49,5 @@ def create_faust_app(settings: Settings) -> Any:
         producer_acks=-1,
         datadir=str(datadir),
         store="memory://",
+        broker_credentials=credentials,
     )

@@ -21,7 +21,7 @@ from headwater.errors import HeadwaterError
 from headwater.schemas import CONFIG_RECORD
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
-from headwater.streams.kafka import AckedProducer
+from headwater.streams.kafka import AckedProducer, kafka_client_options
 from headwater.streams.topics import Topics
 
 __all__ = ["ConfigLog", "ConfigPublisher", "decode_entry", "encode_entry"]
@@ -127,7 +127,7 @@ class ConfigLog:
 
     async def _follow(self) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._settings.kafka_servers,
+            **kafka_client_options(self._settings),
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             client_id="headwater-config",

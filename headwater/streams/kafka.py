@@ -5,18 +5,38 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 
-from headwater.errors import BrokerUnavailable
+from headwater.errors import BrokerUnavailable, ConfigurationError
 from headwater.settings import Settings
 from headwater.streams.topics import TopicSpec
 
-__all__ = ["AckedProducer", "ensure_topics", "new_producer"]
+__all__ = ["AckedProducer", "ensure_topics", "kafka_client_options", "new_producer"]
 
 log = logging.getLogger(__name__)
+
+
+def kafka_client_options(settings: Settings) -> dict[str, Any]:
+    """Connection and security options shared by every aiokafka client we create."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_servers,
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
+        cafile = str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
+        options["ssl_context"] = create_ssl_context(cafile=cafile)
+    if settings.kafka_security_protocol.startswith("SASL"):
+        if not settings.kafka_username or settings.kafka_password is None:
+            raise ConfigurationError("SASL needs HEADWATER_KAFKA_USERNAME and _PASSWORD")
+        options["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        options["sasl_plain_username"] = settings.kafka_username
+        options["sasl_plain_password"] = settings.kafka_password.get_secret_value()
+    return options
 
 
 def new_producer(settings: Settings, *, linger_ms: int = 0) -> AIOKafkaProducer:
@@ -27,7 +47,7 @@ def new_producer(settings: Settings, *, linger_ms: int = 0) -> AIOKafkaProducer:
     """
     timeout_ms = int(settings.produce_timeout * 1000)
     return AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_servers,
+        **kafka_client_options(settings),
         acks="all",
         linger_ms=linger_ms,
         request_timeout_ms=timeout_ms,
@@ -112,9 +132,10 @@ class AckedProducer:
             self._producer = None
 
 
-async def ensure_topics(servers: str, specs: Iterable[TopicSpec], replication: int) -> list[str]:
+async def ensure_topics(settings: Settings, specs: Iterable[TopicSpec]) -> list[str]:
     """Create missing topics; existing ones are left as they are. Returns those created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=servers, client_id="headwater-init")
+    replication = settings.replication_factor
+    admin = AIOKafkaAdminClient(**kafka_client_options(settings), client_id="headwater-init")
     await admin.start()
     created: list[str] = []
     try:

@@ -23,7 +23,7 @@ async def test_before_configuration_is_read_events_get_503(
     settings = settings_for(endpoints, tmp_path, config_wait=0.5)
     topics = Topics(settings.topic_prefix)
     specs = [spec for spec in topics.specs(settings.partitions) if spec.name != topics.config]
-    await ensure_topics(settings.kafka_servers, specs, settings.replication_factor)
+    await ensure_topics(settings, specs)
 
     async with running_collector(settings) as url, httpx.AsyncClient(base_url=url) as http:
         answer = await http.post(

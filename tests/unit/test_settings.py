@@ -134,3 +134,27 @@ def test_secrets_are_hidden(monkeypatch):
     for text in (repr(settings), str(settings), settings.model_dump_json()):
         assert "hunter2-password" not in text
         assert "k3y-s3cr3t" not in text
+
+
+def test_kafka_security_options_follow_the_settings(tmp_path):
+    from headwater.errors import ConfigurationError as Refused
+    from headwater.streams.kafka import kafka_client_options
+
+    plain = kafka_client_options(load_settings(kafka="k:9092"))
+    assert plain == {"bootstrap_servers": "k:9092", "security_protocol": "PLAINTEXT"}
+
+    sasl = kafka_client_options(
+        load_settings(
+            kafka="k:9093",
+            kafka_security_protocol="SASL_SSL",
+            kafka_sasl_mechanism="SCRAM-SHA-512",
+            kafka_username="hw",
+            kafka_password="s3cret",
+        )
+    )
+    assert sasl["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert sasl["sasl_plain_password"] == "s3cret"
+    assert sasl["ssl_context"] is not None
+
+    with pytest.raises(Refused, match="SASL"):
+        kafka_client_options(load_settings(kafka="k", kafka_security_protocol="SASL_PLAINTEXT"))
