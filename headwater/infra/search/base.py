@@ -4,11 +4,17 @@ requests whose shape differs between the two clients (templates, bulk, search, c
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
-from headwater.errors import SearchRejected
-from headwater.infra.search.port import Engine
+from headwater.errors import SearchRejected, SearchUnavailable
+from headwater.infra.search.port import (
+    BulkAction,
+    BulkOutcome,
+    Engine,
+    bulk_lines,
+    classify_bulk_items,
+)
 
 __all__ = ["ClientStore"]
 
@@ -23,8 +29,36 @@ class ClientStore(ABC):
         self.engine: Engine = engine
 
     @abstractmethod
+    def _failure(self, exc: Exception) -> tuple[int | None, str] | None:
+        """For a client exception: (HTTP status or None for no answer, detail); None when
+        the exception is not the client's."""
+
+    @abstractmethod
+    async def _bulk_request(self, lines: list[dict[str, Any]]) -> Any:
+        """Send a bulk body (header and document lines) with the client's own argument."""
+
     async def _call(self, what: str, call: Awaitable[T], *, allow_404: bool = False) -> T | None:
-        """Await ``call``, translating the client's errors into Headwater's."""
+        """Await ``call``; the engine not answering, 429 and 5xx become SearchUnavailable
+        (retry), other refusals SearchRejected. With ``allow_404`` a miss yields None."""
+        try:
+            return await call
+        except Exception as exc:
+            failure = self._failure(exc)
+            if failure is None:
+                raise
+            status, detail = failure
+            if status == 404 and allow_404:
+                return None
+            if status is None or status == 429 or status >= 500:
+                raise SearchUnavailable(f"{what}: {status or 'no answer'} {detail}") from exc
+            raise SearchRejected(f"{what}: {status} {detail}") from exc
+
+    async def bulk(self, actions: Sequence[BulkAction]) -> BulkOutcome:
+        if not actions:
+            return BulkOutcome()
+        response = await self._call("bulk", self._bulk_request(bulk_lines(actions)))
+        assert response is not None
+        return classify_bulk_items(actions, response["items"])
 
     async def info(self) -> dict[str, Any]:
         return dict(await self._call("info", self._client.info()) or {})

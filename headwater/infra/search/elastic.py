@@ -2,58 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from elastic_transport import TransportError
-from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
+from elasticsearch import ApiError, AsyncElasticsearch
 
-from headwater.errors import SearchRejected, SearchUnavailable
 from headwater.infra.search.base import ClientStore
-from headwater.infra.search.port import (
-    BulkAction,
-    BulkOutcome,
-    Engine,
-    bulk_lines,
-    classify_bulk_items,
-)
+from headwater.infra.search.port import Engine
 
 __all__ = ["ElasticsearchStore"]
-
-T = TypeVar("T")
 
 
 class ElasticsearchStore(ClientStore):
     def __init__(self, client: AsyncElasticsearch, engine: Engine = "elasticsearch") -> None:
         super().__init__(client, engine)
 
-    async def _call(self, what: str, call: Awaitable[T], *, allow_404: bool = False) -> T | None:
-        try:
-            return await call
-        except NotFoundError as exc:
-            if allow_404:
-                return None
-            raise SearchRejected(f"{what}: not found") from exc
-        except ApiError as exc:
-            status = exc.meta.status
-            if status == 429 or status >= 500:
-                raise SearchUnavailable(f"{what}: {status} {exc.message}") from exc
-            raise SearchRejected(f"{what}: {status} {exc.message}: {exc.body}") from exc
-        except TransportError as exc:
-            raise SearchUnavailable(f"{what}: {exc}") from exc
+    def _failure(self, exc: Exception) -> tuple[int | None, str] | None:
+        if isinstance(exc, ApiError):
+            return exc.meta.status, f"{exc.message}: {exc.body}"
+        if isinstance(exc, TransportError):
+            return None, str(exc)
+        return None
+
+    async def _bulk_request(self, lines: list[dict[str, Any]]) -> Any:
+        return await self._client.bulk(operations=lines)
 
     async def put_index_template(self, name: str, body: dict[str, Any]) -> None:
         await self._call(
             f"put template {name}", self._client.indices.put_index_template(name=name, **body)
         )
-
-    async def bulk(self, actions: Sequence[BulkAction]) -> BulkOutcome:
-        if not actions:
-            return BulkOutcome()
-        operations = bulk_lines(actions)
-        response = await self._call("bulk", self._client.bulk(operations=operations))
-        assert response is not None
-        return classify_bulk_items(actions, response["items"])
 
     async def search(
         self,

@@ -2,59 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from opensearchpy import AsyncOpenSearch
 from opensearchpy.exceptions import ConnectionError as OSConnectionError
-from opensearchpy.exceptions import NotFoundError, TransportError
+from opensearchpy.exceptions import TransportError
 
-from headwater.errors import SearchRejected, SearchUnavailable
 from headwater.infra.search.base import ClientStore
-from headwater.infra.search.port import (
-    BulkAction,
-    BulkOutcome,
-    Engine,
-    bulk_lines,
-    classify_bulk_items,
-)
+from headwater.infra.search.port import Engine
 
 __all__ = ["OpenSearchStore"]
-
-T = TypeVar("T")
 
 
 class OpenSearchStore(ClientStore):
     def __init__(self, client: AsyncOpenSearch, engine: Engine = "opensearch") -> None:
         super().__init__(client, engine)
 
-    async def _call(self, what: str, call: Awaitable[T], *, allow_404: bool = False) -> T | None:
-        try:
-            return await call
-        except NotFoundError as exc:
-            if allow_404:
-                return None
-            raise SearchRejected(f"{what}: not found") from exc
-        except OSConnectionError as exc:
-            raise SearchUnavailable(f"{what}: {exc}") from exc
-        except TransportError as exc:
-            status = exc.status_code if isinstance(exc.status_code, int) else 503
-            if status == 429 or status >= 500:
-                raise SearchUnavailable(f"{what}: {status} {exc.error}") from exc
-            raise SearchRejected(f"{what}: {status} {exc.error}: {exc.info}") from exc
+    def _failure(self, exc: Exception) -> tuple[int | None, str] | None:
+        if isinstance(exc, OSConnectionError):
+            return None, str(exc)
+        if isinstance(exc, TransportError):
+            status = exc.status_code if isinstance(exc.status_code, int) else None
+            return status, f"{exc.error}: {exc.info}"
+        return None
+
+    async def _bulk_request(self, lines: list[dict[str, Any]]) -> Any:
+        return await self._client.bulk(body=lines)
 
     async def put_index_template(self, name: str, body: dict[str, Any]) -> None:
         await self._call(
             f"put template {name}", self._client.indices.put_index_template(name=name, body=body)
         )
-
-    async def bulk(self, actions: Sequence[BulkAction]) -> BulkOutcome:
-        if not actions:
-            return BulkOutcome()
-        body = bulk_lines(actions)
-        response = await self._call("bulk", self._client.bulk(body=body))
-        assert response is not None
-        return classify_bulk_items(actions, response["items"])
 
     async def search(
         self,
