@@ -12,7 +12,7 @@ from headwater.schemas import INTAKE_BATCH
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigLog
-from headwater.streams.kafka import AckedProducer
+from headwater.streams.kafka import AckedProducer, kafka_client_options
 from headwater.streams.topics import Topics
 
 __all__ = ["CollectorRuntime"]
@@ -29,6 +29,7 @@ class CollectorRuntime:
 
     @classmethod
     def create(cls, settings: Settings) -> CollectorRuntime:
+        kafka_client_options(settings)  # refuse bad security settings now, not in a task
         codec = AvroCodec.default()
         return cls(
             settings=settings,
