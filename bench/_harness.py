@@ -156,12 +156,13 @@ class EmbeddedServices:
             **extra,
         }
 
-    def start_collector(self) -> str:
+    def start_collector(self, workers: int = 1) -> str:
         port = free_port()
+        command = [sys.executable, "-m", "headwater", "collector", "--port", str(port)]
         process = self._own(
             start_process(
                 "collector",
-                [sys.executable, "-m", "headwater", "collector", "--port", str(port)],
+                [*command, "--workers", str(workers)],
                 log_path=self.logs / "collector.log",
                 env=self.env(),
             )
@@ -181,12 +182,12 @@ class EmbeddedServices:
         )
 
 
-def start_bare_endpoint(stack: ExitStack, logs: Path) -> str:
+def start_bare_endpoint(stack: ExitStack, logs: Path, workers: int = 1) -> str:
     """The same uvicorn set-up serving a FastAPI route that only parses the body."""
     port = free_port()
     process = start_process(
         "bare",
-        [sys.executable, "-m", "bench.bare_app", str(port)],
+        [sys.executable, "-m", "bench.bare_app", str(port), str(workers)],
         log_path=logs / "bare.log",
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
     )

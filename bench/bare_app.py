@@ -29,8 +29,10 @@ async def health() -> dict[str, str]:
 
 
 if __name__ == "__main__":
+    workers = int(sys.argv[2]) if len(sys.argv) > 2 else 1
     uvicorn.run(
-        app,
+        "bench.bare_app:app" if workers > 1 else app,
+        workers=workers,
         host="127.0.0.1",
         port=int(sys.argv[1]),
         loop="uvloop",

@@ -1,12 +1,16 @@
 """Collector throughput: /track with 1 and 20 events per request, next to a bare endpoint.
 
-    python -m bench.collector [--duration 10] [--connections 32]
+    python -m bench.collector [--duration 10] [--connections 32] [--processes N]
 
 Starts what it needs on free ports (embedded broker and search server unless
 HEADWATER_KAFKA / HEADWATER_SEARCH are set), loads each endpoint with wrk for a fixed
 duration and concurrency, prints req/s, events/s, p50/p99 latency and errors, and ends
 with one JSON line. Every request is a new visitor (no profile or session id) and
 carries a realistic ~2 KB browser context (bench/data/browser_context.json).
+
+The default scenarios compare like with like: one uvicorn process each. With
+``--processes N`` (N > 1) it also runs the collector and the bare endpoint with N uvicorn
+workers each, as ``headwater collector --workers N`` would in production.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--processes", type=int, default=1, help="also run with N workers")
     args = parser.parse_args()
     require_wrk()
 
@@ -86,6 +91,24 @@ def main() -> None:
         track_1 = load("track 1 event", f"{collector}/track", one, 1)
         track_20 = load("track 20 ev", f"{collector}/track", twenty, 20)
 
+        n = args.processes
+        scaled: dict[str, Any] = {}
+        if n > 1:
+            many = services.start_collector(workers=n)
+            bare_many = start_bare_endpoint(stack, logs, workers=n)
+            bare_1n = load(f"bare 1 ev x{n}", f"{bare_many}/track", one, 1)
+            track_1n = load(f"track 1 ev x{n}", f"{many}/track", one, 1)
+            track_20n = load(f"track 20 ev x{n}", f"{many}/track", twenty, 20)
+            ratio_n = track_1n.rps / bare_1n.rps
+            print(f"collector / bare (1 event), {n} processes each: {ratio_n:.2f}x")
+            scaled = {
+                "processes": n,
+                f"bare_1_x{n}": bare_1n.figures(),
+                f"track_1_x{n}": track_1n.figures(),
+                f"track_20_x{n}": track_20n.figures(),
+                f"ratio_vs_bare_x{n}": round(ratio_n, 3),
+            }
+
     ratio = track_1.rps / bare_1.rps
     print(f"collector / bare (1 event): {ratio:.2f}x")
     print_json(
@@ -97,6 +120,7 @@ def main() -> None:
             "track_1": track_1.figures(),
             "track_20": track_20.figures(),
             "ratio_vs_bare": round(ratio, 3),
+            **scaled,
         }
     )
 

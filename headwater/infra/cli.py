@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -50,8 +51,15 @@ def _collector(args: argparse.Namespace, settings: Settings) -> int:
 
     host = args.host or settings.collector_host
     port = args.port or settings.collector_port
+    # With several workers each process builds its own app (and producer) from the
+    # environment; --port is passed on through it.
+    app: object = create_app(settings) if args.workers == 1 else "headwater.collector:app_from_env"
+    if args.port:
+        os.environ["HEADWATER_COLLECTOR_PORT"] = str(args.port)
     uvicorn.run(
-        create_app(settings),
+        app,  # type: ignore[arg-type]
+        factory=args.workers > 1,
+        workers=args.workers,
         host=host,
         port=port,
         loop="uvloop",
@@ -95,6 +103,9 @@ def _parser() -> argparse.ArgumentParser:
     collector = commands.add_parser("collector", help="the public collector (HTTP)")
     collector.add_argument("--host")
     collector.add_argument("--port", type=int)
+    collector.add_argument(
+        "--workers", type=int, default=1, help="processes sharing the port (default 1)"
+    )
     collector.set_defaults(run=_collector)
 
     worker = commands.add_parser("worker", help="the Faust worker with its agents")
