@@ -23,8 +23,8 @@ test: install ## run every test (unit, integration, end-to-end)
 	$(BIN)/pytest
 
 lint: install ## ruff, formatting and mypy (strict for the package)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check headwater tests bench
+	$(BIN)/ruff format --check headwater tests bench
 	$(BIN)/mypy
 
 bench: install ## benchmarks; they need wrk (apt-get install -y wrk)
