@@ -1,0 +1,134 @@
+"""Nothing lost, nothing twice: the worker is killed (SIGKILL) while events flow and
+restarted; afterwards the search engine holds every event exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from headwater.core.intake import (
+    IntakeLimits,
+    RequestMeta,
+    build_tracker_batch,
+    parse_tracker_payload,
+)
+from headwater.core.sources import EventSource
+from headwater.core.tenancy import events_alias
+from headwater.infra.embedded import ManagedProcess, start_process
+from headwater.infra.init import run_init
+from headwater.infra.search import SearchStore, connect_search
+from headwater.schemas import INTAKE_BATCH
+from headwater.settings import Settings
+from headwater.streams.codec import AvroCodec
+from headwater.streams.kafka import AckedProducer
+from headwater.streams.topics import Topics
+from tests.support.polling import eventually
+from tests.support.services import Endpoints, settings_for
+
+pytestmark = pytest.mark.e2e
+
+MESSAGES = 1500
+EVENTS_PER_MESSAGE = 4
+
+
+def start_worker(settings: Settings, log: Path) -> ManagedProcess:
+    env = {
+        "HEADWATER_KAFKA": settings.kafka_servers,
+        "HEADWATER_SEARCH": ",".join(settings.search_hosts),
+        "HEADWATER_TOPIC_PREFIX": settings.topic_prefix,
+        "HEADWATER_INDEX_PREFIX": settings.index_prefix,
+        "HEADWATER_WORKER_ID": f"{settings.topic_prefix}-worker",
+        "HEADWATER_DATA_DIR": str(settings.data_dir),
+        "HEADWATER_STORAGE_BATCH_MESSAGES": "50",
+        "PATH": "/usr/bin:/bin",
+    }
+    return start_process(
+        "worker", [sys.executable, "-m", "headwater", "worker"], log_path=log, env=env
+    )
+
+
+async def produce(settings: Settings, count: int) -> set[str]:
+    """Intake batches as the collector writes them, at a steady pace; returns event ids."""
+    codec = AvroCodec.default()
+    source = EventSource(id="src", tenant="default", env="production")
+    limits = IntakeLimits(settings.max_event_bytes, settings.max_request_bytes)
+    producer = AckedProducer(settings)
+    await producer.start(wait=10)
+    topic = Topics(settings.topic_prefix).intake
+    ids: set[str] = set()
+    try:
+        for n in range(count):
+            body = {
+                "source": {"id": "src"},
+                "profile": {"id": f"p{n % 50}"},
+                "events": [{"type": f"t{i}", "properties": {"n": n}} for i in range(4)],
+            }
+            accepted = build_tracker_batch(
+                parse_tracker_payload(orjson.dumps(body)),
+                source,
+                RequestMeta(received_at=1_795_900_000_000 + n),
+                limits,
+            )
+            await producer.send(topic, codec.encode(INTAKE_BATCH, accepted.record), accepted.key)
+            ids.update(accepted.event_ids)
+            if n % 100 == 0:
+                await asyncio.sleep(0.1)  # keep events flowing across the kills
+    finally:
+        await producer.stop()
+    return ids
+
+
+async def stored(store: SearchStore, alias: str) -> int:
+    await store.refresh(alias)
+    return await store.count(alias)
+
+
+async def test_sigkilled_worker_loses_and_duplicates_nothing(
+    endpoints: Endpoints, tmp_path: Path
+) -> None:
+    if endpoints.kind != "embedded":
+        pytest.skip("runs against the embedded services")
+    settings = settings_for(endpoints, tmp_path)
+    await run_init(settings)
+    store = await connect_search(settings, node_class=endpoints.es_node_class)
+    alias = events_alias(settings.index_prefix, "default", "production")
+    producing = asyncio.create_task(produce(settings, MESSAGES))
+    worker = start_worker(settings, tmp_path / "worker-0.log")
+    rng = random.Random(7)
+    at_kills: list[int] = []
+    try:
+        for kill in range(3):
+            floor = await stored(store, alias)
+            target = floor + rng.randint(200, 900)
+
+            async def progressed(target: int = target) -> bool:
+                return await stored(store, alias) >= target or producing.done()
+
+            await eventually(progressed, timeout=120, every=0.2)
+            at_kills.append(await stored(store, alias))
+            worker.popen.send_signal(signal.SIGKILL)
+            worker.popen.wait(10)
+            worker = start_worker(settings, tmp_path / f"worker-{kill + 1}.log")
+
+        ids = await asyncio.wait_for(producing, 120)
+        assert len(ids) == MESSAGES * EVENTS_PER_MESSAGE
+
+        async def complete() -> bool:
+            return await stored(store, alias) >= len(ids)
+
+        await eventually(complete, timeout=180, every=0.5)
+        assert await stored(store, alias) == len(ids)  # exactly once: no extra documents
+        assert all(0 < n < len(ids) for n in at_kills), at_kills  # killed mid-stream
+        sample = rng.sample(sorted(ids), 50)
+        found = await store.search(alias, query={"ids": {"values": sample}}, size=100)
+        assert sorted(h["_id"] for h in found["hits"]["hits"]) == sorted(sample)
+    finally:
+        worker.stop()
+        producing.cancel()
+        await store.close()
