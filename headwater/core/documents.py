@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 
-__all__ = ["EventDocument", "event_documents", "iso"]
+__all__ = [
+    "EventDocument",
+    "Resolution",
+    "event_documents",
+    "iso",
+    "session_document",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +27,16 @@ class EventDocument:
     size_hint: int  # approximate JSON size, from the raw fields it was made of
 
 
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """What the profile agent decided for a batch: the profile, and for each applied
+    event its session and the profile version after it. Events not listed were
+    duplicates and get no document."""
+
+    profile_id: str | None
+    events: dict[str, tuple[str | None, int]]  # event id -> (session id, profile version)
+
+
 def iso(moment: datetime) -> str:
     """ISO 8601 in UTC with milliseconds, the one date format of stored documents."""
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -31,17 +47,31 @@ def _loads(raw: bytes) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def event_documents(batch: dict[str, Any]) -> list[EventDocument]:
-    """One document per event; event context overrides the request context key by key."""
+def event_documents(
+    batch: dict[str, Any], resolution: Resolution | None = None
+) -> list[EventDocument]:
+    """One document per event; event context overrides the request context key by key.
+
+    With a ``resolution`` the documents carry the resolved profile and session and the
+    profile version, and only the applied events are returned.
+    """
     received: datetime = batch["received_at"]
     inserted = iso(received)
     base_size = 400 + len(batch["context"]) + len(batch["properties"])
     request_context = _loads(batch["context"])
     request_properties = _loads(batch["properties"])
-    profile = {"id": batch["profile_id"]} if batch["profile_id"] else None
-    session = {"id": batch["session_id"]} if batch["session_id"] else None
+    profile_id = resolution.profile_id if resolution else batch["profile_id"]
     documents = []
     for event in batch["events"]:
+        session_id, version = batch["session_id"], 0
+        if resolution is not None:
+            if event["id"] not in resolution.events:
+                continue
+            session_id, version = resolution.events[event["id"]]
+        profile: dict[str, Any] | None = None
+        if profile_id:
+            profile = {"id": profile_id, "version": version} if resolution else {"id": profile_id}
+        session = {"id": session_id} if session_id else None
         event_context = _loads(event["context"])
         context = {**request_context, **event_context}  # a copy per document
         properties = _loads(event["properties"])
@@ -69,3 +99,22 @@ def event_documents(batch: dict[str, Any]) -> list[EventDocument]:
             EventDocument(batch["tenant"], batch["env"], received, event["id"], body, size)
         )
     return documents
+
+
+def session_document(
+    tenant: str, env: str, profile_id: str | None, session: dict[str, Any]
+) -> dict[str, Any]:
+    """A session as stored: ``session`` is a SessionUpdate record (datetimes, JSON bytes)."""
+    start: datetime = session["start"]
+    last: datetime = session["last"]
+    return {
+        "id": session["id"],
+        "tenant": tenant,
+        "env": env,
+        "profile": {"id": profile_id} if profile_id else None,
+        "start": iso(start),
+        "last": iso(last),
+        "duration": (last - start) // timedelta(milliseconds=1),
+        "events": session["events"],
+        "context": _loads(session["context"]),
+    }

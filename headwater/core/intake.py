@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
@@ -24,6 +24,7 @@ from pydantic import (
 
 from headwater.core.ids import IdPool, new_id
 from headwater.core.sources import EventSource
+from headwater.core.times import epoch_ms
 from headwater.errors import InvalidInput, MalformedInput, PayloadTooLarge
 
 __all__ = [
@@ -166,17 +167,8 @@ def _dump(value: dict[str, Any], field: str) -> bytes:
         raise InvalidInput(f"{field}: {exc}", field=field) from None
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MILLISECOND = timedelta(milliseconds=1)
-
-
 def _millis(moment: datetime | None, default: int) -> int:
-    """Epoch milliseconds in integer arithmetic (a float product drops a ms at times)."""
-    if moment is None:
-        return default
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return (moment - _EPOCH) // _MILLISECOND
+    return default if moment is None else epoch_ms(moment)
 
 
 def _partition_key(tenant: str, profile_id: str | None, fallback: str) -> bytes:

@@ -18,6 +18,9 @@ __all__ = [
     "events_alias",
     "events_index",
     "events_index_pattern",
+    "generation_index",
+    "profiles_alias",
+    "sessions_alias",
 ]
 
 ENVIRONMENTS: tuple[str, ...] = ("production", "staging")
@@ -45,6 +48,20 @@ def check_tenant_id(tenant: str) -> str:
 def events_alias(prefix: str, tenant: str, env: str) -> str:
     """The alias that reads every monthly events index of one tenant and environment."""
     return f"{prefix}-{tenant}-{env}-events"
+
+
+def profiles_alias(prefix: str, tenant: str, env: str) -> str:
+    return f"{prefix}-{tenant}-{env}-profiles"
+
+
+def sessions_alias(prefix: str, tenant: str, env: str) -> str:
+    return f"{prefix}-{tenant}-{env}-sessions"
+
+
+def generation_index(alias: str, generation: int = 1) -> str:
+    """Profiles and sessions live in one index per generation behind their alias; a
+    rebuild writes the next generation and moves the alias."""
+    return f"{alias}-{generation:06d}"
 
 
 def events_index_pattern(prefix: str, tenant: str, env: str) -> str:

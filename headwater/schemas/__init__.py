@@ -23,6 +23,8 @@ SCHEMA_DIR = Path(__file__).resolve().parent
 INTAKE_BATCH = "intake_batch"
 CONFIG_RECORD = "config_record"
 DEAD_LETTER = "dead_letter"
+PROCESSED_BATCH = "processed_batch"
+PROFILE_SNAPSHOT = "profile_snapshot"
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,16 @@ class Topics:
         return f"{self.prefix}.intake"
 
     @property
+    def events(self) -> str:
+        """Processed batches from the profile agent, keyed ``tenant:profile``."""
+        return f"{self.prefix}.events"
+
+    @property
+    def profiles(self) -> str:
+        """Profile snapshots, compacted, keyed ``tenant:profile``."""
+        return f"{self.prefix}.profiles"
+
+    @property
     def config(self) -> str:
         """Configuration entities, compacted, one partition so readers see one order."""
         return f"{self.prefix}.config"
@@ -38,6 +48,8 @@ class Topics:
     def specs(self, partitions: int) -> list[TopicSpec]:
         return [
             TopicSpec(self.intake, partitions),
+            TopicSpec(self.events, partitions),
+            TopicSpec(self.profiles, partitions, {"cleanup.policy": "compact"}),
             TopicSpec(self.config, 1, {"cleanup.policy": "compact"}),
             TopicSpec(self.deadletter, partitions),
         ]

@@ -6,7 +6,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from headwater.core.sources import default_source_id
-from headwater.core.tenancy import events_alias
+from headwater.core.tenancy import events_alias, profiles_alias, sessions_alias
 from headwater.infra.init import run_init
 from headwater.infra.search import SearchStore
 from headwater.settings import Settings
@@ -20,7 +20,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")
 async def test_init_creates_everything_once(settings: Settings, search: SearchStore) -> None:
     first = await run_init(settings)
     topics = Topics(settings.topic_prefix)
-    assert sorted(first.topics_created) == sorted([topics.intake, topics.config, topics.deadletter])
+    assert sorted(first.topics_created) == sorted(
+        [topics.intake, topics.events, topics.profiles, topics.config, topics.deadletter]
+    )
     assert len(first.config_written) == 3  # tenant + one source per environment
     assert first.sources == {
         "production": default_source_id("default", "production"),
@@ -33,7 +35,8 @@ async def test_init_creates_everything_once(settings: Settings, search: SearchSt
     assert second.sources == first.sources
 
     for env in ("production", "staging"):
-        assert await search.get_alias(events_alias(settings.index_prefix, "default", env))
+        for alias in (events_alias, profiles_alias, sessions_alias):
+            assert await search.get_alias(alias(settings.index_prefix, "default", env))
 
 
 async def test_init_topics_have_configured_partitions(settings: Settings) -> None:

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from headwater.core.tenancy import events_alias, events_index
+from headwater.core.tenancy import (
+    events_alias,
+    events_index,
+    generation_index,
+    profiles_alias,
+    sessions_alias,
+)
 from headwater.infra.search.port import SearchStore
-from headwater.infra.search.templates import events_template
+from headwater.infra.search.templates import (
+    events_template,
+    profiles_template,
+    sessions_template,
+)
 from headwater.settings import Settings
 
 __all__ = ["provision_events"]
 
 
 async def provision_events(store: SearchStore, settings: Settings, tenant: str, env: str) -> str:
-    """Put the events template and create this month's index so the alias exists.
-
-    Returns the read alias.
-    """
+    """Put the events, profiles and sessions templates and create their current
+    indices, so every alias exists before the first write. Returns the events alias."""
     prefix = settings.index_prefix
     alias = events_alias(prefix, tenant, env)
     template = events_template(
@@ -29,4 +37,16 @@ async def provision_events(store: SearchStore, settings: Settings, tenant: str, 
     )
     await store.put_index_template(alias, template)
     await store.ensure_index(events_index(prefix, tenant, env, datetime.now(UTC)))
+    for other, build in (
+        (profiles_alias(prefix, tenant, env), profiles_template),
+        (sessions_alias(prefix, tenant, env), sessions_template),
+    ):
+        body = build(
+            alias=other,
+            engine=store.engine,
+            shards=settings.index_shards,
+            replicas=settings.index_replicas,
+        )
+        await store.put_index_template(other, body)
+        await store.ensure_index(generation_index(other))
     return alias

@@ -8,10 +8,11 @@ from typing import Any
 from headwater.core.tenancy import events_alias, events_index_pattern
 from headwater.infra.search.port import Engine
 
-__all__ = ["events_template", "flat_type"]
+__all__ = ["events_template", "flat_type", "profiles_template", "sessions_template"]
 
 _KEYWORD = {"type": "keyword"}
 _DATE = {"type": "date"}
+_LONG = {"type": "long"}
 
 
 def flat_type(engine: Engine) -> str:
@@ -40,7 +41,7 @@ def events_template(
                     "env": _KEYWORD,
                     "channel": _KEYWORD,
                     "source": {"properties": {"id": _KEYWORD}},
-                    "profile": {"properties": {"id": _KEYWORD}},
+                    "profile": {"properties": {"id": _KEYWORD, "version": _LONG}},
                     "session": {"properties": {"id": _KEYWORD}},
                     "time": {"properties": {"create": _DATE, "insert": _DATE}},
                     "properties": flat,
@@ -59,3 +60,60 @@ def events_template(
             "aliases": {events_alias(prefix, tenant, env): {}},
         },
     }
+
+
+def _template(
+    alias: str, mappings: dict[str, Any], *, shards: int, replicas: int
+) -> dict[str, Any]:
+    return {
+        "index_patterns": [f"{alias}-*"],
+        "priority": 100,
+        "template": {
+            "settings": {
+                "number_of_shards": shards,
+                "number_of_replicas": replicas,
+                "refresh_interval": "1s",
+            },
+            "mappings": {"dynamic": False, "properties": mappings},
+            "aliases": {alias: {}},
+        },
+    }
+
+
+def profiles_template(*, alias: str, engine: Engine, shards: int, replicas: int) -> dict[str, Any]:
+    flat = {"type": flat_type(engine)}
+    mappings = {
+        "id": _KEYWORD,
+        "tenant": _KEYWORD,
+        "env": _KEYWORD,
+        "version": _LONG,
+        "ids": _KEYWORD,
+        "traits": flat,
+        "data": flat,
+        "consents": flat,
+        "interests": flat,
+        "segments": _KEYWORD,
+        "stats": {"properties": {"events": _LONG, "visits": _LONG, "by_type": flat}},
+        "metadata": {
+            "properties": {
+                "time": {"properties": {"first_visit": _DATE, "last_visit": _DATE}},
+                "field_times": flat,
+            }
+        },
+    }
+    return _template(alias, mappings, shards=shards, replicas=replicas)
+
+
+def sessions_template(*, alias: str, engine: Engine, shards: int, replicas: int) -> dict[str, Any]:
+    mappings = {
+        "id": _KEYWORD,
+        "tenant": _KEYWORD,
+        "env": _KEYWORD,
+        "profile": {"properties": {"id": _KEYWORD}},
+        "start": _DATE,
+        "last": _DATE,
+        "duration": _LONG,
+        "events": _LONG,
+        "context": {"type": flat_type(engine)},
+    }
+    return _template(alias, mappings, shards=shards, replicas=replicas)

@@ -85,10 +85,33 @@ def dead_letter() -> dict[str, Any]:
     }
 
 
+def processed_batch() -> dict[str, Any]:
+    return {
+        "intake": b"\xc3\x01" + b"\x00" * 8 + b"opaque",
+        "profile_id": "p-1",
+        "events": [{"id": "e-1", "session_id": "s-1", "profile_version": 7}],
+        "sessions": [
+            {"id": "s-1", "start": NOW, "last": NOW, "events": 3, "context": b'{"utm":{}}'}
+        ],
+    }
+
+
+def profile_snapshot() -> dict[str, Any]:
+    return {
+        "tenant": "acme",
+        "env": "production",
+        "id": "p-1",
+        "version": 7,
+        "document": b'{"id":"p-1"}',
+    }
+
+
 RECORDS: dict[str, Callable[[], dict[str, Any]]] = {
     "intake_batch": intake_batch,
     "config_record": config_record,
     "dead_letter": dead_letter,
+    "processed_batch": processed_batch,
+    "profile_snapshot": profile_snapshot,
 }
 
 

@@ -50,7 +50,13 @@ def _versions() -> list[tuple[str, int]]:
 
 
 def test_every_schema_has_a_current_version():
-    assert schema_names() == ["config_record", "dead_letter", "intake_batch"]
+    assert schema_names() == [
+        "config_record",
+        "dead_letter",
+        "intake_batch",
+        "processed_batch",
+        "profile_snapshot",
+    ]
     for name in schema_names():
         family = schema_family(name)
         assert [v.version for v in family] == list(range(1, len(family) + 1))

@@ -1,0 +1,117 @@
+"""Event-to-profile mapping: copy event fields to profile fields (pure).
+
+Operations: ``equals`` (overwrite), ``append`` (add to a list, once), and
+``equals_if_not_exists`` (set only when empty). Built-in mappings make identify and
+profile-update events set contact data, identifiers and traits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = [
+    "BUILTIN_MAPPINGS",
+    "EventMapping",
+    "FieldMapping",
+    "Operation",
+    "get_path",
+    "is_missing",
+    "set_path",
+]
+
+Operation = Literal["equals", "append", "equals_if_not_exists"]
+PROFILE_ROOTS = ("traits", "data", "consents", "interests")
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class FieldMapping:
+    source: str  # path in the event: properties.email, context.page.url, ...
+    target: str  # path in the profile: traits.plan, data.contact.email, ...
+    op: Operation = "equals"
+
+    def __post_init__(self) -> None:
+        parts = self.target.split(".")
+        if len(parts) < 2 or parts[0] not in PROFILE_ROOTS or not all(parts):
+            raise ValueError(
+                f"mapping target {self.target!r} must be under {PROFILE_ROOTS}, as a path"
+            )
+
+
+@dataclass(frozen=True)
+class EventMapping:
+    """The field mappings applied to events of one type (from one source, or any)."""
+
+    event_type: str
+    fields: tuple[FieldMapping, ...]
+    source_id: str | None = None
+    merge_traits: bool = False  # copy a ``properties.traits`` object into traits
+
+    def applies_to(self, event_type: str, source_id: str) -> bool:
+        return self.event_type == event_type and self.source_id in (None, source_id)
+
+
+_IDENTIFY_FIELDS = (
+    FieldMapping("properties.email", "data.contact.email"),
+    FieldMapping("properties.phone", "data.contact.phone"),
+    FieldMapping("properties.customer_id", "data.identifier.customer_id"),
+    FieldMapping("properties.first_name", "data.pii.first_name"),
+    FieldMapping("properties.last_name", "data.pii.last_name"),
+)
+
+BUILTIN_MAPPINGS: tuple[EventMapping, ...] = tuple(
+    EventMapping(event_type, _IDENTIFY_FIELDS, merge_traits=True)
+    for event_type in ("identify", "profile-update", "sign-up", "sign-in")
+)
+
+
+def get_path(document: dict[str, Any], path: str) -> Any:
+    """The value at a dotted path, or ``_MISSING``."""
+    node: Any = document
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def set_path(document: dict[str, Any], path: str, value: Any, op: Operation) -> bool:
+    """Apply ``op`` at ``path``; True when the document changed."""
+    *parents, leaf = path.split(".")
+    node = document
+    for part in parents:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    current = node.get(leaf, _MISSING)
+    if op == "equals_if_not_exists" and current not in (_MISSING, None, ""):
+        return False
+    if op == "append":
+        items = (
+            current
+            if isinstance(current, list)
+            else ([] if current in (_MISSING, None) else [current])
+        )
+        new: list[Any] = []
+        for candidate in value if isinstance(value, list) else [value]:
+            if not any(_same(candidate, item) for item in (*items, *new)):
+                new.append(candidate)
+        if not new:
+            return False
+        node[leaf] = [*items, *new]
+        return True
+    if _same(current, value):
+        return False
+    node[leaf] = value
+    return True
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal and of the same type: ``True`` is not ``1``, ``0`` is not ``False``."""
+    return type(a) is type(b) and a == b
+
+
+def is_missing(value: Any) -> bool:
+    return value is _MISSING

@@ -1,0 +1,216 @@
+"""Profiles as a deterministic fold over the intake log (pure: no I/O, no clocks).
+
+The profile agent keeps one :class:`Profile` per ``tenant:profile`` and folds intake
+batches into it with :func:`apply_batch`. Two guards make the fold safe under
+at-least-once delivery:
+
+- a per-partition offset watermark: a batch at or below the last applied offset of its
+  partition was applied already (redelivery after a crash or a rebalance);
+- a bounded memory of recent event ids: the same event sent twice by a client
+  (retries, ``messageId``) is counted once.
+
+Everything depends on event time and the batch, never on wall-clock time, so replaying
+the log into empty state rebuilds the same profiles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from headwater.core.mapping import (
+    BUILTIN_MAPPINGS,
+    EventMapping,
+    Operation,
+    get_path,
+    is_missing,
+    set_path,
+)
+from headwater.core.sessions import DEFAULT_GAP_MS, SessionState, place_event
+from headwater.core.times import epoch_ms
+
+__all__ = ["AppliedEvent", "BatchResult", "FoldRules", "Profile", "apply_batch"]
+
+RECENT_EVENT_IDS = 512
+
+
+@dataclass(frozen=True)
+class FoldRules:
+    session_gap_ms: int = DEFAULT_GAP_MS
+    mappings: tuple[EventMapping, ...] = BUILTIN_MAPPINGS
+
+
+@dataclass(slots=True)
+class Profile:
+    id: str
+    tenant: str
+    env: str
+    version: int = 0
+    ids: list[str] = field(default_factory=list)
+    traits: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    consents: dict[str, Any] = field(default_factory=dict)
+    interests: dict[str, Any] = field(default_factory=dict)
+    segments: list[str] = field(default_factory=list)
+    events: int = 0
+    visits: int = 0
+    by_type: dict[str, int] = field(default_factory=dict)
+    first_seen: int | None = None  # event time, epoch ms
+    last_seen: int | None = None
+    field_times: dict[str, int] = field(default_factory=dict)  # path -> event time of update
+    sessions: list[SessionState] = field(default_factory=list)
+    watermarks: dict[str, int] = field(default_factory=dict)  # "topic/partition" -> offset
+    recent_ids: list[str] = field(default_factory=list)
+
+    @classmethod
+    def new(cls, tenant: str, env: str, profile_id: str) -> Profile:
+        return cls(id=profile_id, tenant=tenant, env=env, ids=[profile_id])
+
+    # --- storage in the agent's table ---------------------------------------------------
+
+    def dumps(self) -> bytes:
+        state = {name: getattr(self, name) for name in self.__slots__ if name != "sessions"}
+        state["sessions"] = [s.to_dict() for s in self.sessions]
+        return orjson.dumps(state)
+
+    @classmethod
+    def loads(cls, raw: bytes) -> Profile:
+        state = orjson.loads(raw)
+        state["sessions"] = [SessionState.from_dict(s) for s in state["sessions"]]
+        return cls(**state)
+
+    # --- what the search engine shows -----------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """The profile document (``id`` is the document id, ``version`` the external version)."""
+        return {
+            "id": self.id,
+            "tenant": self.tenant,
+            "env": self.env,
+            "version": self.version,
+            "ids": self.ids,
+            "traits": self.traits,
+            "data": self.data,
+            "consents": self.consents,
+            "interests": self.interests,
+            "segments": self.segments,
+            "stats": {"events": self.events, "visits": self.visits, "by_type": self.by_type},
+            "metadata": {
+                "time": {"first_visit": self.first_seen, "last_visit": self.last_seen},
+                "field_times": self.field_times,
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedEvent:
+    """An intake event as applied: its resolved session and the profile version after it."""
+
+    event: dict[str, Any]
+    session_id: str
+    profile_version: int
+
+
+@dataclass(slots=True)
+class BatchResult:
+    applied: list[AppliedEvent] = field(default_factory=list)
+    sessions: dict[str, SessionState] = field(default_factory=dict)  # changed, by id
+    duplicates: int = 0
+    replayed: bool = False  # the whole batch was below the watermark
+
+
+def _ms(moment: datetime | int) -> int:
+    return moment if isinstance(moment, int) else epoch_ms(moment)
+
+
+def apply_batch(
+    profile: Profile, batch: dict[str, Any], origin: str, offset: int, rules: FoldRules
+) -> BatchResult:
+    """Fold one decoded intake batch into ``profile`` (in place).
+
+    ``origin`` names the log partition the batch came from (``topic/partition``) and
+    ``offset`` its position there: both make redelivery harmless.
+    """
+    result = BatchResult()
+    if profile.watermarks.get(origin, -1) >= offset:
+        result.replayed = True
+        return result
+    profile.watermarks[origin] = offset
+    request_context = orjson.loads(batch["context"]) if batch["context"] != b"{}" else {}
+    recent = set(profile.recent_ids)
+    for event in batch["events"]:
+        if event["id"] in recent:
+            result.duplicates += 1
+            continue
+        recent.add(event["id"])
+        profile.recent_ids.append(event["id"])
+        time = _ms(event["time"])
+        context = request_context
+        if event["context"] != b"{}":
+            context = {**request_context, **orjson.loads(event["context"])}
+        session, created = place_event(
+            profile.sessions,
+            time=time,
+            session_id=batch["session_id"] or event["id"],
+            client_named=not batch["session_assigned"] and batch["session_id"] is not None,
+            event_id=event["id"],
+            context=context,
+            gap=rules.session_gap_ms,
+        )
+        if created:
+            profile.visits += 1
+        result.sessions[session.id] = session
+        profile.events += 1
+        profile.by_type[event["type"]] = profile.by_type.get(event["type"], 0) + 1
+        profile.first_seen = time if profile.first_seen is None else min(profile.first_seen, time)
+        profile.last_seen = time if profile.last_seen is None else max(profile.last_seen, time)
+        _map(profile, event, context, batch["source_id"], time, rules)
+        profile.version += 1
+        result.applied.append(AppliedEvent(event, session.id, profile.version))
+    if len(profile.recent_ids) > RECENT_EVENT_IDS:
+        del profile.recent_ids[: len(profile.recent_ids) - RECENT_EVENT_IDS]
+    return result
+
+
+def _map(
+    profile: Profile,
+    event: dict[str, Any],
+    context: dict[str, Any],
+    source_id: str,
+    time: int,
+    rules: FoldRules,
+) -> None:
+    mappings = [m for m in rules.mappings if m.applies_to(event["type"], source_id)]
+    if not mappings:
+        return
+    view = {"properties": orjson.loads(event["properties"]), "context": context}
+    target = {
+        "traits": profile.traits,
+        "data": profile.data,
+        "consents": profile.consents,
+        "interests": profile.interests,
+    }
+    for mapping in mappings:
+        for rule in mapping.fields:
+            value = get_path(view, rule.source)
+            if is_missing(value) or value in (None, ""):
+                continue
+            _update(profile, target, rule.target, value, rule.op, time)
+        traits = view["properties"].get("traits") if mapping.merge_traits else None
+        if isinstance(traits, dict):
+            for key, value in traits.items():
+                _update(profile, target, f"traits.{key}", value, "equals", time)
+
+
+def _update(
+    profile: Profile, target: dict[str, Any], path: str, value: Any, op: Operation, time: int
+) -> None:
+    """Last update wins by event time: an older event never overwrites a newer value,
+    whatever order the events arrive in."""
+    if op == "equals" and profile.field_times.get(path, time) > time:
+        return
+    if set_path(target, path, value, op):
+        profile.field_times[path] = max(time, profile.field_times.get(path, time))
