@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     storage_batch_messages: int = Field(default=500, ge=1)
     storage_batch_seconds: float = Field(default=0.25, gt=0)
     storage_bulk_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    session_gap_minutes: int = Field(default=30, ge=1, description="inactivity closing a session")
     storage_max_backoff: float = Field(default=30.0, gt=0)
     broker_session_timeout: float = Field(default=6.0, gt=0)
     broker_heartbeat_interval: float = Field(default=1.0, gt=0)

@@ -1,8 +1,12 @@
-"""Storage stage: intake batches in, event documents bulk-written to the search engine.
+"""Storage stage: processed batches and profile snapshots in, documents bulk-written to
+the search engine.
 
-Document id = event id and op ``create``, so a redelivered batch never duplicates an
-event. Search outages hold the stage (and so the consumer) until the engine is back;
-documents the engine refuses for good are dead-lettered with the reason.
+Events: document id = event id and op ``create``, so a redelivered batch never
+duplicates an event. Profiles and sessions: op ``index`` with external versioning
+(profile version, session event count), so an older snapshot never overwrites a newer
+one, whatever order they arrive in. Search outages hold the stage (and so the consumer)
+until the engine is back; documents the engine refuses for good are dead-lettered with
+the reason.
 """
 
 from __future__ import annotations
@@ -13,16 +17,27 @@ from dataclasses import dataclass
 
 import orjson
 
-from headwater.core.documents import EventDocument, event_documents
-from headwater.core.tenancy import events_index
+from headwater.core.documents import (
+    EventDocument,
+    Resolution,
+    event_documents,
+    session_document,
+)
+from headwater.core.tenancy import (
+    events_index,
+    generation_index,
+    profiles_alias,
+    sessions_alias,
+)
 from headwater.errors import HeadwaterError
 from headwater.infra.search.port import BulkAction, SearchStore
 from headwater.infra.search.provision import provision_events
 from headwater.infra.search.writer import BulkWriter
-from headwater.schemas import INTAKE_BATCH
+from headwater.schemas import INTAKE_BATCH, PROCESSED_BATCH, PROFILE_SNAPSHOT
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.deadletter import DeadLetters, SourceMessage
+from headwater.streams.topics import Topics
 
 __all__ = ["StorageResult", "StorageStage"]
 
@@ -51,27 +66,69 @@ class StorageStage:
         self._writer = writer
         self._dead = dead_letters
         self._provisioned: set[tuple[str, str]] = set()
+        self._topics = Topics(settings.topic_prefix)
 
     async def handle(self, messages: Sequence[SourceMessage]) -> StorageResult:
         actions: list[BulkAction] = []
-        origin: dict[str, SourceMessage] = {}
+        origin: dict[tuple[str, str], SourceMessage] = {}
         dead = 0
         for message in messages:
             try:
-                batch = self._codec.decode(INTAKE_BATCH, message.value)
-                documents = event_documents(batch)
+                if message.topic == self._topics.profiles:
+                    found = [await self._profile_action(message.value)]
+                else:
+                    found = await self._event_actions(message.value)
             except (HeadwaterError, orjson.JSONDecodeError, KeyError, TypeError) as exc:
-                await self._dead.record(message, f"undecodable intake batch: {exc}")
+                await self._dead.record(message, f"undecodable message: {exc}")
                 dead += 1
                 continue
-            for document in documents:
-                await self._provision(document)
-                actions.append(self._action(document))
-                origin[document.id] = message
+            for action in found:
+                actions.append(action)
+                origin[(action.index, action.id)] = message
         for action, reason in await self._writer.write(actions):
-            await self._dead.record(origin[action.id], reason, payload=orjson.dumps(action.doc))
+            message = origin[(action.index, action.id)]
+            await self._dead.record(message, reason, payload=orjson.dumps(action.doc))
             dead += 1
         return StorageResult(len(messages), len(actions), dead)
+
+    async def _event_actions(self, value: bytes) -> list[BulkAction]:
+        processed = self._codec.decode(PROCESSED_BATCH, value)
+        batch = self._codec.decode(INTAKE_BATCH, processed["intake"])
+        await self._provision(batch["tenant"], batch["env"])
+        resolution = Resolution(
+            processed["profile_id"],
+            {e["id"]: (e["session_id"], e["profile_version"]) for e in processed["events"]},
+        )
+        actions = [self._action(d) for d in event_documents(batch, resolution)]
+        alias = sessions_alias(self._settings.index_prefix, batch["tenant"], batch["env"])
+        for session in processed["sessions"]:
+            document = session_document(
+                batch["tenant"], batch["env"], processed["profile_id"], session
+            )
+            actions.append(
+                BulkAction(
+                    generation_index(alias),
+                    session["id"],
+                    document,
+                    op="index",
+                    version=session["events"],
+                )
+            )
+        return actions
+
+    async def _profile_action(self, value: bytes) -> BulkAction:
+        snapshot = self._codec.decode(PROFILE_SNAPSHOT, value)
+        await self._provision(snapshot["tenant"], snapshot["env"])
+        alias = profiles_alias(self._settings.index_prefix, snapshot["tenant"], snapshot["env"])
+        document = orjson.loads(snapshot["document"])
+        return BulkAction(
+            generation_index(alias),
+            snapshot["id"],
+            document,
+            op="index",
+            version=snapshot["version"],
+            size_hint=len(snapshot["document"]) + 64,
+        )
 
     def _action(self, document: EventDocument) -> BulkAction:
         index = events_index(
@@ -85,8 +142,8 @@ class StorageStage:
             size_hint=document.size_hint,
         )
 
-    async def _provision(self, document: EventDocument) -> None:
-        key = (document.tenant, document.env)
+    async def _provision(self, tenant: str, env: str) -> None:
+        key = (tenant, env)
         if key not in self._provisioned:
             await self._writer.retrying(lambda: provision_events(self._store, self._settings, *key))
             self._provisioned.add(key)

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from headwater.agents.profile import ProfileStage
 from headwater.agents.storage import StorageStage
 from headwater.errors import ConfigurationError, SearchUnavailable
 from headwater.infra.search import SearchStore, connect_search
@@ -31,16 +32,68 @@ async def _connect_search(settings: Settings) -> SearchStore:
             await backoff.wait()
 
 
-def install_storage(app: Any, settings: Settings, codec: AvroCodec) -> None:
-    topics = Topics(settings.topic_prefix)
-    intake = app.topic(topics.intake, key_serializer="raw", value_serializer="raw")
-    dead_topic = app.topic(topics.deadletter, key_serializer="raw", value_serializer="raw")
+def _raw_topic(app: Any, *names: str) -> Any:
+    return app.topic(*names, key_serializer="raw", value_serializer="raw")
+
+
+def _dead_letter_sender(app: Any, settings: Settings) -> Any:
+    dead_topic = _raw_topic(app, Topics(settings.topic_prefix).deadletter)
 
     async def send_dead_letter(key: bytes | None, value: bytes) -> None:
         pending = await dead_topic.send(key=key, value=value)
         await pending
 
-    @app.agent(intake, name="storage")  # type: ignore[untyped-decorator]
+    return send_dead_letter
+
+
+def _messages(events: Any) -> list[SourceMessage]:
+    return [
+        SourceMessage(
+            e.message.topic, e.message.partition, e.message.offset, e.message.key, e.message.value
+        )
+        for e in events
+    ]
+
+
+def install_profile(app: Any, settings: Settings, codec: AvroCodec) -> None:
+    """The profile agent: the one writer of each profile's state (a Faust table).
+
+    The table's changelog partition follows the key (``use_partitioner``), which is the
+    intake topic's partitioning, so it stays right when one batch spans partitions.
+    """
+    topics = Topics(settings.topic_prefix)
+    intake = _raw_topic(app, topics.intake)
+    table = app.Table(
+        "profiles",
+        default=None,
+        key_type=bytes,
+        value_type=bytes,
+        partitions=settings.partitions,
+        use_partitioner=True,
+    )
+    outputs = {name: _raw_topic(app, name) for name in (topics.events, topics.profiles)}
+
+    async def send(topic: str, key: bytes, value: bytes) -> Any:
+        return await outputs[topic].send(key=key, value=value)
+
+    dead = DeadLetters(codec, "profile", _dead_letter_sender(app, settings))
+    stage = ProfileStage(settings, codec, table, send, dead)
+
+    @app.agent(intake, name="profile")  # type: ignore[untyped-decorator]
+    async def profile(stream: Any) -> None:
+        async for events in stream.take_events(
+            settings.storage_batch_messages, within=settings.storage_batch_seconds
+        ):
+            result = await stage.handle(_messages(events))
+            log.debug("profile: %s", result)
+
+
+def install_storage(app: Any, settings: Settings, codec: AvroCodec) -> None:
+    topics = Topics(settings.topic_prefix)
+    source = _raw_topic(app, topics.events, topics.profiles)
+    send_dead_letter = _dead_letter_sender(app, settings)
+
+    @app.agent(source, name="storage")  # type: ignore[untyped-decorator]
     async def storage(stream: Any) -> None:
         store = await _connect_search(settings)
         writer = BulkWriter(
@@ -55,23 +108,16 @@ def install_storage(app: Any, settings: Settings, codec: AvroCodec) -> None:
             async for events in stream.take_events(
                 settings.storage_batch_messages, within=settings.storage_batch_seconds
             ):
-                messages = [
-                    SourceMessage(
-                        e.message.topic,
-                        e.message.partition,
-                        e.message.offset,
-                        e.message.key,
-                        e.message.value,
-                    )
-                    for e in events
-                ]
-                result = await stage.handle(messages)
+                result = await stage.handle(_messages(events))
                 log.debug("storage: %s", result)
         finally:
             await store.close()
 
 
-AGENTS: dict[str, Callable[[Any, Settings, AvroCodec], None]] = {"storage": install_storage}
+AGENTS: dict[str, Callable[[Any, Settings, AvroCodec], None]] = {
+    "profile": install_profile,
+    "storage": install_storage,
+}
 
 
 def build_worker_app(settings: Settings, agents: Iterable[str] | None = None) -> Any:

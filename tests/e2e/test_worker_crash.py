@@ -1,5 +1,6 @@
 """Nothing lost, nothing twice: the worker is killed (SIGKILL) while events flow and
-restarted; afterwards the search engine holds every event exactly once."""
+restarted; afterwards the search engine holds every event exactly once and every
+profile's counters equal what was sent."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from headwater.core.intake import (
     parse_tracker_payload,
 )
 from headwater.core.sources import EventSource
-from headwater.core.tenancy import events_alias
+from headwater.core.tenancy import events_alias, profiles_alias
 from headwater.infra.embedded import ManagedProcess, start_process
 from headwater.infra.init import run_init
 from headwater.infra.search import SearchStore, connect_search
@@ -53,6 +54,9 @@ def start_worker(settings: Settings, log: Path) -> ManagedProcess:
     )
 
 
+PROFILES = 50
+
+
 async def produce(settings: Settings, count: int) -> set[str]:
     """Intake batches as the collector writes them, at a steady pace; returns event ids."""
     codec = AvroCodec.default()
@@ -66,7 +70,7 @@ async def produce(settings: Settings, count: int) -> set[str]:
         for n in range(count):
             body = {
                 "source": {"id": "src"},
-                "profile": {"id": f"p{n % 50}"},
+                "profile": {"id": f"p{n % PROFILES}"},
                 "events": [{"type": f"t{i}", "properties": {"n": n}} for i in range(4)],
             }
             accepted = build_tracker_batch(
@@ -128,6 +132,28 @@ async def test_sigkilled_worker_loses_and_duplicates_nothing(
         sample = rng.sample(sorted(ids), 50)
         found = await store.search(alias, query={"ids": {"values": sample}}, size=100)
         assert sorted(h["_id"] for h in found["hits"]["hits"]) == sorted(sample)
+
+        # Profiles: counters exact, per profile and per type, after three crashes.
+        profiles = profiles_alias(settings.index_prefix, "default", "production")
+        per_profile = MESSAGES // PROFILES * EVENTS_PER_MESSAGE
+        expected_types = {f"t{i}": MESSAGES // PROFILES for i in range(EVENTS_PER_MESSAGE)}
+
+        last: list[dict] = []
+
+        async def counted() -> list[dict] | None:
+            await store.refresh(profiles)
+            hits = (await store.search(profiles, size=100))["hits"]["hits"]
+            last[:] = [h["_source"] for h in hits]
+            done = len(last) == PROFILES and all(d["version"] == per_profile for d in last)
+            return last if done else None
+
+        try:
+            docs = await eventually(counted, timeout=90, every=0.5)
+        except AssertionError:
+            versions = sorted(d["version"] for d in last)
+            raise AssertionError(f"{len(last)} profiles, versions {versions}") from None
+        assert {d["stats"]["events"] for d in docs} == {per_profile}
+        assert all(d["stats"]["by_type"] == expected_types for d in docs)
     finally:
         worker.stop()
         producing.cancel()

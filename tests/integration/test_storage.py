@@ -1,4 +1,4 @@
-"""The storage stage: intake batches to search documents, exactly once, nothing lost."""
+"""The storage stage: processed batches and snapshots to documents, exactly once, nothing lost."""
 
 from __future__ import annotations
 
@@ -18,11 +18,17 @@ from headwater.core.intake import (
     parse_tracker_payload,
 )
 from headwater.core.sources import EventSource
-from headwater.core.tenancy import events_alias, events_index
+from headwater.core.tenancy import (
+    events_alias,
+    events_index,
+    generation_index,
+    profiles_alias,
+    sessions_alias,
+)
 from headwater.infra.init import run_init
 from headwater.infra.search import SearchStore
 from headwater.infra.search.writer import BulkWriter
-from headwater.schemas import DEAD_LETTER, INTAKE_BATCH
+from headwater.schemas import DEAD_LETTER, INTAKE_BATCH, PROCESSED_BATCH, PROFILE_SNAPSHOT
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.deadletter import DeadLetters, SourceMessage
@@ -50,6 +56,48 @@ async def stage(settings: Settings, search: SearchStore) -> AsyncIterator[Storag
     await producer.stop()
 
 
+def processed_message(settings: Settings, events: int, offset: int = 0) -> SourceMessage:
+    """A processed batch as the profile agent emits it, around a real intake message."""
+    intake = intake_message(settings, events, offset)
+    batch = CODEC.decode(INTAKE_BATCH, intake.value)
+    record = {
+        "intake": intake.value,
+        "profile_id": batch["profile_id"],
+        "events": [
+            {"id": e["id"], "session_id": batch["session_id"], "profile_version": offset + i + 1}
+            for i, e in enumerate(batch["events"])
+        ],
+        "sessions": [
+            {
+                "id": batch["session_id"],
+                "start": batch["received_at"],
+                "last": batch["received_at"],
+                "events": events,
+                "context": b'{"utm":{"source":"mail"}}',
+            }
+        ],
+    }
+    value = CODEC.encode(PROCESSED_BATCH, record)
+    return SourceMessage(Topics(settings.topic_prefix).events, 0, offset, intake.key, value)
+
+
+def snapshot_message(settings: Settings, version: int, offset: int) -> SourceMessage:
+    document = {"id": "p-snap", "version": version, "stats": {"events": version, "visits": 1}}
+    value = CODEC.encode(
+        PROFILE_SNAPSHOT,
+        {
+            "tenant": "default",
+            "env": "production",
+            "id": "p-snap",
+            "version": version,
+            "document": orjson.dumps(document),
+        },
+    )
+    return SourceMessage(
+        Topics(settings.topic_prefix).profiles, 0, offset, b"default:p-snap", value
+    )
+
+
 def intake_message(settings: Settings, events: int, offset: int = 0) -> SourceMessage:
     source = EventSource(id="src", tenant="default", env="production")
     body = {
@@ -70,11 +118,11 @@ def intake_message(settings: Settings, events: int, offset: int = 0) -> SourceMe
 async def test_redelivered_batches_are_stored_once(
     stage: StorageStage, settings: Settings, search: SearchStore
 ) -> None:
-    first, second = intake_message(settings, 5, 0), intake_message(settings, 3, 1)
+    first, second = processed_message(settings, 5, 0), processed_message(settings, 3, 1)
     result = await stage.handle([first, second])
     again = await stage.handle([first, second, first])  # at-least-once redelivery
-    assert (result.documents, result.dead_lettered) == (8, 0)
-    assert (again.documents, again.dead_lettered) == (13, 0)
+    assert (result.documents, result.dead_lettered) == (8 + 2, 0)  # events + sessions
+    assert (again.documents, again.dead_lettered) == (13 + 3, 0)
 
     alias = events_alias(settings.index_prefix, "default", "production")
     await search.refresh(alias)
@@ -82,15 +130,33 @@ async def test_redelivered_batches_are_stored_once(
     hits = (await search.search(alias, query={"term": {"properties.n": "4"}}))["hits"]["hits"]
     assert len(hits) == 1
     assert hits[0]["_source"]["context"]["page"]["url"] == "https://shop.example/"
+    assert hits[0]["_source"]["profile"]["version"] == 5  # 5th event of the first batch
+    sessions = sessions_alias(settings.index_prefix, "default", "production")
+    await search.refresh(sessions)
+    assert await search.count(sessions) == 2
+    session = (await search.search(sessions, query={"term": {"events": "5"}}))["hits"]["hits"]
+    assert session[0]["_source"]["context"] == {"utm": {"source": "mail"}}
+
+
+async def test_an_older_profile_snapshot_never_overwrites_a_newer_one(
+    stage: StorageStage, settings: Settings, search: SearchStore
+) -> None:
+    result = await stage.handle(
+        [snapshot_message(settings, 5, 0), snapshot_message(settings, 3, 1)]
+    )
+    assert (result.documents, result.dead_lettered) == (2, 0)
+    index = generation_index(profiles_alias(settings.index_prefix, "default", "production"))
+    stored = await search.get(index, "p-snap")
+    assert stored is not None and stored["version"] == 5 and stored["stats"]["events"] == 5
 
 
 async def test_undecodable_message_is_dead_lettered_with_reason(
     stage: StorageStage, settings: Settings
 ) -> None:
-    good = intake_message(settings, 2, 10)
+    good = processed_message(settings, 2, 10)
     garbage = SourceMessage(good.topic, 0, 11, b"default:x", b"\xc3\x01" + b"\x00" * 8 + b"junk")
     result = await stage.handle([garbage, good])
-    assert (result.documents, result.dead_lettered) == (2, 1)
+    assert (result.documents, result.dead_lettered) == (2 + 1, 1)
 
     letters = await read_topic(
         settings.kafka_servers,
@@ -116,9 +182,9 @@ async def test_documents_the_engine_refuses_are_dead_lettered(
         )
         assert created.status_code == 200, created.text
 
-    message = intake_message(settings, 1, 20)
+    message = processed_message(settings, 1, 20)
     result = await stage.handle([message])
-    assert (result.documents, result.dead_lettered) == (1, 1)
+    assert (result.documents, result.dead_lettered) == (1 + 1, 1)
 
     letters = await read_topic(
         settings.kafka_servers,

@@ -1,0 +1,168 @@
+"""Profile stage: the single writer of each profile.
+
+Intake batches come in keyed ``tenant:profile``; each profile's state lives in a
+key-value table (a Faust table in the worker). For a set of messages the stage folds
+every batch into its profile (core/profiles.py), sends the processed batches and one
+snapshot per changed profile, waits until the broker has acknowledged all of them, and
+only then writes the new states to the table. A crash at any point therefore either
+loses nothing (outputs written, state ahead: redelivery is skipped by the watermark) or
+redoes the work from older state (same deterministic outputs, absorbed downstream by
+event-id and version checks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from headwater.core.profiles import BatchResult, FoldRules, Profile, apply_batch
+from headwater.errors import HeadwaterError
+from headwater.schemas import INTAKE_BATCH, PROCESSED_BATCH, PROFILE_SNAPSHOT
+from headwater.settings import Settings
+from headwater.streams.codec import AvroCodec
+from headwater.streams.deadletter import DeadLetters, SourceMessage
+from headwater.streams.topics import Topics
+
+__all__ = ["ProfileResult", "ProfileStage", "Send"]
+
+log = logging.getLogger(__name__)
+
+# Sends one record and returns something to await for the broker's acknowledgement.
+Send = Callable[[str, bytes, bytes], Awaitable[Awaitable[Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileResult:
+    messages: int
+    applied: int
+    duplicates: int
+    replayed: int
+    dead_lettered: int
+
+
+class ProfileStage:
+    def __init__(
+        self,
+        settings: Settings,
+        codec: AvroCodec,
+        table: MutableMapping[bytes, bytes],
+        send: Send,
+        dead_letters: DeadLetters,
+        rules: FoldRules | None = None,
+    ) -> None:
+        self._codec = codec
+        self._table = table
+        self._send = send
+        self._dead = dead_letters
+        self._rules = rules or FoldRules(session_gap_ms=settings.session_gap_minutes * 60_000)
+        self._topics = Topics(settings.topic_prefix)
+
+    async def handle(self, messages: Sequence[SourceMessage]) -> ProfileResult:
+        grouped: dict[bytes, list[tuple[SourceMessage, dict[str, Any]]]] = {}
+        dead = 0
+        for message in messages:
+            try:
+                batch = self._codec.decode(INTAKE_BATCH, message.value)
+            except HeadwaterError as exc:
+                await self._dead.record(message, f"undecodable intake batch: {exc}")
+                dead += 1
+                continue
+            key = message.key or f"{batch['tenant']}:~{batch['events'][0]['id']}".encode()
+            grouped.setdefault(key, []).append((message, batch))
+
+        deliveries: list[Awaitable[Any]] = []
+        states: dict[bytes, Profile] = {}
+        applied = duplicates = replayed = 0
+        for key, items in grouped.items():
+            profile_id = items[0][1]["profile_id"]
+            if profile_id is None:  # profile-less: passed on as they came
+                for message, batch in items:
+                    deliveries.append(await self._emit_profile_less(key, message, batch))
+                    applied += len(batch["events"])
+                continue
+            profile = self._load(key, items[0][1])
+            changed = False
+            for message, batch in items:
+                origin = f"{message.topic}/{message.partition}"
+                result = apply_batch(profile, batch, origin, message.offset or 0, self._rules)
+                replayed += result.replayed
+                duplicates += result.duplicates
+                if result.replayed:
+                    continue
+                applied += len(result.applied)
+                changed = True
+                deliveries.append(await self._emit_processed(key, message, profile.id, result))
+            if changed:
+                deliveries.append(await self._emit_snapshot(key, profile))
+                states[key] = profile
+        await asyncio.gather(*deliveries)  # every output acknowledged ...
+        for key, profile in states.items():  # ... before the state that reflects it
+            self._table[key] = profile.dumps()
+        return ProfileResult(len(messages), applied, duplicates, replayed, dead)
+
+    def _load(self, key: bytes, batch: dict[str, Any]) -> Profile:
+        raw = self._table.get(key)
+        if raw is not None:
+            return Profile.loads(raw)
+        return Profile.new(batch["tenant"], batch["env"], batch["profile_id"])
+
+    async def _emit_processed(
+        self, key: bytes, message: SourceMessage, profile_id: str, result: BatchResult
+    ) -> Awaitable[Any]:
+        record = {
+            "intake": message.value,
+            "profile_id": profile_id,
+            "events": [
+                {
+                    "id": a.event["id"],
+                    "session_id": a.session_id,
+                    "profile_version": a.profile_version,
+                }
+                for a in result.applied
+            ],
+            "sessions": [
+                {
+                    "id": s.id,
+                    "start": s.start,
+                    "last": s.last,
+                    "events": s.events,
+                    "context": orjson.dumps(s.context),
+                }
+                for s in result.sessions.values()
+            ],
+        }
+        value = self._codec.encode(PROCESSED_BATCH, record)
+        return await self._send(self._topics.events, key, value)
+
+    async def _emit_profile_less(
+        self, key: bytes, message: SourceMessage, batch: dict[str, Any]
+    ) -> Awaitable[Any]:
+        record = {
+            "intake": message.value,
+            "profile_id": None,
+            "events": [
+                {"id": e["id"], "session_id": batch["session_id"], "profile_version": 0}
+                for e in batch["events"]
+            ],
+            "sessions": [],
+        }
+        value = self._codec.encode(PROCESSED_BATCH, record)
+        return await self._send(self._topics.events, key, value)
+
+    async def _emit_snapshot(self, key: bytes, profile: Profile) -> Awaitable[Any]:
+        value = self._codec.encode(
+            PROFILE_SNAPSHOT,
+            {
+                "tenant": profile.tenant,
+                "env": profile.env,
+                "id": profile.id,
+                "version": profile.version,
+                "document": orjson.dumps(profile.snapshot()),
+            },
+        )
+        return await self._send(self._topics.profiles, key, value)

@@ -1,0 +1,99 @@
+"""The profile stage against a real broker: outputs first, state after, replays skipped."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+import pytest
+
+from headwater.agents.profile import ProfileStage
+from headwater.core.intake import (
+    IntakeLimits,
+    RequestMeta,
+    build_tracker_batch,
+    parse_tracker_payload,
+)
+from headwater.core.profiles import Profile
+from headwater.core.sources import EventSource
+from headwater.infra.init import run_init
+from headwater.schemas import INTAKE_BATCH, PROCESSED_BATCH, PROFILE_SNAPSHOT
+from headwater.settings import Settings
+from headwater.streams.codec import AvroCodec
+from headwater.streams.deadletter import DeadLetters, SourceMessage
+from headwater.streams.kafka import AckedProducer
+from headwater.streams.topics import Topics
+from tests.support.kafka import read_topic
+
+pytestmark = pytest.mark.integration
+
+CODEC = AvroCodec.default()
+T0 = 1_795_900_000_000
+
+
+def intake(settings: Settings, profile: str | None, offset: int, types: list[str]) -> SourceMessage:
+    body: dict[str, Any] = {"source": {"id": "src"}, "events": [{"type": t} for t in types]}
+    if profile:
+        body["profile"] = {"id": profile}
+    accepted = build_tracker_batch(
+        parse_tracker_payload(orjson.dumps(body)),
+        EventSource(id="src", tenant="default", env="production"),
+        RequestMeta(received_at=T0 + offset * 60_000),
+        IntakeLimits(settings.max_event_bytes, settings.max_request_bytes),
+        profile_less=profile is None,
+    )
+    topic = Topics(settings.topic_prefix).intake
+    value = CODEC.encode(INTAKE_BATCH, accepted.record)
+    return SourceMessage(topic, 0, offset, accepted.key, value)
+
+
+async def test_profiles_fold_outputs_are_acknowledged_and_replays_skipped(
+    settings: Settings,
+) -> None:
+    await run_init(settings)
+    producer = AckedProducer(settings)
+    await producer.start(wait=10)
+    table: dict[bytes, bytes] = {}
+
+    async def send(topic: str, key: bytes, value: bytes) -> Any:
+        return asyncio.ensure_future(producer.send(topic, value, key))
+
+    async def no_dead_letters(key: bytes | None, value: bytes) -> None:
+        raise AssertionError("nothing here should be dead-lettered")
+
+    stage = ProfileStage(
+        settings, CODEC, table, send, DeadLetters(CODEC, "profile", no_dead_letters)
+    )
+    messages = [
+        intake(settings, "ann", 0, ["page-view", "page-view"]),
+        intake(settings, "bob", 1, ["purchase"]),
+        intake(settings, "ann", 2, ["purchase"]),
+        intake(settings, None, 3, ["webhook"]),
+    ]
+    try:
+        first = await stage.handle(messages)
+        again = await stage.handle(messages)  # redelivered after a crash
+    finally:
+        await producer.stop()
+
+    assert (first.applied, first.replayed, first.duplicates) == (5, 0, 0)
+    assert (again.applied, again.replayed) == (1, 3)  # only the profile-less one again
+    ann = Profile.loads(table[b"default:ann"])
+    assert (ann.events, ann.version, ann.by_type) == (3, 3, {"page-view": 2, "purchase": 1})
+    assert b"default:bob" in table and len(table) == 2
+
+    topics = Topics(settings.topic_prefix)
+    processed = await read_topic(
+        settings.kafka_servers, topics.events, PROCESSED_BATCH, until=lambda rs: len(rs) >= 5
+    )
+    assert sorted(r["profile_id"] or "-" for r in processed) == ["-", "-", "ann", "ann", "bob"]
+    ann_versions = [
+        e["profile_version"] for r in processed if r["profile_id"] == "ann" for e in r["events"]
+    ]
+    assert ann_versions == [1, 2, 3]
+    snapshots = await read_topic(
+        settings.kafka_servers, topics.profiles, PROFILE_SNAPSHOT, until=lambda rs: len(rs) >= 2
+    )
+    assert sorted((s["id"], s["version"]) for s in snapshots) == [("ann", 3), ("bob", 1)]
+    assert orjson.loads(snapshots[0]["document"])["stats"]["events"] in (1, 3)
