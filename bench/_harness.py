@@ -153,6 +153,7 @@ class EmbeddedServices:
             "HEADWATER_SEARCH": ",".join(self.settings.search_hosts),
             "HEADWATER_DATA_DIR": str(self.logs),
             "HEADWATER_LOG_LEVEL": "warning",
+            "HEADWATER_WORKER_SINGLE_RECORD_BATCHES": "true",
             **extra,
         }
 

@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     storage_bulk_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     session_gap_minutes: int = Field(default=30, ge=1, description="inactivity closing a session")
     storage_max_backoff: float = Field(default=30.0, gt=0)
+    worker_single_record_batches: bool = Field(
+        default=False,
+        description="every record the worker writes is its own batch: for brokers that "
+        "misreport the end offset of multi-record batches (the embedded Tansu), which "
+        "would cut table recovery short; never needed on Apache Kafka",
+    )
     broker_session_timeout: float = Field(default=6.0, gt=0)
     broker_heartbeat_interval: float = Field(default=1.0, gt=0)
     broker_rebalance_timeout: float = Field(default=20.0, gt=0)

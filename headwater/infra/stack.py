@@ -94,6 +94,8 @@ class _Stack:
             "HEADWATER_DATA_DIR": str(self.data_dir),
             "HEADWATER_COLLECTOR_PORT": str(self.ports.collector),
         }
+        if self.settings.kafka is None:  # the embedded broker: see Settings
+            env["HEADWATER_WORKER_SINGLE_RECORD_BATCHES"] = "true"
         python = [sys.executable, "-m", "headwater"]
         collector = start_process(
             "collector", [*python, "collector"], log_path=self.logs / "collector.log", env=env

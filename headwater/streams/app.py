@@ -50,4 +50,5 @@ def create_faust_app(settings: Settings) -> Any:
         datadir=str(datadir),
         store="memory://",
         broker_credentials=credentials,
+        producer_max_batch_size=1 if settings.worker_single_record_batches else 16384,
     )

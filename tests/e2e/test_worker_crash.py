@@ -47,6 +47,7 @@ def start_worker(settings: Settings, log: Path) -> ManagedProcess:
         "HEADWATER_WORKER_ID": f"{settings.topic_prefix}-worker",
         "HEADWATER_DATA_DIR": str(settings.data_dir),
         "HEADWATER_STORAGE_BATCH_MESSAGES": "50",
+        "HEADWATER_WORKER_SINGLE_RECORD_BATCHES": "true",  # Tansu end offsets, see Settings
         "PATH": "/usr/bin:/bin",
     }
     return start_process(
