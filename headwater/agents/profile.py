@@ -132,8 +132,21 @@ class ProfileStage:
                     "last": s.last,
                     "events": s.events,
                     "context": orjson.dumps(s.context),
+                    "merged_into": None,
                 }
                 for s in result.sessions.values()
+            ]
+            + [
+                {  # absorbed: only the id, the survivor and a version above the survivor's
+                    "id": gone,
+                    "start": result.sessions[survivor].start,
+                    "last": result.sessions[survivor].last,
+                    "events": result.sessions[survivor].events,
+                    "context": b"{}",
+                    "merged_into": survivor,
+                }
+                for gone, survivor in result.absorbed.items()
+                if survivor in result.sessions
             ],
         }
         value = self._codec.encode(PROCESSED_BATCH, record)

@@ -102,6 +102,17 @@ class StorageStage:
         actions = [self._action(d) for d in event_documents(batch, resolution)]
         alias = sessions_alias(self._settings.index_prefix, batch["tenant"], batch["env"])
         for session in processed["sessions"]:
+            if session["merged_into"] is not None:  # joined to another session by a late event
+                actions.append(
+                    BulkAction(
+                        generation_index(alias),
+                        session["id"],
+                        {},
+                        op="delete",
+                        version=session["events"],
+                    )
+                )
+                continue
             document = session_document(
                 batch["tenant"], batch["env"], processed["profile_id"], session
             )

@@ -118,6 +118,7 @@ class AppliedEvent:
 class BatchResult:
     applied: list[AppliedEvent] = field(default_factory=list)
     sessions: dict[str, SessionState] = field(default_factory=dict)  # changed, by id
+    absorbed: dict[str, str] = field(default_factory=dict)  # session id -> merged into
     duplicates: int = 0
     replayed: bool = False  # the whole batch was below the watermark
 
@@ -151,7 +152,7 @@ def apply_batch(
         context = request_context
         if event["context"] != b"{}":
             context = {**request_context, **orjson.loads(event["context"])}
-        session, created = place_event(
+        session, created, absorbed = place_event(
             profile.sessions,
             time=time,
             session_id=batch["session_id"] or event["id"],
@@ -160,8 +161,10 @@ def apply_batch(
             context=context,
             gap=rules.session_gap_ms,
         )
-        if created:
-            profile.visits += 1
+        profile.visits += int(created) - len(absorbed)
+        for gone in absorbed:
+            result.sessions.pop(gone.id, None)
+            result.absorbed[gone.id] = session.id
         result.sessions[session.id] = session
         profile.events += 1
         profile.by_type[event["type"]] = profile.by_type.get(event["type"], 0) + 1

@@ -195,3 +195,25 @@ async def test_documents_the_engine_refuses_are_dead_lettered(
     letter = next(r for r in letters if r["offset"] == 20)
     assert letter["reason"].startswith("400")
     assert orjson.loads(letter["payload"])["type"] == "page-view"
+
+
+async def test_a_session_merged_into_another_is_removed(
+    stage: StorageStage, settings: Settings, search: SearchStore
+) -> None:
+    first = processed_message(settings, 2, 30)
+    record = CODEC.decode(PROCESSED_BATCH, first.value)
+    absorbed_id = record["sessions"][0]["id"]
+    await stage.handle([first])
+
+    # A later batch: a late event joined that session to "survivor" (3 events now).
+    merged = dict(record["sessions"][0], id=absorbed_id, events=3, merged_into="survivor")
+    survivor = dict(record["sessions"][0], id="survivor", events=3, merged_into=None)
+    later = {**record, "events": [], "sessions": [survivor, merged]}
+    value = CODEC.encode(PROCESSED_BATCH, later)
+    result = await stage.handle([SourceMessage(first.topic, 0, 31, first.key, value)])
+    assert result.dead_lettered == 0
+
+    index = generation_index(sessions_alias(settings.index_prefix, "default", "production"))
+    assert await search.get(index, absorbed_id) is None
+    kept = await search.get(index, "survivor")
+    assert kept is not None and kept["events"] == 3

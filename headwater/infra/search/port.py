@@ -21,12 +21,13 @@ Engine = Literal["elasticsearch", "opensearch"]
 @dataclass(frozen=True, slots=True)
 class BulkAction:
     """One document write. ``create`` never overwrites (events are immutable);
-    ``index`` with ``version`` uses external versioning (newer snapshot wins)."""
+    ``index`` with ``version`` uses external versioning (newer snapshot wins);
+    ``delete`` with ``version`` removes the document unless a newer one is stored."""
 
     index: str
     id: str
     doc: dict[str, Any]
-    op: Literal["create", "index"] = "create"
+    op: Literal["create", "index", "delete"] = "create"
     version: int | None = None
     size_hint: int = 512  # approximate bytes of the document, for bounding bulk requests
 
@@ -53,7 +54,8 @@ def bulk_lines(actions: Sequence[BulkAction]) -> list[dict[str, Any]]:
     lines: list[dict[str, Any]] = []
     for action in actions:
         lines.append(action.header())
-        lines.append(action.doc)
+        if action.op != "delete":
+            lines.append(action.doc)
     return lines
 
 
@@ -65,7 +67,7 @@ def classify_bulk_items(actions: Sequence[BulkAction], items: list[dict[str, Any
         status = int(result.get("status", 500))
         if status < 300:
             outcome.written += 1
-        elif status == 409:
+        elif status == 409 or (status == 404 and action.op == "delete"):
             outcome.already_there += 1
         elif status == 429 or status >= 500:
             outcome.retry.append(action)

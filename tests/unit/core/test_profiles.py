@@ -557,3 +557,22 @@ def test_custom_gap_rule_changes_visits(make_batch):
         apply_batch(profile, batch, ORIGIN, offset, FoldRules(session_gap_ms=5 * 60 * 1000))
 
     assert profile.visits == 2
+
+
+def test_a_late_event_joining_two_visits_makes_them_one(make_batch):
+    profile = new_profile()
+    rules = FoldRules()
+    apply_batch(profile, make_batch([event(minutes=0)], session=None), "hw.intake/0", 0, rules)
+    apply_batch(profile, make_batch([event(minutes=40)], session=None), "hw.intake/0", 1, rules)
+    assert profile.visits == 2
+    kept, gone = sorted(profile.sessions, key=lambda s: s.start)
+
+    late = apply_batch(
+        profile, make_batch([event(minutes=20)], session=None), "hw.intake/0", 2, rules
+    )
+
+    assert profile.visits == 1
+    assert late.absorbed == {gone.id: kept.id}
+    assert list(late.sessions) == [kept.id]
+    assert [s.id for s in profile.sessions] == [kept.id]
+    assert profile.sessions[0].events == 3

@@ -29,7 +29,7 @@ def place(
     context: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> tuple[SessionState, bool]:
-    return place_event(
+    placement = place_event(
         sessions,
         time=time,
         session_id=session_id,
@@ -38,6 +38,7 @@ def place(
         context={} if context is None else context,
         **kwargs,
     )
+    return placement.session, placement.created
 
 
 # --- client-named sessions -------------------------------------------------------------
@@ -162,21 +163,18 @@ def test_event_far_before_every_session_opens_its_own():
     assert len(sessions) == 2
 
 
-def test_event_joins_the_nearest_covering_session():
+def test_an_event_within_two_windows_joins_them_into_the_earliest():
     sessions: list[SessionState] = []
     morning, _ = place(sessions, T0, "morning")
-    noon, _ = place(sessions, T0 + 50 * MINUTE, "noon")  # 50 min later: its own session
+    place(sessions, T0 + 50 * MINUTE, "noon")  # 50 min later: its own session
 
-    # both windows hold T0 + 20 min; the morning session's event is nearer (20 vs 30 min)
+    # both windows hold T0 + 20 min: the gap between them is closed
     chosen, created = place(sessions, T0 + 20 * MINUTE, "x")
 
     assert created is False
     assert chosen is morning
-    assert (morning.events, noon.events) == (2, 1)
-
-    # both hold T0 + 45 min too; now noon is nearer (5 vs 25 min)
-    chosen, _ = place(sessions, T0 + 45 * MINUTE, "y")
-    assert chosen is noon
+    assert sessions == [morning]
+    assert (morning.start, morning.last, morning.events) == (T0, T0 + 50 * MINUTE, 3)
 
 
 def test_collector_event_in_a_client_named_session_window_joins_it():
@@ -303,6 +301,7 @@ def test_session_state_dict_round_trip():
         "last": T0 + 3 * MINUTE,
         "events": 2,
         "context": {"utm": {"source": "newsletter"}},
+        "named": False,
     }
     assert restored == session
     assert restored.duration == 3 * MINUTE
@@ -320,3 +319,50 @@ def test_late_events_older_than_every_kept_session_share_one_session():
     assert created_first is True
     assert created_second is False  # one minute later: the same visit
     assert again.id == late.id
+
+
+# --- a late event that bridges two sessions --------------------------------------------
+
+
+def test_a_session_the_client_named_is_never_merged():
+    sessions: list[SessionState] = []
+    named, _ = place(sessions, T0, "client-s", client_named=True)
+    inferred, _ = place(sessions, T0 + 40 * MINUTE, "assigned")
+
+    chosen, _ = place(sessions, T0 + 20 * MINUTE, "late")  # within both windows
+
+    assert chosen is named
+    assert sessions == [named, inferred]
+
+
+def test_a_late_event_between_two_sessions_merges_them():
+    sessions: list[SessionState] = []
+    place(sessions, T0, "a")  # 10:00
+    place(sessions, T0 + 40 * MINUTE, "b")  # 10:40: over 30 minutes later, a new session
+
+    placement = place_event(
+        sessions,
+        time=T0 + 20 * MINUTE,  # 10:20 arrives last and is within 30 minutes of both
+        session_id="c",
+        client_named=False,
+        event_id="late",
+        context={},
+    )
+
+    assert [s.id for s in sessions] == ["a"]
+    assert placement.session.id == "a" and not placement.created
+    assert [s.id for s in placement.absorbed] == ["b"]
+    assert (placement.session.start, placement.session.last) == (T0, T0 + 40 * MINUTE)
+    assert placement.session.events == 3
+
+
+def test_arrival_order_does_not_change_the_sessions():
+    times = [T0, T0 + 20 * MINUTE, T0 + 40 * MINUTE, T0 + 80 * MINUTE]
+    results = []
+    for order in ([0, 1, 2, 3], [2, 0, 3, 1], [3, 2, 1, 0]):
+        sessions: list[SessionState] = []
+        for index in order:
+            place(sessions, times[index], f"s-{index}")
+        results.append(sorted((s.start, s.last, s.events) for s in sessions))
+    assert results[0] == [(T0, T0 + 40 * MINUTE, 3), (T0 + 80 * MINUTE, T0 + 80 * MINUTE, 1)]
+    assert results[1] == results[0] and results[2] == results[0]

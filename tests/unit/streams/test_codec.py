@@ -91,7 +91,14 @@ def processed_batch() -> dict[str, Any]:
         "profile_id": "p-1",
         "events": [{"id": "e-1", "session_id": "s-1", "profile_version": 7}],
         "sessions": [
-            {"id": "s-1", "start": NOW, "last": NOW, "events": 3, "context": b'{"utm":{}}'}
+            {
+                "id": "s-1",
+                "start": NOW,
+                "last": NOW,
+                "events": 3,
+                "context": b'{"utm":{}}',
+                "merged_into": None,
+            }
         ],
     }
 
