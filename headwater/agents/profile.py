@@ -85,18 +85,25 @@ class ProfileStage:
                     deliveries.append(await self._emit_profile_less(key, message, batch))
                     applied += len(batch["events"])
                 continue
-            profile = self._load(key, items[0][1])
-            changed = False
-            for message, batch in items:
-                origin = f"{message.topic}/{message.partition}"
-                result = apply_batch(profile, batch, origin, message.offset or 0, self._rules)
-                replayed += result.replayed
-                duplicates += result.duplicates
-                if result.replayed:
-                    continue
-                applied += len(result.applied)
-                changed = True
-                deliveries.append(await self._emit_processed(key, message, profile.id, result))
+            try:
+                profile = self._load(key, items[0][1])
+                changed = False
+                for message, batch in items:
+                    origin = f"{message.topic}/{message.partition}"
+                    result = apply_batch(profile, batch, origin, message.offset or 0, self._rules)
+                    replayed += result.replayed
+                    duplicates += result.duplicates
+                    if result.replayed:
+                        continue
+                    applied += len(result.applied)
+                    changed = True
+                    deliveries.append(await self._emit_processed(key, message, profile.id, result))
+            except Exception as exc:  # one bad profile or batch must not stop the partition
+                log.exception("profile %r: fold failed; dead-lettering its batches", key)
+                for message, _ in items:
+                    await self._dead.record(message, f"profile fold failed: {exc!r}")
+                    dead += 1
+                continue
             if changed:
                 deliveries.append(await self._emit_snapshot(key, profile))
                 states[key] = profile

@@ -97,3 +97,33 @@ async def test_profiles_fold_outputs_are_acknowledged_and_replays_skipped(
     )
     assert sorted((s["id"], s["version"]) for s in snapshots) == [("ann", 3), ("bob", 1)]
     assert orjson.loads(snapshots[0]["document"])["stats"]["events"] in (1, 3)
+
+
+async def test_a_profile_that_cannot_be_folded_is_dead_lettered_and_others_go_on(
+    settings: Settings,
+) -> None:
+    await run_init(settings)
+    producer = AckedProducer(settings)
+    await producer.start(wait=10)
+    table: dict[bytes, bytes] = {b"default:ann": b"not a profile"}  # corrupt state
+    letters: list[bytes] = []
+
+    async def send(topic: str, key: bytes, value: bytes) -> Any:
+        return asyncio.ensure_future(producer.send(topic, value, key))
+
+    async def keep(key: bytes | None, value: bytes) -> None:
+        letters.append(value)
+
+    stage = ProfileStage(settings, CODEC, table, send, DeadLetters(CODEC, "profile", keep))
+    try:
+        result = await stage.handle(
+            [intake(settings, "ann", 0, ["page-view"]), intake(settings, "bob", 1, ["purchase"])]
+        )
+    finally:
+        await producer.stop()
+
+    assert (result.applied, result.dead_lettered) == (1, 1)
+    assert Profile.loads(table[b"default:bob"]).events == 1
+    assert table[b"default:ann"] == b"not a profile"
+    letter = CODEC.decode("dead_letter", letters[0])
+    assert letter["stage"] == "profile" and "fold failed" in letter["reason"]
