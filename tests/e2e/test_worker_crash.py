@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import random
 import signal
-import sys
 from pathlib import Path
 
 import orjson
@@ -21,7 +20,6 @@ from headwater.core.intake import (
 )
 from headwater.core.sources import EventSource
 from headwater.core.tenancy import events_alias, profiles_alias
-from headwater.infra.embedded import ManagedProcess, start_process
 from headwater.infra.init import run_init
 from headwater.infra.search import SearchStore, connect_search
 from headwater.schemas import INTAKE_BATCH
@@ -30,29 +28,13 @@ from headwater.streams.codec import AvroCodec
 from headwater.streams.kafka import AckedProducer
 from headwater.streams.topics import Topics
 from tests.support.polling import eventually
+from tests.support.processes import start_worker
 from tests.support.services import Endpoints, settings_for
 
 pytestmark = pytest.mark.e2e
 
 MESSAGES = 1500
 EVENTS_PER_MESSAGE = 4
-
-
-def start_worker(settings: Settings, log: Path) -> ManagedProcess:
-    env = {
-        "HEADWATER_KAFKA": settings.kafka_servers,
-        "HEADWATER_SEARCH": ",".join(settings.search_hosts),
-        "HEADWATER_TOPIC_PREFIX": settings.topic_prefix,
-        "HEADWATER_INDEX_PREFIX": settings.index_prefix,
-        "HEADWATER_WORKER_ID": f"{settings.topic_prefix}-worker",
-        "HEADWATER_DATA_DIR": str(settings.data_dir),
-        "HEADWATER_STORAGE_BATCH_MESSAGES": "50",
-        "HEADWATER_WORKER_SINGLE_RECORD_BATCHES": "true",  # Tansu end offsets, see Settings
-        "PATH": "/usr/bin:/bin",
-    }
-    return start_process(
-        "worker", [sys.executable, "-m", "headwater", "worker"], log_path=log, env=env
-    )
 
 
 PROFILES = 50
@@ -104,7 +86,9 @@ async def test_sigkilled_worker_loses_and_duplicates_nothing(
     store = await connect_search(settings, node_class=endpoints.es_node_class)
     alias = events_alias(settings.index_prefix, "default", "production")
     producing = asyncio.create_task(produce(settings, MESSAGES))
-    worker = start_worker(settings, tmp_path / "worker-0.log")
+    worker = start_worker(
+        settings, tmp_path / "worker-0.log", HEADWATER_STORAGE_BATCH_MESSAGES="50"
+    )
     rng = random.Random(7)
     at_kills: list[int] = []
     try:
@@ -119,7 +103,9 @@ async def test_sigkilled_worker_loses_and_duplicates_nothing(
             at_kills.append(await stored(store, alias))
             worker.popen.send_signal(signal.SIGKILL)
             worker.popen.wait(10)
-            worker = start_worker(settings, tmp_path / f"worker-{kill + 1}.log")
+            worker = start_worker(
+                settings, tmp_path / f"worker-{kill + 1}.log", HEADWATER_STORAGE_BATCH_MESSAGES="50"
+            )
 
         ids = await asyncio.wait_for(producing, 120)
         assert len(ids) == MESSAGES * EVENTS_PER_MESSAGE

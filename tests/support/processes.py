@@ -1,0 +1,34 @@
+"""Starting the real ``headwater`` processes in tests."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from headwater.infra.embedded import ManagedProcess, start_process
+from headwater.settings import Settings
+
+
+def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
+    return {
+        "HEADWATER_KAFKA": settings.kafka_servers,
+        "HEADWATER_SEARCH": ",".join(settings.search_hosts),
+        "HEADWATER_TOPIC_PREFIX": settings.topic_prefix,
+        "HEADWATER_INDEX_PREFIX": settings.index_prefix,
+        "HEADWATER_PARTITIONS": str(settings.partitions),
+        "HEADWATER_WORKER_ID": f"{settings.topic_prefix}-worker",
+        "HEADWATER_DATA_DIR": str(settings.data_dir),
+        # the embedded broker misreports end offsets of multi-record batches: see Settings
+        "HEADWATER_WORKER_SINGLE_RECORD_BATCHES": "true",
+        "PATH": "/usr/bin:/bin",
+        **extra,
+    }
+
+
+def start_worker(settings: Settings, log: Path, **extra: str) -> ManagedProcess:
+    return start_process(
+        "worker",
+        [sys.executable, "-m", "headwater", "worker"],
+        log_path=log,
+        env=worker_env(settings, **extra),
+    )
