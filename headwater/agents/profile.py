@@ -20,20 +20,24 @@ from typing import Any
 
 import orjson
 
+from headwater.core.mapping import BUILTIN_MAPPINGS, MAPPING_KIND, mapping_from_config
 from headwater.core.profiles import BatchResult, FoldRules, Profile, apply_batch
 from headwater.errors import HeadwaterError
 from headwater.schemas import INTAKE_BATCH, PROCESSED_BATCH, PROFILE_SNAPSHOT
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
+from headwater.streams.config_log import ConfigLog
 from headwater.streams.deadletter import DeadLetters, SourceMessage
 from headwater.streams.topics import Topics
 
-__all__ = ["ProfileResult", "ProfileStage", "Send"]
+__all__ = ["ConfiguredRules", "ProfileResult", "ProfileStage", "RulesFor", "Send"]
 
 log = logging.getLogger(__name__)
 
 # Sends one record and returns something to await for the broker's acknowledgement.
 Send = Callable[[str, bytes, bytes], Awaitable[Awaitable[Any]]]
+# The fold rules in force for a tenant and environment.
+RulesFor = Callable[[str, str], FoldRules]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +57,14 @@ class ProfileStage:
         table: MutableMapping[bytes, bytes],
         send: Send,
         dead_letters: DeadLetters,
-        rules: FoldRules | None = None,
+        rules_for: RulesFor | None = None,
     ) -> None:
         self._codec = codec
         self._table = table
         self._send = send
         self._dead = dead_letters
-        self._rules = rules or FoldRules(session_gap_ms=settings.session_gap_minutes * 60_000)
+        default = FoldRules(session_gap_ms=settings.session_gap_minutes * 60_000)
+        self._rules_for = rules_for or (lambda tenant, env: default)
         self._topics = Topics(settings.topic_prefix)
 
     async def handle(self, messages: Sequence[SourceMessage]) -> ProfileResult:
@@ -87,10 +92,11 @@ class ProfileStage:
                 continue
             try:
                 profile = self._load(key, items[0][1])
+                rules = self._rules_for(profile.tenant, profile.env)
                 changed = False
                 for message, batch in items:
                     origin = f"{message.topic}/{message.partition}"
-                    result = apply_batch(profile, batch, origin, message.offset or 0, self._rules)
+                    result = apply_batch(profile, batch, origin, message.offset or 0, rules)
                     replayed += result.replayed
                     duplicates += result.duplicates
                     if result.replayed:
@@ -186,3 +192,29 @@ class ProfileStage:
             },
         )
         return await self._send(self._topics.profiles, key, value)
+
+
+class ConfiguredRules:
+    """Fold rules per tenant and environment: built-in mappings plus the event mappings
+    configured on the config topic, rebuilt when the configuration changes."""
+
+    def __init__(self, settings: Settings, config: ConfigLog) -> None:
+        self._gap = settings.session_gap_minutes * 60_000
+        self._config = config
+        self._cache: dict[tuple[str, str], tuple[int, FoldRules]] = {}
+
+    def __call__(self, tenant: str, env: str) -> FoldRules:
+        cached = self._cache.get((tenant, env))
+        if cached is not None and cached[0] == self._config.generation:
+            return cached[1]
+        mappings = list(BUILTIN_MAPPINGS)
+        for entry in self._config.entries(MAPPING_KIND):
+            if entry.tenant != tenant or entry.env != env:
+                continue
+            try:
+                mappings.append(mapping_from_config(entry.data))
+            except ValueError as exc:
+                log.error("event mapping %s ignored: %s", entry.id, exc)
+        rules = FoldRules(session_gap_ms=self._gap, mappings=tuple(mappings))
+        self._cache[(tenant, env)] = (self._config.generation, rules)
+        return rules

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from headwater.agents.profile import ProfileStage
+from headwater.agents.profile import ConfiguredRules, ProfileStage
 from headwater.agents.storage import StorageStage
 from headwater.errors import ConfigurationError, SearchUnavailable
 from headwater.infra.search import SearchStore, connect_search
@@ -14,6 +14,7 @@ from headwater.infra.search.writer import Backoff, BulkWriter
 from headwater.settings import Settings
 from headwater.streams.app import create_faust_app
 from headwater.streams.codec import AvroCodec
+from headwater.streams.config_log import ConfigLog
 from headwater.streams.deadletter import DeadLetters, SourceMessage
 from headwater.streams.topics import Topics
 
@@ -77,15 +78,20 @@ def install_profile(app: Any, settings: Settings, codec: AvroCodec) -> None:
         return await outputs[topic].send(key=key, value=value)
 
     dead = DeadLetters(codec, "profile", _dead_letter_sender(app, settings))
-    stage = ProfileStage(settings, codec, table, send, dead)
+    config = ConfigLog(settings, codec)
+    stage = ProfileStage(settings, codec, table, send, dead, ConfiguredRules(settings, config))
 
     @app.agent(intake, name="profile")  # type: ignore[untyped-decorator]
     async def profile(stream: Any) -> None:
-        async for events in stream.take_events(
-            settings.storage_batch_messages, within=settings.storage_batch_seconds
-        ):
-            result = await stage.handle(_messages(events))
-            log.debug("profile: %s", result)
+        await config.start(wait=settings.config_wait)  # mappings come from hw.config
+        try:
+            async for events in stream.take_events(
+                settings.storage_batch_messages, within=settings.storage_batch_seconds
+            ):
+                result = await stage.handle(_messages(events))
+                log.debug("profile: %s", result)
+        finally:
+            await config.stop()
 
 
 def install_storage(app: Any, settings: Settings, codec: AvroCodec) -> None:

@@ -12,15 +12,19 @@ from typing import Any, Literal
 
 __all__ = [
     "BUILTIN_MAPPINGS",
+    "MAPPING_KIND",
     "EventMapping",
     "FieldMapping",
     "Operation",
     "get_path",
     "is_missing",
+    "mapping_from_config",
     "set_path",
 ]
 
 Operation = Literal["equals", "append", "equals_if_not_exists"]
+MAPPING_KIND = "event-mapping"  # configuration entries of this kind hold an EventMapping
+_OPERATIONS = ("equals", "append", "equals_if_not_exists")
 PROFILE_ROOTS = ("traits", "data", "consents", "interests")
 _MISSING = object()
 
@@ -64,6 +68,34 @@ BUILTIN_MAPPINGS: tuple[EventMapping, ...] = tuple(
     EventMapping(event_type, _IDENTIFY_FIELDS, merge_traits=True)
     for event_type in ("identify", "profile-update", "sign-up", "sign-in")
 )
+
+
+def mapping_from_config(data: dict[str, Any]) -> EventMapping:
+    """An event mapping from its configuration entry; ValueError says what is wrong.
+
+    ``{"event_type": "purchase", "source_id": null, "merge_traits": false,
+    "fields": [{"source": "properties.total", "target": "traits.last_total",
+    "op": "equals"}]}``
+    """
+    event_type = data.get("event_type")
+    if not isinstance(event_type, str) or not event_type:
+        raise ValueError("event_type must be a non-empty string")
+    fields = []
+    for index, rule in enumerate(data.get("fields") or []):
+        op = rule.get("op", "equals")
+        if op not in _OPERATIONS:
+            raise ValueError(f"fields[{index}].op must be one of {_OPERATIONS}")
+        source, target = rule.get("source"), rule.get("target")
+        if not isinstance(source, str) or source.split(".", 1)[0] not in ("properties", "context"):
+            raise ValueError(f"fields[{index}].source must start with properties. or context.")
+        fields.append(FieldMapping(source, str(target), op))
+    source_id = data.get("source_id")
+    return EventMapping(
+        event_type,
+        tuple(fields),
+        source_id if isinstance(source_id, str) else None,
+        bool(data.get("merge_traits", False)),
+    )
 
 
 def get_path(document: dict[str, Any], path: str) -> Any:

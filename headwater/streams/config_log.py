@@ -65,6 +65,7 @@ class ConfigLog:
         self._task: asyncio.Task[None] | None = None
         self._caught_up = asyncio.Event()
         self._changed = asyncio.Condition()
+        self.generation = 0  # grows with every record applied, for caches built on top
 
     # --- look-ups ---------------------------------------------------------------------
 
@@ -175,6 +176,7 @@ class ConfigLog:
                 self._forget(skey)
             else:
                 self._remember(skey, entry)
+        self.generation += 1
         async with self._changed:
             self._changed.notify_all()
 

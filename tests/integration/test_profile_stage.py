@@ -127,3 +127,66 @@ async def test_a_profile_that_cannot_be_folded_is_dead_lettered_and_others_go_on
     assert table[b"default:ann"] == b"not a profile"
     letter = CODEC.decode("dead_letter", letters[0])
     assert letter["stage"] == "profile" and "fold failed" in letter["reason"]
+
+
+async def test_event_mappings_published_on_the_config_topic_are_applied(
+    settings: Settings,
+) -> None:
+    from headwater.agents.profile import ConfiguredRules
+    from headwater.core.mapping import MAPPING_KIND
+    from headwater.streams.config_log import ConfigLog, ConfigPublisher
+
+    await run_init(settings)
+    producer = AckedProducer(settings)
+    await producer.start(wait=10)
+    config = ConfigLog(settings, CODEC)
+    await config.start(wait=10)
+    table: dict[bytes, bytes] = {}
+
+    async def send(topic: str, key: bytes, value: bytes) -> Any:
+        return asyncio.ensure_future(producer.send(topic, value, key))
+
+    async def no_dead_letters(key: bytes | None, value: bytes) -> None:
+        raise AssertionError("nothing here should be dead-lettered")
+
+    rules = ConfiguredRules(settings, config)
+    stage = ProfileStage(
+        settings, CODEC, table, send, DeadLetters(CODEC, "profile", no_dead_letters), rules
+    )
+    try:
+        entry = await ConfigPublisher(settings, CODEC, producer).publish(
+            kind=MAPPING_KIND,
+            tenant="default",
+            env="production",
+            entity_id="plan-from-purchase",
+            data={
+                "event_type": "purchase",
+                "fields": [{"source": "properties.plan", "target": "traits.plan"}],
+            },
+            version=1,
+            updated_by="test",
+        )
+        await config.wait_for(entry.key, 1)
+        body = {"source": {"id": "src"}, "profile": {"id": "cy"}}
+        body["events"] = [{"type": "purchase", "properties": {"plan": "gold"}}]
+        accepted = build_tracker_batch(
+            parse_tracker_payload(orjson.dumps(body)),
+            EventSource(id="src", tenant="default", env="production"),
+            RequestMeta(received_at=T0),
+            IntakeLimits(settings.max_event_bytes, settings.max_request_bytes),
+        )
+        message = SourceMessage(
+            Topics(settings.topic_prefix).intake,
+            0,
+            0,
+            accepted.key,
+            CODEC.encode(INTAKE_BATCH, accepted.record),
+        )
+        await stage.handle([message])
+    finally:
+        await config.stop()
+        await producer.stop()
+
+    profile = Profile.loads(table[b"default:cy"])
+    assert profile.traits == {"plan": "gold"}
+    assert "traits.plan" in profile.field_times

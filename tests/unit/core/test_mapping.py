@@ -286,3 +286,45 @@ def test_builtin_mappings_cover_identity_events_and_merge_traits():
             ("properties.phone", "data.contact.phone"),
             ("properties.customer_id", "data.identifier.customer_id"),
         }
+
+
+def test_mapping_from_config_builds_the_mapping():
+    from headwater.core.mapping import mapping_from_config
+
+    mapping = mapping_from_config(
+        {
+            "event_type": "purchase",
+            "fields": [
+                {"source": "properties.total", "target": "traits.last_total"},
+                {"source": "properties.sku", "target": "interests.skus", "op": "append"},
+            ],
+        }
+    )
+
+    assert mapping.event_type == "purchase" and mapping.source_id is None
+    assert [(f.source, f.target, f.op) for f in mapping.fields] == [
+        ("properties.total", "traits.last_total", "equals"),
+        ("properties.sku", "interests.skus", "append"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        ({"fields": []}, "event_type"),
+        ({"event_type": "x", "fields": [{"source": "properties.a", "target": "id"}]}, "under"),
+        ({"event_type": "x", "fields": [{"source": "profile.a", "target": "traits.a"}]}, "source"),
+        (
+            {
+                "event_type": "x",
+                "fields": [{"source": "properties.a", "target": "traits.a", "op": "x"}],
+            },
+            "op",
+        ),
+    ],
+)
+def test_mapping_from_config_says_what_is_wrong(data, reason):
+    from headwater.core.mapping import mapping_from_config
+
+    with pytest.raises(ValueError, match=reason):
+        mapping_from_config(data)
