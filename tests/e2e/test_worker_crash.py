@@ -20,6 +20,7 @@ from headwater.core.intake import (
 )
 from headwater.core.sources import EventSource
 from headwater.core.tenancy import events_alias, profiles_alias
+from headwater.infra.embedded import ManagedProcess
 from headwater.infra.init import run_init
 from headwater.infra.search import SearchStore, connect_search
 from headwater.schemas import INTAKE_BATCH
@@ -33,7 +34,7 @@ from tests.support.services import Endpoints, settings_for
 
 pytestmark = pytest.mark.e2e
 
-MESSAGES = 1500
+MESSAGES = 5000  # 20,000 events
 EVENTS_PER_MESSAGE = 4
 
 
@@ -71,6 +72,11 @@ async def produce(settings: Settings, count: int) -> set[str]:
     return ids
 
 
+async def _ready(worker: ManagedProcess) -> bool:
+    assert worker.log_path is not None and worker.running
+    return worker.log_path.exists() and "Worker ready" in worker.log_path.read_text()
+
+
 async def stored(store: SearchStore, alias: str) -> int:
     await store.refresh(alias)
     return await store.count(alias)
@@ -93,6 +99,8 @@ async def test_sigkilled_worker_loses_and_duplicates_nothing(
     at_kills: list[int] = []
     try:
         for kill in range(3):
+            # each worker is killed while it works: after it is ready and has stored more
+            await eventually(lambda current=worker: _ready(current), timeout=60, every=0.2)
             floor = await stored(store, alias)
             target = floor + rng.randint(200, 900)
 
@@ -113,7 +121,14 @@ async def test_sigkilled_worker_loses_and_duplicates_nothing(
         async def complete() -> bool:
             return await stored(store, alias) >= len(ids)
 
-        await eventually(complete, timeout=180, every=0.5)
+        try:
+            await eventually(complete, timeout=180, every=0.5)
+        except AssertionError:
+            log = worker.log_path.read_text()[-3000:] if worker.log_path else ""
+            count = await stored(store, alias)
+            raise AssertionError(
+                f"{count} of {len(ids)} events stored; worker log:\n{log}"
+            ) from None
         assert await stored(store, alias) == len(ids)  # exactly once: no extra documents
         assert all(0 < n < len(ids) for n in at_kills), at_kills  # killed mid-stream
         sample = rng.sample(sorted(ids), 50)
