@@ -29,6 +29,7 @@ lint: install ## ruff, formatting and mypy (strict for the package)
 
 bench: install ## benchmarks; they need wrk (apt-get install -y wrk)
 	$(BIN)/python -m bench.collector
+	$(BIN)/python -m bench.pipeline
 
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) .headwater

@@ -1,27 +1,30 @@
 """Pipeline throughput: intake messages through the profile agent and into search.
 
-    python -m bench.pipeline [--events 20000] [--per-message 5] [--profiles 500]
+    python -m bench.pipeline [--events 20000] [--per-message 5] [--profiles 500] [--rounds 3]
 
 Starts what it needs on free ports (embedded broker and search server unless
 HEADWATER_KAFKA / HEADWATER_SEARCH are set). It builds N events for a fixed set of
 profiles, K events per intake message, exactly as the collector writes them
 (``build_tracker_batch`` + Avro ``intake_batch``, keyed ``tenant:profile``, each with the
-~2 KB browser context of bench/data/browser_context.json), produces them once to the
-intake topic of a fresh topic prefix and measures, on that same topic:
+~2 KB browser context of bench/data/browser_context.json), and produces those same
+messages to the intake topic of a fresh topic prefix per measurement. It measures:
 
 1. raw aiokafka: a consumer with ``getmany`` decoding every message (median of 3 reads);
-2. the naive design: a plain Faust agent (bench/naive_agent.py) doing one table
-   read-modify-write per event; timed by the record timestamps of its table's changelog,
-   first to N-th change;
+2. the naive design: a plain Faust agent (bench/naive_agent.py, its own app id and table)
+   doing one table read-modify-write per event; timed by the record timestamps of its
+   table's changelog, from the first change to the N-th;
 3. Headwater's profile agent (``headwater worker --agents profile``); timed by the record
-   timestamps of the processed batches on the events topic, first batch to the one that
-   brings the applied events to N.
+   timestamps of the processed batches on the events topic, from the first batch to the
+   one that brings the applied events to N.
+   2 and 3 run alternately, ``--rounds`` times, each round on its own prefix; the
+   median round is reported, with every round in the JSON;
+4. events searchable: the whole worker (profile + storage agents) on another prefix,
+   polling the events alias (refresh + count); (N - count at the first non-zero poll)
+   divided by the time from that poll to the one that counts N.
 
-Then it produces the same messages to a second fresh prefix, starts the whole worker
-(profile + storage agents) and polls the events alias (refresh + count) from the first
-event document to all N: events searchable per second. Worker start-up is excluded
-everywhere. CPU use of each process over each measured window (from /proc) shows where
-the time goes. Ends with one JSON line.
+Worker start-up is excluded everywhere. The CPU each process used over each measured
+window (from /proc; "other" is the rest of the machine) shows where the time goes and
+whether something else on the machine disturbed the run. Ends with one JSON line.
 """
 
 from __future__ import annotations
@@ -333,18 +336,19 @@ def start_worker(
     name: str,
     args: list[str],
     worker_id: str,
+    *,
+    single_record_batches: bool = True,
 ) -> ManagedProcess:
+    """A worker process configured like tests/support/processes.py ``worker_env``."""
     env = services.env(
         HEADWATER_TOPIC_PREFIX=settings.topic_prefix,
         HEADWATER_INDEX_PREFIX=settings.index_prefix,
         HEADWATER_PARTITIONS=str(settings.partitions),
         HEADWATER_WORKER_ID=worker_id,
+        HEADWATER_WORKER_SINGLE_RECORD_BATCHES=str(single_record_batches).lower(),
     )
-    if name == "naive":  # batches its changelog writes, as a plain Faust app would
-        env["HEADWATER_WORKER_SINGLE_RECORD_BATCHES"] = "false"
-    process = start_process(
-        name, [sys.executable, "-m", *args], log_path=services.logs / f"{name}.log", env=env
-    )
+    log = services.logs / f"{settings.topic_prefix}-{name}.log"
+    process = start_process(name, [sys.executable, "-m", *args], log_path=log, env=env)
     stack.callback(process.stop)
     return process
 
@@ -370,21 +374,86 @@ def line(name: str, eps: float, detail: str) -> None:
     print(f"{name:<34} {eps:>9,.0f} events/s  {detail}", flush=True)
 
 
+async def measure_naive(
+    stack: ExitStack, services: EmbeddedServices, settings: Settings, n: int, timeout: float
+) -> Measured:
+    """A plain Faust agent with a table update per event, timed by its changelog."""
+    app_id = f"{settings.topic_prefix}-naive"
+    changelog = changelog_topic(app_id)
+    await ensure_topics(  # exists before anyone asks for its metadata
+        settings, [TopicSpec(changelog, settings.partitions, {"cleanup.policy": "compact"})]
+    )
+    naive = start_worker(  # batches its changelog writes, as a plain Faust app does
+        stack,
+        services,
+        settings,
+        "naive",
+        ["bench.naive_agent"],
+        app_id,
+        single_record_batches=False,
+    )
+    with CpuSampler({"worker": naive.popen.pid, **service_pids()}) as cpu:
+        flow = await watch(
+            settings, [changelog], lambda r, f: 1, lambda f: f.count >= n, naive, timeout
+        )
+    naive.stop()
+    assert flow.first_ts is not None and flow.last_ts is not None
+    return Measured(n / flow.seconds, flow.seconds, cpu.shares(flow.first_ts, flow.last_ts))
+
+
+async def measure_profile(
+    stack: ExitStack, services: EmbeddedServices, settings: Settings, n: int, timeout: float
+) -> Measured:
+    """``headwater worker --agents profile``, timed by its processed batches."""
+    events_topic = Topics(settings.topic_prefix).events
+    worker = start_worker(
+        stack,
+        services,
+        settings,
+        "profile-worker",
+        ["headwater", "worker", "--agents", "profile"],
+        f"{settings.topic_prefix}-worker",
+    )
+    with CpuSampler({"worker": worker.popen.pid, **service_pids()}) as cpu:
+        flow = await watch(
+            settings,
+            [events_topic],
+            processed_events(AvroCodec.default(), events_topic),
+            lambda f: f.count >= n,
+            worker,
+            timeout,
+        )
+    worker.stop()
+    if flow.count != n:
+        print(f"note: the profile agent applied {flow.count} events, not {n}", flush=True)
+    assert flow.first_ts is not None and flow.last_ts is not None
+    return Measured(n / flow.seconds, flow.seconds, cpu.shares(flow.first_ts, flow.last_ts))
+
+
+def median_line(name: str, rounds: list[Measured]) -> Measured:
+    """Print the median round, the spread and the median round's CPU use."""
+    ordered = sorted(rounds, key=lambda m: m.events_per_s)
+    mid = ordered[(len(ordered) - 1) // 2]
+    spread = ", ".join(f"{m.events_per_s:,.0f}" for m in rounds)
+    line(
+        name,
+        mid.events_per_s,
+        f"{mid.seconds:.2f} s, median of [{spread}]; CPU cores: {cpu_text(mid.cpu)}",
+    )
+    return mid
+
+
 async def run(args: argparse.Namespace, stack: ExitStack, services: EmbeddedServices) -> None:
     base = services.settings
     tag = secrets.token_hex(3)
-    first, second = fresh(base, tag, "a"), fresh(base, tag, "b")
     n, timeout = args.events, 60 + args.events / 200
-    codec = AvroCodec.default()
-    pids = service_pids()
-
-    naive_app = f"{first.topic_prefix}-naive"
-    await run_init(first)
-    await run_init(second)
-    await ensure_topics(  # exists before anyone asks for its metadata
-        first,
-        [TopicSpec(changelog_topic(naive_app), first.partitions, {"cleanup.policy": "compact"})],
-    )
+    # one fresh prefix per round (each round reads its own copy of the same messages and
+    # writes its own outputs), and one for the whole worker
+    rounds = [fresh(base, tag, f"a{i}") for i in range(args.rounds)]
+    second = fresh(base, tag, "b")
+    for settings in rounds:
+        await ensure_topics(settings, Topics(settings.topic_prefix).specs(settings.partitions))
+    await run_init(second)  # topics, and the search templates and indices
 
     built = time.perf_counter()
     messages = intake_messages(
@@ -392,7 +461,11 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: EmbeddedServ
     )
     built_s = time.perf_counter() - built
     size = sum(len(v) for _, v in messages) / len(messages)
-    produced_s = await produce(first, Topics(first.topic_prefix).intake, messages)
+    produced = [
+        await produce(settings, Topics(settings.topic_prefix).intake, messages)
+        for settings in rounds
+    ]
+    produced_s = statistics.median(produced)
     print(
         f"intake: {n} events in {len(messages)} messages ({args.per_message} per message, "
         f"{size / 1024:.1f} KB avg) for {args.profiles} profiles; built in {built_s:.1f} s, "
@@ -403,67 +476,31 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: EmbeddedServ
     # 1. raw aiokafka
     reads = []
     for _ in range(3):
-        seconds, events = await raw_read(first, Topics(first.topic_prefix).intake, len(messages))
+        intake = Topics(rounds[0].topic_prefix).intake
+        seconds, events = await raw_read(rounds[0], intake, len(messages))
         assert events == n, (events, n)
         reads.append(seconds)
     raw_s = statistics.median(reads)
     raw_eps = n / raw_s
     line("raw aiokafka getmany + decode", raw_eps, f"{raw_s:.2f} s, median of 3")
 
-    # 2. naive: a Faust table read-modify-write per event
-    naive = start_worker(
-        stack, services, first, "naive", ["bench.naive_agent"], worker_id=naive_app
-    )
-    with CpuSampler({"worker": naive.popen.pid, **pids}) as cpu:
-        flow = await watch(
-            first,
-            [changelog_topic(naive_app)],
-            lambda record, flow: 1,
-            lambda flow: flow.count >= n,
-            naive,
-            timeout,
-        )
-    assert flow.first_ts is not None and flow.last_ts is not None
-    naive_m = Measured(n / flow.seconds, flow.seconds, cpu.shares(flow.first_ts, flow.last_ts))
-    naive.stop()
-    line(
-        "naive Faust agent, table per event",
-        naive_m.events_per_s,
-        f"{flow.seconds:.2f} s; CPU cores: {cpu_text(naive_m.cpu)}",
-    )
-
-    # 3. Headwater's profile agent
-    events_topic = Topics(first.topic_prefix).events
-    worker = start_worker(
-        stack,
-        services,
-        first,
-        "profile-worker",
-        ["headwater", "worker", "--agents", "profile"],
-        worker_id=f"{first.topic_prefix}-worker",
-    )
-    with CpuSampler({"worker": worker.popen.pid, **pids}) as cpu:
-        flow = await watch(
-            first,
-            [events_topic],
-            processed_events(codec, events_topic),
-            lambda flow: flow.count >= n,
-            worker,
-            timeout,
-        )
-    assert flow.first_ts is not None and flow.last_ts is not None
-    profile_m = Measured(n / flow.seconds, flow.seconds, cpu.shares(flow.first_ts, flow.last_ts))
-    worker.stop()
-    if flow.count != n:
-        print(f"note: the profile agent applied {flow.count} events, not {n}")
-    line(
-        "headwater profile agent",
-        profile_m.events_per_s,
-        f"{flow.seconds:.2f} s, {flow.records} processed batches; "
-        f"CPU cores: {cpu_text(profile_m.cpu)}",
-    )
+    # 2. and 3.: the naive design and the profile agent, alternately, one round per prefix
+    naive_rounds: list[Measured] = []
+    profile_rounds: list[Measured] = []
+    for settings in rounds:
+        naive_rounds.append(await measure_naive(stack, services, settings, n, timeout))
+        profile_rounds.append(await measure_profile(stack, services, settings, n, timeout))
+    naive_m = median_line("naive Faust agent, table per event", naive_rounds)
+    profile_m = median_line("headwater profile agent", profile_rounds)
     ratio = profile_m.events_per_s / naive_m.events_per_s
-    print(f"profile agent / naive design: {ratio:.2f}x", flush=True)
+    pairs = list(zip(naive_rounds, profile_rounds, strict=True))
+    ratios = [p.events_per_s / q.events_per_s for q, p in pairs]
+    print(
+        f"profile agent / naive design: {ratio:.2f}x (per round: "
+        + ", ".join(f"{r:.2f}x" for r in ratios)
+        + ")",
+        flush=True,
+    )
 
     # 4. until searchable: the whole worker on a second prefix
     second_topics = Topics(second.topic_prefix)
@@ -483,14 +520,14 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: EmbeddedServ
         watch(
             second,
             [second_topics.events, second_topics.profiles],
-            processed_events(codec, second_topics.events),
+            processed_events(AvroCodec.default(), second_topics.events),
             lambda flow: writes_done.is_set(),
             worker,
             timeout,
         )
     )
     try:
-        with CpuSampler({"worker": worker.popen.pid, **pids}) as cpu:
+        with CpuSampler({"worker": worker.popen.pid, **service_pids()}) as cpu:
             seen: tuple[float, int] | None = None
             deadline = time.monotonic() + timeout
             while True:
@@ -545,7 +582,8 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: EmbeddedServ
     )
     bottleneck = verdict(search_cpu, stage_eps, docs_per_s)
     print(f"bottleneck: {bottleneck}", flush=True)
-    other = max(m.get("other", 0.0) for m in (naive_m.cpu, profile_m.cpu, search_cpu))
+    windows = [m.cpu for m in naive_rounds + profile_rounds] + [search_cpu]
+    other = max(cpu.get("other", 0.0) for cpu in windows)
     if other > 0.25:
         print(
             f"warning: other processes on this machine used up to {other:.2f} cores during "
@@ -570,6 +608,14 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: EmbeddedServ
             "raw": {"seconds": [round(s, 3) for s in reads]},
             "naive": naive_m.figures(),
             "profile": profile_m.figures(),
+            "rounds": [
+                {
+                    "naive": q.figures(),
+                    "profile": p.figures(),
+                    "ratio": round(r, 3),
+                }
+                for (q, p), r in zip(pairs, ratios, strict=True)
+            ],
             "searchable": {
                 "seconds": round(search_s, 2),
                 "first_count": c0,
@@ -608,9 +654,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20000, help="events in all (N)")
     parser.add_argument("--per-message", type=int, default=5, help="events per intake message")
     parser.add_argument("--profiles", type=int, default=500, help="distinct profiles")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating naive / profile agent rounds"
+    )
     args = parser.parse_args()
-    if args.events < 1 or args.per_message < 1 or args.profiles < 1:
-        parser.error("--events, --per-message and --profiles must be positive")
+    if min(args.events, args.per_message, args.profiles, args.rounds) < 1:
+        parser.error("--events, --per-message, --profiles and --rounds must be positive")
 
     logs = Path(tempfile.mkdtemp(prefix="hw-bench-"))
     try:
