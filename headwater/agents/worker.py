@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from headwater.agents.profile import ConfiguredRules, ProfileStage
@@ -58,6 +58,17 @@ def _messages(events: Any) -> list[SourceMessage]:
     ]
 
 
+async def _run_in_batches(
+    stream: Any, settings: Settings, handle: Callable[[list[SourceMessage]], Awaitable[Any]]
+) -> None:
+    """Feed a stage batches of messages; Faust acks them once ``handle`` returns."""
+    async for events in stream.take_events(
+        settings.storage_batch_messages, within=settings.storage_batch_seconds
+    ):
+        result = await handle(_messages(events))
+        log.debug("%s", result)
+
+
 def install_profile(app: Any, settings: Settings, codec: AvroCodec) -> None:
     """The profile agent: the one writer of each profile's state (a Faust table).
 
@@ -91,11 +102,7 @@ def install_profile(app: Any, settings: Settings, codec: AvroCodec) -> None:
         await outputs.start(wait=30)
         await config.start(wait=settings.config_wait)  # mappings come from hw.config
         try:
-            async for events in stream.take_events(
-                settings.storage_batch_messages, within=settings.storage_batch_seconds
-            ):
-                result = await stage.handle(_messages(events))
-                log.debug("profile: %s", result)
+            await _run_in_batches(stream, settings, stage.handle)
         finally:
             await config.stop()
             await outputs.stop()
@@ -118,11 +125,7 @@ def install_storage(app: Any, settings: Settings, codec: AvroCodec) -> None:
         dead = DeadLetters(codec, "storage", send_dead_letter)
         stage = StorageStage(settings, codec, store, writer, dead)
         try:
-            async for events in stream.take_events(
-                settings.storage_batch_messages, within=settings.storage_batch_seconds
-            ):
-                result = await stage.handle(_messages(events))
-                log.debug("storage: %s", result)
+            await _run_in_batches(stream, settings, stage.handle)
         finally:
             await store.close()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from headwater.core.tenancy import events_alias, events_index_pattern
+from headwater.core.tenancy import events_alias
 from headwater.infra.search.port import Engine
 
 __all__ = ["events_template", "flat_type", "profiles_template", "sessions_template"]
@@ -23,48 +23,33 @@ def events_template(
     *, prefix: str, tenant: str, env: str, engine: Engine, shards: int, replicas: int
 ) -> dict[str, Any]:
     flat = {"type": flat_type(engine)}
-    return {
-        "index_patterns": [events_index_pattern(prefix, tenant, env)],
-        "priority": 100,
-        "template": {
-            "settings": {
-                "number_of_shards": shards,
-                "number_of_replicas": replicas,
-                "refresh_interval": "1s",
-            },
-            "mappings": {
-                "dynamic": False,
-                "properties": {
-                    "id": _KEYWORD,
-                    "type": _KEYWORD,
-                    "tenant": _KEYWORD,
-                    "env": _KEYWORD,
-                    "channel": _KEYWORD,
-                    "source": {"properties": {"id": _KEYWORD}},
-                    "profile": {"properties": {"id": _KEYWORD, "version": _LONG}},
-                    "session": {"properties": {"id": _KEYWORD}},
-                    "time": {"properties": {"create": _DATE, "insert": _DATE}},
-                    "properties": flat,
-                    "context": flat,
-                    "options": flat,
-                    "tags": _KEYWORD,
-                    "request": {"properties": {"ip": _KEYWORD, "user_agent": _KEYWORD}},
-                    "metadata": {
-                        "properties": {
-                            "valid": {"type": "boolean"},
-                            "profile_less": {"type": "boolean"},
-                        }
-                    },
-                },
-            },
-            "aliases": {events_alias(prefix, tenant, env): {}},
+    mappings = {
+        "id": _KEYWORD,
+        "type": _KEYWORD,
+        "tenant": _KEYWORD,
+        "env": _KEYWORD,
+        "channel": _KEYWORD,
+        "source": {"properties": {"id": _KEYWORD}},
+        "profile": {"properties": {"id": _KEYWORD, "version": _LONG}},
+        "session": {"properties": {"id": _KEYWORD}},
+        "time": {"properties": {"create": _DATE, "insert": _DATE}},
+        "properties": flat,
+        "context": flat,
+        "options": flat,
+        "tags": _KEYWORD,
+        "request": {"properties": {"ip": _KEYWORD, "user_agent": _KEYWORD}},
+        "metadata": {
+            "properties": {"valid": {"type": "boolean"}, "profile_less": {"type": "boolean"}}
         },
     }
+    alias = events_alias(prefix, tenant, env)
+    return _template(alias, mappings, shards=shards, replicas=replicas)
 
 
 def _template(
     alias: str, mappings: dict[str, Any], *, shards: int, replicas: int
 ) -> dict[str, Any]:
+    """Indices named ``<alias>-*`` get these mappings, no dynamic fields, and the alias."""
     return {
         "index_patterns": [f"{alias}-*"],
         "priority": 100,
