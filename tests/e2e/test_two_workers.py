@@ -54,12 +54,13 @@ async def test_two_workers_split_partitions_and_hand_them_over(
     store = await connect_search(settings, node_class=endpoints.es_node_class)
     alias = profiles_alias(settings.index_prefix, "default", "production")
     log_a, log_b = tmp_path / "worker-a.log", tmp_path / "worker-b.log"
-    worker_a = start_worker(settings, log_a)
+    # each worker process has its own data directory (RocksDB locks its files)
+    worker_a = start_worker(settings, log_a, HEADWATER_DATA_DIR=str(tmp_path / "a"))
     worker_b = None
     try:
         await eventually(lambda: _true(active_partitions(log_a) == {0, 1, 2, 3}), timeout=60)
         joined = time.monotonic()
-        worker_b = start_worker(settings, log_b)
+        worker_b = start_worker(settings, log_b, HEADWATER_DATA_DIR=str(tmp_path / "b"))
 
         async def split() -> bool:
             a, b = active_partitions(log_a), active_partitions(log_b)
