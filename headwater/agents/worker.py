@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -17,7 +16,6 @@ from headwater.streams.app import create_faust_app
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigLog
 from headwater.streams.deadletter import DeadLetters, SourceMessage
-from headwater.streams.kafka import AckedProducer
 from headwater.streams.topics import Topics
 
 __all__ = ["AGENTS", "build_worker_app"]
@@ -85,13 +83,10 @@ def install_profile(app: Any, settings: Settings, codec: AvroCodec) -> None:
         partitions=settings.partitions,
         use_partitioner=True,
     )
-    # Outputs go through a plain acks=all producer: the stage awaits every ack itself
-    # before it writes state, and Faust's per-message send path cost a third of the
-    # worker's CPU (bench/pipeline.py).
-    outputs = AckedProducer(settings)
+    outputs = {name: _raw_topic(app, name) for name in (topics.events, topics.profiles)}
 
     async def send(topic: str, key: bytes, value: bytes) -> Any:
-        return asyncio.ensure_future(outputs.send(topic, value, key))
+        return await outputs[topic].send(key=key, value=value)
 
     dead = DeadLetters(codec, "profile", _dead_letter_sender(app, settings))
     config = ConfigLog(settings, codec)
@@ -99,13 +94,11 @@ def install_profile(app: Any, settings: Settings, codec: AvroCodec) -> None:
 
     @app.agent(intake, name="profile")  # type: ignore[untyped-decorator]
     async def profile(stream: Any) -> None:
-        await outputs.start(wait=30)
         await config.start(wait=settings.config_wait)  # mappings come from hw.config
         try:
             await _run_in_batches(stream, settings, stage.handle)
         finally:
             await config.stop()
-            await outputs.stop()
 
 
 def install_storage(app: Any, settings: Settings, codec: AvroCodec) -> None:
