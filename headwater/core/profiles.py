@@ -15,7 +15,6 @@ the log into empty state rebuilds the same profiles.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,11 +35,6 @@ from headwater.core.times import epoch_ms
 __all__ = ["AppliedEvent", "BatchResult", "FoldRules", "Profile", "apply_batch"]
 
 RECENT_EVENT_IDS = 512
-_DIGEST = 16  # hex characters of one remembered event id (a 64-bit BLAKE2b digest)
-
-
-def _digest(event_id: str) -> str:
-    return hashlib.blake2b(event_id.encode(), digest_size=8).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -69,16 +63,7 @@ class Profile:
     field_times: dict[str, int] = field(default_factory=dict)  # path -> event time of update
     sessions: list[SessionState] = field(default_factory=list)
     watermarks: dict[str, int] = field(default_factory=dict)  # "topic/partition" -> offset
-    # digests of the last RECENT_EVENT_IDS applied event ids, oldest first, as one string:
-    # a fifth of the state a list of ids took, written to the changelog on every change
-    recent: str = ""
-
-    def remembers(self, event_id: str) -> bool:
-        """True when an event with this id was among the last ones applied."""
-        digest = _digest(event_id)
-        return any(
-            self.recent[i : i + _DIGEST] == digest for i in range(0, len(self.recent), _DIGEST)
-        )
+    recent_ids: list[str] = field(default_factory=list)
 
     @classmethod
     def new(cls, tenant: str, env: str, profile_id: str) -> Profile:
@@ -156,15 +141,13 @@ def apply_batch(
         return result
     profile.watermarks[origin] = offset
     request_context = orjson.loads(batch["context"]) if batch["context"] != b"{}" else {}
-    recent = {profile.recent[i : i + _DIGEST] for i in range(0, len(profile.recent), _DIGEST)}
-    applied_digests: list[str] = []
+    recent = set(profile.recent_ids)
     for event in batch["events"]:
-        digest = _digest(event["id"])
-        if digest in recent:
+        if event["id"] in recent:
             result.duplicates += 1
             continue
-        recent.add(digest)
-        applied_digests.append(digest)
+        recent.add(event["id"])
+        profile.recent_ids.append(event["id"])
         time = _ms(event["time"])
         context = request_context
         if event["context"] != b"{}":
@@ -190,7 +173,8 @@ def apply_batch(
         _map(profile, event, context, batch["source_id"], time, rules)
         profile.version += 1
         result.applied.append(AppliedEvent(event, session.id, profile.version))
-    profile.recent = (profile.recent + "".join(applied_digests))[-RECENT_EVENT_IDS * _DIGEST :]
+    if len(profile.recent_ids) > RECENT_EVENT_IDS:
+        del profile.recent_ids[: len(profile.recent_ids) - RECENT_EVENT_IDS]
     return result
 
 

@@ -345,11 +345,10 @@ def test_recent_ids_stay_bounded(make_batch):
         ids = sent_ids[offset * per_batch : (offset + 1) * per_batch]
         batch = make_batch([event(minutes=offset, event_id=i) for i in ids])
         apply_batch(profile, batch, ORIGIN, offset, RULES)
-        assert len(profile.recent) <= RECENT_EVENT_IDS * 16
+        assert len(profile.recent_ids) <= RECENT_EVENT_IDS
 
     assert profile.events == 3 * per_batch
-    assert all(profile.remembers(i) for i in sent_ids[-RECENT_EVENT_IDS:])
-    assert not any(profile.remembers(i) for i in sent_ids[:-RECENT_EVENT_IDS])
+    assert profile.recent_ids == sent_ids[-RECENT_EVENT_IDS:]
 
     # an id still remembered is a duplicate
     result = apply_batch(
