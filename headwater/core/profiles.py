@@ -4,8 +4,9 @@ The profile agent keeps one :class:`Profile` per ``tenant:profile`` and folds in
 batches into it with :func:`apply_batch`. Two guards make the fold safe under
 at-least-once delivery:
 
-- a per-partition offset watermark: a batch at or below the last applied offset of its
-  partition was applied already (redelivery after a crash or a rebalance);
+- the intake offsets already applied, per partition, exactly within a bounded window
+  (core/offsets.py): a redelivered batch (after a crash or a rebalance) changes
+  nothing, and a batch that arrives after later ones is still applied;
 - a bounded memory of recent event ids: the same event sent twice by a client
   (retries, ``messageId``) is counted once.
 
@@ -29,6 +30,7 @@ from headwater.core.mapping import (
     is_missing,
     set_path,
 )
+from headwater.core.offsets import AppliedOffsets, record, seen, upgrade
 from headwater.core.sessions import DEFAULT_GAP_MS, SessionState, place_event
 from headwater.core.times import epoch_ms
 
@@ -62,7 +64,8 @@ class Profile:
     last_seen: int | None = None
     field_times: dict[str, int] = field(default_factory=dict)  # path -> event time of update
     sessions: list[SessionState] = field(default_factory=list)
-    watermarks: dict[str, int] = field(default_factory=dict)  # "topic/partition" -> offset
+    # "topic/partition" -> intake offsets applied there (core/offsets.py)
+    applied_offsets: dict[str, AppliedOffsets] = field(default_factory=dict)
     recent_ids: list[str] = field(default_factory=list)
 
     @classmethod
@@ -80,6 +83,7 @@ class Profile:
     def loads(cls, raw: bytes) -> Profile:
         state = orjson.loads(raw)
         state["sessions"] = [SessionState.from_dict(s) for s in state["sessions"]]
+        state["applied_offsets"] = upgrade(state)
         return cls(**state)
 
     # --- what the search engine shows -----------------------------------------------------
@@ -120,7 +124,8 @@ class BatchResult:
     sessions: dict[str, SessionState] = field(default_factory=dict)  # changed, by id
     absorbed: dict[str, str] = field(default_factory=dict)  # session id -> merged into
     duplicates: int = 0
-    replayed: bool = False  # the whole batch was below the watermark
+    replayed: bool = False  # the whole batch was applied before (a redelivery)
+    late: bool = False  # applied after batches with higher offsets (filled a hole)
 
 
 def _ms(moment: datetime | int) -> int:
@@ -136,10 +141,12 @@ def apply_batch(
     ``offset`` its position there: both make redelivery harmless.
     """
     result = BatchResult()
-    if profile.watermarks.get(origin, -1) >= offset:
+    if seen(profile.applied_offsets.get(origin), offset):
         result.replayed = True
         return result
-    profile.watermarks[origin] = offset
+    profile.applied_offsets[origin], result.late = record(
+        profile.applied_offsets.get(origin), offset
+    )
     request_context = orjson.loads(batch["context"]) if batch["context"] != b"{}" else {}
     recent = set(profile.recent_ids)
     for event in batch["events"]:
