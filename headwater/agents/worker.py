@@ -105,9 +105,11 @@ def install_storage(app: Any, settings: Settings, codec: AvroCodec) -> None:
     topics = Topics(settings.topic_prefix)
     source = _raw_topic(app, topics.events, topics.profiles)
     send_dead_letter = _dead_letter_sender(app, settings)
+    config = ConfigLog(settings, codec)  # the index generation a replay switched to
 
     @app.agent(source, name="storage")  # type: ignore[untyped-decorator]
     async def storage(stream: Any) -> None:
+        await config.start(wait=settings.config_wait)
         store = await _connect_search(settings)
         writer = BulkWriter(
             store,
@@ -116,11 +118,12 @@ def install_storage(app: Any, settings: Settings, codec: AvroCodec) -> None:
             stopping=lambda: bool(app.should_stop),
         )
         dead = DeadLetters(codec, "storage", send_dead_letter)
-        stage = StorageStage(settings, codec, store, writer, dead)
+        stage = StorageStage(settings, codec, store, writer, dead, config.index_generation)
         try:
             await _run_in_batches(stream, settings, stage.handle)
         finally:
             await store.close()
+            await config.stop()
 
 
 AGENTS: dict[str, Callable[[Any, Settings, AvroCodec], None]] = {
