@@ -16,6 +16,7 @@ the log into empty state rebuilds the same profiles.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,6 +38,11 @@ from headwater.core.times import epoch_ms
 __all__ = ["AppliedEvent", "BatchResult", "FoldRules", "Profile", "apply_batch"]
 
 RECENT_EVENT_IDS = 512
+_DIGEST = 16  # hex characters of one remembered event id (a 64-bit BLAKE2b digest)
+
+
+def _digest(event_id: str) -> str:
+    return hashlib.blake2b(event_id.encode(), digest_size=8).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,16 @@ class Profile:
     sessions: list[SessionState] = field(default_factory=list)
     # "topic/partition" -> intake offsets applied there (core/offsets.py)
     applied_offsets: dict[str, AppliedOffsets] = field(default_factory=dict)
-    recent_ids: list[str] = field(default_factory=list)
+    # digests of the last RECENT_EVENT_IDS applied event ids, oldest first, as one string:
+    # a fifth of the state a list of ids took, written to the changelog on every change
+    recent: str = ""
+
+    def remembers(self, event_id: str) -> bool:
+        """True when an event with this id was among the last ones applied."""
+        digest = _digest(event_id)
+        return any(
+            self.recent[i : i + _DIGEST] == digest for i in range(0, len(self.recent), _DIGEST)
+        )
 
     @classmethod
     def new(cls, tenant: str, env: str, profile_id: str) -> Profile:
@@ -84,6 +99,8 @@ class Profile:
         state = orjson.loads(raw)
         state["sessions"] = [SessionState.from_dict(s) for s in state["sessions"]]
         state["applied_offsets"] = upgrade(state)
+        if "recent_ids" in state:  # written before ids were kept as digests
+            state["recent"] = "".join(_digest(i) for i in state.pop("recent_ids"))
         return cls(**state)
 
     # --- what the search engine shows -----------------------------------------------------
@@ -148,13 +165,15 @@ def apply_batch(
         profile.applied_offsets.get(origin), offset
     )
     request_context = orjson.loads(batch["context"]) if batch["context"] != b"{}" else {}
-    recent = set(profile.recent_ids)
+    recent = {profile.recent[i : i + _DIGEST] for i in range(0, len(profile.recent), _DIGEST)}
+    applied_digests: list[str] = []
     for event in batch["events"]:
-        if event["id"] in recent:
+        digest = _digest(event["id"])
+        if digest in recent:
             result.duplicates += 1
             continue
-        recent.add(event["id"])
-        profile.recent_ids.append(event["id"])
+        recent.add(digest)
+        applied_digests.append(digest)
         time = _ms(event["time"])
         context = request_context
         if event["context"] != b"{}":
@@ -180,8 +199,7 @@ def apply_batch(
         _map(profile, event, context, batch["source_id"], time, rules)
         profile.version += 1
         result.applied.append(AppliedEvent(event, session.id, profile.version))
-    if len(profile.recent_ids) > RECENT_EVENT_IDS:
-        del profile.recent_ids[: len(profile.recent_ids) - RECENT_EVENT_IDS]
+    profile.recent = (profile.recent + "".join(applied_digests))[-RECENT_EVENT_IDS * _DIGEST :]
     return result
 
 

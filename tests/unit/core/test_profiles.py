@@ -358,10 +358,11 @@ def test_recent_ids_stay_bounded(make_batch):
         ids = sent_ids[offset * per_batch : (offset + 1) * per_batch]
         batch = make_batch([event(minutes=offset, event_id=i) for i in ids])
         apply_batch(profile, batch, ORIGIN, offset, RULES)
-        assert len(profile.recent_ids) <= RECENT_EVENT_IDS
+        assert len(profile.recent) <= RECENT_EVENT_IDS * 16
 
     assert profile.events == 3 * per_batch
-    assert profile.recent_ids == sent_ids[-RECENT_EVENT_IDS:]
+    assert all(profile.remembers(i) for i in sent_ids[-RECENT_EVENT_IDS:])
+    assert not any(profile.remembers(i) for i in sent_ids[:-RECENT_EVENT_IDS])
 
     # an id still remembered is a duplicate
     result = apply_batch(
@@ -498,3 +499,16 @@ def test_a_late_event_joining_two_visits_makes_them_one(make_batch):
     assert list(late.sessions) == [kept.id]
     assert [s.id for s in profile.sessions] == [kept.id]
     assert profile.sessions[0].events == 3
+
+
+def test_state_written_with_a_list_of_ids_still_knows_them(make_batch):
+    profile = new_profile()
+    state = orjson.loads(profile.dumps())
+    del state["recent"]
+    state["recent_ids"] = ["evt-old"]
+    old = Profile.loads(orjson.dumps(state))
+
+    result = apply_batch(old, make_batch([event(event_id="evt-old")]), ORIGIN, 3, RULES)
+
+    assert result.duplicates == 1
+    assert old.events == 0
