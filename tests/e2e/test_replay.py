@@ -9,25 +9,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from headwater.agents.replay import ReplayPlan, run_replay
-from headwater.core.intake import (
-    IntakeLimits,
-    RequestMeta,
-    build_tracker_batch,
-    parse_tracker_payload,
-)
-from headwater.core.sources import EventSource
 from headwater.core.tenancy import events_alias, generation_index, profiles_alias, sessions_alias
 from headwater.infra.init import run_init
 from headwater.infra.search import SearchStore, connect_search
-from headwater.schemas import INTAKE_BATCH
-from headwater.settings import Settings
-from headwater.streams.codec import AvroCodec
 from headwater.streams.kafka import AckedProducer
-from headwater.streams.topics import Topics
+from tests.support.intake import Sender
 from tests.support.polling import eventually
 from tests.support.processes import start_worker
 from tests.support.services import Endpoints, settings_for
@@ -37,32 +26,6 @@ pytestmark = pytest.mark.e2e
 PROFILES = [f"p{n:02d}" for n in range(50)]
 HOT = PROFILES[:10]  # receive events while the replay runs
 START = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
-
-
-class Sender:
-    """Builds intake records the way the collector does and produces them."""
-
-    def __init__(self, settings: Settings, producer: AckedProducer) -> None:
-        self._settings = settings
-        self._producer = producer
-        self._codec = AvroCodec.default()
-        self._source = EventSource(id="src", tenant="default", env="production")
-        self._limits = IntakeLimits(settings.max_event_bytes, settings.max_request_bytes)
-        self.sent: Counter[str] = Counter()
-        self.ids: list[str] = []
-
-    async def send(self, profile: str, events: list[dict[str, Any]]) -> None:
-        body = {"source": {"id": "src"}, "profile": {"id": profile}, "events": events}
-        accepted = build_tracker_batch(
-            parse_tracker_payload(orjson.dumps(body)),
-            self._source,
-            RequestMeta(received_at=int(datetime.now(UTC).timestamp() * 1000)),
-            self._limits,
-        )
-        value = self._codec.encode(INTAKE_BATCH, accepted.record)
-        await self._producer.send(Topics(self._settings.topic_prefix).intake, value, accepted.key)
-        self.sent[profile] += len(events)
-        self.ids += accepted.event_ids
 
 
 def events_for(rng: random.Random, profile: str, count: int, day: int) -> list[dict[str, Any]]:
