@@ -6,7 +6,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from headwater.core.sources import default_source_id
-from headwater.core.tenancy import events_alias, profiles_alias, sessions_alias
+from headwater.core.tenancy import events_alias, merges_alias, profiles_alias, sessions_alias
 from headwater.infra.init import run_init
 from headwater.infra.search import SearchStore
 from headwater.settings import Settings
@@ -21,7 +21,16 @@ async def test_init_creates_everything_once(settings: Settings, search: SearchSt
     first = await run_init(settings)
     topics = Topics(settings.topic_prefix)
     assert sorted(first.topics_created) == sorted(
-        [topics.intake, topics.events, topics.profiles, topics.config, topics.deadletter]
+        [
+            topics.intake,
+            topics.events,
+            topics.profiles,
+            topics.profile_ops,
+            topics.identity,
+            topics.merges,
+            topics.config,
+            topics.deadletter,
+        ]
     )
     assert len(first.config_written) == 3  # tenant + one source per environment
     assert first.sources == {
@@ -35,7 +44,7 @@ async def test_init_creates_everything_once(settings: Settings, search: SearchSt
     assert second.sources == first.sources
 
     for env in ("production", "staging"):
-        for alias in (events_alias, profiles_alias, sessions_alias):
+        for alias in (events_alias, profiles_alias, sessions_alias, merges_alias):
             assert await search.get_alias(alias(settings.index_prefix, "default", env))
 
 
