@@ -92,7 +92,7 @@ def claims_to_send(profile: Profile, settings: MergeSettings, *, force: bool = F
     if not force and every == profile.identifiers:
         return []
     profile.identifiers = every
-    return every
+    return list(every)
 
 
 def unique_keys(identifiers: list[str], settings: MergeSettings) -> dict[str, str]:
