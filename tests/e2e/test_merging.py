@@ -11,9 +11,14 @@ from typing import Any
 
 import pytest
 
+from headwater.agents.rescan import run_rescan
+from headwater.core.identity import MERGE_SETTINGS_KIND
 from headwater.core.tenancy import events_alias, merges_alias, profiles_alias
 from headwater.infra.init import run_init
 from headwater.infra.search import SearchStore, connect_search
+from headwater.settings import Settings
+from headwater.streams.codec import AvroCodec
+from headwater.streams.config_log import ConfigPublisher
 from headwater.streams.kafka import AckedProducer
 from tests.support.intake import Sender
 from tests.support.polling import eventually
@@ -87,6 +92,8 @@ async def test_merging_scenarios(endpoints: Endpoints, tmp_path: Path) -> None:
         await _blocked_and_unique_values(
             send, profiles, store, merges_alias(prefix, "default", "production")
         )
+        # last: it changes the merge keys of the tenant
+        await _rescan_after_a_new_merge_key(settings, send, profiles, producer, endpoints)
     finally:
         worker.stop()
         await producer.stop()
@@ -190,3 +197,47 @@ async def _blocked_and_unique_values(
         assert doc["merged_into"] is None, profile
     s5 = await profiles.get("s5-x")
     assert s5 is not None and not [i for i in s5["ids"] if ":" in i]  # nothing was claimed
+
+
+async def _rescan_after_a_new_merge_key(
+    settings: Settings,
+    send: Send,
+    profiles: Profiles,
+    producer: AckedProducer,
+    endpoints: Endpoints,
+) -> None:
+    await send("s7-x", [*views(9, 1), identify(9, traits={"crm_id": "K-7"})])
+    await send("s7-y", [*views(10, 2), identify(10, traits={"crm_id": " k-7"})])
+    await profiles.until("s7-y", events_are(3))
+    assert (await profiles.until("s7-x", events_are(2)))["merged_into"] is None
+
+    publisher = ConfigPublisher(settings, AvroCodec.default(), producer)
+    await publisher.publish(
+        kind=MERGE_SETTINGS_KIND,
+        tenant="default",
+        env="production",
+        entity_id="default",
+        data={
+            "keys": [
+                {"name": "email", "path": "data.contact.email", "kind": "email"},
+                {"name": "crm", "path": "traits.crm_id", "kind": "text"},
+            ]
+        },
+        version=1,
+        updated_by="test",
+    )
+    reclaimed: list[int] = []
+
+    async def rescanned_and_merged() -> dict[str, Any] | None:
+        # the workers follow hw.config within seconds; a rescan before that claims
+        # nothing new, so rescan until the merge shows
+        report = await run_rescan(
+            settings, "default", "production", node_class=endpoints.es_node_class
+        )
+        reclaimed.append(report.reclaimed)
+        found = await profiles.get("s7-y")
+        return found if found is not None and found["merged_into"] == "s7-x" else None
+
+    await eventually(rescanned_and_merged, timeout=60, every=2)
+    assert reclaimed[0] >= 2
+    await profiles.until("s7-x", events_are(5))
