@@ -6,7 +6,8 @@
     │   ├── InvalidInput            parseable but a field is missing or wrong     -> 422
     │   ├── PayloadTooLarge         over a size limit                             -> 413
     │   ├── UnknownSource           event source does not exist                   -> 401
-    │   └── SourceForbidden         source disabled or channel not allowed        -> 403
+    │   ├── SourceForbidden         source disabled or channel not allowed        -> 403
+    │   └── RateLimited             the source sent more than its rate limit      -> 429
     ├── DependencyError            a service we depend on failed (retry, back off)
     │   ├── BrokerUnavailable       Kafka did not acknowledge in time             -> 503
     │   ├── NotReady                configuration not loaded yet                  -> 503
@@ -31,6 +32,7 @@ __all__ = [
     "MalformedInput",
     "NotReady",
     "PayloadTooLarge",
+    "RateLimited",
     "SchemaError",
     "SearchRejected",
     "SearchUnavailable",
@@ -73,6 +75,16 @@ class UnknownSource(InputError):
 
 class SourceForbidden(InputError):
     status = 403
+
+
+class RateLimited(InputError):
+    """Over the source's rate limit; ``retry_after`` seconds until the request would fit."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
 
 
 class DependencyError(HeadwaterError):
