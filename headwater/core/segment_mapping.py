@@ -20,7 +20,7 @@ The rules, also in ``docs/api.md``:
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from headwater.core.bots import BOT_TAG, is_bot
@@ -46,6 +46,11 @@ _EVENT_NS = uuid.UUID("7d3e9a20-1c4b-4f8e-b6a5-93e1f0c2d857")
 _EARLIEST_MS = epoch_ms(datetime.min.replace(tzinfo=UTC))
 _LATEST_MS = epoch_ms(datetime.max.replace(tzinfo=UTC))
 _TYPES = {"page": "page-view", "screen": "screen-view"}
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def profile_id_for(tenant: str, message: SegmentMessage) -> str:
@@ -70,7 +75,9 @@ def event_time(message: SegmentMessage, batch_sent_at: datetime | None, received
     sent_at = message.sentAt or batch_sent_at
     if sent_at is None:
         return happened
-    corrected = received_at - (epoch_ms(sent_at) - happened)
+    if (device_time.tzinfo is None) != (sent_at.tzinfo is None):  # compare like with like
+        device_time, sent_at = _utc(device_time), _utc(sent_at)
+    corrected = received_at + (device_time - sent_at) // _MILLISECOND  # exact, no float
     # absurd clocks could move the time out of what a datetime holds: keep the device's
     return corrected if _EARLIEST_MS <= corrected <= _LATEST_MS else happened
 
