@@ -12,7 +12,8 @@ The rules, also in ``docs/api.md``:
 - **Time**: ``receivedAt - (sentAt - timestamp)`` when both are known (device clocks
   are wrong, their differences are not), else ``timestamp``, else ``receivedAt``.
 - **Type**: ``track`` -> its ``event``; ``page``/``screen`` -> ``page-view``/``screen-view``;
-  ``identify``, ``group``, ``alias`` keep their name. Identify's traits are its properties.
+  ``identify``, ``group``, ``alias`` keep their name. Identify's traits are its properties
+  (``context.traits`` too, where RudderStack's SDK puts them; ``traits`` wins).
 - Batch-level ``context`` and ``integrations`` apply to each message; the message's own
   keys win.
 """
@@ -92,6 +93,10 @@ def event_type(message: SegmentMessage) -> str:
 def _properties(message: SegmentMessage) -> dict[str, Any]:
     kind = message.type
     if kind == "identify":
+        # rudder-sdk-python sends identify's traits only as context.traits
+        in_context = message.context.get("traits")
+        if isinstance(in_context, dict) and in_context:
+            return {**in_context, **message.traits}
         return message.traits
     if kind == "group":
         return {"groupId": message.groupId, "traits": message.traits}

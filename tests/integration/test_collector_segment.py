@@ -265,7 +265,8 @@ async def test_bot_traffic_is_kept_and_tagged(
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def strict_source(settings: Settings, collector: str) -> AsyncIterator[tuple[str, str]]:
-    """A source with a burst of 3 events refilled so slowly (one per 100 s) that timing cannot matter, known to the running collector."""
+    """A source with a burst of 3 events, refilled so slowly (one per 100 s) that timing
+    cannot matter, known to the running collector."""
     source_id, key = unique("strict"), "hw_" + uuid.uuid4().hex
     producer = AckedProducer(settings)
     await producer.start(wait=10)
