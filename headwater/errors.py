@@ -6,6 +6,7 @@
     │   ├── InvalidInput            parseable but a field is missing or wrong     -> 422
     │   ├── PayloadTooLarge         over a size limit                             -> 413
     │   ├── UnknownSource           event source does not exist                   -> 401
+    │   ├── NotFound                a configured thing (a redirect) does not exist -> 404
     │   ├── SourceForbidden         source disabled or channel not allowed        -> 403
     │   └── RateLimited             the source sent more than its rate limit      -> 429
     ├── DependencyError            a service we depend on failed (retry, back off)
@@ -30,6 +31,7 @@ __all__ = [
     "InputError",
     "InvalidInput",
     "MalformedInput",
+    "NotFound",
     "NotReady",
     "PayloadTooLarge",
     "RateLimited",
@@ -71,6 +73,10 @@ class PayloadTooLarge(InputError):
 
 class UnknownSource(InputError):
     status = 401
+
+
+class NotFound(InputError):
+    status = 404
 
 
 class SourceForbidden(InputError):

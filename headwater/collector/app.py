@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from headwater import __version__
 from headwater.collector.errors import install_error_handlers
+from headwater.collector.redirect_routes import redirect_router
 from headwater.collector.routes import OPENAPI_MODELS, router
 from headwater.collector.runtime import CollectorRuntime
 from headwater.collector.segment_routes import SEGMENT_MODELS, segment_router
@@ -44,6 +45,7 @@ def create_app(settings: Settings, runtime: CollectorRuntime | None = None) -> F
     app.state.runtime = runtime
     app.include_router(router)
     app.include_router(segment_router)
+    app.include_router(redirect_router)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

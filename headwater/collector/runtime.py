@@ -6,10 +6,13 @@ import asyncio
 import time
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 from headwater.core.intake import Accepted, IntakeLimits
 from headwater.core.ratelimit import SourceRateLimiter
+from headwater.core.redirects import REDIRECT_KIND, Redirect
 from headwater.core.sources import EventSource, RateLimit, key_prefix
-from headwater.errors import NotReady, RateLimited, UnknownSource
+from headwater.errors import NotFound, NotReady, RateLimited, UnknownSource
 from headwater.schemas import INTAKE_BATCH
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
@@ -76,6 +79,21 @@ class CollectorRuntime:
                 f"unknown or revoked write key {key_prefix(write_key)}", field="writeKey"
             )
         return source
+
+    def redirect(self, redirect_id: str) -> tuple[Redirect, EventSource]:
+        """A configured redirect of this environment and the source recording its clicks."""
+        entry = self.config.entry(REDIRECT_KIND, self.settings.env, redirect_id)
+        if entry is None:
+            if not self.config.caught_up:
+                raise NotReady("redirects are still loading; retry shortly")
+            raise NotFound(f"unknown redirect {redirect_id}", field="redirect_id")
+        try:
+            redirect = Redirect.model_validate({**entry.data, "id": entry.id})
+        except ValidationError:
+            raise NotFound(
+                f"redirect {redirect_id} is misconfigured", field="redirect_id"
+            ) from None
+        return redirect, self.source(redirect.source_id)
 
     def admit_rate(self, source: EventSource, events: int) -> None:
         """Refuse (429 with Retry-After) events over the source's rate limit."""

@@ -267,10 +267,12 @@ def build_collect_batch(
     limits: IntakeLimits,
     *,
     make_id: IdFactory = new_id,
+    channel: str = "collect",
 ) -> Accepted:
     """A webhook call (``/collect``) is one event whose properties are the request data.
 
     Without a session id the event is profile-less: no profile is created for it.
+    ``/redirect`` clicks are made the same way on their own channel.
     """
     event_type = event_type.strip()
     if not event_type or len(event_type) > 128:
@@ -284,7 +286,7 @@ def build_collect_batch(
             field="properties",
         )
     event_id = make_id()
-    record = base_record(source, "collect", meta)
+    record = base_record(source, channel, meta)
     record.update(
         profile_id=None,
         profile_assigned=False,

@@ -60,6 +60,7 @@ class ConfigLog:
         self._codec = codec
         self._topic = Topics(settings.topic_prefix).config
         self._entries: dict[str, ConfigEntry] = {}
+        self._by_id: dict[tuple[str, str | None, str], ConfigEntry] = {}  # kind, env, id
         self._sources: dict[tuple[str, str], EventSource] = {}
         self._write_keys: dict[str, EventSource] = {}  # live keys only: O(1) per request
         self._consumer: AIOKafkaConsumer | None = None
@@ -79,6 +80,10 @@ class ConfigLog:
 
     def get(self, key: str) -> ConfigEntry | None:
         return self._entries.get(key)
+
+    def entry(self, kind: str, env: str | None, entity_id: str) -> ConfigEntry | None:
+        """An entity by kind, environment and id, whatever its tenant (ids are unique)."""
+        return self._by_id.get((kind, env, entity_id))
 
     def source(self, source_id: str, env: str) -> EventSource | None:
         return self._sources.get((env, source_id))
@@ -187,6 +192,7 @@ class ConfigLog:
 
     def _remember(self, key: str, entry: ConfigEntry) -> None:
         self._entries[key] = entry
+        self._by_id[(entry.kind, entry.env, entry.id)] = entry
         if entry.kind == SOURCE_KIND and entry.env is not None:
             try:
                 source = EventSource.model_validate(
@@ -203,6 +209,8 @@ class ConfigLog:
 
     def _forget(self, key: str) -> None:
         entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._by_id.pop((entry.kind, entry.env, entry.id), None)
         if entry is not None and entry.kind == SOURCE_KIND and entry.env is not None:
             self._drop_source(entry.env, entry.id)
 

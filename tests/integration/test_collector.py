@@ -247,6 +247,7 @@ async def test_only_collection_and_health_routes_exist(collector: str) -> None:
         "/health/ready",
         *(f"/v1/{kind}" for kind in ("track", "identify", "page", "screen", "group", "alias")),
         "/v1/batch",
+        "/redirect/{redirect_id}",
     }
     schemas = document["components"]["schemas"]
     assert "TrackerPayload" in schemas and "TrackResponse" in schemas
