@@ -70,13 +70,13 @@ class Settings(BaseSettings):
         default=10.0, ge=0, description="seconds to wait at start for the config log"
     )
     rate_limit_events_per_second: float = Field(
-        default=20_000.0,
+        default=50_000.0,
         gt=0,
         description="default per-source rate limit of one collector process (a source's "
         "own rate_limit overrides it)",
     )
     rate_limit_burst: int = Field(
-        default=40_000, ge=1, description="events a source may send at once before limiting"
+        default=100_000, ge=1, description="events a source may send at once before limiting"
     )
 
     # --- worker --------------------------------------------------------------------
