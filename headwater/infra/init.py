@@ -37,7 +37,8 @@ TENANT_KIND = "tenant"
 class InitResult:
     tenant: str
     sources: dict[str, str]
-    write_keys: dict[str, str] = field(default_factory=dict)  # env -> default source's key
+    # env -> the default source's write key: printed for the operator, never in a repr
+    write_keys: dict[str, str] = field(default_factory=dict, repr=False)
     topics_created: list[str] = field(default_factory=list)
     config_written: list[str] = field(default_factory=list)
     aliases: list[str] = field(default_factory=list)
@@ -101,10 +102,5 @@ async def run_init(settings: Settings) -> InitResult:
     finally:
         await config.stop()
         await producer.stop()
-    log.info(
-        "init done: tenant %s, sources %s, config written %s",
-        result.tenant,
-        result.sources,
-        result.config_written,
-    )  # not the whole result: it holds write keys
+    log.info("init done: %s", result)
     return result
