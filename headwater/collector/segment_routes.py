@@ -72,15 +72,20 @@ async def segment_batch(request: Request) -> Response:
 
 
 for _kind in SEGMENT_TYPES:
+    _endpoint = _single(_kind)
     segment_router.add_api_route(
         f"/{_kind}",
-        _single(_kind),
+        _endpoint,
         methods=["POST"],
         operation_id=f"segment_{_kind}",
         response_model=SegmentSuccess,
         responses=ERROR_RESPONSES,
         openapi_extra=_body_doc("SegmentMessage"),
         summary=f"Segment {_kind} call; write key as HTTP Basic user or writeKey",
+    )
+    # analytics.js (@segment/analytics-next) posts to the type's first letter: /v1/t ...
+    segment_router.add_api_route(
+        f"/{_kind[0]}", _endpoint, methods=["POST"], include_in_schema=False
     )
 segment_router.add_api_route(
     "/batch",
@@ -92,5 +97,7 @@ segment_router.add_api_route(
     openapi_extra=_body_doc("SegmentBatch"),
     summary="Segment batch: up to 2,500 calls; batch context and integrations apply to each",
 )
+
+segment_router.add_api_route("/b", segment_batch, methods=["POST"], include_in_schema=False)
 
 SEGMENT_MODELS: list[type[BaseModel]] = [SegmentMessage, SegmentBatch]

@@ -313,3 +313,48 @@ async def test_rate_limit_answers_429_with_retry_after_on_every_route(
         assert refused.status_code == 429, refused.text
         assert int(refused.headers["retry-after"]) >= 1
         assert "rate limit" in refused.json()["error"]
+
+
+async def test_analytics_js_short_paths_and_plain_text_bodies(
+    collector: str, write_key: str, settings: Settings
+) -> None:
+    """analytics.js posts each call to /v1/<first letter> as text/plain (no preflight),
+    and batches to /v1/b with HTTP Basic (after a CORS preflight)."""
+    ids = [unique("ajs") for _ in range(3)]
+    anonymous = unique("anon")
+    async with httpx.AsyncClient(base_url=collector) as http:
+        page = await http.post(
+            "/v1/p",
+            content=orjson.dumps(
+                {"anonymousId": anonymous, "messageId": ids[0], "writeKey": write_key}
+            ),
+            headers={"content-type": "text/plain"},
+        )
+        track = await http.post(
+            "/v1/t",
+            content=orjson.dumps(
+                {
+                    "anonymousId": anonymous,
+                    "event": "Clicked",
+                    "messageId": ids[1],
+                    "writeKey": write_key,
+                }
+            ),
+            headers={"content-type": "text/plain"},
+        )
+        preflight = await http.options(
+            "/v1/b",
+            headers={
+                "origin": "https://shop.example",
+                "access-control-request-method": "POST",
+                "access-control-request-headers": "authorization, content-type",
+            },
+        )
+        batched = await http.post(
+            "/v1/b",
+            json={"batch": [{"type": "identify", "anonymousId": anonymous, "messageId": ids[2]}]},
+            headers=basic(write_key),
+        )
+    assert [r.status_code for r in (page, track, preflight, batched)] == [200, 200, 200, 200]
+    events = await events_on_topic(settings, set(ids))
+    assert [events[i]["type"] for i in ids] == ["page-view", "Clicked", "identify"]
