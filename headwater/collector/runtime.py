@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 
@@ -109,7 +108,9 @@ class CollectorRuntime:
         if len(batches) == 1:
             await self.publish(batches[0])
         elif batches:
-            await asyncio.gather(*(self.publish(accepted) for accepted in batches))
+            encode = self.codec.encode
+            records = [(encode(INTAKE_BATCH, a.record), a.key) for a in batches]
+            await self.producer.send_many(self.topics.intake, records)
 
     async def publish(self, accepted: Accepted) -> None:
         """Encode and write the batch; returns only once the broker acknowledged it."""

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from headwater.core.bots import BOT_TAG, is_bot
-from headwater.core.ids import IdPool
+from headwater.core.ids import IdPool, name_id
 from headwater.core.intake import (
     Accepted,
     IdFactory,
@@ -42,8 +42,8 @@ from headwater.errors import PayloadTooLarge
 
 __all__ = ["build_segment_batches", "event_id_for", "event_time", "event_type", "profile_id_for"]
 
-_PROFILE_NS = uuid.UUID("0b6f7c1e-54a3-4c1f-9e0d-5d2b8f3a6c41")
-_EVENT_NS = uuid.UUID("7d3e9a20-1c4b-4f8e-b6a5-93e1f0c2d857")
+_PROFILE_NS = uuid.UUID("0b6f7c1e-54a3-4c1f-9e0d-5d2b8f3a6c41").bytes
+_EVENT_NS = uuid.UUID("7d3e9a20-1c4b-4f8e-b6a5-93e1f0c2d857").bytes
 _EARLIEST_MS = epoch_ms(datetime.min.replace(tzinfo=UTC))
 _LATEST_MS = epoch_ms(datetime.max.replace(tzinfo=UTC))
 _TYPES = {"page": "page-view", "screen": "screen-view"}
@@ -57,14 +57,14 @@ def _utc(moment: datetime) -> datetime:
 def profile_id_for(tenant: str, message: SegmentMessage) -> str:
     """The stable Headwater profile id of a message: anonymousId first, then userId."""
     if message.anonymousId is not None:
-        return str(uuid.uuid5(_PROFILE_NS, f"{tenant}/anonymous/{message.anonymousId}"))
-    return str(uuid.uuid5(_PROFILE_NS, f"{tenant}/user/{message.userId}"))
+        return name_id(_PROFILE_NS, f"{tenant}/anonymous/{message.anonymousId}")
+    return name_id(_PROFILE_NS, f"{tenant}/user/{message.userId}")
 
 
 def event_id_for(source: EventSource, message: SegmentMessage, make_id: IdFactory) -> str:
     if message.messageId is None:
         return make_id()
-    return str(uuid.uuid5(_EVENT_NS, f"{source.tenant}/{source.id}/{message.messageId}"))
+    return name_id(_EVENT_NS, f"{source.tenant}/{source.id}/{message.messageId}")
 
 
 def event_time(message: SegmentMessage, batch_sent_at: datetime | None, received_at: int) -> int:
@@ -178,8 +178,10 @@ def build_segment_batches(
     """
     make_id = make_id or IdPool(len(batch.batch))
     by_profile: dict[str, list[dict[str, Any]]] = {}
+    known: dict[tuple[str | None, str | None], str] = {}  # SDK batches repeat their users
     for index, message in enumerate(batch.batch):
-        profile_id = profile_id_for(source.tenant, message)
+        who = (message.anonymousId, None if message.anonymousId else message.userId)
+        profile_id = known.get(who) or known.setdefault(who, profile_id_for(source.tenant, message))
         at = "" if single else f"batch[{index}]."
         event = _event(message, batch, source, meta, limits, make_id, at)
         by_profile.setdefault(profile_id, []).append(event)
