@@ -1,5 +1,6 @@
-"""Real Segment-protocol SDKs from PyPI against the real collector and worker processes:
-what they send ends up as events and a profile in the search engine."""
+"""Real Segment-protocol SDKs (PyPI, and analytics-next from npm in headless Chromium)
+against the real collector and worker processes: what they send ends up as events and a
+profile in the search engine."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ from headwater.core.tenancy import events_alias, profiles_alias
 from headwater.infra.embedded import free_port, start_process, wait_http
 from headwater.infra.init import run_init
 from headwater.infra.search import SearchStore, connect_search
+from tests.e2e.browser_page import run_in_chromium, served_page
 from tests.support.polling import eventually
 from tests.support.processes import start_worker, worker_env
 from tests.support.services import Endpoints, settings_for
@@ -138,3 +141,38 @@ async def test_sdk_calls_become_events_and_a_profile_in_search(
     assert all(e["options"]["user_id"] == user for e in events)
     assert all(e["channel"] == "segment" for e in events)
     assert profile["stats"]["events"] == 4  # the identify sent twice counted once
+
+
+async def test_analytics_next_in_headless_chromium(stack: Stack, tmp_path: Path) -> None:
+    """The browser SDK itself: page, track and identify from a page on loopback."""
+    anonymous, user = f"anon-{uuid.uuid4().hex[:8]}", f"user-{uuid.uuid4().hex[:8]}"
+    setup = {
+        "writeKey": stack.write_key,
+        "apiHost": stack.collector.removeprefix("http://") + "/v1",
+        "anonymousId": anonymous,
+        "userId": user,
+        "email": f"{user}@example.com",
+    }
+    with served_page(tmp_path, setup) as page:
+        dom = await asyncio.to_thread(run_in_chromium, page)
+    assert 'data-done="yes"' in dom, dom[-500:]
+
+    profile_id = profile_id_for("default", SegmentMessage(anonymousId=anonymous))
+    by_profile = {"term": {"profile.id": profile_id}}
+
+    async def three_events() -> list[dict[str, Any]] | None:
+        await stack.search.refresh(stack.events)
+        hits = (await stack.search.search(stack.events, query=by_profile, size=20))["hits"]["hits"]
+        return [h["_source"] for h in hits] if len(hits) >= 3 else None
+
+    events = await eventually(three_events, timeout=90, every=0.5)
+    by_type = {e["type"]: e for e in events}
+    assert sorted(by_type) == ["Plan Chosen", "identify", "page-view"]
+    assert by_type["page-view"]["properties"]["name"] == "Pricing"
+    assert by_type["page-view"]["properties"]["category"] == "Docs"
+    assert by_type["page-view"]["context"]["page"]["path"] == "/page.html"
+    assert by_type["Plan Chosen"]["properties"] == {"plan": "pro"}
+    assert by_type["identify"]["properties"]["email"] == f"{user}@example.com"
+    assert by_type["identify"]["options"]["user_id"] == user
+    # the SDK reports HeadlessChrome as the user agent: kept, and flagged as a bot
+    assert all(e["tags"] == ["bot"] for e in events)
