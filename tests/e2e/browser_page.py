@@ -1,6 +1,7 @@
-"""A page served on loopback that runs ``@segment/analytics-next`` from the npm registry
-in headless Chromium, with its settings inline and its API host pointed at the collector,
-so the browser fetches nothing from the internet."""
+"""Pages served on loopback and run in headless Chromium: one runs
+``@segment/analytics-next`` from the npm registry with its settings inline and its API
+host pointed at the collector (the browser fetches nothing from the internet); one speaks
+Tracardi's tracker protocol to ``/track`` as the browser tracker does."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from headwater.infra.embedded import free_port
 PACKAGE = "@segment/analytics-next@1.84.3"
 NPM_CACHE = Path.home() / ".cache" / "headwater-tests" / "npm"
 
-PAGE = """<!doctype html>
+ANALYTICS_NEXT_PAGE = """<!doctype html>
 <html><head><title>Headwater browser test</title></head><body>
 <script src="/analytics-next/bundles/index.js"></script>
 <script>
@@ -42,6 +43,47 @@ PAGE = """<!doctype html>
     await analytics.page("Docs", "Pricing", {plan_shown: "pro"});
     await analytics.track("Plan Chosen", {plan: "pro"});
     await analytics.identify(setup.userId, {email: setup.email});
+    document.body.setAttribute("data-done", "yes");
+  } catch (error) {
+    document.body.setAttribute("data-error", String(error));
+  }
+})();
+</script></body></html>
+"""
+
+
+# What the browser tracker does: POST /track with its context and an x-timestamp header
+# (so CORS preflights it), store the profile id it gets back, send it on the next visit.
+TRACKER_PAGE = """<!doctype html>
+<html><head><title>Headwater tracker test</title></head><body>
+<script>
+(async () => {
+  const setup = %(setup)s;
+  async function send(events) {
+    const body = {
+      source: {id: setup.sourceId},
+      session: {id: localStorage.getItem("tracardi-session-id")},
+      profile: {id: localStorage.getItem("tracardi-profile-id")},
+      context: {page: {url: location.href, title: document.title},
+                browser: {local: {browser: {userAgent: navigator.userAgent}}}},
+      events: events,
+    };
+    const answer = await fetch(setup.collector + "/track", {
+      method: "POST",
+      headers: {"Content-Type": "application/json", "x-timestamp": String(Date.now() / 1000)},
+      body: JSON.stringify(body),
+    });
+    if (answer.status !== 200) throw new Error("status " + answer.status);
+    const data = await answer.json();
+    localStorage.setItem("tracardi-profile-id", data.profile.id);
+    localStorage.setItem("tracardi-session-id", data.session.id);
+    return data;
+  }
+  try {
+    const first = await send([{type: "page-view", properties: {title: document.title}}]);
+    const again = await send([{type: "add-to-cart", properties: {sku: "SKU-1"}}]);
+    document.body.setAttribute("data-profile", first.profile.id);
+    document.body.setAttribute("data-profile-again", again.profile.id);
     document.body.setAttribute("data-done", "yes");
   } catch (error) {
     document.body.setAttribute("data-error", String(error));
@@ -75,10 +117,12 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @contextmanager
-def served_page(root: Path, setup: dict[str, str]) -> Iterator[str]:
-    """The page and the bundle on a free loopback port; yields the page's URL."""
-    shutil.copytree(analytics_next_bundle(), root / "analytics-next" / "bundles")
-    (root / "page.html").write_text(PAGE % {"setup": json.dumps(setup)})
+def served_page(root: Path, page: str, setup: dict[str, str]) -> Iterator[str]:
+    """``page`` (with ``setup`` filled in) on a free loopback port, with the
+    analytics-next bundle when the page loads it; yields the page's URL."""
+    if page is ANALYTICS_NEXT_PAGE:
+        shutil.copytree(analytics_next_bundle(), root / "analytics-next" / "bundles")
+    (root / "page.html").write_text(page % {"setup": json.dumps(setup)})
     handler = functools.partial(_QuietHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -1,10 +1,11 @@
-"""Real Segment-protocol SDKs (PyPI, and analytics-next from npm in headless Chromium)
-against the real collector and worker processes: what they send ends up as events and a
-profile in the search engine."""
+"""Real clients against the real collector and worker processes: Segment-protocol SDKs
+from PyPI, analytics-next from npm in headless Chromium, and a browser page speaking
+Tracardi's tracker protocol. What they send ends up as events and profiles in search."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -23,7 +24,12 @@ from headwater.core.tenancy import events_alias, profiles_alias
 from headwater.infra.embedded import free_port, start_process, wait_http
 from headwater.infra.init import run_init
 from headwater.infra.search import SearchStore, connect_search
-from tests.e2e.browser_page import run_in_chromium, served_page
+from tests.e2e.browser_page import (
+    ANALYTICS_NEXT_PAGE,
+    TRACKER_PAGE,
+    run_in_chromium,
+    served_page,
+)
 from tests.support.polling import eventually
 from tests.support.processes import start_worker, worker_env
 from tests.support.services import Endpoints, settings_for
@@ -38,6 +44,7 @@ class Stack:
     search: SearchStore
     events: str
     profiles: str
+    source_id: str
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")
@@ -66,6 +73,7 @@ async def stack(
             store,
             events_alias(settings.index_prefix, "default", settings.env),
             profiles_alias(settings.index_prefix, "default", settings.env),
+            init.sources[settings.env],
         )
     finally:
         await store.close()
@@ -153,7 +161,7 @@ async def test_analytics_next_in_headless_chromium(stack: Stack, tmp_path: Path)
         "userId": user,
         "email": f"{user}@example.com",
     }
-    with served_page(tmp_path, setup) as page:
+    with served_page(tmp_path, ANALYTICS_NEXT_PAGE, setup) as page:
         dom = await asyncio.to_thread(run_in_chromium, page)
     assert 'data-done="yes"' in dom, dom[-500:]
 
@@ -176,3 +184,25 @@ async def test_analytics_next_in_headless_chromium(stack: Stack, tmp_path: Path)
     assert by_type["identify"]["options"]["user_id"] == user
     # the SDK reports HeadlessChrome as the user agent: kept, and flagged as a bot
     assert all(e["tags"] == ["bot"] for e in events)
+
+
+async def test_tracker_protocol_page_gets_a_profile_id_it_keeps(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """A page speaking Tracardi's tracker protocol from another origin: CORS preflight
+    (x-timestamp), a profile id back, stored and sent again on the next call."""
+    setup = {"collector": stack.collector, "sourceId": stack.source_id}
+    with served_page(tmp_path, TRACKER_PAGE, setup) as page:
+        dom = await asyncio.to_thread(run_in_chromium, page)
+    assert 'data-done="yes"' in dom, dom[-500:]
+    profile_id = re.search(r'data-profile="([^"]+)"', dom)
+    again = re.search(r'data-profile-again="([^"]+)"', dom)
+    assert profile_id and again and profile_id.group(1) == again.group(1)
+
+    async def profile_with_both() -> dict[str, Any] | None:
+        await stack.search.refresh(stack.profiles)
+        document = await stack.search.get(stack.profiles, profile_id.group(1))
+        return document if document and document["stats"]["events"] >= 2 else None
+
+    profile = await eventually(profile_with_both, timeout=90, every=0.5)
+    assert profile["stats"]["by_type"] == {"page-view": 1, "add-to-cart": 1}
