@@ -6,7 +6,9 @@
     │   ├── InvalidInput            parseable but a field is missing or wrong     -> 422
     │   ├── PayloadTooLarge         over a size limit                             -> 413
     │   ├── UnknownSource           event source does not exist                   -> 401
-    │   └── SourceForbidden         source disabled or channel not allowed        -> 403
+    │   ├── NotFound                a configured thing (a redirect) does not exist -> 404
+    │   ├── SourceForbidden         source disabled or channel not allowed        -> 403
+    │   └── RateLimited             the source sent more than its rate limit      -> 429
     ├── DependencyError            a service we depend on failed (retry, back off)
     │   ├── BrokerUnavailable       Kafka did not acknowledge in time             -> 503
     │   ├── NotReady                configuration not loaded yet                  -> 503
@@ -29,8 +31,10 @@ __all__ = [
     "InputError",
     "InvalidInput",
     "MalformedInput",
+    "NotFound",
     "NotReady",
     "PayloadTooLarge",
+    "RateLimited",
     "SchemaError",
     "SearchRejected",
     "SearchUnavailable",
@@ -71,8 +75,22 @@ class UnknownSource(InputError):
     status = 401
 
 
+class NotFound(InputError):
+    status = 404
+
+
 class SourceForbidden(InputError):
     status = 403
+
+
+class RateLimited(InputError):
+    """Over the source's rate limit; ``retry_after`` seconds until the request would fit."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
 
 
 class DependencyError(HeadwaterError):
