@@ -27,6 +27,7 @@ from headwater.core.offsets import record as record_offset
 from headwater.core.offsets import seen
 from headwater.core.profile_ops import apply_op, claims_to_send, op
 from headwater.core.profiles import FoldRules, Profile, apply_batch
+from headwater.core.validation import EVENT_TYPE_KIND, event_type_rules
 from headwater.errors import HeadwaterError
 from headwater.schemas import INTAKE_BATCH, PROFILE_OP
 from headwater.settings import Settings
@@ -89,8 +90,11 @@ class ProfileStage:
         for key, items in grouped.items():
             first = items[0][1]
             if "op" not in first and first["profile_id"] is None:  # profile-less: as they came
+                rules = self._rules_for(first["tenant"], first["env"])
                 for message, batch in items:
-                    work.pending.append(await self._out.profile_less(key, message.value, batch))
+                    work.pending.append(
+                        await self._out.profile_less(key, message.value, batch, rules)
+                    )
                     work.applied += len(batch["events"])
                 continue
             try:
@@ -215,6 +219,18 @@ class ConfiguredRules:
                     merge = MergeSettings.from_config(entry.data)
                 except (ValueError, KeyError, TypeError) as exc:
                     log.error("merge settings %s ignored: %s", entry.id, exc)
-        rules = FoldRules(session_gap_ms=self._gap, mappings=tuple(mappings), merge=merge)
+        event_types = []
+        for entry in self._config.entries(EVENT_TYPE_KIND):
+            if entry.tenant == tenant and entry.env == env:
+                try:
+                    event_types.append(event_type_rules(entry.data))
+                except ValueError as exc:
+                    log.error("event type %s ignored: %s", entry.id, exc)
+        rules = FoldRules(
+            session_gap_ms=self._gap,
+            mappings=tuple(mappings),
+            merge=merge,
+            event_types=tuple(event_types),
+        )
         self._cache[(tenant, env)] = (self._config.generation, rules)
         return rules

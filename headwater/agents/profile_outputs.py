@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from headwater.core.profile_ops import unique_keys
-from headwater.core.profiles import BatchResult, FoldRules, Profile
+from headwater.core.profiles import BatchResult, FoldRules, Profile, check_event
 from headwater.schemas import (
     IDENTITY_CLAIM,
     INTAKE_BATCH,
@@ -67,6 +67,8 @@ class Outputs:
                     "id": a.event["id"],
                     "session_id": a.session_id,
                     "profile_version": a.profile_version,
+                    "errors": a.errors,
+                    "properties": a.properties,
                 }
                 for a in result.applied
             ],
@@ -76,17 +78,23 @@ class Outputs:
         return await self._send(self._topics.events, key, value)
 
     async def profile_less(
-        self, key: bytes, intake: bytes, batch: dict[str, Any]
+        self, key: bytes, intake: bytes, batch: dict[str, Any], rules: FoldRules
     ) -> Awaitable[Any]:
-        record = {
-            "intake": intake,
-            "profile_id": None,
-            "events": [
-                {"id": e["id"], "session_id": batch["session_id"], "profile_version": 0}
-                for e in batch["events"]
-            ],
-            "sessions": [],
-        }
+        context = orjson.loads(batch["context"]) if batch["context"] != b"{}" else {}
+        events = []
+        for e in batch["events"]:
+            event_context = orjson.loads(e["context"]) if e["context"] != b"{}" else {}
+            checked = check_event(e, {**context, **event_context}, batch["source_id"], rules)
+            events.append(
+                {
+                    "id": e["id"],
+                    "session_id": batch["session_id"],
+                    "profile_version": 0,
+                    "errors": checked.errors,
+                    "properties": checked.properties,
+                }
+            )
+        record = {"intake": intake, "profile_id": None, "events": events, "sessions": []}
         value = self._codec.encode(PROCESSED_BATCH, record)
         return await self._send(self._topics.events, key, value)
 

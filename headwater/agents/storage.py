@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import orjson
 
 from headwater.core.documents import (
+    Applied,
     EventDocument,
     Resolution,
     event_documents,
@@ -110,7 +111,12 @@ class StorageStage:
         generation = await self._provision(batch["tenant"], batch["env"])
         resolution = Resolution(
             processed["profile_id"],
-            {e["id"]: (e["session_id"], e["profile_version"]) for e in processed["events"]},
+            {
+                e["id"]: Applied(
+                    e["session_id"], e["profile_version"], tuple(e["errors"]), e["properties"]
+                )
+                for e in processed["events"]
+            },
         )
         actions = [self._action(d, generation) for d in event_documents(batch, resolution)]
         alias = sessions_alias(self._settings.index_prefix, batch["tenant"], batch["env"])

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 __all__ = [
+    "Applied",
     "EventDocument",
     "Resolution",
     "event_documents",
@@ -28,13 +29,21 @@ class EventDocument:
 
 
 @dataclass(frozen=True, slots=True)
+class Applied:
+    session_id: str | None
+    profile_version: int
+    errors: tuple[str, ...] = ()  # invalid for its event type: why
+    properties: bytes | None = None  # reshaped properties, None when unchanged
+
+
+@dataclass(frozen=True, slots=True)
 class Resolution:
     """What the profile agent decided for a batch: the profile, and for each applied
     event its session and the profile version after it. Events not listed were
     duplicates and get no document."""
 
     profile_id: str | None
-    events: dict[str, tuple[str | None, int]]  # event id -> (session id, profile version)
+    events: dict[str, Applied]  # event id -> how it was applied
 
 
 def iso(moment: datetime) -> str:
@@ -63,18 +72,19 @@ def event_documents(
     profile_id = resolution.profile_id if resolution else batch["profile_id"]
     documents = []
     for event in batch["events"]:
-        session_id, version = batch["session_id"], 0
+        applied = Applied(batch["session_id"], 0)
         if resolution is not None:
             if event["id"] not in resolution.events:
                 continue
-            session_id, version = resolution.events[event["id"]]
+            applied = resolution.events[event["id"]]
+        session_id, version = applied.session_id, applied.profile_version
         profile: dict[str, Any] | None = None
         if profile_id:
             profile = {"id": profile_id, "version": version} if resolution else {"id": profile_id}
         session = {"id": session_id} if session_id else None
         event_context = _loads(event["context"])
         context = {**request_context, **event_context}  # a copy per document
-        properties = _loads(event["properties"])
+        properties = _loads(applied.properties or event["properties"])
         if request_properties:
             properties = {**request_properties, **properties}
         body = {
@@ -92,7 +102,11 @@ def event_documents(
             "options": _loads(event["options"]),
             "tags": event["tags"],
             "request": {"ip": batch["ip"], "user_agent": batch["user_agent"]},
-            "metadata": {"valid": True, "profile_less": batch["profile_less"]},
+            "metadata": {
+                "valid": not applied.errors,
+                "errors": list(applied.errors),
+                "profile_less": batch["profile_less"],
+            },
         }
         size = base_size + len(event["properties"]) + len(event["context"]) + len(event["options"])
         documents.append(

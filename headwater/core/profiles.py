@@ -35,8 +35,9 @@ from headwater.core.mapping import (
 from headwater.core.offsets import AppliedOffsets, record, seen, upgrade
 from headwater.core.sessions import DEFAULT_GAP_MS, SessionState, place_event
 from headwater.core.times import epoch_ms
+from headwater.core.validation import Checked, EventTypeRules
 
-__all__ = ["AppliedEvent", "BatchResult", "FoldRules", "Profile", "apply_batch"]
+__all__ = ["AppliedEvent", "BatchResult", "FoldRules", "Profile", "apply_batch", "check_event"]
 
 RECENT_EVENT_IDS = 512
 _DIGEST = 16  # hex characters of one remembered event id (a 64-bit BLAKE2b digest)
@@ -51,6 +52,7 @@ class FoldRules:
     session_gap_ms: int = DEFAULT_GAP_MS
     mappings: tuple[EventMapping, ...] = BUILTIN_MAPPINGS
     merge: MergeSettings = field(default_factory=MergeSettings)
+    event_types: tuple[EventTypeRules, ...] = ()  # validation and reshaping
 
 
 @dataclass(slots=True)
@@ -141,6 +143,8 @@ class AppliedEvent:
     event: dict[str, Any]
     session_id: str
     profile_version: int
+    errors: list[str] = field(default_factory=list)  # invalid for its event type: why
+    properties: bytes | None = None  # reshaped properties, None when unchanged
 
 
 @dataclass(slots=True)
@@ -188,6 +192,9 @@ def apply_batch(
         context = request_context
         if event["context"] != b"{}":
             context = {**request_context, **orjson.loads(event["context"])}
+        checked = check_event(event, context, batch["source_id"], rules)
+        if checked.properties is not None:
+            event = {**event, "properties": checked.properties}
         session, created, absorbed = place_event(
             profile.sessions,
             time=time,
@@ -206,13 +213,29 @@ def apply_batch(
         profile.by_type[event["type"]] = profile.by_type.get(event["type"], 0) + 1
         profile.first_seen = time if profile.first_seen is None else min(profile.first_seen, time)
         profile.last_seen = time if profile.last_seen is None else max(profile.last_seen, time)
-        _map(profile, event, context, batch["source_id"], time, rules)
-        if event["type"] == "alias":
-            result.aliases += _previous_profiles(event, profile.id)
+        if not checked.errors:  # an invalid event is counted but changes no field
+            _map(profile, event, context, batch["source_id"], time, rules)
+            if event["type"] == "alias":
+                result.aliases += _previous_profiles(event, profile.id)
         profile.version += 1
-        result.applied.append(AppliedEvent(event, session.id, profile.version))
+        result.applied.append(
+            AppliedEvent(event, session.id, profile.version, checked.errors, checked.properties)
+        )
     profile.recent = (profile.recent + "".join(applied_digests))[-RECENT_EVENT_IDS * _DIGEST :]
     return result
+
+
+_VALID = Checked(None, [])
+
+
+def check_event(
+    event: dict[str, Any], context: dict[str, Any], source_id: str, rules: FoldRules
+) -> Checked:
+    """Reshape and validate one event by the rules of its type (core/validation.py)."""
+    for type_rules in rules.event_types:
+        if type_rules.applies_to(event["type"], source_id):
+            return type_rules.check(event["properties"], context)
+    return _VALID
 
 
 def _previous_profiles(event: dict[str, Any], own: str) -> list[str]:

@@ -9,14 +9,17 @@ import orjson
 import pytest
 
 from headwater.agents.profile import ProfileStage
+from headwater.core.documents import Applied, Resolution, event_documents
 from headwater.core.intake import (
     IntakeLimits,
     RequestMeta,
     build_tracker_batch,
     parse_tracker_payload,
 )
+from headwater.core.mapping import MAPPING_KIND
 from headwater.core.profiles import Profile
 from headwater.core.sources import EventSource
+from headwater.core.validation import EVENT_TYPE_KIND
 from headwater.infra.init import run_init
 from headwater.schemas import INTAKE_BATCH, PROCESSED_BATCH, PROFILE_SNAPSHOT
 from headwater.settings import Settings
@@ -129,11 +132,13 @@ async def test_a_profile_that_cannot_be_folded_is_dead_lettered_and_others_go_on
     assert letter["stage"] == "profile" and "fold failed" in letter["reason"]
 
 
-async def test_event_mappings_published_on_the_config_topic_are_applied(
-    settings: Settings,
-) -> None:
+async def fold_with_config(
+    settings: Settings, entries: list[tuple[str, str, dict[str, Any]]], events: list[dict[str, Any]]
+) -> tuple[dict[bytes, bytes], dict[str, Any]]:
+    """Publish config entries (kind, id, data), wait until they are read, fold one
+    intake batch for profile ``cy`` with a stage that follows the config; returns the
+    table and the processed batch sent to hw.events."""
     from headwater.agents.profile import ConfiguredRules
-    from headwater.core.mapping import MAPPING_KIND
     from headwater.streams.config_log import ConfigLog, ConfigPublisher
 
     await run_init(settings)
@@ -153,40 +158,104 @@ async def test_event_mappings_published_on_the_config_topic_are_applied(
     stage = ProfileStage(
         settings, CODEC, table, send, DeadLetters(CODEC, "profile", no_dead_letters), rules
     )
+    publisher = ConfigPublisher(settings, CODEC, producer)
     try:
-        entry = await ConfigPublisher(settings, CODEC, producer).publish(
-            kind=MAPPING_KIND,
-            tenant="default",
-            env="production",
-            entity_id="plan-from-purchase",
-            data={
-                "event_type": "purchase",
-                "fields": [{"source": "properties.plan", "target": "traits.plan"}],
-            },
-            version=1,
-            updated_by="test",
-        )
-        await config.wait_for(entry.key, 1)
-        body = {"source": {"id": "src"}, "profile": {"id": "cy"}}
-        body["events"] = [{"type": "purchase", "properties": {"plan": "gold"}}]
+        for kind, entity_id, data in entries:
+            entry = await publisher.publish(
+                kind=kind,
+                tenant="default",
+                env="production",
+                entity_id=entity_id,
+                data=data,
+                version=1,
+                updated_by="test",
+            )
+            await config.wait_for(entry.key, 1)
+        body = {"source": {"id": "src"}, "profile": {"id": "cy"}, "events": events}
         accepted = build_tracker_batch(
             parse_tracker_payload(orjson.dumps(body)),
             EventSource(id="src", tenant="default", env="production"),
             RequestMeta(received_at=T0),
             IntakeLimits(settings.max_event_bytes, settings.max_request_bytes),
         )
-        message = SourceMessage(
-            Topics(settings.topic_prefix).intake,
-            0,
-            0,
-            accepted.key,
-            CODEC.encode(INTAKE_BATCH, accepted.record),
-        )
-        await stage.handle([message])
+        topic = Topics(settings.topic_prefix).intake
+        value = CODEC.encode(INTAKE_BATCH, accepted.record)
+        await stage.handle([SourceMessage(topic, 0, 0, accepted.key, value)])
     finally:
         await config.stop()
         await producer.stop()
+    [processed] = await read_topic(
+        settings.kafka_servers,
+        Topics(settings.topic_prefix).events,
+        PROCESSED_BATCH,
+        until=lambda records: len(records) >= 1,
+    )
+    return table, processed
+
+
+async def test_event_mappings_published_on_the_config_topic_are_applied(
+    settings: Settings,
+) -> None:
+    mapping = {
+        "event_type": "purchase",
+        "fields": [{"source": "properties.plan", "target": "traits.plan"}],
+    }
+    table, _ = await fold_with_config(
+        settings,
+        [(MAPPING_KIND, "plan-from-purchase", mapping)],
+        [{"type": "purchase", "properties": {"plan": "gold"}}],
+    )
 
     profile = Profile.loads(table[b"default:cy"])
     assert profile.traits == {"plan": "gold"}
     assert "traits.plan" in profile.field_times
+
+
+async def test_event_types_reshape_and_validate_and_invalid_events_are_kept(
+    settings: Settings,
+) -> None:
+    mapping = {
+        "event_type": "purchase",
+        "fields": [{"source": "properties.plan", "target": "traits.plan"}],
+    }
+    event_type = {
+        "event_type": "purchase",
+        "moves": {"properties.total": "properties.order.total"},
+        "schema": {
+            "type": "object",
+            "required": ["total"],
+            "properties": {"total": {"type": "number"}, "plan": {"type": "string"}},
+        },
+    }
+    events = [
+        {"type": "purchase", "properties": {"order": {"total": 12.5}, "plan": "gold"}},
+        {"type": "purchase", "properties": {"order": {"total": "lots"}, "plan": "tin"}},
+    ]
+
+    table, processed = await fold_with_config(
+        settings,
+        [(MAPPING_KIND, "plan", mapping), (EVENT_TYPE_KIND, "purchase", event_type)],
+        events,
+    )
+
+    valid, invalid = processed["events"]
+    assert valid["errors"] == []
+    assert orjson.loads(valid["properties"]) == {"order": {}, "total": 12.5, "plan": "gold"}
+    assert invalid["errors"] == ["properties/total: 'lots' is not of type 'number'"]
+    profile = Profile.loads(table[b"default:cy"])
+    assert profile.events == 2  # the invalid event is counted ...
+    assert profile.traits == {"plan": "gold"}  # ... but changes no field
+    resolution = Resolution(
+        processed["profile_id"],
+        {
+            e["id"]: Applied(
+                e["session_id"], e["profile_version"], tuple(e["errors"]), e["properties"]
+            )
+            for e in processed["events"]
+        },
+    )
+    batch = CODEC.decode(INTAKE_BATCH, processed["intake"])
+    stored = [d.body for d in event_documents(batch, resolution)]
+    assert [d["metadata"]["valid"] for d in stored] == [True, False]
+    assert stored[1]["metadata"]["errors"] == invalid["errors"]
+    assert stored[0]["properties"]["total"] == 12.5

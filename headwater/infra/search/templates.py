@@ -45,7 +45,11 @@ def events_template(
         "tags": _KEYWORD,
         "request": {"properties": {"ip": _KEYWORD, "user_agent": _KEYWORD}},
         "metadata": {
-            "properties": {"valid": {"type": "boolean"}, "profile_less": {"type": "boolean"}}
+            "properties": {
+                "valid": {"type": "boolean"},
+                "errors": _KEYWORD,
+                "profile_less": {"type": "boolean"},
+            }
         },
     }
     alias = events_alias(prefix, tenant, env)

@@ -89,7 +89,15 @@ def processed_batch() -> dict[str, Any]:
     return {
         "intake": b"\xc3\x01" + b"\x00" * 8 + b"opaque",
         "profile_id": "p-1",
-        "events": [{"id": "e-1", "session_id": "s-1", "profile_version": 7}],
+        "events": [
+            {
+                "id": "e-1",
+                "session_id": "s-1",
+                "profile_version": 7,
+                "errors": ["properties/total: 1 is not of type 'string'"],
+                "properties": b'{"total": 1}',
+            }
+        ],
         "sessions": [
             {
                 "id": "s-1",

@@ -23,6 +23,16 @@ def _read(data: bytes, writer: Any, reader: Any | None) -> dict[str, Any]:
     return schemaless_reader(BytesIO(data), writer, reader)
 
 
+def _kept(resolved: Any, written: Any) -> bool:
+    """``written`` survives in ``resolved``: equal, except that records (dicts) may have
+    gained fields, at any depth."""
+    if isinstance(written, dict) and isinstance(resolved, dict):
+        return all(k in resolved and _kept(resolved[k], v) for k, v in written.items())
+    if isinstance(written, list) and isinstance(resolved, list):
+        return len(written) == len(resolved) and all(map(_kept, resolved, written))
+    return bool(resolved == written)
+
+
 def assert_backward_compatible(old_raw: dict[str, Any], new_raw: dict[str, Any]) -> None:
     """Records written with ``old_raw`` must be readable with ``new_raw``, keeping every
     field both versions share."""
@@ -42,7 +52,7 @@ def assert_backward_compatible(old_raw: dict[str, Any], new_raw: dict[str, Any])
         as_written = _read(written, old, None)
         assert set(resolved) == new_fields
         for name in new_fields & set(as_written):
-            assert resolved[name] == as_written[name], f"field {name!r} changed on reading"
+            assert _kept(resolved[name], as_written[name]), f"field {name!r} changed on reading"
 
 
 def _versions() -> list[tuple[str, int]]:
