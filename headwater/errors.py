@@ -6,7 +6,13 @@
     │   ├── InvalidInput            parseable but a field is missing or wrong     -> 422
     │   ├── PayloadTooLarge         over a size limit                             -> 413
     │   ├── UnknownSource           event source does not exist                   -> 401
-    │   └── SourceForbidden         source disabled or channel not allowed        -> 403
+    │   ├── SourceForbidden         source disabled or channel not allowed        -> 403
+    │   └── AccessError             private API: who may do what
+    │       ├── Unauthenticated     no, bad, expired or revoked credentials       -> 401
+    │       ├── Forbidden           authenticated but not allowed                 -> 403
+    │       ├── NotFound            no such entity (in the caller's tenant)       -> 404
+    │       ├── Conflict            the entity exists or changed meanwhile        -> 409
+    │       └── TooManyAttempts     login locked after repeated failures          -> 429
     ├── DependencyError            a service we depend on failed (retry, back off)
     │   ├── BrokerUnavailable       Kafka did not acknowledge in time             -> 503
     │   ├── NotReady                configuration not loaded yet                  -> 503
@@ -22,19 +28,25 @@ Third-party exceptions are translated at the boundary with ``raise ... from exc`
 from __future__ import annotations
 
 __all__ = [
+    "AccessError",
     "BrokerUnavailable",
     "ConfigurationError",
+    "Conflict",
+    "Forbidden",
     "DependencyError",
     "HeadwaterError",
     "InputError",
     "InvalidInput",
     "MalformedInput",
+    "NotFound",
     "NotReady",
     "PayloadTooLarge",
     "SchemaError",
     "SearchRejected",
     "SearchUnavailable",
     "SourceForbidden",
+    "TooManyAttempts",
+    "Unauthenticated",
     "UnknownSchema",
     "UnknownSource",
 ]
@@ -73,6 +85,34 @@ class UnknownSource(InputError):
 
 class SourceForbidden(InputError):
     status = 403
+
+
+class AccessError(InputError):
+    """The private API refuses a request because of who asks, or what they ask for."""
+
+
+class Unauthenticated(AccessError):
+    status = 401
+
+
+class Forbidden(AccessError):
+    status = 403
+
+
+class NotFound(AccessError):
+    status = 404
+
+
+class Conflict(AccessError):
+    status = 409
+
+
+class TooManyAttempts(AccessError):
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class DependencyError(HeadwaterError):

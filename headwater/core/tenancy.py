@@ -8,13 +8,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from headwater.core.config import config_key
 from headwater.errors import InvalidInput
 
 __all__ = [
     "ENVIRONMENTS",
     "TENANT_ID_PATTERN",
+    "TENANT_KIND",
     "Tenant",
     "check_tenant_id",
+    "tenant_key",
     "events_alias",
     "events_index",
     "events_index_pattern",
@@ -24,6 +27,7 @@ __all__ = [
 ]
 
 ENVIRONMENTS: tuple[str, ...] = ("production", "staging")
+TENANT_KIND = "tenant"  # config entity: tenant=<id>, env=None, id=<id>
 TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9_]{0,31}$"
 _TENANT_ID = re.compile(r"[a-z0-9][a-z0-9_]{0,31}")
 
@@ -36,6 +40,11 @@ class Tenant(BaseModel):
     id: str = Field(pattern=TENANT_ID_PATTERN)
     name: str
     status: Literal["active", "suspended"] = "active"
+
+
+def tenant_key(tenant: str) -> str:
+    """Config key of a tenant's own record."""
+    return config_key(TENANT_KIND, tenant, None, tenant)
 
 
 def check_tenant_id(tenant: str) -> str:

@@ -111,6 +111,11 @@ class ConfigLog:
             await asyncio.wait_for(self._changed.wait_for(ready), timeout)
         return self._entries[key]
 
+    async def wait_gone(self, key: str, timeout: float = 10.0) -> None:
+        """Wait until the entry ``key`` has been deleted (read-your-deletes)."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: key not in self._entries), timeout)
+
     async def _follow_forever(self) -> None:
         delay = 0.2
         while True:
@@ -217,6 +222,7 @@ class ConfigPublisher:
         data: dict[str, Any],
         version: int,
         updated_by: str,
+        deleted: bool = False,
     ) -> ConfigEntry:
         entry = ConfigEntry(
             kind=kind,
@@ -224,6 +230,7 @@ class ConfigPublisher:
             env=env,
             id=entity_id,
             version=version,
+            deleted=deleted,
             data=data,
             updated_at=datetime.now(UTC),
             updated_by=updated_by,
