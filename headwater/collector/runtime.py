@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from headwater.core.intake import Accepted, IntakeLimits
 from headwater.core.sources import EventSource
-from headwater.errors import NotReady, UnknownSource
+from headwater.core.tenancy import tenant_key
+from headwater.errors import NotReady, SourceForbidden, UnknownSource
 from headwater.schemas import INTAKE_BATCH
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
@@ -54,6 +55,9 @@ class CollectorRuntime:
             if not self.config.caught_up:  # 401 would make SDKs drop the event for good
                 raise NotReady("event sources are still loading; retry shortly")
             raise UnknownSource(f"unknown event source {source_id}", field="source.id")
+        tenant = self.config.get(tenant_key(source.tenant))
+        if tenant is not None and tenant.data.get("status") == "suspended":
+            raise SourceForbidden(f"tenant of event source {source_id} is suspended", field="source.id")
         return source
 
     async def publish(self, accepted: Accepted) -> None:

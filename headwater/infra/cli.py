@@ -39,7 +39,11 @@ def _init(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.partitions:
         settings = settings.model_copy(update={"partitions": args.partitions})
-    result = asyncio.run(run_init(settings))
+    if args.admin_email:
+        from headwater.infra.admin import admin_password
+
+        settings = settings.model_copy(update={"admin_password": admin_password(settings)})
+    result = asyncio.run(run_init(settings, admin_email=args.admin_email))
     print(json.dumps(asdict(result)))
     return 0
 
@@ -65,6 +69,24 @@ def _collector(args: argparse.Namespace, settings: Settings) -> int:
         loop="uvloop",
         http="httptools",
         access_log=False,
+        log_level=settings.log_level,
+        proxy_headers=True,
+        server_header=False,
+    )
+    return 0
+
+
+def _api(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from headwater.console import create_app
+
+    app = create_app(settings)  # refuses to build without HEADWATER_API_SECRET
+    uvicorn.run(
+        app,
+        host=args.host or settings.api_host,
+        port=args.port or settings.api_port,
+        access_log=False,  # query strings and headers may carry credentials
         log_level=settings.log_level,
         proxy_headers=True,
         server_header=False,
@@ -98,7 +120,17 @@ def _parser() -> argparse.ArgumentParser:
 
     init = commands.add_parser("init", help="create topics, templates, default tenant/source")
     init.add_argument("--partitions", type=int, help="partitions for new topics (default 6)")
+    init.add_argument(
+        "--admin-email",
+        help="create the first admin of the default tenant (password: HEADWATER_ADMIN_PASSWORD "
+        "or a prompt)",
+    )
     init.set_defaults(run=_init)
+
+    api = commands.add_parser("api", help="the private API (HTTP, behind the VPN)")
+    api.add_argument("--host")
+    api.add_argument("--port", type=int)
+    api.set_defaults(run=_api)
 
     collector = commands.add_parser("collector", help="the public collector (HTTP)")
     collector.add_argument("--host")
