@@ -188,6 +188,16 @@ class ConfigLog:
     def _remember(self, key: str, entry: ConfigEntry) -> None:
         self._entries[key] = entry
         if entry.kind == SOURCE_KIND and entry.env is not None:
+            holder = self._sources.get((entry.env, entry.id))
+            if holder is not None and holder.tenant != entry.tenant:
+                # Source ids are looked up across tenants: the first holder keeps its id.
+                log.error(
+                    "event source %s of tenant %s ignored: the id belongs to tenant %s",
+                    entry.id,
+                    entry.tenant,
+                    holder.tenant,
+                )
+                return
             try:
                 source = EventSource.model_validate(
                     {**entry.data, "id": entry.id, "tenant": entry.tenant, "env": entry.env}
@@ -201,7 +211,9 @@ class ConfigLog:
     def _forget(self, key: str) -> None:
         entry = self._entries.pop(key, None)
         if entry is not None and entry.kind == SOURCE_KIND and entry.env is not None:
-            self._sources.pop((entry.env, entry.id), None)
+            holder = self._sources.get((entry.env, entry.id))
+            if holder is not None and holder.tenant == entry.tenant:
+                self._sources.pop((entry.env, entry.id), None)
 
 
 class ConfigPublisher:

@@ -44,10 +44,13 @@ async def get_source(
     return SourceOut.of(scope.config.get(SOURCE_KIND, x_context, source_id))
 
 
-@router.put("/{source_id}", response_model=SourceOut, summary="Create or replace, as a new version")
+@router.put("/{source_id}", response_model=SourceOut, summary="Replace, as a new version")
 async def put_source(
     scope: Write, source_id: SourceId, body: SourceIn, x_context: Context = "staging"
 ) -> SourceOut:
+    # Replace only: a source id is also what the collector looks events up by, across
+    # tenants, so a caller must never pick one (it could shadow another tenant's source).
+    scope.config.get(SOURCE_KIND, x_context, source_id)
     entry = await scope.config.put(
         SOURCE_KIND, x_context, source_id, _data(body), expected_version=body.version
     )
