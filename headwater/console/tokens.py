@@ -47,7 +47,7 @@ class TokenSigner:
     def issue(
         self, *, subject: str, tenant: str, role: Role, kind: TokenKind, now: datetime | None = None
     ) -> IssuedToken:
-        now = now or datetime.now(UTC)
+        now = (now or datetime.now(UTC)).replace(microsecond=0)  # JWT times are whole seconds
         claims = Claims(subject, tenant, role, kind, uuid.uuid4().hex, now + self._ttl[kind])
         payload = {
             "iss": _ISSUER,
