@@ -57,7 +57,9 @@ class CollectorRuntime:
             raise UnknownSource(f"unknown event source {source_id}", field="source.id")
         tenant = self.config.get(tenant_key(source.tenant))
         if tenant is not None and tenant.data.get("status") == "suspended":
-            raise SourceForbidden(f"tenant of event source {source_id} is suspended", field="source.id")
+            raise SourceForbidden(
+                f"tenant of event source {source_id} is suspended", field="source.id"
+            )
         return source
 
     async def publish(self, accepted: Accepted) -> None:

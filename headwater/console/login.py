@@ -10,7 +10,13 @@ from headwater.console.auth import tenant_active
 from headwater.console.runtime import ConsoleRuntime
 from headwater.console.tokens import Claims
 from headwater.core.access import Role
-from headwater.core.accounts import REVOKED_KIND, USER_KIND, UserRecord, normalise_email, user_id_for
+from headwater.core.accounts import (
+    REVOKED_KIND,
+    USER_KIND,
+    UserRecord,
+    normalise_email,
+    user_id_for,
+)
 from headwater.core.config import ConfigEntry, config_key
 from headwater.errors import Forbidden, InvalidInput, TooManyAttempts, Unauthenticated
 
@@ -36,7 +42,9 @@ def find_user(runtime: ConsoleRuntime, email: str, tenant: str | None) -> Config
         return None
     if tenant is not None:
         try:
-            return runtime.config.get(config_key(USER_KIND, tenant, None, user_id_for(tenant, email)))
+            return runtime.config.get(
+                config_key(USER_KIND, tenant, None, user_id_for(tenant, email))
+            )
         except InvalidInput:
             return None
     found = [e for e in runtime.config.entries(USER_KIND) if e.data.get("email") == email]
@@ -56,7 +64,9 @@ async def login(
     now = runtime.clock()
     wait = runtime.logins.locked_for(account, now)
     if wait > 0:
-        raise TooManyAttempts("too many failed logins; try again later", retry_after=math.ceil(wait))
+        raise TooManyAttempts(
+            "too many failed logins; try again later", retry_after=math.ceil(wait)
+        )
     entry = find_user(runtime, username, tenant)
     user = UserRecord.model_validate(entry.data) if entry is not None else None
     good = await runtime.passwords.verify_async(user.password_hash if user else None, password)

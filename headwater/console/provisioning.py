@@ -78,8 +78,8 @@ async def provision_tenant(
 ) -> ProvisionResult:
     check_tenant_id(tenant)
     result = ProvisionResult(tenant=tenant, admin_id=None, sources={})
-    for env in ENVIRONMENTS:
-        result.aliases.append(await provision_events(store, settings, tenant, env))
+    for alias_env in ENVIRONMENTS:
+        result.aliases.append(await provision_events(store, settings, tenant, alias_env))
     wanted: list[tuple[str, str | None, str, dict[str, Any]]] = [
         (TENANT_KIND, None, tenant, {"name": name, "status": "active"})
     ]
@@ -87,15 +87,22 @@ async def provision_tenant(
         admin_id, data = admin_entity(tenant, admin)
         result.admin_id = admin_id
         wanted.append((USER_KIND, None, admin_id, data))
-    for env in ENVIRONMENTS:
-        source_id = default_source_id(tenant, env)
-        result.sources[env] = source_id
+    for source_env in ENVIRONMENTS:
+        source_id = default_source_id(tenant, source_env)
+        result.sources[source_env] = source_id
         source = {"name": "Default source", "type": "rest", "enabled": True}
-        wanted.append((SOURCE_KIND, env, source_id, {**source, "channels": ["track", "collect"]}))
+        source["channels"] = ["track", "collect"]
+        wanted.append((SOURCE_KIND, source_env, source_id, source))
     for kind, env, entity_id, data in wanted:
         written = await ensure_entity(
-            config, publisher, kind=kind, tenant=tenant, env=env, entity_id=entity_id,
-            data=data, by=by,
+            config,
+            publisher,
+            kind=kind,
+            tenant=tenant,
+            env=env,
+            entity_id=entity_id,
+            data=data,
+            by=by,
         )
         if written:
             result.written.append(config_key(kind, tenant, env, entity_id))

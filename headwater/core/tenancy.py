@@ -17,13 +17,13 @@ __all__ = [
     "TENANT_KIND",
     "Tenant",
     "check_tenant_id",
-    "tenant_key",
     "events_alias",
     "events_index",
     "events_index_pattern",
     "generation_index",
     "profiles_alias",
     "sessions_alias",
+    "tenant_key",
 ]
 
 ENVIRONMENTS: tuple[str, ...] = ("production", "staging")

@@ -50,8 +50,14 @@ async def ensure_admin(
         raise ConfigurationError(f"admin password refused: {exc.message}") from exc
     entity_id, data = admin_entity(tenant, AdminAccount(email, PasswordVault().hash(password)))
     if await ensure_entity(
-        config, publisher, kind=USER_KIND, tenant=tenant, env=None, entity_id=entity_id,
-        data=data, by="init",
+        config,
+        publisher,
+        kind=USER_KIND,
+        tenant=tenant,
+        env=None,
+        entity_id=entity_id,
+        data=data,
+        by="init",
     ):
         result.keys.append(config_key(USER_KIND, tenant, None, entity_id))
     return result

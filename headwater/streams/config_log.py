@@ -114,7 +114,9 @@ class ConfigLog:
     async def wait_gone(self, key: str, timeout: float = 10.0) -> None:
         """Wait until the entry ``key`` has been deleted (read-your-deletes)."""
         async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(lambda: key not in self._entries), timeout)
+            await asyncio.wait_for(
+                self._changed.wait_for(lambda: key not in self._entries), timeout
+            )
 
     async def _follow_forever(self) -> None:
         delay = 0.2

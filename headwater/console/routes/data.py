@@ -41,8 +41,15 @@ async def search_events(
     after: After = None,
 ) -> PageOut:
     return await _page(
-        scope, "events", x_context, size, after,
-        type=type, profile_id=profile_id, session_id=session_id, source_id=source_id,
+        scope,
+        "events",
+        x_context,
+        size,
+        after,
+        type=type,
+        profile_id=profile_id,
+        session_id=session_id,
+        source_id=source_id,
     )
 
 

@@ -38,9 +38,7 @@ async def create_source(scope: Write, body: SourceIn, x_context: Context = "stag
 
 
 @router.get("/{source_id}", response_model=SourceOut)
-async def get_source(
-    scope: Read, source_id: SourceId, x_context: Context = "staging"
-) -> SourceOut:
+async def get_source(scope: Read, source_id: SourceId, x_context: Context = "staging") -> SourceOut:
     return SourceOut.of(scope.config.get(SOURCE_KIND, x_context, source_id))
 
 

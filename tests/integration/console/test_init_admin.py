@@ -56,7 +56,9 @@ async def test_init_refuses_an_admin_without_a_password(settings: Settings) -> N
         await run_init(settings, admin_email="root@example.com")
 
 
-def test_cli_takes_the_password_from_the_environment_only(settings: Settings, tmp_path: Path) -> None:
+def test_cli_takes_the_password_from_the_environment_only(
+    settings: Settings, tmp_path: Path
+) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
     env.update(
         HEADWATER_KAFKA=settings.kafka_servers,

@@ -23,9 +23,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
 
 
 def snapshot(api: Api, tenant: str) -> dict[str, tuple[int, Any]]:
-    return {
-        e.key: (e.version, e.data) for e in api.runtime.config.entries() if e.tenant == tenant
-    }
+    return {e.key: (e.version, e.data) for e in api.runtime.config.entries() if e.tenant == tenant}
 
 
 async def store_data(api: Api, tenant: str, env: str, profile_id: str) -> None:
@@ -56,8 +54,13 @@ async def store_data(api: Api, tenant: str, env: str, profile_id: str) -> None:
         BulkAction(
             generation_index(sessions_alias(prefix, tenant, env)),
             f"se-{profile_id}",
-            {"id": f"se-{profile_id}", "tenant": tenant, "env": env,
-             "profile": {"id": profile_id}, "start": stamp},
+            {
+                "id": f"se-{profile_id}",
+                "tenant": tenant,
+                "env": env,
+                "profile": {"id": profile_id},
+                "start": stamp,
+            },
             op="index",
         ),
     ]
@@ -73,7 +76,7 @@ async def test_a_tenant_cannot_touch_another_tenants_configuration(api: Api) -> 
     a_admin = await api.token("admin@iso_a.example")
     b_admin = await api.token("admin@iso_b.example")
     b_source = (await api.http.post("/sources", headers=b_admin, json={"name": "b"})).json()["id"]
-    b_key = (await api.http.post("/api-keys", headers=b_admin, json={"name": "b", "role": "admin"}))
+    b_key = await api.http.post("/api-keys", headers=b_admin, json={"name": "b", "role": "admin"})
     b_key_id, b_key_secret = b_key.json()["id"], b_key.json()["key"].rsplit(".", 1)[1]
     guesses = {
         "source_id": [b_source, *b["sources"].values()],  # type: ignore[union-attr]
@@ -137,9 +140,7 @@ async def test_a_tenant_cannot_read_another_tenants_data(api: Api) -> None:
         assert own.status_code == 200 and own.json()["tenant"] == "iso_c"
         other = await api.http.get("/profiles/d-profile", headers=headers)
         assert other.status_code == 404
-        guessed = await api.http.get(
-            "/events", headers=headers, params={"profile_id": "d-profile"}
-        )
+        guessed = await api.http.get("/events", headers=headers, params={"profile_id": "d-profile"})
         assert guessed.json() == {"total": 0, "items": [], "next": None}
         sessions = await api.http.get(
             "/sessions", headers=headers, params={"profile_id": "d-profile"}

@@ -20,9 +20,7 @@ async def test_login_gives_tokens_that_open_the_api(api: Api) -> None:
     body = response.json()
     assert body["token_type"] == "bearer" and body["tenant"] == "login_a"
     assert body["role"] == "admin" and body["expires_in"] == 15 * 60
-    me = await api.http.get(
-        "/user/me", headers={"authorization": f"Bearer {body['access_token']}"}
-    )
+    me = await api.http.get("/user/me", headers={"authorization": f"Bearer {body['access_token']}"})
     assert me.status_code == 200
     assert me.json()["email"] == "admin@login_a.example"
 
@@ -54,9 +52,7 @@ async def test_expired_and_forged_tokens_are_refused(api: Api) -> None:
     expired = api.runtime.tokens.issue(
         subject=str(created["admin_id"]), tenant="login_e", role=Role.ADMIN, kind="access", now=past
     )
-    response = await api.http.get(
-        "/user/me", headers={"authorization": f"Bearer {expired.token}"}
-    )
+    response = await api.http.get("/user/me", headers={"authorization": f"Bearer {expired.token}"})
     assert response.status_code == 401 and response.json()["error"] == "token expired"
 
     good = (await api.login("admin@login_e.example")).json()["access_token"]
@@ -146,5 +142,10 @@ async def test_passwords_and_tokens_never_reach_the_logs(
     logged = "\n".join(r.getMessage() for r in caplog.records) + caplog.text
     assert refused.status_code == 401 and accepted.status_code == 200
     assert "login" in logged  # the logins were logged ...
-    for secret in (PASSWORD, "a wrong password 42", tokens["access_token"], tokens["refresh_token"]):
+    for secret in (
+        PASSWORD,
+        "a wrong password 42",
+        tokens["access_token"],
+        tokens["refresh_token"],
+    ):
         assert secret not in logged  # ... without their secrets

@@ -50,7 +50,9 @@ async def test_deploy_copies_staging_to_production_and_rollback_restores(api: Ap
     admin = await api.token("admin@src_b.example")
     developer = await api.user(admin, "dev@src_b.example", "developer")
     source = (
-        await api.http.post("/sources", headers=developer, json={"name": "v1", "channels": ["track"]})
+        await api.http.post(
+            "/sources", headers=developer, json={"name": "v1", "channels": ["track"]}
+        )
     ).json()
     path = f"/sources/{source['id']}"
     event = {"source": {"id": source["id"]}, "events": [{"type": "page-view"}]}
@@ -89,7 +91,9 @@ async def test_rollback_without_an_earlier_version_is_404(api: Api) -> None:
     await api.tenant("src_c")
     admin = await api.token("admin@src_c.example")
     source = (await api.http.post("/sources", headers=admin, json={"name": "x"})).json()
-    assert (await api.http.post(f"/sources/{source['id']}/rollback", headers=admin)).status_code == 404
+    assert (
+        await api.http.post(f"/sources/{source['id']}/rollback", headers=admin)
+    ).status_code == 404
 
 
 async def _is(probe, expected: int) -> bool:  # type: ignore[no-untyped-def]

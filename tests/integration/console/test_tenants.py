@@ -88,14 +88,16 @@ async def test_a_suspended_tenants_collector_traffic_is_refused(api: Api) -> Non
 async def test_deleting_a_tenant_removes_its_users_keys_and_configuration(api: Api) -> None:
     await api.tenant("tms_d")
     admin = await api.token("admin@tms_d.example")
-    key = (await api.http.post("/api-keys", headers=admin, json={"name": "k", "role": "admin"}))
+    key = await api.http.post("/api-keys", headers=admin, json={"name": "k", "role": "admin"})
     assert key.status_code == 201
     assert (await api.http.delete("/tenants/tms_d", headers=TMS)).status_code == 204
     assert (await api.http.get("/tenants/tms_d", headers=TMS)).status_code == 404
     assert not [e for e in api.runtime.config.entries() if e.tenant == "tms_d"]
     assert (await api.login("admin@tms_d.example")).status_code == 401
     assert (await api.http.get("/user/me", headers=admin)).status_code == 401
-    assert (await api.http.get("/user/me", headers={"x-api-key": key.json()["key"]})).status_code == 401
+    assert (
+        await api.http.get("/user/me", headers={"x-api-key": key.json()["key"]})
+    ).status_code == 401
 
 
 async def _is(probe, expected: int) -> bool:  # type: ignore[no-untyped-def]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from headwater.core.access import Role
 from headwater.core.accounts import (
     ApiKeyRecord,
     UserRecord,
@@ -15,7 +16,6 @@ from headwater.core.accounts import (
     split_api_key,
     user_id_for,
 )
-from headwater.core.access import Role
 from headwater.errors import InvalidInput
 
 
