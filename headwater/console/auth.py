@@ -16,8 +16,9 @@ from typing import Annotated, Literal
 from fastapi import Depends, Header, Request, Security
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
-from headwater.console.repository import TenantConfig, TenantData
+from headwater.console.repository import TenantConfig
 from headwater.console.runtime import ConsoleRuntime
+from headwater.console.tenant_data import TenantData
 from headwater.console.tokens import Claims
 from headwater.core.access import Permission, Role, allowed
 from headwater.core.accounts import (

@@ -1,4 +1,5 @@
-"""Tenant-scoped access to configuration and data: the one place tenant isolation lives.
+"""Tenant-scoped access to configuration: with ``tenant_data.py``, the one place tenant
+isolation lives.
 
 A repository is built from the caller's credentials (see ``console/auth.py``) with the
 tenant fixed; every key it reads or writes and every index it searches is derived from
@@ -7,22 +8,14 @@ that tenant. No id, path or header a caller sends can name another tenant's enti
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
-from typing import Any, Literal
-
-import orjson
+from typing import Any
 
 from headwater.core.config import ConfigEntry, config_key
-from headwater.core.tenancy import events_alias, profiles_alias, sessions_alias
-from headwater.errors import Conflict, InvalidInput, NotFound
-from headwater.infra.search import SearchStore
+from headwater.errors import Conflict, NotFound
 from headwater.streams.config_log import ConfigLog, ConfigPublisher
 
-__all__ = ["DataFamily", "Page", "TenantConfig", "TenantData", "previous_kind"]
-
-DataFamily = Literal["events", "profiles", "sessions"]
+__all__ = ["TenantConfig", "previous_kind"]
 
 
 def previous_kind(kind: str) -> str:
@@ -124,104 +117,3 @@ def _snapshot(entry: ConfigEntry) -> dict[str, Any]:
         "updated_at": entry.updated_at.isoformat(),
         "updated_by": entry.updated_by,
     }
-
-
-# --- data in the search engine -------------------------------------------------------
-
-_ALIASES = {"events": events_alias, "profiles": profiles_alias, "sessions": sessions_alias}
-# Fields a caller may filter and sort on, per family; anything else is refused (422),
-# which also keeps free-form input out of the query.
-FILTERS: dict[DataFamily, dict[str, str]] = {
-    "events": {
-        "type": "type",
-        "profile_id": "profile.id",
-        "session_id": "session.id",
-        "source_id": "source.id",
-    },
-    "profiles": {"id": "id", "segment": "segments"},
-    "sessions": {"profile_id": "profile.id", "id": "id"},
-}
-_SORTS: dict[DataFamily, list[dict[str, str]]] = {
-    "events": [{"time.insert": "desc"}, {"id": "asc"}],
-    "profiles": [{"id": "asc"}],
-    "sessions": [{"start": "desc"}, {"id": "asc"}],
-}
-
-
-@dataclass(frozen=True)
-class Page:
-    total: int
-    items: list[dict[str, Any]]
-    next: str | None  # cursor for the next page (search_after), None on the last
-
-
-def encode_cursor(values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(values)).decode()
-
-
-def decode_cursor(cursor: str) -> list[Any]:
-    try:
-        values = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (binascii.Error, ValueError, orjson.JSONDecodeError) as exc:
-        raise InvalidInput("invalid paging cursor", field="after") from exc
-    if not isinstance(values, list):
-        raise InvalidInput("invalid paging cursor", field="after")
-    return values
-
-
-@dataclass(frozen=True)
-class TenantData:
-    store: SearchStore
-    index_prefix: str
-    tenant: str
-
-    def alias(self, family: DataFamily, env: str) -> str:
-        return _ALIASES[family](self.index_prefix, self.tenant, env)
-
-    def _query(self, family: DataFamily, filters: dict[str, str]) -> dict[str, Any]:
-        # The tenant term is redundant with the alias, and kept on purpose: a document
-        # written to the wrong index by a bug still never crosses tenants.
-        terms: list[dict[str, Any]] = [{"term": {"tenant": self.tenant}}]
-        for name, value in filters.items():
-            field = FILTERS[family].get(name)
-            if field is None:
-                raise InvalidInput(f"cannot filter {family} by {name}", field=name)
-            terms.append({"term": {field: value}})
-        return {"bool": {"filter": terms}}
-
-    async def search(
-        self,
-        family: DataFamily,
-        env: str,
-        filters: dict[str, str],
-        *,
-        size: int,
-        after: str | None,
-    ) -> Page:
-        response = await self.store.search(
-            self.alias(family, env),
-            query=self._query(family, filters),
-            size=size,
-            sort=_SORTS[family],
-            search_after=decode_cursor(after) if after else None,
-        )
-        hits = response.get("hits", {})
-        found = hits.get("hits", [])
-        total = hits.get("total", 0)
-        items = [hit["_source"] for hit in found]
-        last_sort = found[-1].get("sort") if len(found) == size else None
-        return Page(
-            total=int(total["value"] if isinstance(total, dict) else total),
-            items=items,
-            next=encode_cursor(last_sort) if last_sort else None,
-        )
-
-    async def get(self, family: DataFamily, env: str, doc_id: str) -> dict[str, Any]:
-        tenant_and_id = [{"term": {"tenant": self.tenant}}, {"ids": {"values": [doc_id]}}]
-        response = await self.store.search(
-            self.alias(family, env), query={"bool": {"filter": tenant_and_id}}, size=1
-        )
-        found = response.get("hits", {}).get("hits", [])
-        if not found:
-            raise NotFound(f"no {family[:-1]} {doc_id}")
-        return dict(found[0]["_source"])

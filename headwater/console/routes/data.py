@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends, Query
 
 from headwater.console.auth import Context, Scope, require
 from headwater.console.models import PageOut
-from headwater.console.repository import DataFamily
+from headwater.console.tenant_data import DataFamily
 from headwater.core.access import Permission
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["data"])
 Read = Annotated[Scope, Depends(require(Permission.DATA_READ))]
+Erase = Annotated[Scope, Depends(require(Permission.DATA_DELETE))]
 Size = Annotated[int, Query(ge=1, le=1000)]
 After = Annotated[str | None, Query(description="the `next` cursor of the previous page")]
 Filter = Annotated[str | None, Query(max_length=256)]
@@ -67,6 +68,15 @@ async def search_profiles(
 @router.get("/profiles/{profile_id}", response_model=dict[str, Any], summary="One profile")
 async def get_profile(scope: Read, profile_id: str, x_context: Context = "staging") -> Any:
     return await scope.data.get("profiles", x_context, profile_id)
+
+
+@router.delete(
+    "/profiles/{profile_id}",
+    response_model=dict[str, int],
+    summary="Right to be forgotten: delete the profile, its events and its sessions",
+)
+async def forget_profile(scope: Erase, profile_id: str, x_context: Context = "staging") -> Any:
+    return await scope.data.forget_profile(x_context, profile_id)
 
 
 @router.get("/sessions", response_model=PageOut, summary="Search sessions, newest first")

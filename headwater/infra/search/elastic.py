@@ -59,3 +59,12 @@ class ElasticsearchStore(ClientStore):
             f"count {index}", self._client.count(index=index, query=query or {"match_all": {}})
         )
         return int((response or {})["count"])
+
+    async def delete_by_query(self, index: str, query: dict[str, Any]) -> int:
+        response = await self._call(
+            f"delete by query {index}",
+            self._client.delete_by_query(
+                index=index, query=query, refresh=True, conflicts="proceed"
+            ),
+        )
+        return int((response or {}).get("deleted", 0))

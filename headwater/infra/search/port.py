@@ -109,6 +109,10 @@ class SearchStore(Protocol):
 
     async def get(self, index: str, doc_id: str) -> dict[str, Any] | None: ...
 
+    async def delete_by_query(self, index: str, query: dict[str, Any]) -> int:
+        """Delete every matching document, refresh, and return how many went."""
+        ...
+
     async def refresh(self, index: str) -> None: ...
 
     async def get_alias(self, name: str) -> list[str]:
