@@ -136,4 +136,6 @@ class TenantData:
         for family, match in matches:
             query = {"bool": {"filter": [tenant, match]}}
             deleted[family] = await self.store.delete_by_query(self.alias(family, env), query)
+        if not any(deleted.values()):
+            raise NotFound(f"no profile {profile_id} and nothing of it")
         return deleted
