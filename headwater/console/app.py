@@ -51,7 +51,15 @@ def create_app(settings: Settings, runtime: ConsoleRuntime | None = None) -> Fas
         responses=_ERRORS,  # type: ignore[arg-type]
     )
     app.state.runtime = runtime
-    for module in (health, user, accounts, sources, data, tenants):
-        app.include_router(module.router)
+    for router in (
+        health.router,
+        user.router,
+        accounts.router,
+        sources.sources,
+        sources.mappings,
+        data.router,
+        tenants.router,
+    ):
+        app.include_router(router)
     install_error_handlers(app, settings.retry_after)
     return app

@@ -15,8 +15,12 @@ __all__ = [
     "ApiKeyCreated",
     "ApiKeyIn",
     "ApiKeyOut",
+    "EntityIn",
     "ErrorBody",
+    "FieldMappingIn",
     "Health",
+    "MappingIn",
+    "MappingOut",
     "Me",
     "PageOut",
     "RefreshIn",
@@ -134,16 +138,21 @@ class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="send as x-api-key; shown once, never stored")
 
 
-class SourceIn(BaseModel):
+class EntityIn(BaseModel):
+    """What every configuration entity's body shares."""
+
     model_config = ConfigDict(extra="forbid")
 
+    version: int | None = Field(
+        default=None, description="the version being replaced; 409 when it changed meanwhile"
+    )
+
+
+class SourceIn(EntityIn):
     name: str = Field(default="", max_length=256)
     type: str = Field(default="rest", max_length=64)
     enabled: bool = True
     channels: list[Literal["track", "collect"]] = ["track", "collect"]
-    version: int | None = Field(
-        default=None, description="the version being replaced; 409 when it changed meanwhile"
-    )
 
 
 class SourceOut(Versioned):
@@ -167,6 +176,48 @@ class SourceOut(Versioned):
             version=entry.version,
             updated_at=entry.updated_at,
             updated_by=entry.updated_by,
+        )
+
+
+class FieldMappingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(pattern=r"^(properties|context)\.[^.]+(\.[^.]+)*$", max_length=256)
+    target: str = Field(
+        pattern=r"^(traits|data|consents|interests)\.[^.]+(\.[^.]+)*$", max_length=256
+    )
+    op: Literal["equals", "append", "equals_if_not_exists"] = "equals"
+
+
+class MappingIn(EntityIn):
+    """Event-to-profile mapping: copy event fields into the profile (``core/mapping.py``)."""
+
+    event_type: str = Field(min_length=1, max_length=128)
+    source_id: str | None = Field(default=None, description="only events of this source")
+    merge_traits: bool = False
+    fields: list[FieldMappingIn] = Field(default_factory=list, max_length=200)
+
+
+class MappingOut(Versioned):
+    id: str
+    env: str
+    event_type: str
+    source_id: str | None
+    merge_traits: bool
+    fields: list[FieldMappingIn]
+
+    @classmethod
+    def of(cls, entry: ConfigEntry) -> MappingOut:
+        return cls(
+            id=entry.id,
+            env=entry.env or "",
+            version=entry.version,
+            updated_at=entry.updated_at,
+            updated_by=entry.updated_by,
+            event_type=entry.data["event_type"],
+            source_id=entry.data.get("source_id"),
+            merge_traits=bool(entry.data.get("merge_traits", False)),
+            fields=[FieldMappingIn.model_validate(f) for f in entry.data.get("fields", [])],
         )
 
 

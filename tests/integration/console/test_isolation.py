@@ -17,7 +17,8 @@ from tests.integration.console.test_routes_need_auth import TMS, enumerate_route
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
-    ("PUT", "/sources/{source_id}"): {"name": "hijacked", "enabled": False},
+    ("PUT", "/sources/{entity_id}"): {"name": "hijacked", "enabled": False},
+    ("PUT", "/mappings/{entity_id}"): {"event_type": "hijacked"},
     ("PATCH", "/users/{user_id}"): {"role": "marketer", "disabled": True},
 }
 
@@ -76,10 +77,19 @@ async def test_a_tenant_cannot_touch_another_tenants_configuration(api: Api) -> 
     a_admin = await api.token("admin@iso_a.example")
     b_admin = await api.token("admin@iso_b.example")
     b_source = (await api.http.post("/sources", headers=b_admin, json={"name": "b"})).json()["id"]
+    b_mapping = await api.http.post(
+        "/mappings",
+        headers=b_admin,
+        json={
+            "event_type": "purchase",
+            "fields": [{"source": "properties.total", "target": "traits.total"}],
+        },
+    )
+    assert b_mapping.status_code == 201, b_mapping.text
     b_key = await api.http.post("/api-keys", headers=b_admin, json={"name": "b", "role": "admin"})
     b_key_id, b_key_secret = b_key.json()["id"], b_key.json()["key"].rsplit(".", 1)[1]
     guesses = {
-        "source_id": [b_source, *b["sources"].values()],  # type: ignore[union-attr]
+        "entity_id": [b_source, b_mapping.json()["id"], *b["sources"].values()],  # type: ignore[union-attr]
         "user_id": [b["admin_id"]],
         "key_id": [b_key_id],
         "profile_id": ["b-profile"],
@@ -109,11 +119,12 @@ async def test_a_tenant_cannot_touch_another_tenants_configuration(api: Api) -> 
 
     listed = {
         "/sources": (await api.http.get("/sources", headers=a_admin)).json(),
+        "/mappings": (await api.http.get("/mappings", headers=a_admin)).json(),
         "/users": (await api.http.get("/users", headers=a_admin)).json(),
         "/api-keys": (await api.http.get("/api-keys", headers=a_admin)).json(),
     }
     assert b_source not in str(listed) and str(b["admin_id"]) not in str(listed)
-    assert b_key_id not in str(listed)
+    assert b_key_id not in str(listed) and b_mapping.json()["id"] not in str(listed)
     assert {u["email"] for u in listed["/users"]} == {"admin@iso_a.example"}
     assert a["admin_id"] != b["admin_id"]
 

@@ -20,7 +20,5 @@ def documented_matrix() -> dict[str, list[str]]:
 
 
 def test_docs_matrix_equals_the_code() -> None:
-    expected = {
-        p.value: ["yes" if p in PERMISSIONS[r] else "—" for r in Role] for p in Permission
-    }
+    expected = {p.value: ["yes" if p in PERMISSIONS[r] else "—" for r in Role] for p in Permission}
     assert documented_matrix() == expected
