@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from headwater import __version__
 from headwater.console.errors import install_error_handlers
 from headwater.console.models import ErrorBody
-from headwater.console.routes import accounts, data, health, sources, tenants, user
+from headwater.console.routes import accounts, data, health, sources, stats, tenants, user
 from headwater.console.runtime import ConsoleRuntime
 from headwater.settings import Settings
 
@@ -58,6 +58,7 @@ def create_app(settings: Settings, runtime: ConsoleRuntime | None = None) -> Fas
         sources.sources,
         sources.mappings,
         data.router,
+        stats.router,
         tenants.router,
     ):
         app.include_router(router)

@@ -14,9 +14,18 @@ from headwater.core.tenancy import events_alias, profiles_alias, sessions_alias
 from headwater.errors import InvalidInput, NotFound
 from headwater.infra.search import SearchStore
 
-__all__ = ["FILTERS", "DataFamily", "Page", "TenantData"]
+__all__ = ["FILTERS", "DataFamily", "EventStats", "Interval", "Page", "TenantData"]
 
 DataFamily = Literal["events", "profiles", "sessions"]
+Interval = Literal["hour", "day", "week", "month"]
+
+
+@dataclass(frozen=True)
+class EventStats:
+    total: int
+    by_type: list[tuple[str, int]]
+    over_time: list[tuple[str, int]]  # (bucket start, ISO 8601 UTC; count)
+
 
 _ALIASES = {"events": events_alias, "profiles": profiles_alias, "sessions": sessions_alias}
 # Fields a caller may filter and sort on, per family; anything else is refused (422),
@@ -139,3 +148,43 @@ class TenantData:
         if not any(deleted.values()):
             raise NotFound(f"no profile {profile_id} and nothing of it")
         return deleted
+
+    async def counts(self, env: str) -> dict[str, int]:
+        """Documents per family, for a dashboard."""
+        tenant_only = {"bool": {"filter": [{"term": {"tenant": self.tenant}}]}}
+        families: tuple[DataFamily, ...] = ("events", "profiles", "sessions")
+        return {f: await self.store.count(self.alias(f, env), tenant_only) for f in families}
+
+    async def event_stats(
+        self, env: str, interval: Interval, since: str | None, until: str | None
+    ) -> EventStats:
+        """Events over time (by received time) and by type, within an optional range."""
+        window: dict[str, str] = {}
+        if since:
+            window["gte"] = since
+        if until:
+            window["lt"] = until
+        filters: list[dict[str, Any]] = [{"term": {"tenant": self.tenant}}]
+        if window:
+            filters.append({"range": {"time.insert": window}})
+        aggs = {
+            "over_time": {
+                "date_histogram": {
+                    "field": "time.insert",
+                    "calendar_interval": interval,
+                    "min_doc_count": 0,
+                }
+            },
+            "by_type": {"terms": {"field": "type", "size": 50}},
+        }
+        found = await self.store.aggregate(
+            self.alias("events", env), {"bool": {"filter": filters}}, aggs
+        )
+        buckets = found["aggregations"]
+        return EventStats(
+            total=found["total"],
+            by_type=[(b["key"], b["doc_count"]) for b in buckets["by_type"]["buckets"]],
+            over_time=[
+                (b["key_as_string"], b["doc_count"]) for b in buckets["over_time"]["buckets"]
+            ],
+        )
