@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from headwater.console.auth import tenant_active
 from headwater.console.runtime import ConsoleRuntime
@@ -20,7 +21,7 @@ from headwater.core.accounts import (
 from headwater.core.config import ConfigEntry, config_key
 from headwater.errors import Forbidden, InvalidInput, TooManyAttempts, Unauthenticated
 
-__all__ = ["TokenPair", "find_user", "login", "refresh", "revoke"]
+__all__ = ["TokenPair", "find_user", "login", "prune_revocations", "refresh", "revoke"]
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,31 @@ async def revoke(runtime: ConsoleRuntime, claims: Claims) -> None:
         updated_by=f"token:{claims.subject}",
     )
     await runtime.config.wait_for(config_key(REVOKED_KIND, claims.tenant, None, claims.token_id), 1)
+
+
+async def prune_revocations(runtime: ConsoleRuntime, now: datetime) -> int:
+    """Delete revoked-token entries whose token has expired anyway, so the list on
+    ``hw.config`` stays as small as the set of live revoked tokens."""
+    pruned = 0
+    for entry in runtime.config.entries(REVOKED_KIND):
+        try:
+            expires = datetime.fromisoformat(entry.data["expires"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if expires >= now:
+            continue
+        await runtime.publisher.publish(
+            kind=REVOKED_KIND,
+            tenant=entry.tenant,
+            env=None,
+            entity_id=entry.id,
+            data=entry.data,
+            version=entry.version + 1,
+            updated_by="api:prune",
+            deleted=True,
+        )
+        pruned += 1
+    return pruned
 
 
 async def refresh(runtime: ConsoleRuntime, refresh_token: str) -> TokenPair:

@@ -38,3 +38,19 @@ def test_secret_from_environment_is_not_shown(monkeypatch: pytest.MonkeyPatch) -
     settings = load_settings()
     assert settings.api_signing_key == "s" * 40
     assert "s" * 40 not in repr(settings)
+
+
+def test_headwater_api_refuses_to_start_without_a_secret() -> None:
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("HEADWATER_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "headwater", "api", "--port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "HEADWATER_API_SECRET is not set" in done.stderr

@@ -149,3 +149,31 @@ async def test_passwords_and_tokens_never_reach_the_logs(
         tokens["refresh_token"],
     ):
         assert secret not in logged  # ... without their secrets
+
+
+async def test_expired_revocations_are_pruned_and_live_ones_kept(api: Api) -> None:
+    from headwater.console.login import prune_revocations, revoke
+    from headwater.core.accounts import REVOKED_KIND
+    from headwater.core.config import config_key
+
+    created = await api.tenant("login_p")
+    old = api.runtime.tokens.issue(
+        subject=str(created["admin_id"]),
+        tenant="login_p",
+        role=Role.ADMIN,
+        kind="access",
+        now=datetime.now(UTC) - timedelta(hours=3),
+    )
+    live = api.runtime.tokens.issue(
+        subject=str(created["admin_id"]), tenant="login_p", role=Role.ADMIN, kind="access"
+    )
+    await revoke(api.runtime, old.claims)
+    await revoke(api.runtime, live.claims)
+    old_key = config_key(REVOKED_KIND, "login_p", None, old.claims.token_id)
+    live_key = config_key(REVOKED_KIND, "login_p", None, live.claims.token_id)
+
+    assert await prune_revocations(api.runtime, datetime.now(UTC)) >= 1
+    await api.runtime.config.wait_gone(old_key)
+    assert api.runtime.config.get(live_key) is not None
+    refused = await api.http.get("/user/me", headers={"authorization": f"Bearer {live.token}"})
+    assert refused.status_code == 401  # still revoked
