@@ -64,6 +64,7 @@ from headwater.core.intake import (
 )
 from headwater.core.sources import EventSource
 from headwater.core.tenancy import events_alias
+from headwater.errors import SearchUnavailable
 from headwater.infra.embedded import ManagedProcess, start_process
 from headwater.infra.init import run_init
 from headwater.infra.search import connect_search
@@ -352,8 +353,13 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: EmbeddedServ
             while True:
                 if not worker.running:
                     sys.exit(f"bench: the worker exited; see {worker.log_path}")
-                await store.refresh(alias)
-                count = await store.count(alias)
+                try:
+                    await store.refresh(alias)
+                    count = await store.count(alias)
+                except SearchUnavailable as exc:  # a busy engine: poll again
+                    print(f"bench: search poll failed ({exc}); polling again", file=sys.stderr)
+                    await asyncio.sleep(POLL)
+                    continue
                 now = time.time()
                 if count and seen is None:
                     seen = (now, count)

@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     storage_bulk_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     session_gap_minutes: int = Field(default=30, ge=1, description="inactivity closing a session")
     storage_max_backoff: float = Field(default=30.0, gt=0)
+    worker_store: Literal["rocksdb", "memory"] = Field(
+        default="rocksdb",
+        description="where the worker keeps table state: RocksDB files under the data "
+        "directory (a restart catches up from the changelog) or memory (rebuilt from "
+        "the whole changelog at every start)",
+    )
     worker_single_record_batches: bool = Field(
         default=False,
         description="every record the worker writes is its own batch: for brokers that "

@@ -5,7 +5,7 @@ key-value table (a Faust table in the worker). For a set of messages the stage f
 every batch into its profile (core/profiles.py), sends the processed batches and one
 snapshot per changed profile, waits until the broker has acknowledged all of them, and
 only then writes the new states to the table. A crash at any point therefore either
-loses nothing (outputs written, state ahead: redelivery is skipped by the watermark) or
+loses nothing (outputs written, state ahead: the redelivery is recognised by its offset) or
 redoes the work from older state (same deterministic outputs, absorbed downstream by
 event-id and version checks).
 """
@@ -47,6 +47,7 @@ class ProfileResult:
     duplicates: int
     replayed: int
     dead_lettered: int
+    late: int = 0
 
 
 class ProfileStage:
@@ -82,7 +83,7 @@ class ProfileStage:
 
         deliveries: list[Awaitable[Any]] = []
         states: dict[bytes, Profile] = {}
-        applied = duplicates = replayed = 0
+        applied = duplicates = replayed = late = 0
         for key, items in grouped.items():
             profile_id = items[0][1]["profile_id"]
             if profile_id is None:  # profile-less: passed on as they came
@@ -101,6 +102,14 @@ class ProfileStage:
                     duplicates += result.duplicates
                     if result.replayed:
                         continue
+                    if result.late:
+                        late += 1
+                        log.warning(
+                            "%s offset %s arrived after later offsets of profile %r; applied",
+                            origin,
+                            message.offset,
+                            key,
+                        )
                     applied += len(result.applied)
                     changed = True
                     deliveries.append(await self._emit_processed(key, message, profile.id, result))
@@ -116,7 +125,7 @@ class ProfileStage:
         await asyncio.gather(*deliveries)  # every output acknowledged ...
         for key, profile in states.items():  # ... before the state that reflects it
             self._table[key] = profile.dumps()
-        return ProfileResult(len(messages), applied, duplicates, replayed, dead)
+        return ProfileResult(len(messages), applied, duplicates, replayed, dead, late)
 
     def _load(self, key: bytes, batch: dict[str, Any]) -> Profile:
         raw = self._table.get(key)

@@ -7,12 +7,16 @@ duplicates an event. Profiles and sessions: op ``index`` with external versionin
 one, whatever order they arrive in. Search outages hold the stage (and so the consumer)
 until the engine is back; documents the engine refuses for good are dead-lettered with
 the reason.
+
+Documents go to the index generation ``generation_for(tenant, env)`` names. The live
+stage creates indices behind their aliases; a replay's stage (``live=False``) fills the
+next generation unseen and moves the aliases when it is done.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -24,6 +28,7 @@ from headwater.core.documents import (
     session_document,
 )
 from headwater.core.tenancy import (
+    events_alias,
     events_index,
     generation_index,
     profiles_alias,
@@ -59,13 +64,18 @@ class StorageStage:
         store: SearchStore,
         writer: BulkWriter,
         dead_letters: DeadLetters,
+        generation_for: Callable[[str, str], int] = lambda tenant, env: 1,
+        *,
+        live: bool = True,
     ) -> None:
         self._settings = settings
+        self._generation_for = generation_for
+        self._live = live
         self._codec = codec
         self._store = store
         self._writer = writer
         self._dead = dead_letters
-        self._provisioned: set[tuple[str, str]] = set()
+        self._provisioned: set[tuple[str, str, int]] = set()
         self._topics = Topics(settings.topic_prefix)
 
     async def handle(self, messages: Sequence[SourceMessage]) -> StorageResult:
@@ -94,22 +104,25 @@ class StorageStage:
     async def _event_actions(self, value: bytes) -> list[BulkAction]:
         processed = self._codec.decode(PROCESSED_BATCH, value)
         batch = self._codec.decode(INTAKE_BATCH, processed["intake"])
-        await self._provision(batch["tenant"], batch["env"])
+        generation = await self._provision(batch["tenant"], batch["env"])
         resolution = Resolution(
             processed["profile_id"],
             {e["id"]: (e["session_id"], e["profile_version"]) for e in processed["events"]},
         )
-        actions = [self._action(d) for d in event_documents(batch, resolution)]
+        actions = [self._action(d, generation) for d in event_documents(batch, resolution)]
         alias = sessions_alias(self._settings.index_prefix, batch["tenant"], batch["env"])
+        index = generation_index(alias, generation)
+        joins = self._joins(alias)
         for session in processed["sessions"]:
             if session["merged_into"] is not None:  # joined to another session by a late event
                 actions.append(
                     BulkAction(
-                        generation_index(alias),
+                        index,
                         session["id"],
                         {},
                         op="delete",
                         version=session["events"],
+                        alias=joins,
                     )
                 )
                 continue
@@ -118,43 +131,60 @@ class StorageStage:
             )
             actions.append(
                 BulkAction(
-                    generation_index(alias),
+                    index,
                     session["id"],
                     document,
                     op="index",
                     version=session["events"],
+                    alias=joins,
                 )
             )
         return actions
 
     async def _profile_action(self, value: bytes) -> BulkAction:
         snapshot = self._codec.decode(PROFILE_SNAPSHOT, value)
-        await self._provision(snapshot["tenant"], snapshot["env"])
+        generation = await self._provision(snapshot["tenant"], snapshot["env"])
         alias = profiles_alias(self._settings.index_prefix, snapshot["tenant"], snapshot["env"])
         document = orjson.loads(snapshot["document"])
         return BulkAction(
-            generation_index(alias),
+            generation_index(alias, generation),
             snapshot["id"],
             document,
             op="index",
             version=snapshot["version"],
             size_hint=len(snapshot["document"]) + 64,
+            alias=self._joins(alias),
         )
 
-    def _action(self, document: EventDocument) -> BulkAction:
-        index = events_index(
-            self._settings.index_prefix, document.tenant, document.env, document.received_at
-        )
+    def _action(self, document: EventDocument, generation: int) -> BulkAction:
+        prefix = self._settings.index_prefix
+        tenant, env = document.tenant, document.env
         return BulkAction(
-            index=index,
+            index=events_index(prefix, tenant, env, document.received_at, generation),
             id=document.id,
             doc=document.body,
             op="create",
             size_hint=document.size_hint,
+            alias=self._joins(events_alias(prefix, tenant, env)),
         )
 
-    async def _provision(self, tenant: str, env: str) -> None:
-        key = (tenant, env)
+    def _joins(self, alias: str) -> str | None:
+        return alias if self._live else None
+
+    async def _provision(self, tenant: str, env: str) -> int:
+        """Templates and current indices of the generation in force; returns it."""
+        generation = self._generation_for(tenant, env)
+        key = (tenant, env, generation)
         if key not in self._provisioned:
-            await self._writer.retrying(lambda: provision_events(self._store, self._settings, *key))
+            await self._writer.retrying(
+                lambda: provision_events(
+                    self._store,
+                    self._settings,
+                    tenant,
+                    env,
+                    generation=generation,
+                    aliased=self._live,
+                )
+            )
             self._provisioned.add(key)
+        return generation

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from headwater.agents.profile import ConfiguredRules, ProfileStage
 from headwater.agents.storage import StorageStage
-from headwater.errors import ConfigurationError, SearchUnavailable
+from headwater.errors import BrokerUnavailable, ConfigurationError, SearchUnavailable
 from headwater.infra.search import SearchStore, connect_search
 from headwater.infra.search.writer import Backoff, BulkWriter
 from headwater.settings import Settings
@@ -16,6 +18,7 @@ from headwater.streams.app import create_faust_app
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigLog
 from headwater.streams.deadletter import DeadLetters, SourceMessage
+from headwater.streams.kafka import AckedProducer
 from headwater.streams.topics import Topics
 
 __all__ = ["AGENTS", "build_worker_app"]
@@ -59,11 +62,23 @@ def _messages(events: Any) -> list[SourceMessage]:
 async def _run_in_batches(
     stream: Any, settings: Settings, handle: Callable[[list[SourceMessage]], Awaitable[Any]]
 ) -> None:
-    """Feed a stage batches of messages; Faust acks them once ``handle`` returns."""
+    """Feed a stage batches of messages; Faust acks them once ``handle`` returns.
+
+    Faust's ``take_events`` acks a batch in a ``finally``, also when the code handling it
+    raised, and the next commit would then skip messages that were never processed. So
+    an unexpected error ends the process at once, before anything is committed: the
+    messages come back to whichever worker takes the partitions. (Expected failures never
+    get here: stages dead-letter bad input and wait out unavailable dependencies.)
+    """
     async for events in stream.take_events(
         settings.storage_batch_messages, within=settings.storage_batch_seconds
     ):
-        result = await handle(_messages(events))
+        try:
+            result = await handle(_messages(events))
+        except Exception:
+            log.critical("a stage failed unexpectedly; exiting before its batch is acked")
+            logging.shutdown()
+            os._exit(70)  # EX_SOFTWARE; the supervisor restarts the worker
         log.debug("%s", result)
 
 
@@ -83,10 +98,23 @@ def install_profile(app: Any, settings: Settings, codec: AvroCodec) -> None:
         partitions=settings.partitions,
         use_partitioner=True,
     )
-    outputs = {name: _raw_topic(app, name) for name in (topics.events, topics.profiles)}
+    # Outputs go through a plain acks=all producer: the stage awaits every ack itself
+    # before it writes state, so Faust's per-message send path (futures, buffer,
+    # attachments) buys nothing and cost a third of the worker's CPU (bench/pipeline.py).
+    outputs = AckedProducer(settings)
+
+    async def deliver(topic: str, key: bytes, value: bytes) -> None:
+        """Until the broker acknowledges: an outage holds the agent back, never drops."""
+        backoff = Backoff(settings.storage_max_backoff)
+        while True:
+            try:
+                return await outputs.send(topic, value, key)
+            except BrokerUnavailable as exc:
+                log.warning("profile outputs wait for Kafka: %s", exc)
+                await backoff.wait()
 
     async def send(topic: str, key: bytes, value: bytes) -> Any:
-        return await outputs[topic].send(key=key, value=value)
+        return asyncio.ensure_future(deliver(topic, key, value))
 
     dead = DeadLetters(codec, "profile", _dead_letter_sender(app, settings))
     config = ConfigLog(settings, codec)
@@ -94,20 +122,24 @@ def install_profile(app: Any, settings: Settings, codec: AvroCodec) -> None:
 
     @app.agent(intake, name="profile")  # type: ignore[untyped-decorator]
     async def profile(stream: Any) -> None:
+        await outputs.start(wait=settings.config_wait)
         await config.start(wait=settings.config_wait)  # mappings come from hw.config
         try:
             await _run_in_batches(stream, settings, stage.handle)
         finally:
             await config.stop()
+            await outputs.stop()
 
 
 def install_storage(app: Any, settings: Settings, codec: AvroCodec) -> None:
     topics = Topics(settings.topic_prefix)
     source = _raw_topic(app, topics.events, topics.profiles)
     send_dead_letter = _dead_letter_sender(app, settings)
+    config = ConfigLog(settings, codec)  # the index generation a replay switched to
 
     @app.agent(source, name="storage")  # type: ignore[untyped-decorator]
     async def storage(stream: Any) -> None:
+        await config.start(wait=settings.config_wait)
         store = await _connect_search(settings)
         writer = BulkWriter(
             store,
@@ -116,11 +148,12 @@ def install_storage(app: Any, settings: Settings, codec: AvroCodec) -> None:
             stopping=lambda: bool(app.should_stop),
         )
         dead = DeadLetters(codec, "storage", send_dead_letter)
-        stage = StorageStage(settings, codec, store, writer, dead)
+        stage = StorageStage(settings, codec, store, writer, dead, config.index_generation)
         try:
             await _run_in_batches(stream, settings, stage.handle)
         finally:
             await store.close()
+            await config.stop()
 
 
 AGENTS: dict[str, Callable[[Any, Settings, AvroCodec], None]] = {

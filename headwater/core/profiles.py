@@ -4,8 +4,9 @@ The profile agent keeps one :class:`Profile` per ``tenant:profile`` and folds in
 batches into it with :func:`apply_batch`. Two guards make the fold safe under
 at-least-once delivery:
 
-- a per-partition offset watermark: a batch at or below the last applied offset of its
-  partition was applied already (redelivery after a crash or a rebalance);
+- the intake offsets already applied, per partition, exactly within a bounded window
+  (core/offsets.py): a redelivered batch (after a crash or a rebalance) changes
+  nothing, and a batch that arrives after later ones is still applied;
 - a bounded memory of recent event ids: the same event sent twice by a client
   (retries, ``messageId``) is counted once.
 
@@ -15,6 +16,7 @@ the log into empty state rebuilds the same profiles.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,12 +31,18 @@ from headwater.core.mapping import (
     is_missing,
     set_path,
 )
+from headwater.core.offsets import AppliedOffsets, record, seen, upgrade
 from headwater.core.sessions import DEFAULT_GAP_MS, SessionState, place_event
 from headwater.core.times import epoch_ms
 
 __all__ = ["AppliedEvent", "BatchResult", "FoldRules", "Profile", "apply_batch"]
 
 RECENT_EVENT_IDS = 512
+_DIGEST = 16  # hex characters of one remembered event id (a 64-bit BLAKE2b digest)
+
+
+def _digest(event_id: str) -> str:
+    return hashlib.blake2b(event_id.encode(), digest_size=8).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -62,8 +70,18 @@ class Profile:
     last_seen: int | None = None
     field_times: dict[str, int] = field(default_factory=dict)  # path -> event time of update
     sessions: list[SessionState] = field(default_factory=list)
-    watermarks: dict[str, int] = field(default_factory=dict)  # "topic/partition" -> offset
-    recent_ids: list[str] = field(default_factory=list)
+    # "topic/partition" -> intake offsets applied there (core/offsets.py)
+    applied_offsets: dict[str, AppliedOffsets] = field(default_factory=dict)
+    # digests of the last RECENT_EVENT_IDS applied event ids, oldest first, as one string:
+    # a fifth of the state a list of ids took, written to the changelog on every change
+    recent: str = ""
+
+    def remembers(self, event_id: str) -> bool:
+        """True when an event with this id was among the last ones applied."""
+        digest = _digest(event_id)
+        return any(
+            self.recent[i : i + _DIGEST] == digest for i in range(0, len(self.recent), _DIGEST)
+        )
 
     @classmethod
     def new(cls, tenant: str, env: str, profile_id: str) -> Profile:
@@ -80,6 +98,9 @@ class Profile:
     def loads(cls, raw: bytes) -> Profile:
         state = orjson.loads(raw)
         state["sessions"] = [SessionState.from_dict(s) for s in state["sessions"]]
+        state["applied_offsets"] = upgrade(state)
+        if "recent_ids" in state:  # written before ids were kept as digests
+            state["recent"] = "".join(_digest(i) for i in state.pop("recent_ids"))
         return cls(**state)
 
     # --- what the search engine shows -----------------------------------------------------
@@ -120,7 +141,8 @@ class BatchResult:
     sessions: dict[str, SessionState] = field(default_factory=dict)  # changed, by id
     absorbed: dict[str, str] = field(default_factory=dict)  # session id -> merged into
     duplicates: int = 0
-    replayed: bool = False  # the whole batch was below the watermark
+    replayed: bool = False  # the whole batch was applied before (a redelivery)
+    late: bool = False  # applied after batches with higher offsets (filled a hole)
 
 
 def _ms(moment: datetime | int) -> int:
@@ -136,18 +158,22 @@ def apply_batch(
     ``offset`` its position there: both make redelivery harmless.
     """
     result = BatchResult()
-    if profile.watermarks.get(origin, -1) >= offset:
+    if seen(profile.applied_offsets.get(origin), offset):
         result.replayed = True
         return result
-    profile.watermarks[origin] = offset
+    profile.applied_offsets[origin], result.late = record(
+        profile.applied_offsets.get(origin), offset
+    )
     request_context = orjson.loads(batch["context"]) if batch["context"] != b"{}" else {}
-    recent = set(profile.recent_ids)
+    recent = {profile.recent[i : i + _DIGEST] for i in range(0, len(profile.recent), _DIGEST)}
+    applied_digests: list[str] = []
     for event in batch["events"]:
-        if event["id"] in recent:
+        digest = _digest(event["id"])
+        if digest in recent:
             result.duplicates += 1
             continue
-        recent.add(event["id"])
-        profile.recent_ids.append(event["id"])
+        recent.add(digest)
+        applied_digests.append(digest)
         time = _ms(event["time"])
         context = request_context
         if event["context"] != b"{}":
@@ -173,8 +199,7 @@ def apply_batch(
         _map(profile, event, context, batch["source_id"], time, rules)
         profile.version += 1
         result.applied.append(AppliedEvent(event, session.id, profile.version))
-    if len(profile.recent_ids) > RECENT_EVENT_IDS:
-        del profile.recent_ids[: len(profile.recent_ids) - RECENT_EVENT_IDS]
+    profile.recent = (profile.recent + "".join(applied_digests))[-RECENT_EVENT_IDS * _DIGEST :]
     return result
 
 

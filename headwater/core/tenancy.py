@@ -13,6 +13,7 @@ from headwater.errors import InvalidInput
 
 __all__ = [
     "ENVIRONMENTS",
+    "GENERATION_KIND",
     "TENANT_ID_PATTERN",
     "TENANT_KIND",
     "Tenant",
@@ -21,6 +22,7 @@ __all__ = [
     "events_index",
     "events_index_pattern",
     "generation_index",
+    "generation_key",
     "profiles_alias",
     "sessions_alias",
     "tenant_key",
@@ -28,6 +30,8 @@ __all__ = [
 
 ENVIRONMENTS: tuple[str, ...] = ("production", "staging")
 TENANT_KIND = "tenant"  # config entity: tenant=<id>, env=None, id=<id>
+# Config entity naming the index generation the aliases of a tenant and env point at.
+GENERATION_KIND = "index-generation"
 TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9_]{0,31}$"
 _TENANT_ID = re.compile(r"[a-z0-9][a-z0-9_]{0,31}")
 
@@ -69,19 +73,30 @@ def sessions_alias(prefix: str, tenant: str, env: str) -> str:
 
 def generation_index(alias: str, generation: int = 1) -> str:
     """Profiles and sessions live in one index per generation behind their alias; a
-    rebuild writes the next generation and moves the alias."""
+    rebuild (``headwater replay``) writes the next generation and moves the alias."""
     return f"{alias}-{generation:06d}"
+
+
+def generation_key(tenant: str, env: str) -> str:
+    """Config key of the live index generation of one tenant and environment."""
+    return config_key(GENERATION_KIND, tenant, env, "search")
 
 
 def events_index_pattern(prefix: str, tenant: str, env: str) -> str:
     return f"{events_alias(prefix, tenant, env)}-*"
 
 
-def events_index(prefix: str, tenant: str, env: str, received: datetime) -> str:
+def events_index(
+    prefix: str, tenant: str, env: str, received: datetime, generation: int = 1
+) -> str:
     """Monthly index an event is written to, by the time the platform received it.
 
     Received time (not client time) is stored in the intake record, so a redelivered
     or replayed event always lands in the same index, and a client clock cannot
-    create indices far in the past or future.
+    create indices far in the past or future. Generations after the first (rebuilt by
+    a replay) carry their number before the month.
     """
-    return f"{events_alias(prefix, tenant, env)}-{received:%Y.%m}"
+    alias = events_alias(prefix, tenant, env)
+    if generation == 1:
+        return f"{alias}-{received:%Y.%m}"
+    return f"{alias}-{generation:06d}-{received:%Y.%m}"

@@ -106,6 +106,24 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0  # pragma: no cover - execute_from_commandline exits
 
 
+def _replay(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import datetime
+
+    from headwater.agents.replay import ReplayPlan, run_replay
+    from headwater.infra.progress import progress_reporter
+
+    plan = ReplayPlan(
+        tenant=args.tenant,
+        env=args.env,
+        since=datetime.fromisoformat(args.since) if args.since else None,
+        follow_seconds=args.follow,
+    )
+    with progress_reporter("replay", unit="msg") as progress:
+        report = asyncio.run(run_replay(settings, plan, progress=progress))
+    print(json.dumps(asdict(report)))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     from headwater.infra.stack import DEFAULT_PORT_BASE
 
@@ -143,6 +161,20 @@ def _parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="the Faust worker with its agents")
     worker.add_argument("--agents", help="comma-separated agents to run (default: all)")
     worker.set_defaults(run=_worker)
+
+    replay = commands.add_parser(
+        "replay", help="rebuild profiles, sessions and events in search from the intake log"
+    )
+    replay.add_argument("--tenant", help="only this tenant (default: every tenant)")
+    replay.add_argument("--env", choices=("production", "staging"), help="only this environment")
+    replay.add_argument("--since", help="start at this ISO 8601 time instead of the beginning")
+    replay.add_argument(
+        "--follow",
+        type=float,
+        default=10.0,
+        help="seconds to keep following the log after the alias switch (default 10)",
+    )
+    replay.set_defaults(run=_replay)
     return parser
 
 

@@ -17,8 +17,10 @@ def create_faust_app(settings: Settings) -> Any:
     """
     import faust
 
-    datadir = settings.data_dir / "worker" / settings.worker_id
-    datadir.mkdir(parents=True, exist_ok=True)
+    from headwater.streams.store import STORE_SCHEME, claim_state_dir, register
+
+    register()
+    datadir = claim_state_dir(settings.data_dir / "worker" / settings.worker_id)
     brokers = ";".join(f"kafka://{server.strip()}" for server in settings.kafka_servers.split(","))
     credentials: Any = None
     if settings.kafka_security_protocol != "PLAINTEXT":
@@ -48,7 +50,7 @@ def create_faust_app(settings: Settings) -> Any:
         broker_rebalance_timeout=settings.broker_rebalance_timeout,
         producer_acks=-1,
         datadir=str(datadir),
-        store="memory://",
+        store=f"{STORE_SCHEME}://" if settings.worker_store == "rocksdb" else "memory://",
         broker_credentials=credentials,
         producer_max_batch_size=1 if settings.worker_single_record_batches else 16384,
     )

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from headwater.core.config import ConfigEntry
 from headwater.core.sources import SOURCE_KIND, EventSource
+from headwater.core.tenancy import generation_key
 from headwater.errors import HeadwaterError
 from headwater.schemas import CONFIG_RECORD
 from headwater.settings import Settings
@@ -78,6 +79,11 @@ class ConfigLog:
 
     def get(self, key: str) -> ConfigEntry | None:
         return self._entries.get(key)
+
+    def index_generation(self, tenant: str, env: str) -> int:
+        """The index generation the search aliases of ``tenant``/``env`` point at."""
+        entry = self._entries.get(generation_key(tenant, env))
+        return 1 if entry is None else int(entry.data["generation"])
 
     def source(self, source_id: str, env: str) -> EventSource | None:
         return self._sources.get((env, source_id))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from headwater.schemas import INTAKE_BATCH
 from headwater.streams.codec import AvroCodec
 from headwater.streams.kafka import AckedProducer
 from headwater.streams.topics import Topics
+from tests.support.intake import Sender
 from tests.support.polling import eventually
 from tests.support.processes import start_worker
 from tests.support.services import Endpoints, settings_for
@@ -88,3 +91,52 @@ async def test_sessions_split_at_a_gap_whatever_order_events_arrive_in(
         ("2026-11-28T11:30:00.000Z", "2026-11-28T11:30:00.000Z", 1),
     ]
     assert all(s["profile"] == {"id": "walker"} for s in stored)
+
+
+async def test_a_thousand_events_for_fifty_profiles_give_exact_counts(
+    endpoints: Endpoints, tmp_path: Path
+) -> None:
+    settings = settings_for(endpoints, tmp_path)
+    await run_init(settings)
+    rng = random.Random(5)
+    producer = AckedProducer(settings)
+    await producer.start(wait=10)
+    sender = Sender(settings, producer)
+    start = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    try:
+        for n in range(200):  # 200 requests of 5 events: 1,000 events, 20 per profile
+            profile = f"c{n % 50:02d}"
+            at = start + timedelta(hours=n // 50)  # each profile's requests an hour apart
+            events = [
+                {
+                    "type": rng.choice(("page-view", "click", "purchase")),
+                    "time": {"create": (at + timedelta(minutes=k)).isoformat()},
+                }
+                for k in range(5)
+            ]
+            await sender.send(profile, events)
+    finally:
+        await producer.stop()
+    assert sum(sender.sent.values()) == 1000
+
+    worker = start_worker(settings, tmp_path / "worker.log")
+    store = await connect_search(settings, node_class=endpoints.es_node_class)
+    profiles = profiles_alias(settings.index_prefix, "default", "production")
+    try:
+
+        async def all_profiles_done() -> dict[str, dict[str, Any]] | None:
+            await store.refresh(profiles)
+            hits = (await store.search(profiles, size=100))["hits"]["hits"]
+            found = {h["_id"]: h["_source"] for h in hits}
+            done = len(found) == 50 and all(d["stats"]["events"] == 20 for d in found.values())
+            return found if done else None
+
+        stored = await eventually(all_profiles_done, timeout=120, every=1)
+    finally:
+        worker.stop()
+        await store.close()
+
+    for profile, document in stored.items():
+        assert document["stats"]["by_type"] == dict(sender.types[profile]), profile
+        assert document["stats"]["visits"] == 4, profile  # four requests, an hour apart
+        assert document["version"] == 20

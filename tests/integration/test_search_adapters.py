@@ -12,6 +12,7 @@ import pytest_asyncio
 from headwater.core.tenancy import events_alias, events_index
 from headwater.errors import SearchRejected
 from headwater.infra.search import BulkAction, SearchStore, connect_search
+from headwater.infra.search.port import AliasMove
 from headwater.infra.search.provision import provision_events
 from headwater.infra.search.templates import flat_type
 from headwater.settings import Settings
@@ -134,3 +135,34 @@ async def test_search_count_and_paging(store: SearchStore, settings: Settings) -
 async def test_missing_index_search_is_a_rejection(store: SearchStore) -> None:
     with pytest.raises(SearchRejected):
         await store.search("hw-no-such-index")
+
+
+async def test_next_generation_stays_unseen_until_the_aliases_move(
+    store: SearchStore, settings: Settings
+) -> None:
+    alias = await provision_events(store, settings, "default", "production")
+    await provision_events(store, settings, "default", "production", generation=2, aliased=False)
+    now = datetime.now(UTC)
+    first = month_index(settings)
+    second = events_index(settings.index_prefix, "default", "production", now, 2)
+    await store.bulk([BulkAction(second, "only-in-2", {"id": "only-in-2", "type": "t"})])
+    await store.refresh(second)
+
+    assert await store.get_alias(alias) == [first]
+    assert await store.count(alias, {"term": {"id": "only-in-2"}}) == 0
+
+    await store.move_aliases([AliasMove(alias, (first,), (second,))])
+
+    assert await store.get_alias(alias) == [second]
+    assert await store.count(alias, {"term": {"id": "only-in-2"}}) == 1
+
+
+async def test_a_write_that_creates_an_index_can_put_it_behind_an_alias(
+    store: SearchStore, settings: Settings
+) -> None:
+    alias = f"{settings.index_prefix}-joined"
+    index = f"{alias}-2001.01"
+
+    assert await store.ensure_index(index, alias) is True
+    assert await store.ensure_index(index, alias) is False
+    assert await store.get_alias(alias) == [index]

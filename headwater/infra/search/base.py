@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from headwater.errors import SearchRejected, SearchUnavailable
 from headwater.infra.search.port import (
+    AliasMove,
     BulkAction,
     BulkOutcome,
     Engine,
@@ -63,11 +64,25 @@ class ClientStore(ABC):
     async def info(self) -> dict[str, Any]:
         return dict(await self._call("info", self._client.info()) or {})
 
-    async def ensure_index(self, index: str) -> bool:
+    @abstractmethod
+    async def _create_index(self, index: str, body: dict[str, Any]) -> Any:
+        """Create one index with settings/aliases from ``body`` (may be empty)."""
+
+    @abstractmethod
+    async def _update_aliases(self, actions: list[dict[str, Any]]) -> Any:
+        """Send alias actions (add/remove) as one request."""
+
+    async def move_aliases(self, moves: Sequence[AliasMove]) -> None:
+        actions = [action for move in moves for action in move.actions()]
+        if actions:
+            await self._call("update aliases", self._update_aliases(actions))
+
+    async def ensure_index(self, index: str, alias: str | None = None) -> bool:
         if await self._call(f"exists {index}", self._client.indices.exists(index=index)):
             return False
+        body: dict[str, Any] = {"aliases": {alias: {}}} if alias else {}
         try:
-            await self._call(f"create {index}", self._client.indices.create(index=index))
+            await self._call(f"create {index}", self._create_index(index, body))
         except SearchRejected as exc:
             if "resource_already_exists_exception" in str(exc):
                 return False

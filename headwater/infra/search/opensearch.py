@@ -29,6 +29,12 @@ class OpenSearchStore(ClientStore):
     async def _bulk_request(self, lines: list[dict[str, Any]]) -> Any:
         return await self._client.bulk(body=lines)
 
+    async def _create_index(self, index: str, body: dict[str, Any]) -> Any:
+        return await self._client.indices.create(index=index, body=body or None)
+
+    async def _update_aliases(self, actions: list[dict[str, Any]]) -> Any:
+        return await self._client.indices.update_aliases(body={"actions": actions})
+
     async def put_index_template(self, name: str, body: dict[str, Any]) -> None:
         await self._call(
             f"put template {name}", self._client.indices.put_index_template(name=name, body=body)

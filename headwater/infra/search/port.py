@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 __all__ = [
+    "AliasMove",
     "BulkAction",
     "BulkOutcome",
     "Engine",
@@ -30,6 +31,7 @@ class BulkAction:
     op: Literal["create", "index", "delete"] = "create"
     version: int | None = None
     size_hint: int = 512  # approximate bytes of the document, for bounding bulk requests
+    alias: str | None = None  # the alias ``index`` joins if this write has to create it
 
     def header(self) -> dict[str, Any]:
         meta: dict[str, Any] = {"_index": self.index, "_id": self.id}
@@ -37,6 +39,19 @@ class BulkAction:
             meta["version"] = self.version
             meta["version_type"] = "external"
         return {self.op: meta}
+
+
+@dataclass(frozen=True, slots=True)
+class AliasMove:
+    """Point ``alias`` at ``add`` instead of ``remove``."""
+
+    alias: str
+    remove: tuple[str, ...]
+    add: tuple[str, ...]
+
+    def actions(self) -> list[dict[str, Any]]:
+        removals = [{"remove": {"index": i, "alias": self.alias}} for i in self.remove]
+        return removals + [{"add": {"index": i, "alias": self.alias}} for i in self.add]
 
 
 @dataclass(slots=True)
@@ -89,8 +104,13 @@ class SearchStore(Protocol):
 
     async def put_index_template(self, name: str, body: dict[str, Any]) -> None: ...
 
-    async def ensure_index(self, index: str) -> bool:
-        """Create ``index`` (templates apply) unless it exists; True when created."""
+    async def ensure_index(self, index: str, alias: str | None = None) -> bool:
+        """Create ``index`` (templates apply), with ``alias`` when given, unless it
+        exists; True when created."""
+        ...
+
+    async def move_aliases(self, moves: Sequence[AliasMove]) -> None:
+        """Apply every move in one atomic request: readers see all or none of them."""
         ...
 
     async def bulk(self, actions: Sequence[BulkAction]) -> BulkOutcome: ...

@@ -22,9 +22,19 @@ from headwater.settings import Settings
 __all__ = ["provision_events"]
 
 
-async def provision_events(store: SearchStore, settings: Settings, tenant: str, env: str) -> str:
-    """Put the events, profiles and sessions templates and create their current
-    indices, so every alias exists before the first write. Returns the events alias."""
+async def provision_events(
+    store: SearchStore,
+    settings: Settings,
+    tenant: str,
+    env: str,
+    *,
+    generation: int = 1,
+    aliased: bool = True,
+) -> str:
+    """Put the events, profiles and sessions templates and create the indices of one
+    generation, behind their aliases when ``aliased`` (the live generation) so every
+    alias exists before the first write. A replay provisions the next generation
+    without aliases and moves them when it is done. Returns the events alias."""
     prefix = settings.index_prefix
     alias = events_alias(prefix, tenant, env)
     template = events_template(
@@ -36,7 +46,10 @@ async def provision_events(store: SearchStore, settings: Settings, tenant: str, 
         replicas=settings.index_replicas,
     )
     await store.put_index_template(alias, template)
-    await store.ensure_index(events_index(prefix, tenant, env, datetime.now(UTC)))
+    now = datetime.now(UTC)
+    await store.ensure_index(
+        events_index(prefix, tenant, env, now, generation), alias if aliased else None
+    )
     for other, build in (
         (profiles_alias(prefix, tenant, env), profiles_template),
         (sessions_alias(prefix, tenant, env), sessions_template),
@@ -48,5 +61,5 @@ async def provision_events(store: SearchStore, settings: Settings, tenant: str, 
             replicas=settings.index_replicas,
         )
         await store.put_index_template(other, body)
-        await store.ensure_index(generation_index(other))
+        await store.ensure_index(generation_index(other, generation), other if aliased else None)
     return alias

@@ -49,7 +49,9 @@ def events_template(
 def _template(
     alias: str, mappings: dict[str, Any], *, shards: int, replicas: int
 ) -> dict[str, Any]:
-    """Indices named ``<alias>-*`` get these mappings, no dynamic fields, and the alias."""
+    """Indices named ``<alias>-*`` get these mappings and no dynamic fields. The alias is
+    not in the template: whoever creates an index adds it, so a generation being
+    rebuilt by a replay stays invisible until the replay moves the alias."""
     return {
         "index_patterns": [f"{alias}-*"],
         "priority": 100,
@@ -60,7 +62,6 @@ def _template(
                 "refresh_interval": "1s",
             },
             "mappings": {"dynamic": False, "properties": mappings},
-            "aliases": {alias: {}},
         },
     }
 

@@ -75,9 +75,15 @@ class BulkWriter:
         self.written = 0
         self.already_there = 0
 
+    @property
+    def indices(self) -> frozenset[str]:
+        """Every index this writer has written to (and created when missing)."""
+        return frozenset(self._known_indices)
+
     async def ensure_indices(self, actions: Sequence[BulkAction]) -> None:
-        for index in {a.index for a in actions} - self._known_indices:
-            await self.retrying(lambda index=index: self._store.ensure_index(index))  # type: ignore[misc]
+        wanted = {a.index: a.alias for a in actions if a.index not in self._known_indices}
+        for index, alias in wanted.items():
+            await self.retrying(lambda i=index, a=alias: self._store.ensure_index(i, a))  # type: ignore[misc]
             self._known_indices.add(index)
 
     async def write(self, actions: Sequence[BulkAction]) -> list[tuple[BulkAction, str]]:

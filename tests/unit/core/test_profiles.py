@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 
 from headwater.core.intake import build_tracker_batch, parse_tracker_payload
@@ -282,20 +283,22 @@ def test_redelivery_of_the_same_offset_is_a_no_op(make_batch):
     assert (profile.events, profile.version) == (2, 2)
 
 
-def test_lower_offsets_are_no_ops_too(make_batch):
+def test_a_lower_offset_not_applied_before_is_applied_late(make_batch):
+    # Faust can drop queued messages at a rebalance and process later offsets first;
+    # the dropped ones come back later and must still count.
     profile = new_profile()
     apply_batch(profile, make_batch([event()]), ORIGIN, 7, RULES)
-    before = profile.dumps()
 
     result = apply_batch(profile, make_batch([event(minutes=3)]), ORIGIN, 6, RULES)
 
-    assert result.replayed is True
-    assert result.applied == []
-    assert profile.dumps() == before
-    assert profile.watermarks == {ORIGIN: 7}
+    assert (result.replayed, result.late) == (False, True)
+    assert profile.events == 2
+    again = apply_batch(profile, make_batch([event(minutes=3)]), ORIGIN, 6, RULES)
+    assert again.replayed is True
+    assert profile.events == 2
 
 
-def test_watermarks_are_per_partition(make_batch):
+def test_applied_offsets_are_per_partition(make_batch):
     profile = new_profile()
     apply_batch(profile, make_batch([event()]), ORIGIN, 7, RULES)
 
@@ -303,7 +306,18 @@ def test_watermarks_are_per_partition(make_batch):
 
     assert result.replayed is False
     assert profile.events == 2
-    assert profile.watermarks == {ORIGIN: 7, "headwater.intake/4": 2}
+    assert set(profile.applied_offsets) == {ORIGIN, "headwater.intake/4"}
+
+
+def test_state_written_with_a_watermark_still_skips_what_it_covers(make_batch):
+    profile = new_profile()
+    state = orjson.loads(profile.dumps())
+    del state["applied_offsets"]
+    state["watermarks"] = {ORIGIN: 9}
+    old = Profile.loads(orjson.dumps(state))
+
+    assert apply_batch(old, make_batch([event()]), ORIGIN, 9, RULES).replayed is True
+    assert apply_batch(old, make_batch([event()]), ORIGIN, 10, RULES).replayed is False
 
 
 def test_same_event_id_at_a_higher_offset_is_counted_once(make_batch):
@@ -323,7 +337,6 @@ def test_same_event_id_at_a_higher_offset_is_counted_once(make_batch):
     assert profile.events == 2
     assert profile.by_type == {"purchase": 1, "page-view": 1}
     assert profile.version == before_version + 1
-    assert profile.watermarks[ORIGIN] == 1
 
 
 def test_same_event_id_twice_in_one_batch_is_counted_once(make_batch):
@@ -345,10 +358,11 @@ def test_recent_ids_stay_bounded(make_batch):
         ids = sent_ids[offset * per_batch : (offset + 1) * per_batch]
         batch = make_batch([event(minutes=offset, event_id=i) for i in ids])
         apply_batch(profile, batch, ORIGIN, offset, RULES)
-        assert len(profile.recent_ids) <= RECENT_EVENT_IDS
+        assert len(profile.recent) <= RECENT_EVENT_IDS * 16
 
     assert profile.events == 3 * per_batch
-    assert profile.recent_ids == sent_ids[-RECENT_EVENT_IDS:]
+    assert all(profile.remembers(i) for i in sent_ids[-RECENT_EVENT_IDS:])
+    assert not any(profile.remembers(i) for i in sent_ids[:-RECENT_EVENT_IDS])
 
     # an id still remembered is a duplicate
     result = apply_batch(
@@ -485,3 +499,16 @@ def test_a_late_event_joining_two_visits_makes_them_one(make_batch):
     assert list(late.sessions) == [kept.id]
     assert [s.id for s in profile.sessions] == [kept.id]
     assert profile.sessions[0].events == 3
+
+
+def test_state_written_with_a_list_of_ids_still_knows_them(make_batch):
+    profile = new_profile()
+    state = orjson.loads(profile.dumps())
+    del state["recent"]
+    state["recent_ids"] = ["evt-old"]
+    old = Profile.loads(orjson.dumps(state))
+
+    result = apply_batch(old, make_batch([event(event_id="evt-old")]), ORIGIN, 3, RULES)
+
+    assert result.duplicates == 1
+    assert old.events == 0

@@ -50,11 +50,13 @@ def test_mapping_is_not_dynamic(make_template):
     assert make_template()["template"]["mappings"]["dynamic"] is False
 
 
-def test_template_names_pattern_and_alias(make_template):
+def test_template_names_pattern_but_adds_no_alias(make_template):
+    # A replay's next generation matches the pattern too and must stay out of the
+    # alias until the replay moves it, so the index creator adds the alias instead.
     template = make_template(tenant="globex", env="staging")
 
     assert template["index_patterns"] == ["hw-globex-staging-events-*"]
-    assert template["template"]["aliases"] == {"hw-globex-staging-events": {}}
+    assert "aliases" not in template["template"]
 
 
 def test_template_settings(make_template):

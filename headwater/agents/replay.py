@@ -1,0 +1,280 @@
+"""``headwater replay``: rebuild profiles, sessions and events in search from the intake log.
+
+The replay reads the intake topic from the beginning (or from a point in time) with a
+plain consumer outside the workers' group, folds it with the same profile stage the
+workers run (state in memory) and writes the documents with the same storage stage into
+the next index generation, which no alias points at yet. Collection and the live
+workers go on meanwhile. Once the replay has caught up with the log it
+
+1. publishes the new generation on the config topic, so live storage stages write
+   there from then on, and
+2. moves every alias of the rebuilt tenants and environments in one atomic request,
+
+then keeps following the log for ``follow_seconds``, so events the live stages still
+wrote to the old generation before they saw the new one are in the new one too (every
+write is idempotent: events by id, profiles and sessions by external version). The old
+generation stays on disk for a rollback. Nothing but search documents is written: no
+processed events, snapshots or (later) workflow side effects are sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from headwater.agents.profile import ConfiguredRules, ProfileStage
+from headwater.agents.storage import StorageStage
+from headwater.core.tenancy import (
+    GENERATION_KIND,
+    events_alias,
+    events_index,
+    generation_index,
+    profiles_alias,
+    sessions_alias,
+)
+from headwater.errors import HeadwaterError
+from headwater.infra.search.port import AliasMove, SearchStore
+from headwater.infra.search.writer import BulkWriter
+from headwater.schemas import INTAKE_BATCH
+from headwater.settings import Settings
+from headwater.streams.codec import AvroCodec
+from headwater.streams.config_log import ConfigLog, ConfigPublisher
+from headwater.streams.deadletter import DeadLetters, SourceMessage
+from headwater.streams.kafka import kafka_client_options
+from headwater.streams.topics import Topics
+
+__all__ = ["Progress", "Replay", "ReplayPlan", "ReplayReport", "run_replay"]
+
+log = logging.getLogger(__name__)
+
+
+# Told (messages done, messages to do) as the replay goes; the total can grow.
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ReplayPlan:
+    tenant: str | None = None  # None: every tenant in the log
+    env: str | None = None
+    since: datetime | None = None  # None: from the beginning of the log
+    follow_seconds: float = 10.0
+
+
+@dataclass
+class ReplayReport:
+    messages: int = 0
+    events: int = 0
+    generations: dict[str, int] = field(default_factory=dict)  # "tenant/env" -> generation
+    dead_lettered: int = 0
+
+
+async def _nothing() -> None:
+    return None
+
+
+class Replay:
+    def __init__(
+        self,
+        settings: Settings,
+        store: SearchStore,
+        config: ConfigLog,
+        publisher: ConfigPublisher,
+        codec: AvroCodec | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._config = config
+        self._publisher = publisher
+        self._codec = codec or AvroCodec.default()
+        self._progress = progress or (lambda done, total: None)
+        self._topic = Topics(settings.topic_prefix).intake
+        self._targets: dict[tuple[str, str], int] = {}
+        self._outputs: list[SourceMessage] = []
+        self._writer = BulkWriter(
+            store,
+            max_bytes=settings.storage_bulk_bytes,
+            max_backoff=settings.storage_max_backoff,
+        )
+        ignore = DeadLetters(self._codec, "replay", lambda key, value: _nothing())
+        self._profiles = ProfileStage(
+            settings,
+            self._codec,
+            {},
+            self._collect,
+            ignore,
+            ConfiguredRules(settings, config),
+        )
+        self._storage = StorageStage(
+            settings, self._codec, store, self._writer, ignore, self._generation, live=False
+        )
+        self._dead = ignore
+
+    async def run(self, plan: ReplayPlan) -> ReplayReport:
+        report = ReplayReport()
+        consumer = AIOKafkaConsumer(
+            **kafka_client_options(self._settings), enable_auto_commit=False, group_id=None
+        )
+        await consumer.start()
+        try:
+            partitions = await self._assign(consumer, plan.since)
+            await self._catch_up(consumer, partitions, plan, report)
+            await self._switch(report)
+            deadline = time.monotonic() + plan.follow_seconds
+            while time.monotonic() < deadline:
+                await self._step(consumer, plan, report)
+        finally:
+            await consumer.stop()
+        report.dead_lettered = self._dead.count
+        return report
+
+    async def _assign(
+        self, consumer: AIOKafkaConsumer, since: datetime | None
+    ) -> list[TopicPartition]:
+        await consumer.topics()  # fetches the cluster metadata
+        partitions = [
+            TopicPartition(self._topic, p)
+            for p in sorted(consumer.partitions_for_topic(self._topic) or ())
+        ]
+        consumer.assign(partitions)
+        if since is None:
+            await consumer.seek_to_beginning(*partitions)
+            return partitions
+        stamp = int(since.timestamp() * 1000)
+        found = await consumer.offsets_for_times(dict.fromkeys(partitions, stamp))
+        ends = await consumer.end_offsets(partitions)
+        for partition in partitions:
+            at = found.get(partition)
+            consumer.seek(partition, at.offset if at is not None else ends[partition])
+        return partitions
+
+    async def _catch_up(
+        self,
+        consumer: AIOKafkaConsumer,
+        partitions: Sequence[TopicPartition],
+        plan: ReplayPlan,
+        report: ReplayReport,
+    ) -> None:
+        """Replay until the positions reach end offsets read after the last pass."""
+        starts = {p: await consumer.position(p) for p in partitions}
+        while True:
+            ends = await consumer.end_offsets(list(partitions))
+            total = sum(ends[p] - starts[p] for p in partitions)
+            while True:
+                positions = {p: await consumer.position(p) for p in partitions}
+                done = sum(min(positions[p], ends[p]) - starts[p] for p in partitions)
+                self._progress(done, total)
+                if done >= total:
+                    break
+                await self._step(consumer, plan, report)
+            if await consumer.end_offsets(list(partitions)) == ends:
+                return
+
+    async def _step(
+        self, consumer: AIOKafkaConsumer, plan: ReplayPlan, report: ReplayReport
+    ) -> None:
+        fetched = await consumer.getmany(
+            timeout_ms=500, max_records=self._settings.storage_batch_messages
+        )
+        messages = [
+            SourceMessage(r.topic, r.partition, r.offset, r.key, r.value)
+            for records in fetched.values()
+            for r in records
+        ]
+        wanted = [m for m in messages if self._wanted(m, plan)]
+        report.messages += len(messages)
+        if not wanted:
+            return
+        result = await self._profiles.handle(wanted)
+        report.events += result.applied
+        outputs, self._outputs = self._outputs, []
+        await self._storage.handle(outputs)
+
+    def _wanted(self, message: SourceMessage, plan: ReplayPlan) -> bool:
+        if plan.tenant is None and plan.env is None:
+            return True
+        try:
+            batch = self._codec.decode(INTAKE_BATCH, message.value)
+        except HeadwaterError:  # the profile stage dead-letters it with the reason
+            return True
+        return plan.tenant in (None, batch["tenant"]) and plan.env in (None, batch["env"])
+
+    async def _collect(self, topic: str, key: bytes, value: bytes) -> Any:
+        self._outputs.append(SourceMessage(topic, None, None, key, value))
+        return _nothing()
+
+    def _generation(self, tenant: str, env: str) -> int:
+        """The generation this replay builds for a tenant and env: the next one."""
+        target = self._targets.get((tenant, env))
+        if target is None:
+            target = self._config.index_generation(tenant, env) + 1
+            self._targets[(tenant, env)] = target
+        return target
+
+    async def _switch(self, report: ReplayReport) -> None:
+        moves: list[AliasMove] = []
+        prefix = self._settings.index_prefix
+        for (tenant, env), generation in sorted(self._targets.items()):
+            await self._publisher.publish(
+                kind=GENERATION_KIND,
+                tenant=tenant,
+                env=env,
+                entity_id="search",
+                data={"generation": generation},
+                version=generation,
+                updated_by="headwater replay",
+            )
+            events = events_alias(prefix, tenant, env)
+            current_events = events_index(prefix, tenant, env, datetime.now(UTC), generation)
+            built = {i for i in self._writer.indices if i.startswith(f"{events}-{generation:06d}-")}
+            moves.append(
+                AliasMove(
+                    events,
+                    tuple(await self._store.get_alias(events)),
+                    tuple(sorted(built | {current_events})),
+                )
+            )
+            for alias in (profiles_alias(prefix, tenant, env), sessions_alias(prefix, tenant, env)):
+                moves.append(
+                    AliasMove(
+                        alias,
+                        tuple(await self._store.get_alias(alias)),
+                        (generation_index(alias, generation),),
+                    )
+                )
+            report.generations[f"{tenant}/{env}"] = generation
+        await self._store.move_aliases(moves)
+        log.info("aliases moved to the rebuilt generations %s", report.generations)
+
+
+async def run_replay(
+    settings: Settings,
+    plan: ReplayPlan,
+    *,
+    progress: Progress | None = None,
+    node_class: Any = None,
+) -> ReplayReport:
+    """Connect to the broker and the search engine and run one replay."""
+    from headwater.infra.search import connect_search
+    from headwater.streams.kafka import AckedProducer
+
+    codec = AvroCodec.default()
+    store = await connect_search(settings, node_class=node_class)
+    config = ConfigLog(settings, codec)
+    producer = AckedProducer(settings)
+    try:
+        await config.start(wait=settings.config_wait)
+        await producer.start(wait=settings.config_wait)
+        publisher = ConfigPublisher(settings, codec, producer)
+        replay = Replay(settings, store, config, publisher, codec, progress)
+        return await replay.run(plan)
+    finally:
+        await producer.stop()
+        await config.stop()
+        await store.close()

@@ -1,0 +1,85 @@
+"""The profile table's on-disk store: Faust's RocksDB store (through rocksdict), with
+each key filed under the partition the key hashes to.
+
+Faust's own store files a write under the partition of the *current event*. The
+profile agent folds a batch that spans partitions and writes each profile once at the
+end, when the current event can be any of them; keys would land in another partition's
+database and be dropped or recovered wrongly when partitions move. Intake, the table's
+changelog (``use_partitioner``) and this store all place a key by the Kafka default
+partitioner (murmur2 of the key), so they always agree.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from pathlib import Path
+from typing import Any
+
+from aiokafka.partitioner import murmur2
+from faust.stores import STORES
+from faust.stores.rocksdb import Store as RocksDBStore
+
+from headwater.errors import ConfigurationError
+
+__all__ = ["STORE_SCHEME", "KeyPartitionedStore", "claim_state_dir", "key_partition", "register"]
+
+STORE_SCHEME = "hwrocks"
+
+
+def key_partition(key: bytes, partitions: int) -> int:
+    """The partition the Kafka default partitioner picks for ``key``."""
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+class KeyPartitionedStore(RocksDBStore):
+    def _partition_of(self, key: bytes) -> int:
+        return key_partition(key, int(self.table.partitions or self.app.conf.topic_partitions))
+
+    def _set(self, key: bytes, value: bytes | None) -> None:
+        partition = self._partition_of(key)
+        self._key_index[key] = partition
+        self._db_for_partition(partition).put(key, value)
+
+    def _get(self, key: bytes) -> bytes | None:
+        partition = self._partition_of(key)
+        db: Any = self._dbs.get(partition)
+        return None if db is None else db.get(key)
+
+    def _del(self, key: bytes) -> None:
+        db: Any = self._dbs.get(self._partition_of(key))
+        if db is not None:
+            db.delete(key)
+
+    def _contains(self, key: bytes) -> bool:
+        return self._get(key) is not None
+
+
+def register() -> None:
+    """Make ``hwrocks://`` a store URL Faust understands."""
+    STORES[STORE_SCHEME] = f"{__name__}:KeyPartitionedStore"
+
+
+_held: list[Any] = []  # lock files of claimed state directories, open for the process's life
+
+
+def claim_state_dir(base: Path) -> Path:
+    """A state directory under ``base`` that no other live process on this host uses.
+
+    Workers started side by side share a data directory; RocksDB lets one process open
+    a database at a time, and two workers reading each other's half-written state would
+    be wrong anyway. Each worker takes the lowest free ``slot-N`` (an exclusive lock on
+    a file the OS releases when the process dies), so a restarted worker usually gets
+    its old slot back, with its state, and only catches up from the changelog.
+    """
+    for number in range(1024):
+        slot = base / f"slot-{number}"
+        slot.mkdir(parents=True, exist_ok=True)
+        handle = (slot / ".lock").open("a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        _held.append(handle)
+        return slot
+    raise ConfigurationError(f"no free worker state directory under {base}")

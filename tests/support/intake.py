@@ -1,0 +1,52 @@
+"""Intake records built the way the collector builds them, produced straight to Kafka."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from headwater.core.intake import (
+    IntakeLimits,
+    RequestMeta,
+    build_tracker_batch,
+    parse_tracker_payload,
+)
+from headwater.core.sources import EventSource
+from headwater.schemas import INTAKE_BATCH
+from headwater.settings import Settings
+from headwater.streams.codec import AvroCodec
+from headwater.streams.kafka import AckedProducer
+from headwater.streams.topics import Topics
+
+__all__ = ["Sender"]
+
+
+class Sender:
+    """Builds intake records the way the collector does and produces them."""
+
+    def __init__(self, settings: Settings, producer: AckedProducer) -> None:
+        self._settings = settings
+        self._producer = producer
+        self._codec = AvroCodec.default()
+        self._source = EventSource(id="src", tenant="default", env="production")
+        self._limits = IntakeLimits(settings.max_event_bytes, settings.max_request_bytes)
+        self.sent: Counter[str] = Counter()  # events per profile
+        self.types: dict[str, Counter[str]] = {}  # events per profile and type
+        self.ids: list[str] = []
+
+    async def send(self, profile: str, events: list[dict[str, Any]]) -> None:
+        body = {"source": {"id": "src"}, "profile": {"id": profile}, "events": events}
+        accepted = build_tracker_batch(
+            parse_tracker_payload(orjson.dumps(body)),
+            self._source,
+            RequestMeta(received_at=int(datetime.now(UTC).timestamp() * 1000)),
+            self._limits,
+        )
+        value = self._codec.encode(INTAKE_BATCH, accepted.record)
+        await self._producer.send(Topics(self._settings.topic_prefix).intake, value, accepted.key)
+        self.sent[profile] += len(events)
+        self.types.setdefault(profile, Counter()).update(e["type"] for e in events)
+        self.ids += accepted.event_ids
