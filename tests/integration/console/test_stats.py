@@ -33,6 +33,8 @@ async def store_events(api: Api, tenant: str) -> None:
         )
         for n, day in enumerate(DAYS)
     ]
+    for index in {a.index for a in actions}:  # a past month: created as the worker would
+        await api.runtime.search.ensure_index(index, f"{prefix}-{tenant}-staging-events")
     assert (await api.runtime.search.bulk(actions)).written == len(DAYS)
     await api.runtime.search.refresh(f"{prefix}-{tenant}-staging-events")
 
