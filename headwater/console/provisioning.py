@@ -85,8 +85,11 @@ async def provision_tenant(
     ]
     if admin is not None:
         admin_id, data = admin_entity(tenant, admin)
-        result.admin_id = admin_id
-        wanted.append((USER_KIND, None, admin_id, data))
+        has_users = any(e.tenant == tenant for e in config.entries(USER_KIND))
+        if not has_users:  # a repeated call never adds a second admin
+            wanted.append((USER_KIND, None, admin_id, data))
+        if not has_users or config.get(config_key(USER_KIND, tenant, None, admin_id)):
+            result.admin_id = admin_id
     for source_env in ENVIRONMENTS:
         source_id = default_source_id(tenant, source_env)
         result.sources[source_env] = source_id

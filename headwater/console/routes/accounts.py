@@ -64,6 +64,8 @@ async def get_user(scope: Users, user_id: str) -> UserOut:
 @router.patch("/users/{user_id}", response_model=UserOut)
 async def change_user(scope: Users, user_id: str, body: UserPatch) -> UserOut:
     current = scope.config.get(USER_KIND, None, user_id)
+    if user_id == scope.principal.subject and (body.role or body.disabled):
+        raise Conflict("you cannot change your own role or disable yourself")
     data = dict(current.data)
     if body.role is not None:
         _may_grant(scope, body.role)

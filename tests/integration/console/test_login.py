@@ -177,3 +177,13 @@ async def test_expired_revocations_are_pruned_and_live_ones_kept(api: Api) -> No
     assert api.runtime.config.get(live_key) is not None
     refused = await api.http.get("/user/me", headers={"authorization": f"Bearer {live.token}"})
     assert refused.status_code == 401  # still revoked
+
+
+async def test_an_admin_cannot_demote_or_disable_itself(api: Api) -> None:
+    created = await api.tenant("login_s")
+    admin = await api.token("admin@login_s.example")
+    me = f"/users/{created['admin_id']}"
+    assert (await api.http.patch(me, headers=admin, json={"role": "marketer"})).status_code == 409
+    assert (await api.http.patch(me, headers=admin, json={"disabled": True})).status_code == 409
+    assert (await api.http.delete(me, headers=admin)).status_code == 409
+    assert (await api.http.get("/users", headers=admin)).status_code == 200

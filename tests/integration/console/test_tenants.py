@@ -102,3 +102,13 @@ async def test_deleting_a_tenant_removes_its_users_keys_and_configuration(api: A
 
 async def _is(probe, expected: int) -> bool:  # type: ignore[no-untyped-def]
     return await probe() == expected
+
+
+async def test_creating_an_existing_tenant_never_adds_an_admin(api: Api) -> None:
+    first = await api.tenant("tms_r")
+    other = await api.tenant("tms_r", email="intruder@elsewhere.example")
+    assert other["admin_id"] is None and other["version"] == first["version"]
+    assert (await api.login("intruder@elsewhere.example")).status_code == 401
+    admin = await api.token("admin@tms_r.example")
+    users = (await api.http.get("/users", headers=admin)).json()
+    assert [u["email"] for u in users] == ["admin@tms_r.example"]
