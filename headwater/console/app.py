@@ -81,6 +81,7 @@ def create_app(settings: Settings, runtime: ConsoleRuntime | None = None) -> Fas
         accounts.router,
         sources.sources,
         sources.mappings,
+        sources.merge_rules,
         data.router,
         stats.router,
         tenants.router,

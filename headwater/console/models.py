@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from headwater.core.access import Role
 from headwater.core.config import ConfigEntry
+from headwater.core.merge_rules import MergeRules
 from headwater.core.tenancy import TENANT_ID_PATTERN
 
 __all__ = [
@@ -22,6 +23,8 @@ __all__ = [
     "MappingIn",
     "MappingOut",
     "Me",
+    "MergeRulesIn",
+    "MergeRulesOut",
     "PageOut",
     "RefreshIn",
     "SourceIn",
@@ -218,6 +221,30 @@ class MappingOut(Versioned):
             source_id=entry.data.get("source_id"),
             merge_traits=bool(entry.data.get("merge_traits", False)),
             fields=[FieldMappingIn.model_validate(f) for f in entry.data.get("fields", [])],
+        )
+
+
+class MergeRulesIn(EntityIn, MergeRules):
+    """Merge keys and strategies (``core/merge_rules.py``), one set per tenant and context."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class MergeRulesOut(Versioned, MergeRules):
+    model_config = ConfigDict(frozen=False)
+
+    id: str
+    env: str
+
+    @classmethod
+    def of(cls, entry: ConfigEntry) -> MergeRulesOut:
+        return cls(
+            id=entry.id,
+            env=entry.env or "",
+            version=entry.version,
+            updated_at=entry.updated_at,
+            updated_by=entry.updated_by,
+            **entry.data,
         )
 
 

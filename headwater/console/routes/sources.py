@@ -1,16 +1,25 @@
-"""``/sources`` (event sources) and ``/mappings`` (event-to-profile mappings)."""
+"""``/sources`` (event sources), ``/mappings`` (event-to-profile mappings) and
+``/merge-rules`` (merge keys and strategies): the versioned configuration kinds."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from headwater.console.models import MappingIn, MappingOut, SourceIn, SourceOut
+from headwater.console.models import (
+    MappingIn,
+    MappingOut,
+    MergeRulesIn,
+    MergeRulesOut,
+    SourceIn,
+    SourceOut,
+)
 from headwater.console.routes.entities import entity_router
 from headwater.core.mapping import MAPPING_KIND, mapping_from_config
+from headwater.core.merge_rules import MERGE_RULES_KIND
 from headwater.core.sources import SOURCE_KIND
 from headwater.errors import InvalidInput
 
-__all__ = ["mappings", "sources"]
+__all__ = ["mappings", "merge_rules", "sources"]
 
 
 def _valid_mapping(data: dict[str, Any]) -> None:
@@ -37,4 +46,12 @@ mappings = entity_router(
     out_model=MappingOut,
     out=MappingOut.of,
     check=_valid_mapping,
+)
+merge_rules = entity_router(
+    kind=MERGE_RULES_KIND,
+    prefix="/merge-rules",
+    noun="merge rule set",
+    body_model=MergeRulesIn,
+    out_model=MergeRulesOut,
+    out=MergeRulesOut.of,
 )

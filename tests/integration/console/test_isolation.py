@@ -19,6 +19,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/sources/{entity_id}"): {"name": "hijacked", "enabled": False},
     ("PUT", "/mappings/{entity_id}"): {"event_type": "hijacked"},
+    ("PUT", "/merge-rules/{entity_id}"): {"keys": ["data.hijacked"]},
     ("PATCH", "/users/{user_id}"): {"role": "marketer", "disabled": True},
 }
 
@@ -86,10 +87,19 @@ async def test_a_tenant_cannot_touch_another_tenants_configuration(api: Api) -> 
         },
     )
     assert b_mapping.status_code == 201, b_mapping.text
+    b_rules = await api.http.post(
+        "/merge-rules", headers=b_admin, json={"keys": ["data.contact.email"]}
+    )
+    assert b_rules.status_code == 201, b_rules.text
     b_key = await api.http.post("/api-keys", headers=b_admin, json={"name": "b", "role": "admin"})
     b_key_id, b_key_secret = b_key.json()["id"], b_key.json()["key"].rsplit(".", 1)[1]
     guesses = {
-        "entity_id": [b_source, b_mapping.json()["id"], *b["sources"].values()],  # type: ignore[union-attr]
+        "entity_id": [
+            b_source,
+            b_mapping.json()["id"],
+            b_rules.json()["id"],
+            *b["sources"].values(),
+        ],  # type: ignore[union-attr]
         "user_id": [b["admin_id"]],
         "key_id": [b_key_id],
         "profile_id": ["b-profile"],
