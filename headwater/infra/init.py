@@ -11,7 +11,7 @@ from typing import Any
 
 from headwater.core.config import config_key
 from headwater.core.sources import SOURCE_KIND, default_source_id
-from headwater.core.tenancy import ENVIRONMENTS, check_tenant_id
+from headwater.core.tenancy import ENVIRONMENTS, TENANT_KIND, check_tenant_id
 from headwater.errors import BrokerUnavailable
 from headwater.infra.admin import ensure_admin
 from headwater.infra.search import connect_search
@@ -25,8 +25,6 @@ from headwater.streams.topics import Topics
 __all__ = ["InitResult", "run_init"]
 
 log = logging.getLogger(__name__)
-
-TENANT_KIND = "tenant"
 
 
 @dataclass
