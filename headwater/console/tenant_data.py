@@ -3,20 +3,22 @@ every query also filters on the tenant field."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import orjson
-
+from headwater.core.data_query import (
+    DataFamily,
+    decode_cursor,
+    encode_cursor,
+    filter_query,
+    sort_clause,
+)
 from headwater.core.tenancy import events_alias, profiles_alias, sessions_alias
-from headwater.errors import InvalidInput, NotFound
+from headwater.errors import NotFound
 from headwater.infra.search import SearchStore
 
-__all__ = ["FILTERS", "DataFamily", "EventStats", "Interval", "Page", "TenantData"]
+__all__ = ["DataFamily", "EventStats", "Interval", "Page", "TenantData"]
 
-DataFamily = Literal["events", "profiles", "sessions"]
 Interval = Literal["hour", "day", "week", "month"]
 
 
@@ -28,23 +30,6 @@ class EventStats:
 
 
 _ALIASES = {"events": events_alias, "profiles": profiles_alias, "sessions": sessions_alias}
-# Fields a caller may filter and sort on, per family; anything else is refused (422),
-# which also keeps free-form input out of the query.
-FILTERS: dict[DataFamily, dict[str, str]] = {
-    "events": {
-        "type": "type",
-        "profile_id": "profile.id",
-        "session_id": "session.id",
-        "source_id": "source.id",
-    },
-    "profiles": {"id": "id", "segment": "segments"},
-    "sessions": {"profile_id": "profile.id", "id": "id"},
-}
-_SORTS: dict[DataFamily, list[dict[str, str]]] = {
-    "events": [{"time.insert": "desc"}, {"id": "asc"}],
-    "profiles": [{"id": "asc"}],
-    "sessions": [{"start": "desc"}, {"id": "asc"}],
-}
 
 
 @dataclass(frozen=True)
@@ -52,20 +37,6 @@ class Page:
     total: int
     items: list[dict[str, Any]]
     next: str | None  # cursor for the next page (search_after), None on the last
-
-
-def encode_cursor(values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(values)).decode()
-
-
-def decode_cursor(cursor: str) -> list[Any]:
-    try:
-        values = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (binascii.Error, ValueError, orjson.JSONDecodeError) as exc:
-        raise InvalidInput("invalid paging cursor", field="after") from exc
-    if not isinstance(values, list):
-        raise InvalidInput("invalid paging cursor", field="after")
-    return values
 
 
 @dataclass(frozen=True)
@@ -77,17 +48,6 @@ class TenantData:
     def alias(self, family: DataFamily, env: str) -> str:
         return _ALIASES[family](self.index_prefix, self.tenant, env)
 
-    def _query(self, family: DataFamily, filters: dict[str, str]) -> dict[str, Any]:
-        # The tenant term is redundant with the alias, and kept on purpose: a document
-        # written to the wrong index by a bug still never crosses tenants.
-        terms: list[dict[str, Any]] = [{"term": {"tenant": self.tenant}}]
-        for name, value in filters.items():
-            field = FILTERS[family].get(name)
-            if field is None:
-                raise InvalidInput(f"cannot filter {family} by {name}", field=name)
-            terms.append({"term": {field: value}})
-        return {"bool": {"filter": terms}}
-
     async def search(
         self,
         family: DataFamily,
@@ -96,13 +56,15 @@ class TenantData:
         *,
         size: int,
         after: str | None,
+        sort: str | None = None,
     ) -> Page:
+        order = sort_clause(family, sort)
         response = await self.store.search(
             self.alias(family, env),
-            query=self._query(family, filters),
+            query=filter_query(self.tenant, family, filters),
             size=size,
-            sort=_SORTS[family],
-            search_after=decode_cursor(after) if after else None,
+            sort=order,
+            search_after=decode_cursor(after, order) if after else None,
         )
         hits = response.get("hits", {})
         found = hits.get("hits", [])
@@ -112,7 +74,7 @@ class TenantData:
         return Page(
             total=int(total["value"] if isinstance(total, dict) else total),
             items=items,
-            next=encode_cursor(last_sort) if last_sort else None,
+            next=encode_cursor(order, last_sort) if last_sort else None,
         )
 
     async def get(self, family: DataFamily, env: str, doc_id: str) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Query
 
 from headwater.console.auth import Context, Scope, require
 from headwater.console.models import PageOut
-from headwater.console.tenant_data import DataFamily
 from headwater.core.access import Permission
+from headwater.core.data_query import DataFamily
 
 __all__ = ["router"]
 
@@ -20,13 +20,22 @@ Erase = Annotated[Scope, Depends(require(Permission.DATA_DELETE))]
 Size = Annotated[int, Query(ge=1, le=1000)]
 After = Annotated[str | None, Query(description="the `next` cursor of the previous page")]
 Filter = Annotated[str | None, Query(max_length=256)]
+Sort = Annotated[
+    str | None, Query(max_length=64, description="field:asc|desc; keep it when paging")
+]
 
 
 async def _page(
-    scope: Scope, family: DataFamily, env: str, size: int, after: str | None, **filters: Any
+    scope: Scope,
+    family: DataFamily,
+    env: str,
+    size: int,
+    after: str | None,
+    sort: str | None,
+    **filters: Any,
 ) -> PageOut:
     wanted = {name: value for name, value in filters.items() if value is not None}
-    page = await scope.data.search(family, env, wanted, size=size, after=after)
+    page = await scope.data.search(family, env, wanted, size=size, after=after, sort=sort)
     return PageOut(total=page.total, items=page.items, next=page.next)
 
 
@@ -40,6 +49,7 @@ async def search_events(
     source_id: Filter = None,
     size: Size = 50,
     after: After = None,
+    sort: Sort = None,
 ) -> PageOut:
     return await _page(
         scope,
@@ -47,6 +57,7 @@ async def search_events(
         x_context,
         size,
         after,
+        sort,
         type=type,
         profile_id=profile_id,
         session_id=session_id,
@@ -61,8 +72,9 @@ async def search_profiles(
     segment: Filter = None,
     size: Size = 50,
     after: After = None,
+    sort: Sort = None,
 ) -> PageOut:
-    return await _page(scope, "profiles", x_context, size, after, segment=segment)
+    return await _page(scope, "profiles", x_context, size, after, sort, segment=segment)
 
 
 @router.get("/profiles/{profile_id}", response_model=dict[str, Any], summary="One profile")
@@ -86,5 +98,6 @@ async def search_sessions(
     profile_id: Filter = None,
     size: Size = 50,
     after: After = None,
+    sort: Sort = None,
 ) -> PageOut:
-    return await _page(scope, "sessions", x_context, size, after, profile_id=profile_id)
+    return await _page(scope, "sessions", x_context, size, after, sort, profile_id=profile_id)

@@ -61,3 +61,29 @@ async def test_events_page_through_every_document_once(api: Api) -> None:
     assert purchases.json()["total"] == 28
     bad_cursor = await api.http.get("/events", headers=headers, params={"after": "%%%"})
     assert bad_cursor.status_code == 422
+
+
+async def test_events_sorted_by_type_page_through_exactly(api: Api) -> None:
+    # data_a's 57 events from the test above: a sort with many ties on type
+    headers = {**(await api.token("admin@data_a.example")), "x-context": "production"}
+    seen: list[tuple[str, str]] = []
+    after = None
+    while True:
+        params = {"size": 8, "sort": "type:asc", **({"after": after} if after else {})}
+        response = await api.http.get("/events", headers=headers, params=params)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        seen.extend((item["type"], item["id"]) for item in page["items"])
+        after = page["next"]
+        if after is None:
+            break
+    assert seen == sorted(seen)  # type first, id breaking the ties
+    assert len(seen) == len(set(seen)) == 57
+    first = await api.http.get("/events", headers=headers, params={"size": 8, "sort": "type:asc"})
+    cursor = first.json()["next"]
+    mixed = await api.http.get(
+        "/events", headers=headers, params={"sort": "time.create:asc", "after": cursor}
+    )
+    assert mixed.status_code == 422  # a cursor only continues the sort it came from
+    wrong = await api.http.get("/events", headers=headers, params={"sort": "properties.x:asc"})
+    assert wrong.status_code == 422
