@@ -94,6 +94,29 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _tenant(args: argparse.Namespace, settings: Settings) -> int:
+    from headwater.infra import tenants
+
+    result: object
+    if args.action != "list" and not args.tenant:
+        raise HeadwaterError(f"tenant {args.action} needs a tenant id")
+    if args.action == "create":
+        if not args.admin_email:
+            raise HeadwaterError("tenant create needs --admin-email")
+        from headwater.infra.admin import admin_password
+
+        settings = settings.model_copy(update={"admin_password": admin_password(settings)})
+        name = args.name or args.tenant
+        result = asyncio.run(tenants.create_tenant(settings, args.tenant, name, args.admin_email))
+    elif args.action == "list":
+        result = asyncio.run(tenants.list_tenants(settings))
+    else:
+        status = "suspended" if args.action == "suspend" else "active"
+        result = asyncio.run(tenants.set_tenant_status(settings, args.tenant, status))
+    print(json.dumps(result, default=str))
+    return 0
+
+
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     import faust
 
@@ -144,6 +167,16 @@ def _parser() -> argparse.ArgumentParser:
         "or a prompt)",
     )
     init.set_defaults(run=_init)
+
+    tenant = commands.add_parser("tenant", help="create, list, suspend or resume tenants")
+    tenant.add_argument("action", choices=["create", "list", "suspend", "resume"])
+    tenant.add_argument("tenant", nargs="?", help="tenant id")
+    tenant.add_argument("--name", help="display name (create)")
+    tenant.add_argument(
+        "--admin-email",
+        help="its first admin (create; password: HEADWATER_ADMIN_PASSWORD or a prompt)",
+    )
+    tenant.set_defaults(run=_tenant)
 
     api = commands.add_parser("api", help="the private API (HTTP, behind the VPN)")
     api.add_argument("--host")
