@@ -5,8 +5,7 @@ Each kind gets list, create, get, replace, delete, deploy and rollback, per cont
 the caller's tenant has, every change is a new version with who and when.
 """
 
-# No ``from __future__ import annotations`` here: FastAPI reads the endpoints'
-# annotations at run time, and they name the factory's parameters.
+from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
