@@ -1,4 +1,4 @@
-"""Collector throughput: /track with 1 and 20 events per request, next to a bare endpoint.
+"""Collector throughput: /track with 1 and 20 events, /v1/batch with 100, next to a bare endpoint.
 
     python -m bench.collector [--duration 10] [--connections 32] [--processes N]
 
@@ -6,7 +6,9 @@ Starts what it needs on free ports (embedded broker and search server unless
 HEADWATER_KAFKA / HEADWATER_SEARCH are set), loads each endpoint with wrk for a fixed
 duration and concurrency, prints req/s, events/s, p50/p99 latency and errors, and ends
 with one JSON line. Every request is a new visitor (no profile or session id) and
-carries a realistic ~2 KB browser context (bench/data/browser_context.json).
+carries a realistic ~2 KB browser context (bench/data/browser_context.json). The
+``/v1/batch`` body is what a server-side Segment SDK sends: 100 track and page calls of
+20 users, the batch-level context of the SDK, write key in the body.
 
 The default scenarios compare like with like: one uvicorn process each. With
 ``--processes N`` (N > 1) it also runs the collector and the bare endpoint with N uvicorn
@@ -59,6 +61,32 @@ def track_body(source_id: str, events: int) -> bytes:
     return json.dumps(body).encode()
 
 
+def segment_batch_body(write_key: str, messages: int) -> bytes:
+    """A Segment SDK's batch: ``messages`` calls spread over 20 users, ids and times set."""
+    batch = [
+        {
+            "type": "track" if i % 2 == 0 else "page",
+            "event": "Product Viewed" if i % 2 == 0 else None,
+            "name": None if i % 2 == 0 else "Product",
+            "userId": f"user-{i % 20}",
+            "messageId": f"bench-{i:06d}",
+            "timestamp": "2026-11-28T12:00:00.000+00:00",
+            "properties": {"sku": f"SKU-{i:05d}", "price": 19.9, "url": f"/p/{i}"},
+            "context": {"ip": "203.0.113.7"},
+            "integrations": {},
+        }
+        for i in range(messages)
+    ]
+    return json.dumps(
+        {
+            "batch": batch,
+            "context": {"library": {"name": "analytics-python", "version": "2.4.0"}},
+            "sentAt": "2026-11-28T12:00:01.000+00:00",
+            "writeKey": write_key,
+        }
+    ).encode()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
@@ -74,8 +102,10 @@ def main() -> None:
         bare = start_bare_endpoint(stack, logs)
         source_id = services.init.sources[services.settings.env]
         one, twenty = track_body(source_id, 1), track_body(source_id, 20)
+        segment_100 = segment_batch_body(services.init.write_keys[services.settings.env], 100)
         print(
-            f"bodies: 1 event {len(one)} B, 20 events {len(twenty)} B; "
+            f"bodies: 1 event {len(one)} B, 20 events {len(twenty)} B, "
+            f"/v1/batch of 100 {len(segment_100)} B; "
             f"{args.duration}s per scenario, {args.connections} connections"
         )
 
@@ -90,6 +120,7 @@ def main() -> None:
         bare_1 = load("bare 1 event", f"{bare}/track", one, 1)
         track_1 = load("track 1 event", f"{collector}/track", one, 1)
         track_20 = load("track 20 ev", f"{collector}/track", twenty, 20)
+        batch_100 = load("v1/batch 100", f"{collector}/v1/batch", segment_100, 100)
 
         n = args.processes
         scaled: dict[str, Any] = {}
@@ -99,6 +130,7 @@ def main() -> None:
             bare_1n = load(f"bare 1 ev x{n}", f"{bare_many}/track", one, 1)
             track_1n = load(f"track 1 ev x{n}", f"{many}/track", one, 1)
             track_20n = load(f"track 20 ev x{n}", f"{many}/track", twenty, 20)
+            batch_100n = load(f"v1/batch 100 x{n}", f"{many}/v1/batch", segment_100, 100)
             ratio_n = track_1n.rps / bare_1n.rps
             print(f"collector / bare (1 event), {n} processes each: {ratio_n:.2f}x")
             scaled = {
@@ -106,6 +138,7 @@ def main() -> None:
                 f"bare_1_x{n}": bare_1n.figures(),
                 f"track_1_x{n}": track_1n.figures(),
                 f"track_20_x{n}": track_20n.figures(),
+                f"segment_batch_100_x{n}": batch_100n.figures(),
                 f"ratio_vs_bare_x{n}": round(ratio_n, 3),
             }
 
@@ -119,6 +152,7 @@ def main() -> None:
             "bare_1": bare_1.figures(),
             "track_1": track_1.figures(),
             "track_20": track_20.figures(),
+            "segment_batch_100": batch_100.figures(),
             "ratio_vs_bare": round(ratio, 3),
             **scaled,
         }

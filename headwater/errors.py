@@ -6,11 +6,13 @@
     │   ├── InvalidInput            parseable but a field is missing or wrong     -> 422
     │   ├── PayloadTooLarge         over a size limit                             -> 413
     │   ├── UnknownSource           event source does not exist                   -> 401
+    │   ├── NotFound                no such thing (a redirect; an entity of the caller's
+    │   │                           tenant in the private API)                    -> 404
     │   ├── SourceForbidden         source disabled or channel not allowed        -> 403
+    │   ├── RateLimited             the source sent more than its rate limit      -> 429
     │   └── AccessError             private API: who may do what
     │       ├── Unauthenticated     no, bad, expired or revoked credentials       -> 401
     │       ├── Forbidden           authenticated but not allowed                 -> 403
-    │       ├── NotFound            no such entity (in the caller's tenant)       -> 404
     │       ├── Conflict            the entity exists or changed meanwhile        -> 409
     │       └── TooManyAttempts     login locked after repeated failures          -> 429
     ├── DependencyError            a service we depend on failed (retry, back off)
@@ -41,6 +43,7 @@ __all__ = [
     "NotFound",
     "NotReady",
     "PayloadTooLarge",
+    "RateLimited",
     "SchemaError",
     "SearchRejected",
     "SearchUnavailable",
@@ -83,8 +86,22 @@ class UnknownSource(InputError):
     status = 401
 
 
+class NotFound(InputError):
+    status = 404
+
+
 class SourceForbidden(InputError):
     status = 403
+
+
+class RateLimited(InputError):
+    """Over the source's rate limit; ``retry_after`` seconds until the request would fit."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
 
 
 class AccessError(InputError):
@@ -97,10 +114,6 @@ class Unauthenticated(AccessError):
 
 class Forbidden(AccessError):
     status = 403
-
-
-class NotFound(AccessError):
-    status = 404
 
 
 class Conflict(AccessError):

@@ -69,6 +69,15 @@ class Settings(BaseSettings):
     config_wait: float = Field(
         default=10.0, ge=0, description="seconds to wait at start for the config log"
     )
+    rate_limit_events_per_second: float = Field(
+        default=50_000.0,
+        gt=0,
+        description="default per-source rate limit of one collector process (a source's "
+        "own rate_limit overrides it)",
+    )
+    rate_limit_burst: int = Field(
+        default=100_000, ge=1, description="events a source may send at once before limiting"
+    )
 
     # --- worker --------------------------------------------------------------------
     worker_id: str = Field(default="headwater-worker", pattern=r"^[A-Za-z0-9_.-]+$")

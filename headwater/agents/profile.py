@@ -1,13 +1,15 @@
 """Profile stage: the single writer of each profile.
 
-Intake batches come in keyed ``tenant:profile``; each profile's state lives in a
-key-value table (a Faust table in the worker). For a set of messages the stage folds
-every batch into its profile (core/profiles.py), sends the processed batches and one
-snapshot per changed profile, waits until the broker has acknowledged all of them, and
-only then writes the new states to the table. A crash at any point therefore either
-loses nothing (outputs written, state ahead: the redelivery is recognised by its offset) or
-redoes the work from older state (same deterministic outputs, absorbed downstream by
-event-id and version checks).
+Intake batches and profile operations (merges, core/profile_ops.py) come in keyed
+``tenant:profile``; each profile's state lives in a key-value table (a Faust table in
+the worker). For a set of messages the stage folds every batch into its profile
+(core/profiles.py) or applies the operation, sends the processed batches, identity
+claims, follow-up operations and one snapshot per changed profile, waits until the
+broker has acknowledged all of them, and only then writes the new states to the table.
+Batches for a profile merged away are forwarded to its survivor. A crash at any point
+therefore either loses nothing (outputs written, state ahead: the redelivery is
+recognised by its offset) or redoes the work from older state (same deterministic
+outputs, absorbed downstream by event-id and version checks).
 """
 
 from __future__ import annotations
@@ -15,15 +17,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
+from headwater.agents.profile_outputs import Outputs, Send
+from headwater.core.identity import MERGE_SETTINGS_KIND, MergeSettings
 from headwater.core.mapping import BUILTIN_MAPPINGS, MAPPING_KIND, mapping_from_config
-from headwater.core.profiles import BatchResult, FoldRules, Profile, apply_batch
+from headwater.core.offsets import record as record_offset
+from headwater.core.offsets import seen
+from headwater.core.profile_ops import apply_op, claims_to_send
+from headwater.core.profiles import FoldRules, Profile, apply_batch
 from headwater.errors import HeadwaterError
-from headwater.schemas import INTAKE_BATCH, PROCESSED_BATCH, PROFILE_SNAPSHOT
+from headwater.schemas import INTAKE_BATCH, PROFILE_OP
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigLog
@@ -34,8 +39,6 @@ __all__ = ["ConfiguredRules", "ProfileResult", "ProfileStage", "RulesFor", "Send
 
 log = logging.getLogger(__name__)
 
-# Sends one record and returns something to await for the broker's acknowledgement.
-Send = Callable[[str, bytes, bytes], Awaitable[Awaitable[Any]]]
 # The fold rules in force for a tenant and environment.
 RulesFor = Callable[[str, str], FoldRules]
 
@@ -62,150 +65,128 @@ class ProfileStage:
     ) -> None:
         self._codec = codec
         self._table = table
-        self._send = send
         self._dead = dead_letters
         default = FoldRules(session_gap_ms=settings.session_gap_minutes * 60_000)
         self._rules_for = rules_for or (lambda tenant, env: default)
         self._topics = Topics(settings.topic_prefix)
+        self._out = Outputs(codec, self._topics, send)
 
     async def handle(self, messages: Sequence[SourceMessage]) -> ProfileResult:
         grouped: dict[bytes, list[tuple[SourceMessage, dict[str, Any]]]] = {}
         dead = 0
         for message in messages:
+            is_op = message.topic == self._topics.profile_ops
             try:
-                batch = self._codec.decode(INTAKE_BATCH, message.value)
+                record = self._codec.decode(PROFILE_OP if is_op else INTAKE_BATCH, message.value)
             except HeadwaterError as exc:
-                await self._dead.record(message, f"undecodable intake batch: {exc}")
+                await self._dead.record(message, f"undecodable message: {exc}")
                 dead += 1
                 continue
-            key = message.key or f"{batch['tenant']}:~{batch['events'][0]['id']}".encode()
-            grouped.setdefault(key, []).append((message, batch))
+            key = message.key or _fallback_key(record)
+            grouped.setdefault(key, []).append((message, record))
 
-        deliveries: list[Awaitable[Any]] = []
-        states: dict[bytes, Profile] = {}
-        applied = duplicates = replayed = late = 0
+        work = _Work()
         for key, items in grouped.items():
-            profile_id = items[0][1]["profile_id"]
-            if profile_id is None:  # profile-less: passed on as they came
+            first = items[0][1]
+            if "op" not in first and first["profile_id"] is None:  # profile-less: as they came
                 for message, batch in items:
-                    deliveries.append(await self._emit_profile_less(key, message, batch))
-                    applied += len(batch["events"])
+                    work.pending.append(await self._out.profile_less(key, message.value, batch))
+                    work.applied += len(batch["events"])
                 continue
             try:
-                profile = self._load(key, items[0][1])
-                rules = self._rules_for(profile.tenant, profile.env)
-                changed = False
-                for message, batch in items:
-                    origin = f"{message.topic}/{message.partition}"
-                    result = apply_batch(profile, batch, origin, message.offset or 0, rules)
-                    replayed += result.replayed
-                    duplicates += result.duplicates
-                    if result.replayed:
-                        continue
-                    if result.late:
-                        late += 1
-                        log.warning(
-                            "%s offset %s arrived after later offsets of profile %r; applied",
-                            origin,
-                            message.offset,
-                            key,
-                        )
-                    applied += len(result.applied)
-                    changed = True
-                    deliveries.append(await self._emit_processed(key, message, profile.id, result))
+                await self._fold(key, items, work)
             except Exception as exc:  # one bad profile or batch must not stop the partition
-                log.exception("profile %r: fold failed; dead-lettering its batches", key)
+                log.exception("profile %r: fold failed; dead-lettering its messages", key)
                 for message, _ in items:
                     await self._dead.record(message, f"profile fold failed: {exc!r}")
                     dead += 1
-                continue
-            if changed:
-                deliveries.append(await self._emit_snapshot(key, profile))
-                states[key] = profile
-        await asyncio.gather(*deliveries)  # every output acknowledged ...
-        for key, profile in states.items():  # ... before the state that reflects it
+        await asyncio.gather(*work.pending)  # every output acknowledged ...
+        for key, profile in work.states.items():  # ... before the state that reflects it
             self._table[key] = profile.dumps()
-        return ProfileResult(len(messages), applied, duplicates, replayed, dead, late)
+        return ProfileResult(
+            len(messages), work.applied, work.duplicates, work.replayed, dead, work.late
+        )
 
-    def _load(self, key: bytes, batch: dict[str, Any]) -> Profile:
+    async def _fold(
+        self, key: bytes, items: list[tuple[SourceMessage, dict[str, Any]]], work: _Work
+    ) -> None:
+        first = items[0][1]
+        profile = self._load(key, first["tenant"], first["env"], first["profile_id"])
+        rules = self._rules_for(profile.tenant, profile.env)
+        changed = reclaim = False
+        for message, record in items:
+            origin = f"{message.topic}/{message.partition}"
+            if seen(profile.applied_offsets.get(origin), message.offset or 0):
+                work.replayed += 1
+                continue
+            if "op" in record:
+                outcome = apply_op(profile, record, rules.merge)
+                if outcome.note:
+                    log.info("profile %s: %s: %s", profile.id, record["op"], outcome.note)
+                for follow in outcome.ops:
+                    work.pending.append(await self._out.op(follow))
+                reclaim |= outcome.reclaim
+                changed |= outcome.changed
+                profile.applied_offsets[origin], _ = record_offset(
+                    profile.applied_offsets.get(origin), message.offset or 0
+                )
+                work.states[key] = profile  # the offset is state too
+                continue
+            if profile.merged_into is not None:  # an alias: the survivor takes its events
+                work.pending.append(await self._out.forward(record, profile.merged_into))
+                profile.applied_offsets[origin], _ = record_offset(
+                    profile.applied_offsets.get(origin), message.offset or 0
+                )
+                work.states[key] = profile
+                continue
+            result = apply_batch(profile, record, origin, message.offset or 0, rules)
+            work.duplicates += result.duplicates
+            if result.late:
+                work.late += 1
+                log.warning(
+                    "%s offset %s arrived after later offsets of profile %r; applied",
+                    origin,
+                    message.offset,
+                    key,
+                )
+            work.applied += len(result.applied)
+            changed = True
+            work.pending.append(await self._out.processed(key, message.value, profile.id, result))
+        if changed or reclaim:
+            identifiers = claims_to_send(profile, rules.merge, force=reclaim)
+            work.pending += await self._out.claims(profile, identifiers, rules)
+        if changed:
+            work.pending.append(await self._out.snapshot(key, profile))
+            work.states[key] = profile
+
+    def _load(self, key: bytes, tenant: str, env: str, profile_id: str) -> Profile:
         raw = self._table.get(key)
         if raw is not None:
             return Profile.loads(raw)
-        return Profile.new(batch["tenant"], batch["env"], batch["profile_id"])
+        return Profile.new(tenant, env, profile_id)
 
-    async def _emit_processed(
-        self, key: bytes, message: SourceMessage, profile_id: str, result: BatchResult
-    ) -> Awaitable[Any]:
-        record = {
-            "intake": message.value,
-            "profile_id": profile_id,
-            "events": [
-                {
-                    "id": a.event["id"],
-                    "session_id": a.session_id,
-                    "profile_version": a.profile_version,
-                }
-                for a in result.applied
-            ],
-            "sessions": [
-                {
-                    "id": s.id,
-                    "start": s.start,
-                    "last": s.last,
-                    "events": s.events,
-                    "context": orjson.dumps(s.context),
-                    "merged_into": None,
-                }
-                for s in result.sessions.values()
-            ]
-            + [
-                {  # absorbed: only the id, the survivor and a version above the survivor's
-                    "id": gone,
-                    "start": result.sessions[survivor].start,
-                    "last": result.sessions[survivor].last,
-                    "events": result.sessions[survivor].events,
-                    "context": b"{}",
-                    "merged_into": survivor,
-                }
-                for gone, survivor in result.absorbed.items()
-                if survivor in result.sessions
-            ],
-        }
-        value = self._codec.encode(PROCESSED_BATCH, record)
-        return await self._send(self._topics.events, key, value)
 
-    async def _emit_profile_less(
-        self, key: bytes, message: SourceMessage, batch: dict[str, Any]
-    ) -> Awaitable[Any]:
-        record = {
-            "intake": message.value,
-            "profile_id": None,
-            "events": [
-                {"id": e["id"], "session_id": batch["session_id"], "profile_version": 0}
-                for e in batch["events"]
-            ],
-            "sessions": [],
-        }
-        value = self._codec.encode(PROCESSED_BATCH, record)
-        return await self._send(self._topics.events, key, value)
+@dataclass
+class _Work:
+    """What one call of ``ProfileStage.handle`` has to send and store."""
 
-    async def _emit_snapshot(self, key: bytes, profile: Profile) -> Awaitable[Any]:
-        value = self._codec.encode(
-            PROFILE_SNAPSHOT,
-            {
-                "tenant": profile.tenant,
-                "env": profile.env,
-                "id": profile.id,
-                "version": profile.version,
-                "document": orjson.dumps(profile.snapshot()),
-            },
-        )
-        return await self._send(self._topics.profiles, key, value)
+    pending: list[Awaitable[Any]] = field(default_factory=list)
+    states: dict[bytes, Profile] = field(default_factory=dict)
+    applied: int = 0
+    duplicates: int = 0
+    replayed: int = 0
+    late: int = 0
+
+
+def _fallback_key(record: dict[str, Any]) -> bytes:
+    if "op" in record:
+        return f"{record['tenant']}:{record['profile_id']}".encode()
+    return f"{record['tenant']}:~{record['events'][0]['id']}".encode()
 
 
 class ConfiguredRules:
     """Fold rules per tenant and environment: built-in mappings plus the event mappings
-    configured on the config topic, rebuilt when the configuration changes."""
+    and merge settings configured on the config topic, rebuilt when it changes."""
 
     def __init__(self, settings: Settings, config: ConfigLog) -> None:
         self._gap = settings.session_gap_minutes * 60_000
@@ -224,6 +205,13 @@ class ConfiguredRules:
                 mappings.append(mapping_from_config(entry.data))
             except ValueError as exc:
                 log.error("event mapping %s ignored: %s", entry.id, exc)
-        rules = FoldRules(session_gap_ms=self._gap, mappings=tuple(mappings))
+        merge = MergeSettings()
+        for entry in self._config.entries(MERGE_SETTINGS_KIND):
+            if entry.tenant == tenant and entry.env == env:
+                try:
+                    merge = MergeSettings.from_config(entry.data)
+                except (ValueError, KeyError, TypeError) as exc:
+                    log.error("merge settings %s ignored: %s", entry.id, exc)
+        rules = FoldRules(session_gap_ms=self._gap, mappings=tuple(mappings), merge=merge)
         self._cache[(tenant, env)] = (self._config.generation, rules)
         return rules

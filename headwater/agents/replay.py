@@ -1,10 +1,11 @@
 """``headwater replay``: rebuild profiles, sessions and events in search from the intake log.
 
-The replay reads the intake topic from the beginning (or from a point in time) with a
-plain consumer outside the workers' group, folds it with the same profile stage the
-workers run (state in memory) and writes the documents with the same storage stage into
-the next index generation, which no alias points at yet. Collection and the live
-workers go on meanwhile. Once the replay has caught up with the log it
+The replay reads the intake and profile-operation topics from the beginning (or from a
+point in time) with a plain consumer outside the workers' group, folds them with the
+same profile stage the workers run (state in memory) and writes the documents with the
+same storage stage into the next index generation, which no alias points at yet.
+Collection and the live workers go on meanwhile. Once the replay has caught up with the
+log it
 
 1. publishes the new generation on the config topic, so live storage stages write
    there from then on, and
@@ -41,7 +42,7 @@ from headwater.core.tenancy import (
 from headwater.errors import HeadwaterError
 from headwater.infra.search.port import AliasMove, SearchStore
 from headwater.infra.search.writer import BulkWriter
-from headwater.schemas import INTAKE_BATCH
+from headwater.schemas import INTAKE_BATCH, PROFILE_OP
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigLog, ConfigPublisher
@@ -94,7 +95,11 @@ class Replay:
         self._publisher = publisher
         self._codec = codec or AvroCodec.default()
         self._progress = progress or (lambda done, total: None)
-        self._topic = Topics(settings.topic_prefix).intake
+        topics = Topics(settings.topic_prefix)
+        # Merges travel as profile operations; their merge-in records carry the absorbed
+        # profile's state as it was, so replaying both topics rebuilds merged profiles.
+        self._sources = (topics.intake, topics.profile_ops)
+        self._documents = (topics.events, topics.profiles)
         self._targets: dict[tuple[str, str], int] = {}
         self._outputs: list[SourceMessage] = []
         self._writer = BulkWriter(
@@ -139,8 +144,9 @@ class Replay:
     ) -> list[TopicPartition]:
         await consumer.topics()  # fetches the cluster metadata
         partitions = [
-            TopicPartition(self._topic, p)
-            for p in sorted(consumer.partitions_for_topic(self._topic) or ())
+            TopicPartition(topic, p)
+            for topic in self._sources
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
         ]
         consumer.assign(partitions)
         if since is None:
@@ -194,16 +200,18 @@ class Replay:
         result = await self._profiles.handle(wanted)
         report.events += result.applied
         outputs, self._outputs = self._outputs, []
-        await self._storage.handle(outputs)
+        # Only documents: claims, operations and forwarded intake are in the log already.
+        await self._storage.handle([o for o in outputs if o.topic in self._documents])
 
     def _wanted(self, message: SourceMessage, plan: ReplayPlan) -> bool:
         if plan.tenant is None and plan.env is None:
             return True
+        name = PROFILE_OP if message.topic == self._sources[1] else INTAKE_BATCH
         try:
-            batch = self._codec.decode(INTAKE_BATCH, message.value)
+            record = self._codec.decode(name, message.value)
         except HeadwaterError:  # the profile stage dead-letters it with the reason
             return True
-        return plan.tenant in (None, batch["tenant"]) and plan.env in (None, batch["env"])
+        return plan.tenant in (None, record["tenant"]) and plan.env in (None, record["env"])
 
     async def _collect(self, topic: str, key: bytes, value: bytes) -> Any:
         self._outputs.append(SourceMessage(topic, None, None, key, value))

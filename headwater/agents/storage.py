@@ -31,6 +31,7 @@ from headwater.core.tenancy import (
     events_alias,
     events_index,
     generation_index,
+    merges_alias,
     profiles_alias,
     sessions_alias,
 )
@@ -38,7 +39,7 @@ from headwater.errors import HeadwaterError
 from headwater.infra.search.port import BulkAction, SearchStore
 from headwater.infra.search.provision import provision_events
 from headwater.infra.search.writer import BulkWriter
-from headwater.schemas import INTAKE_BATCH, PROCESSED_BATCH, PROFILE_SNAPSHOT
+from headwater.schemas import INTAKE_BATCH, MERGE_RECORD, PROCESSED_BATCH, PROFILE_SNAPSHOT
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.deadletter import DeadLetters, SourceMessage
@@ -86,6 +87,8 @@ class StorageStage:
             try:
                 if message.topic == self._topics.profiles:
                     found = [await self._profile_action(message.value)]
+                elif message.topic == self._topics.merges:
+                    found = [await self._merge_action(message.value)]
                 else:
                     found = await self._event_actions(message.value)
             except (HeadwaterError, orjson.JSONDecodeError, KeyError, TypeError) as exc:
@@ -155,6 +158,13 @@ class StorageStage:
             size_hint=len(snapshot["document"]) + 64,
             alias=self._joins(alias),
         )
+
+    async def _merge_action(self, value: bytes) -> BulkAction:
+        record = self._codec.decode(MERGE_RECORD, value)
+        await self._provision(record["tenant"], record["env"])
+        alias = merges_alias(self._settings.index_prefix, record["tenant"], record["env"])
+        document = {**record, "time": record["time"].isoformat()}
+        return BulkAction(generation_index(alias), record["id"], document, alias=self._joins(alias))
 
     def _action(self, document: EventDocument, generation: int) -> BulkAction:
         prefix = self._settings.index_prefix

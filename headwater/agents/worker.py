@@ -8,6 +8,7 @@ import os
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from headwater.agents.identity import IdentityStage
 from headwater.agents.profile import ConfiguredRules, ProfileStage
 from headwater.agents.storage import StorageStage
 from headwater.errors import BrokerUnavailable, ConfigurationError, SearchUnavailable
@@ -82,58 +83,96 @@ async def _run_in_batches(
         log.debug("%s", result)
 
 
-def install_profile(app: Any, settings: Settings, codec: AvroCodec) -> None:
-    """The profile agent: the one writer of each profile's state (a Faust table).
+class _AckedSender:
+    """Sends a stage's outputs through a plain acks=all producer.
 
-    The table's changelog partition follows the key (``use_partitioner``), which is the
-    intake topic's partitioning, so it stays right when one batch spans partitions.
+    The stages await every ack themselves before they write state, so Faust's
+    per-message send path (futures, buffer, attachments) buys nothing; it cost a third
+    of the worker's CPU (bench/pipeline.py). A broker outage holds the stage back with
+    back-off; nothing is dropped.
     """
-    topics = Topics(settings.topic_prefix)
-    intake = _raw_topic(app, topics.intake)
-    table = app.Table(
-        "profiles",
+
+    def __init__(self, settings: Settings, stage: str) -> None:
+        self._settings = settings
+        self._stage = stage
+        self.producer = AckedProducer(settings)
+
+    async def _deliver(self, topic: str, key: bytes, value: bytes) -> None:
+        backoff = Backoff(self._settings.storage_max_backoff)
+        while True:
+            try:
+                return await self.producer.send(topic, value, key)
+            except BrokerUnavailable as exc:
+                log.warning("%s outputs wait for Kafka: %s", self._stage, exc)
+                await backoff.wait()
+
+    async def __call__(self, topic: str, key: bytes, value: bytes) -> Any:
+        return asyncio.ensure_future(self._deliver(topic, key, value))
+
+
+def _keyed_table(app: Any, name: str, settings: Settings) -> Any:
+    """A bytes table whose changelog partition follows the key (``use_partitioner``),
+    which is the source topic's partitioning, so it stays right when one batch spans
+    partitions (streams/store.py files keys the same way on disk)."""
+    return app.Table(
+        name,
         default=None,
         key_type=bytes,
         value_type=bytes,
         partitions=settings.partitions,
         use_partitioner=True,
     )
-    # Outputs go through a plain acks=all producer: the stage awaits every ack itself
-    # before it writes state, so Faust's per-message send path (futures, buffer,
-    # attachments) buys nothing and cost a third of the worker's CPU (bench/pipeline.py).
-    outputs = AckedProducer(settings)
 
-    async def deliver(topic: str, key: bytes, value: bytes) -> None:
-        """Until the broker acknowledges: an outage holds the agent back, never drops."""
-        backoff = Backoff(settings.storage_max_backoff)
-        while True:
-            try:
-                return await outputs.send(topic, value, key)
-            except BrokerUnavailable as exc:
-                log.warning("profile outputs wait for Kafka: %s", exc)
-                await backoff.wait()
 
-    async def send(topic: str, key: bytes, value: bytes) -> Any:
-        return asyncio.ensure_future(deliver(topic, key, value))
-
+def install_profile(app: Any, settings: Settings, codec: AvroCodec) -> None:
+    """The profile agent: the one writer of each profile's state (a Faust table), fed
+    by intake and by profile operations (merges), which are partitioned alike."""
+    topics = Topics(settings.topic_prefix)
+    source = _raw_topic(app, topics.intake, topics.profile_ops)
+    table = _keyed_table(app, "profiles", settings)
+    send = _AckedSender(settings, "profile")
     dead = DeadLetters(codec, "profile", _dead_letter_sender(app, settings))
     config = ConfigLog(settings, codec)
     stage = ProfileStage(settings, codec, table, send, dead, ConfiguredRules(settings, config))
 
-    @app.agent(intake, name="profile")  # type: ignore[untyped-decorator]
+    @app.agent(source, name="profile")  # type: ignore[untyped-decorator]
     async def profile(stream: Any) -> None:
-        await outputs.start(wait=settings.config_wait)
+        await send.producer.start(wait=settings.config_wait)
         await config.start(wait=settings.config_wait)  # mappings come from hw.config
         try:
             await _run_in_batches(stream, settings, stage.handle)
         finally:
             await config.stop()
-            await outputs.stop()
+            await send.producer.stop()
+
+
+def install_identity(app: Any, settings: Settings, codec: AvroCodec) -> None:
+    """The identity agent (APM): the one writer of ``identifier -> profile``."""
+    topics = Topics(settings.topic_prefix)
+    source = _raw_topic(app, topics.identity)
+    table = _keyed_table(app, "identities", settings)
+    send = _AckedSender(settings, "identity")
+    dead = DeadLetters(codec, "identity", _dead_letter_sender(app, settings))
+    config = ConfigLog(settings, codec)
+    rules = ConfiguredRules(settings, config)
+    stage = IdentityStage(
+        settings, codec, table, send, dead, lambda tenant, env: rules(tenant, env).merge
+    )
+
+    @app.agent(source, name="identity")  # type: ignore[untyped-decorator]
+    async def identity(stream: Any) -> None:
+        await send.producer.start(wait=settings.config_wait)
+        await config.start(wait=settings.config_wait)  # merge settings come from hw.config
+        try:
+            await _run_in_batches(stream, settings, stage.handle)
+        finally:
+            await config.stop()
+            await send.producer.stop()
 
 
 def install_storage(app: Any, settings: Settings, codec: AvroCodec) -> None:
     topics = Topics(settings.topic_prefix)
-    source = _raw_topic(app, topics.events, topics.profiles)
+    source = _raw_topic(app, topics.events, topics.profiles, topics.merges)
     send_dead_letter = _dead_letter_sender(app, settings)
     config = ConfigLog(settings, codec)  # the index generation a replay switched to
 
@@ -158,6 +197,7 @@ def install_storage(app: Any, settings: Settings, codec: AvroCodec) -> None:
 
 AGENTS: dict[str, Callable[[Any, Settings, AvroCodec], None]] = {
     "profile": install_profile,
+    "identity": install_identity,
     "storage": install_storage,
 }
 

@@ -12,8 +12,10 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from headwater import __version__
 from headwater.collector.errors import install_error_handlers
+from headwater.collector.redirect_routes import redirect_router
 from headwater.collector.routes import OPENAPI_MODELS, router
 from headwater.collector.runtime import CollectorRuntime
+from headwater.collector.segment_routes import SEGMENT_MODELS, segment_router
 from headwater.settings import Settings
 
 __all__ = ["create_app"]
@@ -42,6 +44,8 @@ def create_app(settings: Settings, runtime: CollectorRuntime | None = None) -> F
     )
     app.state.runtime = runtime
     app.include_router(router)
+    app.include_router(segment_router)
+    app.include_router(redirect_router)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
@@ -62,7 +66,7 @@ def _document_models(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = build()
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in OPENAPI_MODELS:
+            for model in [*OPENAPI_MODELS, *SEGMENT_MODELS]:
                 model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 components.update(model_schema.pop("$defs", {}))
                 components[model.__name__] = model_schema

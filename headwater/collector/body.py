@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -10,7 +11,7 @@ from starlette.requests import Request
 
 from headwater.errors import InvalidInput, MalformedInput, PayloadTooLarge
 
-__all__ = ["read_limited", "request_data"]
+__all__ = ["gunzip_limited", "read_decoded", "read_limited", "request_data"]
 
 
 async def read_limited(request: Request, limit: int) -> bytes:
@@ -26,6 +27,35 @@ async def read_limited(request: Request, limit: int) -> bytes:
             raise PayloadTooLarge(f"request body is over the {limit}-byte limit")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def gunzip_limited(body: bytes, limit: int) -> bytes:
+    """Decompress a gzip body, refusing (413) once the output passes ``limit`` bytes, so
+    a small bomb never inflates in memory."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(body, limit + 1)
+        if len(out) > limit or inflater.unconsumed_tail:
+            raise PayloadTooLarge(f"decompressed body is over the {limit}-byte limit")
+        out += inflater.flush(limit + 1 - len(out))
+    except zlib.error as exc:
+        raise MalformedInput(f"body is not valid gzip: {exc}") from None
+    if len(out) > limit:
+        raise PayloadTooLarge(f"decompressed body is over the {limit}-byte limit")
+    if not inflater.eof:
+        raise MalformedInput("gzip body is truncated")
+    return out
+
+
+async def read_decoded(request: Request, limit: int) -> bytes:
+    """The body under ``limit`` before and after ``Content-Encoding: gzip`` is undone."""
+    body = await read_limited(request, limit)
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding in ("gzip", "x-gzip"):
+        return gunzip_limited(body, limit)
+    raise MalformedInput(f"Content-Encoding {encoding!r} is not supported; use gzip")
 
 
 def _flatten(pairs: list[tuple[str, str]]) -> dict[str, Any]:

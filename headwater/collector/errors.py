@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from headwater.errors import BrokerUnavailable, DependencyError, InputError
+from headwater.errors import BrokerUnavailable, DependencyError, InputError, RateLimited
 
 __all__ = ["install_error_handlers"]
 
@@ -26,6 +26,8 @@ def install_error_handlers(app: FastAPI, retry_after: int) -> None:
         body: dict[str, object] = {"error": exc.message}
         if exc.field:
             body["field"] = exc.field
+        if isinstance(exc, RateLimited):
+            return _json(exc.status, body, {"Retry-After": str(exc.retry_after)})
         return _json(exc.status, body)
 
     async def unavailable(_: Request, exc: Exception) -> Response:

@@ -9,12 +9,17 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from headwater.collector.answers import (
+    ERROR_RESPONSES,
+    ErrorBody,
+    json_answer,
+    request_meta,
+    runtime_of,
+)
 from headwater.collector.body import read_limited, request_data
 from headwater.collector.routing import DirectRoute
-from headwater.collector.runtime import CollectorRuntime
 from headwater.core.ids import new_id
 from headwater.core.intake import (
-    RequestMeta,
     TrackerPayload,
     build_collect_batch,
     build_tracker_batch,
@@ -48,45 +53,10 @@ class CollectResponse(BaseModel):
     session: IdRef
 
 
-class ErrorBody(BaseModel):
-    error: str
-    field: str | None = None
-
-
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody, "description": text}
-    for status, text in {
-        400: "malformed body",
-        401: "unknown event source",
-        403: "event source disabled or channel not allowed",
-        413: "request or event over its size limit",
-        422: "a field is missing or invalid",
-        503: "the event log is unavailable; retry after Retry-After seconds",
-    }.items()
-}
-
-
-def _runtime(request: Request) -> CollectorRuntime:
-    runtime: CollectorRuntime = request.app.state.runtime
-    return runtime
-
-
-def _meta(request: Request, runtime: CollectorRuntime) -> RequestMeta:
-    return RequestMeta(
-        received_at=runtime.now_ms(),
-        ip=request.client.host if request.client else None,
-        user_agent=request.headers.get("user-agent"),
-    )
-
-
-def _json(body: dict[str, Any]) -> Response:
-    return Response(orjson.dumps(body), media_type="application/json")
-
-
 @router.post(
     "/track",
     response_model=TrackResponse,
-    responses=_ERRORS,
+    responses=ERROR_RESPONSES,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -98,17 +68,18 @@ def _json(body: dict[str, Any]) -> Response:
     summary="Collect events (Tracardi tracker protocol)",
 )
 async def track(request: Request) -> Response:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     body = await read_limited(request, runtime.limits.max_request_bytes)
     payload = parse_tracker_payload(body)
     source = runtime.source(payload.source.id)
     source.admit("track")
+    runtime.admit_rate(source, len(payload.events))
     profile_less = request.query_params.get("profile_less", "").lower() in ("1", "true", "yes")
     accepted = build_tracker_batch(
-        payload, source, _meta(request, runtime), runtime.limits, profile_less=profile_less
+        payload, source, request_meta(request, runtime), runtime.limits, profile_less=profile_less
     )
     await runtime.publish(accepted)
-    return _json(
+    return json_answer(
         {
             "profile": {"id": accepted.profile_id} if accepted.profile_id else None,
             "session": {"id": accepted.session_id},
@@ -125,16 +96,17 @@ async def track(request: Request) -> Response:
 async def _collect(
     request: Request, event_type: str, source_id: str, session_id: str | None
 ) -> Response:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     body = await read_limited(request, runtime.limits.max_request_bytes)
     source = runtime.source(source_id)
     source.admit("collect")
+    runtime.admit_rate(source, 1)
     data = request_data(request, body)
     accepted = build_collect_batch(
-        event_type, data, source, session_id, _meta(request, runtime), runtime.limits
+        event_type, data, source, session_id, request_meta(request, runtime), runtime.limits
     )
     await runtime.publish(accepted)
-    return _json({"events": accepted.event_ids, "session": {"id": accepted.session_id}})
+    return json_answer({"events": accepted.event_ids, "session": {"id": accepted.session_id}})
 
 
 async def collect(request: Request, event_type: str, source_id: str) -> Response:
@@ -158,7 +130,7 @@ for _method in ("GET", "POST"):
             methods=[_method],
             operation_id=f"{_endpoint.__name__}_{_method.lower()}",
             response_model=CollectResponse,
-            responses=_ERRORS,
+            responses=ERROR_RESPONSES,
             summary="Collect one webhook event; body (JSON or form) or query string "
             "are its properties",
         )
@@ -166,12 +138,12 @@ for _method in ("GET", "POST"):
 
 @router.get("/health", summary="Liveness: the process answers")
 async def health(_: Request) -> Response:
-    return _json({"status": "ok"})
+    return json_answer({"status": "ok"})
 
 
 @router.get("/health/ready", summary="Readiness: Kafka reachable and configuration loaded")
 async def ready(request: Request) -> Response:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     broker = await runtime.producer.reachable()
     config = runtime.config.caught_up
     status = 200 if broker and config else 503

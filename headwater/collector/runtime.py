@@ -5,10 +5,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 from headwater.core.intake import Accepted, IntakeLimits
-from headwater.core.sources import EventSource
+from headwater.core.ratelimit import SourceRateLimiter
+from headwater.core.redirects import REDIRECT_KIND, Redirect
+from headwater.core.sources import EventSource, RateLimit, key_prefix
 from headwater.core.tenancy import tenant_key
-from headwater.errors import NotReady, SourceForbidden, UnknownSource
+from headwater.errors import NotFound, NotReady, RateLimited, SourceForbidden, UnknownSource
 from headwater.schemas import INTAKE_BATCH
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
@@ -27,6 +31,7 @@ class CollectorRuntime:
     config: ConfigLog
     topics: Topics
     limits: IntakeLimits
+    rate_limiter: SourceRateLimiter
 
     @classmethod
     def create(cls, settings: Settings) -> CollectorRuntime:
@@ -39,6 +44,12 @@ class CollectorRuntime:
             config=ConfigLog(settings, codec),
             topics=Topics(settings.topic_prefix),
             limits=IntakeLimits(settings.max_event_bytes, settings.max_request_bytes),
+            rate_limiter=SourceRateLimiter(
+                RateLimit(
+                    events_per_second=settings.rate_limit_events_per_second,
+                    burst=settings.rate_limit_burst,
+                )
+            ),
         )
 
     async def start(self) -> None:
@@ -55,12 +66,58 @@ class CollectorRuntime:
             if not self.config.caught_up:  # 401 would make SDKs drop the event for good
                 raise NotReady("event sources are still loading; retry shortly")
             raise UnknownSource(f"unknown event source {source_id}", field="source.id")
+        return self._unsuspended(source, "source.id")
+
+    def _unsuspended(self, source: EventSource, field: str) -> EventSource:
         tenant = self.config.get(tenant_key(source.tenant))
         if tenant is not None and tenant.data.get("status") == "suspended":
-            raise SourceForbidden(
-                f"tenant of event source {source_id} is suspended", field="source.id"
-            )
+            raise SourceForbidden(f"tenant of event source {source.id} is suspended", field=field)
         return source
+
+    def source_for_key(self, write_key: str) -> EventSource:
+        """The source of a live write key served by this collector's environment."""
+        source = self.config.source_for_key(write_key)
+        if source is None or source.env != self.settings.env:
+            if source is None and not self.config.caught_up:
+                raise NotReady("event sources are still loading; retry shortly")
+            # the key itself is a secret: say which one by its prefix only
+            raise UnknownSource(
+                f"unknown or revoked write key {key_prefix(write_key)}", field="writeKey"
+            )
+        return self._unsuspended(source, "writeKey")
+
+    def redirect(self, redirect_id: str) -> tuple[Redirect, EventSource]:
+        """A configured redirect of this environment and the source recording its clicks."""
+        entry = self.config.entry(REDIRECT_KIND, self.settings.env, redirect_id)
+        if entry is None:
+            if not self.config.caught_up:
+                raise NotReady("redirects are still loading; retry shortly")
+            raise NotFound(f"unknown redirect {redirect_id}", field="redirect_id")
+        try:
+            redirect = Redirect.model_validate({**entry.data, "id": entry.id})
+        except ValidationError:
+            raise NotFound(
+                f"redirect {redirect_id} is misconfigured", field="redirect_id"
+            ) from None
+        return redirect, self.source(redirect.source_id)
+
+    def admit_rate(self, source: EventSource, events: int) -> None:
+        """Refuse (429 with Retry-After) events over the source's rate limit."""
+        wait = self.rate_limiter.take(source, events, time.monotonic())
+        if wait:
+            raise RateLimited(
+                f"event source {source.id} is over its rate limit; retry in {wait}s",
+                retry_after=wait,
+            )
+
+    async def publish_all(self, batches: list[Accepted]) -> None:
+        """Write several batches (one per profile); returns once all are acknowledged."""
+        if len(batches) == 1:
+            await self.publish(batches[0])
+        elif batches:
+            encode = self.codec.encode
+            records = [(encode(INTAKE_BATCH, a.record), a.key) for a in batches]
+            await self.producer.send_many(self.topics.intake, records)
 
     async def publish(self, accepted: Accepted) -> None:
         """Encode and write the batch; returns only once the broker acknowledged it."""

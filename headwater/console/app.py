@@ -14,7 +14,16 @@ from headwater import __version__
 from headwater.console.errors import install_error_handlers
 from headwater.console.login import prune_revocations
 from headwater.console.models import ErrorBody
-from headwater.console.routes import accounts, data, health, sources, stats, tenants, user
+from headwater.console.routes import (
+    accounts,
+    data,
+    health,
+    merge_settings,
+    sources,
+    stats,
+    tenants,
+    user,
+)
 from headwater.console.runtime import ConsoleRuntime
 from headwater.errors import HeadwaterError
 from headwater.settings import Settings
@@ -81,7 +90,7 @@ def create_app(settings: Settings, runtime: ConsoleRuntime | None = None) -> Fas
         accounts.router,
         sources.sources,
         sources.mappings,
-        sources.merge_rules,
+        merge_settings.router,
         data.router,
         stats.router,
         tenants.router,

@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from headwater.core.access import Role
 from headwater.core.config import ConfigEntry
-from headwater.core.merge_rules import MergeRules
 from headwater.core.tenancy import TENANT_ID_PATTERN
 
 __all__ = [
@@ -23,9 +22,11 @@ __all__ = [
     "MappingIn",
     "MappingOut",
     "Me",
-    "MergeRulesIn",
-    "MergeRulesOut",
+    "MergeKeyIn",
+    "MergeSettingsIn",
+    "MergeSettingsOut",
     "PageOut",
+    "RateLimitIn",
     "RefreshIn",
     "SourceIn",
     "SourceOut",
@@ -35,6 +36,9 @@ __all__ = [
     "UserIn",
     "UserOut",
     "UserPatch",
+    "WriteKeyIn",
+    "WriteKeyOut",
+    "WriteKeyRef",
 ]
 
 _ID = r"^[A-Za-z0-9_.:-]{1,128}$"
@@ -151,11 +155,41 @@ class EntityIn(BaseModel):
     )
 
 
+class RateLimitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events_per_second: float = Field(gt=0, le=1_000_000)
+    burst: int = Field(ge=1, le=10_000_000)
+
+
 class SourceIn(EntityIn):
+    """An event source. Write keys are not part of it: the server issues them
+    (``POST /sources`` gives one, ``/write-keys`` adds and revokes)."""
+
     name: str = Field(default="", max_length=256)
     type: str = Field(default="rest", max_length=64)
     enabled: bool = True
-    channels: list[Literal["track", "collect"]] = ["track", "collect"]
+    channels: list[Literal["track", "collect", "segment", "redirect"]] = [
+        "track",
+        "collect",
+        "segment",
+        "redirect",
+    ]
+    rate_limit: RateLimitIn | None = Field(default=None, description="null: the default")
+
+
+class WriteKeyOut(BaseModel):
+    key: str
+    name: str
+    revoked: bool
+
+
+class WriteKeyIn(BaseModel):
+    name: str = Field(default="", max_length=128)
+
+
+class WriteKeyRef(BaseModel):
+    key: str = Field(min_length=8, max_length=256)
 
 
 class SourceOut(Versioned):
@@ -165,6 +199,8 @@ class SourceOut(Versioned):
     type: str
     enabled: bool
     channels: list[str]
+    rate_limit: RateLimitIn | None
+    write_keys: list[WriteKeyOut]
 
     @classmethod
     def of(cls, entry: ConfigEntry) -> SourceOut:
@@ -176,10 +212,18 @@ class SourceOut(Versioned):
             type=data.get("type", "rest"),
             enabled=bool(data.get("enabled", True)),
             channels=sorted(data.get("channels", ["track", "collect"])),
+            rate_limit=data.get("rate_limit"),
+            write_keys=[
+                WriteKeyOut(key=k["key"], name=k.get("name", ""), revoked=k.get("revoked", False))
+                for k in data.get("write_keys", [])
+            ],
             version=entry.version,
             updated_at=entry.updated_at,
             updated_by=entry.updated_by,
         )
+
+
+PROFILE_PATH = r"^(traits|data)\.[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"
 
 
 class FieldMappingIn(BaseModel):
@@ -224,27 +268,47 @@ class MappingOut(Versioned):
         )
 
 
-class MergeRulesIn(EntityIn, MergeRules):
-    """Merge keys and strategies (``core/merge_rules.py``), one set per tenant and context."""
+class MergeKeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
-    model_config = ConfigDict(extra="forbid", frozen=False)
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    path: str = Field(pattern=PROFILE_PATH, max_length=256)
+    unique: bool = False
+    kind: Literal["email", "phone", "id", "text"] = "text"
 
 
-class MergeRulesOut(Versioned, MergeRules):
-    model_config = ConfigDict(frozen=False)
+class MergeSettingsIn(EntityIn):
+    """Merge keys, guards and strategies (``core/identity.py``): one set per tenant and
+    context, read by the profile and identity agents."""
 
-    id: str
+    keys: list[MergeKeyIn] = Field(min_length=1, max_length=20)
+    blocked: list[str] | None = Field(default=None, max_length=500)
+    max_merges: int = Field(default=50, ge=1, le=10_000)
+    strategies: dict[str, str] = Field(default_factory=dict, max_length=500)
+    default_strategy: str = "last_update"
+
+
+class MergeSettingsOut(Versioned):
     env: str
+    keys: list[MergeKeyIn]
+    blocked: list[str] | None
+    max_merges: int
+    strategies: dict[str, str]
+    default_strategy: str
 
     @classmethod
-    def of(cls, entry: ConfigEntry) -> MergeRulesOut:
+    def of(cls, entry: ConfigEntry) -> MergeSettingsOut:
+        data = entry.data
         return cls(
-            id=entry.id,
             env=entry.env or "",
+            keys=[MergeKeyIn.model_validate(k) for k in data.get("keys", [])],
+            blocked=data.get("blocked"),
+            max_merges=int(data.get("max_merges", 50)),
+            strategies=dict(data.get("strategies", {})),
+            default_strategy=str(data.get("default_strategy", "last_update")),
             version=entry.version,
             updated_at=entry.updated_at,
             updated_by=entry.updated_by,
-            **entry.data,
         )
 
 

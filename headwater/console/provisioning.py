@@ -6,20 +6,27 @@ exists and writes only what is missing, so running it twice changes nothing.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
 from headwater.core.access import Role
 from headwater.core.accounts import USER_KIND, normalise_email, user_id_for
 from headwater.core.config import config_key
-from headwater.core.sources import SOURCE_KIND, default_source_id
+from headwater.core.sources import DEFAULT_CHANNELS, SOURCE_KIND, default_source_id
 from headwater.core.tenancy import ENVIRONMENTS, TENANT_KIND, check_tenant_id
 from headwater.infra.search import SearchStore
 from headwater.infra.search.provision import provision_events
 from headwater.settings import Settings
 from headwater.streams.config_log import ConfigLog, ConfigPublisher
 
-__all__ = ["AdminAccount", "ProvisionResult", "ensure_entity", "provision_tenant"]
+__all__ = [
+    "AdminAccount",
+    "ProvisionResult",
+    "ensure_entity",
+    "new_write_key",
+    "provision_tenant",
+]
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,12 @@ async def ensure_entity(
     return True
 
 
+def new_write_key(name: str = "default") -> dict[str, Any]:
+    """A random write key. Keys are issued by the server only: the collector finds a
+    source by its key across tenants, so a caller must never choose one."""
+    return {"key": f"hw_{secrets.token_hex(16)}", "name": name, "revoked": False}
+
+
 def admin_entity(tenant: str, admin: AdminAccount) -> tuple[str, dict[str, Any]]:
     email = normalise_email(admin.email)
     data = {"email": email, "role": Role.ADMIN.value, "password_hash": admin.password_hash}
@@ -93,8 +106,10 @@ async def provision_tenant(
     for source_env in ENVIRONMENTS:
         source_id = default_source_id(tenant, source_env)
         result.sources[source_env] = source_id
-        source = {"name": "Default source", "type": "rest", "enabled": True}
-        source["channels"] = ["track", "collect"]
+        source: dict[str, Any] = {"name": "Default source", "type": "rest", "enabled": True}
+        source["channels"] = list(DEFAULT_CHANNELS)
+        # random, unlike init's deterministic local key: a tenant's keys are secrets
+        source["write_keys"] = [new_write_key()]
         wanted.append((SOURCE_KIND, source_env, source_id, source))
     for kind, env, entity_id, data in wanted:
         written = await ensure_entity(

@@ -8,6 +8,7 @@ that tenant. No id, path or header a caller sends can name another tenant's enti
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,7 @@ from headwater.core.config import ConfigEntry, config_key
 from headwater.errors import Conflict, NotFound
 from headwater.streams.config_log import ConfigLog, ConfigPublisher
 
-__all__ = ["TenantConfig", "previous_kind"]
+__all__ = ["EnvOwned", "TenantConfig", "previous_kind"]
 
 
 def previous_kind(kind: str) -> str:
@@ -90,16 +91,24 @@ class TenantConfig:
         await self.config.wait_gone(current.key)
         return current
 
-    async def deploy(self, kind: str, entity_id: str) -> ConfigEntry:
+    async def deploy(
+        self, kind: str, entity_id: str, *, env_owned: EnvOwned | None = None
+    ) -> ConfigEntry:
         """Copy the staging definition to production as a new version; the production
-        version it replaces is kept for :meth:`rollback`."""
+        version it replaces is kept for :meth:`rollback`. Fields ``env_owned`` names
+        (write keys) belong to each environment and are never copied across."""
         staged = self.get(kind, "staging", entity_id)
         live = self.find(kind, "production", entity_id)
         if live is not None:
             await self.put(previous_kind(kind), "production", entity_id, _snapshot(live))
-        return await self.put(kind, "production", entity_id, dict(staged.data))
+        data = dict(staged.data)
+        if env_owned is not None:
+            data = env_owned.carry(data, live.data if live is not None else None)
+        return await self.put(kind, "production", entity_id, data)
 
-    async def rollback(self, kind: str, entity_id: str) -> ConfigEntry:
+    async def rollback(
+        self, kind: str, entity_id: str, *, env_owned: EnvOwned | None = None
+    ) -> ConfigEntry:
         """Put the production version a deploy replaced back, as a new version."""
         kept = self.find(previous_kind(kind), "production", entity_id)
         if kept is None:
@@ -107,7 +116,25 @@ class TenantConfig:
         live = self.find(kind, "production", entity_id)
         if live is not None:
             await self.put(previous_kind(kind), "production", entity_id, _snapshot(live))
-        return await self.put(kind, "production", entity_id, dict(kept.data["data"]))
+        data = dict(kept.data["data"])
+        if env_owned is not None:
+            data = env_owned.carry(data, live.data if live is not None else None)
+        return await self.put(kind, "production", entity_id, data)
+
+
+@dataclass(frozen=True)
+class EnvOwned:
+    """Fields of a kind that each environment keeps for itself across deploys and
+    rollbacks (a source's write keys): taken from the current production version, or
+    made fresh by ``fresh`` when there is none."""
+
+    fields: tuple[str, ...]
+    fresh: Callable[[], dict[str, Any]]
+
+    def carry(self, data: dict[str, Any], live: dict[str, Any] | None) -> dict[str, Any]:
+        kept = {f: live[f] for f in self.fields if f in live} if live is not None else None
+        others = {k: v for k, v in data.items() if k not in self.fields}
+        return {**others, **(kept if kept is not None else self.fresh())}
 
 
 def _snapshot(entry: ConfigEntry) -> dict[str, Any]:

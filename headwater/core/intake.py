@@ -22,6 +22,7 @@ from pydantic import (
     ValidationError,
 )
 
+from headwater.core.bots import BOT_TAG, is_bot
 from headwater.core.ids import IdPool, new_id
 from headwater.core.sources import EventSource
 from headwater.core.times import epoch_ms
@@ -32,9 +33,13 @@ __all__ = [
     "IntakeLimits",
     "RequestMeta",
     "TrackerPayload",
+    "base_record",
     "build_collect_batch",
     "build_tracker_batch",
+    "encode_json",
+    "field_path",
     "parse_tracker_payload",
+    "partition_key",
 ]
 
 # Ids a client may choose (events, sessions, profiles): the same rule on every route.
@@ -134,7 +139,7 @@ class Accepted:
 # --- parsing ------------------------------------------------------------------------
 
 
-def _field_path(loc: tuple[int | str, ...]) -> str:
+def field_path(loc: tuple[int | str, ...]) -> str:
     path = ""
     for part in loc:
         if isinstance(part, int):
@@ -154,11 +159,11 @@ def parse_tracker_payload(body: bytes) -> TrackerPayload:
         return TrackerPayload.model_validate(data)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        field = _field_path(tuple(first["loc"]))
+        field = field_path(tuple(first["loc"]))
         raise InvalidInput(f"{field}: {first['msg']}", field=field) from None
 
 
-def _dump(value: dict[str, Any], field: str) -> bytes:
+def encode_json(value: dict[str, Any], field: str) -> bytes:
     if not value:
         return _EMPTY_OBJECT
     try:
@@ -171,12 +176,12 @@ def _millis(moment: datetime | None, default: int) -> int:
     return default if moment is None else epoch_ms(moment)
 
 
-def _partition_key(tenant: str, profile_id: str | None, fallback: str) -> bytes:
+def partition_key(tenant: str, profile_id: str | None, fallback: str) -> bytes:
     """Per-profile work is keyed tenant:profile; profile-less events spread by session/event."""
     return f"{tenant}:{profile_id}".encode() if profile_id else f"{tenant}:~{fallback}".encode()
 
 
-def _base_record(source: EventSource, channel: str, meta: RequestMeta) -> dict[str, Any]:
+def base_record(source: EventSource, channel: str, meta: RequestMeta) -> dict[str, Any]:
     return {
         "tenant": source.tenant,
         "env": source.env,
@@ -207,11 +212,12 @@ def build_tracker_batch(
 
     events = []
     event_ids = []
+    bot = is_bot(meta.user_agent)
     for index, event in enumerate(payload.events):
         field = f"events[{index}]"
-        properties = _dump(event.properties, f"{field}.properties")
-        context = _dump(event.context, f"{field}.context")
-        options = _dump(event.options, f"{field}.options")
+        properties = encode_json(event.properties, f"{field}.properties")
+        context = encode_json(event.context, f"{field}.context")
+        options = encode_json(event.options, f"{field}.options")
         size = len(properties) + len(context) + len(options) + len(event.type)
         if size > limits.max_event_bytes:
             raise PayloadTooLarge(
@@ -228,23 +234,23 @@ def build_tracker_batch(
                 "properties": properties,
                 "context": context,
                 "options": options,
-                "tags": event.tags,
+                "tags": [*event.tags, BOT_TAG] if bot else event.tags,
             }
         )
 
-    record = _base_record(source, "track", meta)
+    record = base_record(source, "track", meta)
     record.update(
         profile_id=profile_id,
         profile_assigned=profile_id is not None and given_profile is None,
         session_id=session_id,
         session_assigned=given_session is None,
         profile_less=profile_less,
-        context=_dump(payload.context, "context"),
-        properties=_dump(payload.properties, "properties"),
+        context=encode_json(payload.context, "context"),
+        properties=encode_json(payload.properties, "properties"),
         events=events,
     )
     return Accepted(
-        key=_partition_key(source.tenant, profile_id, session_id),
+        key=partition_key(source.tenant, profile_id, session_id),
         record=record,
         profile_id=profile_id,
         session_id=session_id,
@@ -261,24 +267,26 @@ def build_collect_batch(
     limits: IntakeLimits,
     *,
     make_id: IdFactory = new_id,
+    channel: str = "collect",
 ) -> Accepted:
     """A webhook call (``/collect``) is one event whose properties are the request data.
 
     Without a session id the event is profile-less: no profile is created for it.
+    ``/redirect`` clicks are made the same way on their own channel.
     """
     event_type = event_type.strip()
     if not event_type or len(event_type) > 128:
         raise InvalidInput("event_type must be 1-128 characters", field="event_type")
     if session_id is not None and not _CLIENT_ID.fullmatch(session_id):
         raise InvalidInput("session_id has characters that are not allowed", field="session_id")
-    encoded = _dump(properties, "properties")
+    encoded = encode_json(properties, "properties")
     if len(encoded) > limits.max_event_bytes:
         raise PayloadTooLarge(
             f"event is {len(encoded)} bytes, over the {limits.max_event_bytes}-byte limit",
             field="properties",
         )
     event_id = make_id()
-    record = _base_record(source, "collect", meta)
+    record = base_record(source, channel, meta)
     record.update(
         profile_id=None,
         profile_assigned=False,
@@ -295,12 +303,12 @@ def build_collect_batch(
                 "properties": encoded,
                 "context": _EMPTY_OBJECT,
                 "options": _EMPTY_OBJECT,
-                "tags": [],
+                "tags": [BOT_TAG] if is_bot(meta.user_agent) else [],
             }
         ],
     )
     return Accepted(
-        key=_partition_key(source.tenant, None, session_id or event_id),
+        key=partition_key(source.tenant, None, session_id or event_id),
         record=record,
         profile_id=None,
         session_id=session_id,

@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from headwater.core.identity import MergeSettings
 from headwater.core.mapping import (
     BUILTIN_MAPPINGS,
     EventMapping,
@@ -49,6 +50,7 @@ def _digest(event_id: str) -> str:
 class FoldRules:
     session_gap_ms: int = DEFAULT_GAP_MS
     mappings: tuple[EventMapping, ...] = BUILTIN_MAPPINGS
+    merge: MergeSettings = field(default_factory=MergeSettings)
 
 
 @dataclass(slots=True)
@@ -72,6 +74,10 @@ class Profile:
     sessions: list[SessionState] = field(default_factory=list)
     # "topic/partition" -> intake offsets applied there (core/offsets.py)
     applied_offsets: dict[str, AppliedOffsets] = field(default_factory=dict)
+    identifiers: list[str] = field(default_factory=list)  # hashed merge keys claimed
+    merged_into: str | None = None  # set once merged away: an alias of that profile
+    absorbed: list[str] = field(default_factory=list)  # profiles merged into this one
+    merges: int = 0
     # digests of the last RECENT_EVENT_IDS applied event ids, oldest first, as one string:
     # a fifth of the state a list of ids took, written to the changelog on every change
     recent: str = ""
@@ -112,7 +118,9 @@ class Profile:
             "tenant": self.tenant,
             "env": self.env,
             "version": self.version,
-            "ids": self.ids,
+            "ids": self.ids + self.identifiers,
+            "merged_into": self.merged_into,
+            "merges": self.merges,
             "traits": self.traits,
             "data": self.data,
             "consents": self.consents,

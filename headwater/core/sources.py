@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Literal
 
@@ -10,10 +11,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from headwater.core.tenancy import TENANT_ID_PATTERN
 from headwater.errors import SourceForbidden
 
-__all__ = ["SOURCE_KIND", "Channel", "EventSource", "default_source_id"]
+__all__ = [
+    "DEFAULT_CHANNELS",
+    "SOURCE_KIND",
+    "Channel",
+    "EventSource",
+    "RateLimit",
+    "WriteKey",
+    "default_source_id",
+    "default_write_key",
+    "key_prefix",
+]
 
 SOURCE_KIND = "source"
-Channel = Literal["track", "collect"]
+Channel = Literal["track", "collect", "segment", "redirect"]
+DEFAULT_CHANNELS = ("track", "collect", "segment", "redirect")
 
 # Fixed namespace so the default source id is the same on every run of init.
 _DEFAULT_SOURCE_NS = uuid.UUID("6a1f3c52-2b0e-4d0e-9a55-2f5c1e0b7d10")
@@ -21,6 +33,38 @@ _DEFAULT_SOURCE_NS = uuid.UUID("6a1f3c52-2b0e-4d0e-9a55-2f5c1e0b7d10")
 
 def default_source_id(tenant: str, env: str) -> str:
     return str(uuid.uuid5(_DEFAULT_SOURCE_NS, f"{tenant}/{env}/default-source"))
+
+
+def default_write_key(tenant: str, env: str) -> str:
+    """The write key ``init`` gives the default source: the same on every run, so a local
+    stack and its SDK settings survive restarts. Anyone who knows the tenant can compute
+    it: production deployments revoke it and issue random keys."""
+    digest = hashlib.sha256(f"headwater/{tenant}/{env}/default-write-key".encode()).hexdigest()
+    return f"hw_{digest[:32]}"
+
+
+def key_prefix(key: str) -> str:
+    """What logs and error messages may show of a write key (it is a secret)."""
+    return key[:6] + "..."
+
+
+class WriteKey(BaseModel):
+    """A secret that SDKs send to name their event source (Segment's ``writeKey``)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    key: str = Field(min_length=8, max_length=256)
+    revoked: bool = False
+    name: str = ""
+
+
+class RateLimit(BaseModel):
+    """Token bucket: ``events_per_second`` refill, up to ``burst`` events at once."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    events_per_second: float = Field(gt=0)
+    burst: int = Field(ge=1)
 
 
 class EventSource(BaseModel):
@@ -34,7 +78,14 @@ class EventSource(BaseModel):
     name: str = ""
     type: str = "rest"
     enabled: bool = True
-    channels: frozenset[str] = frozenset({"track", "collect"})
+    channels: frozenset[str] = frozenset(DEFAULT_CHANNELS)
+    write_keys: tuple[WriteKey, ...] = ()
+    rate_limit: RateLimit | None = None  # None: the collector's default
+
+    @property
+    def live_keys(self) -> list[str]:
+        """Write keys that still authenticate (not revoked)."""
+        return [k.key for k in self.write_keys if not k.revoked]
 
     def admit(self, channel: str) -> None:
         """Raise unless this source may take events through ``channel``."""

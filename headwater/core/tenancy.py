@@ -23,6 +23,7 @@ __all__ = [
     "events_index_pattern",
     "generation_index",
     "generation_key",
+    "merges_alias",
     "profiles_alias",
     "sessions_alias",
     "tenant_key",
@@ -69,6 +70,11 @@ def profiles_alias(prefix: str, tenant: str, env: str) -> str:
 
 def sessions_alias(prefix: str, tenant: str, env: str) -> str:
     return f"{prefix}-{tenant}-{env}-sessions"
+
+
+def merges_alias(prefix: str, tenant: str, env: str) -> str:
+    """Merge decisions and refusals of the identity agent (an audit log, never rebuilt)."""
+    return f"{prefix}-{tenant}-{env}-merges"
 
 
 def generation_index(alias: str, generation: int = 1) -> str:

@@ -147,6 +147,19 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _merge(args: argparse.Namespace, settings: Settings) -> int:
+    from headwater.agents.rescan import run_rescan
+    from headwater.infra.progress import progress_reporter
+
+    if not args.rescan:
+        print("headwater merge: nothing to do (use --rescan)", file=sys.stderr)
+        return 2
+    with progress_reporter("rescan", unit="profile") as progress:
+        report = asyncio.run(run_rescan(settings, args.tenant, args.env, progress=progress))
+    print(json.dumps(asdict(report)))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     from headwater.infra.stack import DEFAULT_PORT_BASE
 
@@ -208,6 +221,16 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds to keep following the log after the alias switch (default 10)",
     )
     replay.set_defaults(run=_replay)
+
+    merge = commands.add_parser("merge", help="merge duplicate profiles")
+    merge.add_argument(
+        "--rescan",
+        action="store_true",
+        help="have every stored profile claim its identifiers again (after merge keys change)",
+    )
+    merge.add_argument("--tenant", help="only this tenant (default: every tenant)")
+    merge.add_argument("--env", choices=("production", "staging"), help="only this environment")
+    merge.set_defaults(run=_merge)
     return parser
 
 

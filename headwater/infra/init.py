@@ -10,7 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from headwater.core.config import config_key
-from headwater.core.sources import SOURCE_KIND, default_source_id
+from headwater.core.sources import (
+    DEFAULT_CHANNELS,
+    SOURCE_KIND,
+    default_source_id,
+    default_write_key,
+)
 from headwater.core.tenancy import ENVIRONMENTS, TENANT_KIND, check_tenant_id
 from headwater.errors import BrokerUnavailable
 from headwater.infra.admin import ensure_admin
@@ -31,6 +36,8 @@ log = logging.getLogger(__name__)
 class InitResult:
     tenant: str
     sources: dict[str, str]
+    # env -> the default source's write key: printed for the operator, never in a repr
+    write_keys: dict[str, str] = field(default_factory=dict, repr=False)
     topics_created: list[str] = field(default_factory=list)
     config_written: list[str] = field(default_factory=list)
     aliases: list[str] = field(default_factory=list)
@@ -67,11 +74,14 @@ async def run_init(settings: Settings, *, admin_email: str | None = None) -> Ini
         for env in ENVIRONMENTS:
             source_id = default_source_id(tenant, env)
             result.sources[env] = source_id
+            write_key = default_write_key(tenant, env)
+            result.write_keys[env] = write_key
             source: dict[str, Any] = {
                 "name": "Default source",
                 "type": "rest",
                 "enabled": True,
-                "channels": ["track", "collect"],
+                "channels": list(DEFAULT_CHANNELS),
+                "write_keys": [{"key": write_key, "name": "default"}],
             }
             wanted.append((SOURCE_KIND, env, source_id, source))
         for kind, entity_env, entity_id, data in wanted:

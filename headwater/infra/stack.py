@@ -125,6 +125,7 @@ class _Stack:
             "tenant": init.tenant,
             "env": settings.env,
             "source_id": init.sources[settings.env],
+            "write_key": init.write_keys[settings.env],
             "data_dir": str(self.data_dir),
             "logs": str(self.logs),
         }
@@ -193,6 +194,7 @@ def run_up(settings: Settings, *, ports: StackPorts, data_dir: Path, as_json: bo
                 f"  kafka      {info['kafka']}\n"
                 f"  tenant     {info['tenant']} ({info['env']})\n"
                 f"  source id  {info['source_id']}\n"
+                f"  write key  {info['write_key']} (Segment-compatible SDKs, /v1/*)\n"
                 f"  logs       {info['logs']}\n"
                 "Send an event:\n"
                 f"  curl -s {info['collector']}/track -H 'content-type: application/json' \\\n"

@@ -25,6 +25,9 @@ CONFIG_RECORD = "config_record"
 DEAD_LETTER = "dead_letter"
 PROCESSED_BATCH = "processed_batch"
 PROFILE_SNAPSHOT = "profile_snapshot"
+IDENTITY_CLAIM = "identity_claim"
+PROFILE_OP = "profile_op"
+MERGE_RECORD = "merge_record"
 
 
 @dataclass(frozen=True)

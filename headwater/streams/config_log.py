@@ -61,7 +61,9 @@ class ConfigLog:
         self._codec = codec
         self._topic = Topics(settings.topic_prefix).config
         self._entries: dict[str, ConfigEntry] = {}
+        self._by_id: dict[tuple[str, str | None, str], ConfigEntry] = {}  # kind, env, id
         self._sources: dict[tuple[str, str], EventSource] = {}
+        self._write_keys: dict[str, EventSource] = {}  # live keys only: O(1) per request
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._caught_up = asyncio.Event()
@@ -85,8 +87,16 @@ class ConfigLog:
         entry = self._entries.get(generation_key(tenant, env))
         return 1 if entry is None else int(entry.data["generation"])
 
+    def entry(self, kind: str, env: str | None, entity_id: str) -> ConfigEntry | None:
+        """An entity by kind, environment and id, whatever its tenant (ids are unique)."""
+        return self._by_id.get((kind, env, entity_id))
+
     def source(self, source_id: str, env: str) -> EventSource | None:
         return self._sources.get((env, source_id))
+
+    def source_for_key(self, write_key: str) -> EventSource | None:
+        """The source a live (not revoked) write key belongs to, whatever its environment."""
+        return self._write_keys.get(write_key)
 
     # --- following the topic ------------------------------------------------------------
 
@@ -195,6 +205,7 @@ class ConfigLog:
 
     def _remember(self, key: str, entry: ConfigEntry) -> None:
         self._entries[key] = entry
+        self._by_id[(entry.kind, entry.env, entry.id)] = entry
         if entry.kind == SOURCE_KIND and entry.env is not None:
             holder = self._sources.get((entry.env, entry.id))
             if holder is not None and holder.tenant != entry.tenant:
@@ -212,16 +223,28 @@ class ConfigLog:
                 )
             except ValidationError as exc:
                 log.error("event source %s is invalid and ignored: %s", entry.id, exc)
-                self._sources.pop((entry.env, entry.id), None)
+                self._drop_source(entry.env, entry.id)
                 return
+            self._drop_source(entry.env, entry.id)  # keys of the previous version go
             self._sources[(entry.env, entry.id)] = source
+            for write_key in source.live_keys:
+                self._write_keys[write_key] = source
 
     def _forget(self, key: str) -> None:
         entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._by_id.pop((entry.kind, entry.env, entry.id), None)
         if entry is not None and entry.kind == SOURCE_KIND and entry.env is not None:
             holder = self._sources.get((entry.env, entry.id))
             if holder is not None and holder.tenant == entry.tenant:
-                self._sources.pop((entry.env, entry.id), None)
+                self._drop_source(entry.env, entry.id)
+
+    def _drop_source(self, env: str, source_id: str) -> None:
+        previous = self._sources.pop((env, source_id), None)
+        if previous is not None:
+            for write_key in previous.live_keys:
+                if self._write_keys.get(write_key) is previous:
+                    del self._write_keys[write_key]
 
 
 class ConfigPublisher:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -108,6 +108,24 @@ class AckedProducer:
         try:
             async with asyncio.timeout(self._timeout):
                 await (await producer.send(topic, value, key=key))
+        except TimeoutError as exc:
+            raise BrokerUnavailable("Kafka did not acknowledge in time") from exc
+        except KafkaError as exc:
+            raise BrokerUnavailable(f"Kafka did not acknowledge: {exc!r}") from exc
+
+    async def send_many(self, topic: str, records: Sequence[tuple[bytes, bytes | None]]) -> None:
+        """Write several ``(value, key)`` records; returns once the broker has them all.
+
+        They are queued at once and their acknowledgements awaited together, so a request
+        that touches many profiles costs one round of waiting, not one per record.
+        """
+        producer = self._producer
+        if producer is None:
+            raise BrokerUnavailable("not connected to Kafka yet")
+        try:
+            async with asyncio.timeout(self._timeout):
+                acks = [await producer.send(topic, value, key=key) for value, key in records]
+                await asyncio.gather(*acks)
         except TimeoutError as exc:
             raise BrokerUnavailable("Kafka did not acknowledge in time") from exc
         except KafkaError as exc:

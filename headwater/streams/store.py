@@ -21,7 +21,14 @@ from faust.stores.rocksdb import Store as RocksDBStore
 
 from headwater.errors import ConfigurationError
 
-__all__ = ["STORE_SCHEME", "KeyPartitionedStore", "claim_state_dir", "key_partition", "register"]
+__all__ = [
+    "STORE_SCHEME",
+    "KeyPartitionedStore",
+    "claim_state_dir",
+    "key_partition",
+    "register",
+    "release_state_dirs",
+]
 
 STORE_SCHEME = "hwrocks"
 
@@ -83,3 +90,9 @@ def claim_state_dir(base: Path) -> Path:
         _held.append(handle)
         return slot
     raise ConfigurationError(f"no free worker state directory under {base}")
+
+
+def release_state_dirs() -> None:
+    """Give up every claimed state directory (the OS does it anyway when we exit)."""
+    while _held:
+        _held.pop().close()

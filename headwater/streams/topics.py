@@ -36,6 +36,21 @@ class Topics:
         return f"{self.prefix}.profiles"
 
     @property
+    def profile_ops(self) -> str:
+        """Operations on profiles (merges), keyed ``tenant:profile`` like intake."""
+        return f"{self.prefix}.profile.ops"
+
+    @property
+    def identity(self) -> str:
+        """Identity claims, keyed ``tenant/env:identifier``."""
+        return f"{self.prefix}.identity"
+
+    @property
+    def merges(self) -> str:
+        """Merge decisions and refusals of the identity agent."""
+        return f"{self.prefix}.merges"
+
+    @property
     def config(self) -> str:
         """Configuration entities, compacted, one partition so readers see one order."""
         return f"{self.prefix}.config"
@@ -49,6 +64,9 @@ class Topics:
         return [
             TopicSpec(self.intake, partitions),
             TopicSpec(self.events, partitions),
+            TopicSpec(self.profile_ops, partitions),
+            TopicSpec(self.identity, partitions),
+            TopicSpec(self.merges, partitions),
             TopicSpec(self.profiles, partitions, {"cleanup.policy": "compact"}),
             TopicSpec(self.config, 1, {"cleanup.policy": "compact"}),
             TopicSpec(self.deadletter, partitions),

@@ -32,7 +32,17 @@ def test_up_uses_configured_endpoints_and_starts_neither(
 
 def test_up_prints_what_a_script_needs(up_stack: UpStack) -> None:
     info = up_stack.info
-    assert {"collector", "api", "search", "kafka", "tenant", "env", "source_id"} <= set(info)
+    assert {
+        "collector",
+        "api",
+        "search",
+        "kafka",
+        "tenant",
+        "env",
+        "source_id",
+        "write_key",
+    } <= set(info)
+    assert info["write_key"].startswith("hw_")
     assert info["tenant"] == "default" and info["env"] == "production"
     assert (up_stack.data_dir / "logs" / "collector.log").exists()
 

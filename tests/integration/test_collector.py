@@ -245,7 +245,11 @@ async def test_only_collection_and_health_routes_exist(collector: str) -> None:
         "/collect/{event_type}/{source_id}/{session_id}",
         "/health",
         "/health/ready",
+        *(f"/v1/{kind}" for kind in ("track", "identify", "page", "screen", "group", "alias")),
+        "/v1/batch",
+        "/redirect/{redirect_id}",
     }
     schemas = document["components"]["schemas"]
     assert "TrackerPayload" in schemas and "TrackResponse" in schemas
+    assert "SegmentMessage" in schemas and "SegmentBatch" in schemas
     json.dumps(document)  # the document is plain JSON

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from headwater.core.sources import default_source_id
-from headwater.core.tenancy import events_alias, profiles_alias, sessions_alias
+from headwater.core.sources import SOURCE_KIND, default_source_id, default_write_key
+from headwater.core.tenancy import events_alias, merges_alias, profiles_alias, sessions_alias
 from headwater.infra.init import run_init
 from headwater.infra.search import SearchStore
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
-from headwater.streams.config_log import ConfigLog
+from headwater.streams.config_log import ConfigLog, ConfigPublisher
+from headwater.streams.kafka import AckedProducer
 from headwater.streams.topics import Topics
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -21,7 +22,16 @@ async def test_init_creates_everything_once(settings: Settings, search: SearchSt
     first = await run_init(settings)
     topics = Topics(settings.topic_prefix)
     assert sorted(first.topics_created) == sorted(
-        [topics.intake, topics.events, topics.profiles, topics.config, topics.deadletter]
+        [
+            topics.intake,
+            topics.events,
+            topics.profiles,
+            topics.profile_ops,
+            topics.identity,
+            topics.merges,
+            topics.config,
+            topics.deadletter,
+        ]
     )
     assert len(first.config_written) == 3  # tenant + one source per environment
     assert first.sources == {
@@ -35,7 +45,7 @@ async def test_init_creates_everything_once(settings: Settings, search: SearchSt
     assert second.sources == first.sources
 
     for env in ("production", "staging"):
-        for alias in (events_alias, profiles_alias, sessions_alias):
+        for alias in (events_alias, profiles_alias, sessions_alias, merges_alias):
             assert await search.get_alias(alias(settings.index_prefix, "default", env))
 
 
@@ -62,4 +72,50 @@ async def test_config_log_sees_default_sources(settings: Settings) -> None:
         assert source is not None and source.enabled and source.tenant == "default"
         assert log.source(result.sources["production"], "staging") is None
     finally:
+        await log.stop()
+
+
+async def test_write_keys_resolve_their_source_until_revoked(settings: Settings) -> None:
+    result = await run_init(settings)
+    assert result.write_keys["production"] == default_write_key("default", "production")
+    codec = AvroCodec.default()
+    log = ConfigLog(settings, codec)
+    await log.start(wait=20)
+    producer = AckedProducer(settings)
+    await producer.start(wait=10)
+    try:
+        default_key = result.write_keys["staging"]
+        found = log.source_for_key(default_key)
+        assert found is not None
+        assert (found.id, found.tenant, found.env) == (
+            result.sources["staging"],
+            "default",
+            "staging",
+        )
+
+        # a second source with two keys, then one of them revoked in a new version
+        publisher = ConfigPublisher(settings, codec, producer)
+        keys = [{"key": "mobile-key-1"}, {"key": "mobile-key-2"}]
+        data = {"name": "Mobile", "write_keys": keys}
+        for version, revoke in ((1, False), (2, True)):
+            if revoke:
+                data = {**data, "write_keys": [keys[0], {**keys[1], "revoked": True}]}
+            entry = await publisher.publish(
+                kind=SOURCE_KIND,
+                tenant="default",
+                env="production",
+                entity_id="mobile",
+                data=data,
+                version=version,
+                updated_by="test",
+            )
+            await log.wait_for(entry.key, version)
+            if not revoke:
+                assert log.source_for_key("mobile-key-2") is not None
+        mobile = log.source_for_key("mobile-key-1")
+        assert mobile is not None and mobile.id == "mobile"
+        assert log.source_for_key("mobile-key-2") is None
+        assert log.source_for_key("no-such-key-at-all") is None
+    finally:
+        await producer.stop()
         await log.stop()

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from headwater.console.auth import Context, Scope, require
 from headwater.console.models import SOURCE_ID_PATTERN, EntityIn
+from headwater.console.repository import EnvOwned
 from headwater.core.access import Permission
 from headwater.core.config import ConfigEntry
 
@@ -36,7 +37,10 @@ def entity_router(
     out_model: type[BaseModel],
     out: Callable[[ConfigEntry], BaseModel],
     check: Callable[[dict[str, Any]], None] | None = None,
+    env_owned: EnvOwned | None = None,
 ) -> APIRouter:
+    """``env_owned`` fields (write keys) are the server's: made fresh on create, kept on
+    replace, never copied by deploy or rollback."""
     router = APIRouter(prefix=prefix, tags=[f"{noun}s"])
     label = kind.replace("-", "_")
 
@@ -55,7 +59,10 @@ def entity_router(
         x_context: Context = "staging",
     ) -> Any:
         # Random ids: a source id doubles as the write key, and is looked up across tenants.
-        return out(await scope.config.put(kind, x_context, str(uuid.uuid4()), data_of(body)))
+        data = data_of(body)
+        if env_owned is not None:
+            data = env_owned.carry(data, None)
+        return out(await scope.config.put(kind, x_context, str(uuid.uuid4()), data))
 
     async def get_entity(scope: Read, entity_id: EntityId, x_context: Context = "staging") -> Any:
         return out(scope.config.get(kind, x_context, entity_id))
@@ -66,8 +73,10 @@ def entity_router(
         body: EntityIn,
         x_context: Context = "staging",
     ) -> Any:
-        scope.config.get(kind, x_context, entity_id)  # replace only; 404 when not the caller's
+        current = scope.config.get(kind, x_context, entity_id)  # 404 when not the caller's
         data = data_of(body)
+        if env_owned is not None:
+            data = env_owned.carry(data, current.data)
         return out(
             await scope.config.put(kind, x_context, entity_id, data, expected_version=body.version)
         )
@@ -78,10 +87,10 @@ def entity_router(
         await scope.config.delete(kind, x_context, entity_id)
 
     async def deploy_entity(scope: Deploy, entity_id: EntityId) -> Any:
-        return out(await scope.config.deploy(kind, entity_id))
+        return out(await scope.config.deploy(kind, entity_id, env_owned=env_owned))
 
     async def rollback_entity(scope: Deploy, entity_id: EntityId) -> Any:
-        return out(await scope.config.rollback(kind, entity_id))
+        return out(await scope.config.rollback(kind, entity_id, env_owned=env_owned))
 
     # The body parameter is typed by the base class for the checker; FastAPI must see
     # the kind's own model to validate and document it.

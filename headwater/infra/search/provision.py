@@ -8,12 +8,14 @@ from headwater.core.tenancy import (
     events_alias,
     events_index,
     generation_index,
+    merges_alias,
     profiles_alias,
     sessions_alias,
 )
 from headwater.infra.search.port import SearchStore
 from headwater.infra.search.templates import (
     events_template,
+    merges_template,
     profiles_template,
     sessions_template,
 )
@@ -50,10 +52,13 @@ async def provision_events(
     await store.ensure_index(
         events_index(prefix, tenant, env, now, generation), alias if aliased else None
     )
-    for other, build in (
+    families = [
         (profiles_alias(prefix, tenant, env), profiles_template),
         (sessions_alias(prefix, tenant, env), sessions_template),
-    ):
+    ]
+    if generation == 1:  # the merge log is not rebuilt by a replay
+        families.append((merges_alias(prefix, tenant, env), merges_template))
+    for other, build in families:
         body = build(
             alias=other,
             engine=store.engine,

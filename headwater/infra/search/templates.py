@@ -8,7 +8,13 @@ from typing import Any
 from headwater.core.tenancy import events_alias
 from headwater.infra.search.port import Engine
 
-__all__ = ["events_template", "flat_type", "profiles_template", "sessions_template"]
+__all__ = [
+    "events_template",
+    "flat_type",
+    "merges_template",
+    "profiles_template",
+    "sessions_template",
+]
 
 _KEYWORD = {"type": "keyword"}
 _DATE = {"type": "date"}
@@ -74,6 +80,8 @@ def profiles_template(*, alias: str, engine: Engine, shards: int, replicas: int)
         "env": _KEYWORD,
         "version": _LONG,
         "ids": _KEYWORD,
+        "merged_into": _KEYWORD,
+        "merges": _LONG,
         "traits": flat,
         "data": flat,
         "consents": flat,
@@ -101,5 +109,20 @@ def sessions_template(*, alias: str, engine: Engine, shards: int, replicas: int)
         "duration": _LONG,
         "events": _LONG,
         "context": {"type": flat_type(engine)},
+    }
+    return _template(alias, mappings, shards=shards, replicas=replicas)
+
+
+def merges_template(*, alias: str, engine: Engine, shards: int, replicas: int) -> dict[str, Any]:
+    mappings = {
+        "id": _KEYWORD,
+        "tenant": _KEYWORD,
+        "env": _KEYWORD,
+        "time": _DATE,
+        "outcome": _KEYWORD,
+        "reason": {"type": "text"},
+        "identifier": _KEYWORD,
+        "survivor": _KEYWORD,
+        "other": _KEYWORD,
     }
     return _template(alias, mappings, shards=shards, replicas=replicas)

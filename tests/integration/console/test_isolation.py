@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/sources/{entity_id}"): {"name": "hijacked", "enabled": False},
     ("PUT", "/mappings/{entity_id}"): {"event_type": "hijacked"},
-    ("PUT", "/merge-rules/{entity_id}"): {"keys": ["data.hijacked"]},
+    ("POST", "/sources/{entity_id}/write-keys"): {"name": "stolen"},
     ("PATCH", "/users/{user_id}"): {"role": "marketer", "disabled": True},
 }
 
@@ -87,17 +87,22 @@ async def test_a_tenant_cannot_touch_another_tenants_configuration(api: Api) -> 
         },
     )
     assert b_mapping.status_code == 201, b_mapping.text
-    b_rules = await api.http.post(
-        "/merge-rules", headers=b_admin, json={"keys": ["data.contact.email"]}
+    b_settings = await api.http.put(
+        "/merge-settings",
+        headers=b_admin,
+        json={"keys": [{"name": "email", "path": "data.contact.email", "kind": "email"}]},
     )
-    assert b_rules.status_code == 201, b_rules.text
+    assert b_settings.status_code == 200, b_settings.text
+    b_write_key = (await api.http.get(f"/sources/{b_source}", headers=b_admin)).json()[
+        "write_keys"
+    ][0]["key"]
+    BODIES[("POST", "/sources/{entity_id}/write-keys/revoke")] = {"key": b_write_key}
     b_key = await api.http.post("/api-keys", headers=b_admin, json={"name": "b", "role": "admin"})
     b_key_id, b_key_secret = b_key.json()["id"], b_key.json()["key"].rsplit(".", 1)[1]
     guesses = {
         "entity_id": [
             b_source,
             b_mapping.json()["id"],
-            b_rules.json()["id"],
             *b["sources"].values(),
         ],  # type: ignore[union-attr]
         "user_id": [b["admin_id"]],
@@ -125,6 +130,14 @@ async def test_a_tenant_cannot_touch_another_tenants_configuration(api: Api) -> 
                 swept += 1
                 assert response.status_code == 404, (route.method, path, response.text)
     assert swept >= 20
+    # the tenant-less routes act on the caller's own settings only
+    a_settings = await api.http.put(
+        "/merge-settings",
+        headers=a_admin,
+        json={"keys": [{"name": "crm", "path": "traits.crm_id", "unique": True}]},
+    )
+    assert a_settings.status_code == 200
+    assert (await api.http.delete("/merge-settings", headers=a_admin)).status_code == 204
     assert snapshot(api, "iso_b") == before  # not one of B's entities changed
 
     listed = {

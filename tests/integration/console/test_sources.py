@@ -98,3 +98,62 @@ async def test_rollback_without_an_earlier_version_is_404(api: Api) -> None:
 
 async def _is(probe, expected: int) -> bool:  # type: ignore[no-untyped-def]
     return await probe() == expected
+
+
+async def test_write_keys_are_issued_by_the_server_and_stay_with_their_environment(
+    api: Api,
+) -> None:
+    await api.tenant("src_k")
+    admin = await api.token("admin@src_k.example")
+    chosen = await api.http.post(
+        "/sources", headers=admin, json={"name": "web", "write_keys": [{"key": "hw_mine0000"}]}
+    )
+    assert chosen.status_code == 422  # a caller never picks a key
+    source = (await api.http.post("/sources", headers=admin, json={"name": "web"})).json()
+    path = f"/sources/{source['id']}"
+    [staging_key] = source["write_keys"]
+    assert staging_key["key"].startswith("hw_") and not staging_key["revoked"]
+
+    replaced = (await api.http.put(path, headers=admin, json={"name": "web 2"})).json()
+    assert replaced["write_keys"] == [staging_key]  # a replace keeps the keys
+
+    first = (await api.http.post(f"{path}/deploy", headers=admin)).json()
+    [production_key] = first["write_keys"]
+    assert production_key["key"] != staging_key["key"]  # production gets its own
+    await api.http.put(path, headers=admin, json={"name": "web 3"})
+    second = (await api.http.post(f"{path}/deploy", headers=admin)).json()
+    assert second["name"] == "web 3" and second["write_keys"] == [production_key]
+    back = (await api.http.post(f"{path}/rollback", headers=admin)).json()
+    assert back["name"] == "web 2" and back["write_keys"] == [production_key]
+
+    added = await api.http.post(f"{path}/write-keys", headers=admin, json={"name": "ios"})
+    assert added.status_code == 201
+    revoked = await api.http.post(
+        f"{path}/write-keys/revoke", headers=admin, json={"key": staging_key["key"]}
+    )
+    assert revoked.status_code == 200
+    keys = {k["key"]: k["revoked"] for k in revoked.json()["write_keys"]}
+    assert keys == {staging_key["key"]: True, added.json()["key"]: False}
+    unknown = await api.http.post(
+        f"{path}/write-keys/revoke", headers=admin, json={"key": "hw_" + "0" * 32}
+    )
+    assert unknown.status_code == 404
+
+
+async def test_a_revoked_write_key_is_refused_by_a_running_collector(api: Api) -> None:
+    created = await api.tenant("src_r")
+    admin = {**(await api.token("admin@src_r.example")), **PRODUCTION}
+    source_id = created["sources"]["production"]  # type: ignore[index]
+    source = (await api.http.get(f"/sources/{source_id}", headers=admin)).json()
+    key = source["write_keys"][0]["key"]
+    call = {"writeKey": key, "event": "Order Completed", "anonymousId": "a1"}
+    async with running_collector(api.settings) as url, httpx.AsyncClient(base_url=url) as http:
+
+        async def status() -> int:
+            return (await http.post("/v1/track", json=call)).status_code
+
+        await eventually(lambda: _is(status, 200), timeout=10)
+        await api.http.post(
+            f"/sources/{source_id}/write-keys/revoke", headers=admin, json={"key": key}
+        )
+        await eventually(lambda: _is(status, 401), timeout=5)

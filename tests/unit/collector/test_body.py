@@ -6,6 +6,7 @@ receive function that hands out the body in chunks and counts how often it was a
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 from starlette.requests import Request
 
-from headwater.collector.body import read_limited, request_data
+from headwater.collector.body import gunzip_limited, read_limited, request_data
 from headwater.errors import InvalidInput, MalformedInput, PayloadTooLarge
 
 
@@ -182,3 +183,28 @@ def test_bad_json(make_request, body):
         request_data(incoming.request, body)
 
     assert caught.value.status == 400
+
+
+# --- gzip ------------------------------------------------------------------------------
+
+
+def test_gzip_body_is_inflated_within_the_limit():
+    assert gunzip_limited(gzip.compress(b"x" * 1000), limit=1000) == b"x" * 1000
+
+
+def test_gzip_bomb_is_413_without_inflating_it_whole():
+    bomb = gzip.compress(b"\0" * 50_000_000)  # ~50 KB that would be 50 MB
+    assert len(bomb) < 100_000
+    with pytest.raises(PayloadTooLarge):
+        gunzip_limited(bomb, limit=500 * 1024)
+
+
+@pytest.mark.parametrize("body", [b"not gzip at all", b"\x1f\x8b\x08\x00garbage"])
+def test_broken_gzip_is_400(body):
+    with pytest.raises(MalformedInput):
+        gunzip_limited(body, limit=1000)
+
+
+def test_truncated_gzip_is_400():
+    with pytest.raises(MalformedInput):
+        gunzip_limited(gzip.compress(b"y" * 5000)[:-12], limit=10_000)

@@ -1,10 +1,15 @@
-"""Ids handed out in bulk must still be proper, distinct UUID4 strings."""
+"""Ids handed out in bulk must still be proper, distinct UUID4 strings; ids made from
+names must be exactly uuid5."""
 
 from __future__ import annotations
 
-import pytest
+import uuid
 
-from headwater.core.ids import IdPool, new_id
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from headwater.core.ids import IdPool, name_id, new_id
 from tests.unit.factories import is_uuid4
 
 
@@ -48,3 +53,8 @@ def test_variant_digit_covers_all_four_values():
     variants = {pool()[19] for _ in range(2000)}
 
     assert variants == set("89ab")
+
+
+@given(namespace=st.uuids(), name=st.text())
+def test_name_id_is_uuid5(namespace, name):
+    assert name_id(namespace.bytes, name) == str(uuid.uuid5(namespace, name))

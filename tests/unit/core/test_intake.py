@@ -466,3 +466,18 @@ def test_collect_record_fits_the_intake_schema(collect, codec):
 
     assert decoded["events"][0]["id"] == accepted.event_ids[0]
     assert decoded["channel"] == "collect"
+
+
+def test_bot_requests_are_kept_and_tagged_on_every_route(
+    build, collect, make_track_body, make_meta
+):
+    crawler = make_meta(user_agent="Mozilla/5.0 (compatible; Googlebot/2.1)")
+    body = make_track_body(events=[{"type": "page-view", "tags": ["landing"]}])
+
+    from_bot = build(body, meta=crawler).record["events"]
+    from_person = build(body).record["events"]
+    collected = collect(meta=crawler).record["events"]
+
+    assert [e["tags"] for e in from_bot] == [["landing", "bot"]]
+    assert [e["tags"] for e in from_person] == [["landing"]]
+    assert [e["tags"] for e in collected] == [["bot"]]

@@ -113,7 +113,49 @@ def profile_snapshot() -> dict[str, Any]:
     }
 
 
+def identity_claim() -> dict[str, Any]:
+    return {
+        "tenant": "acme",
+        "env": "production",
+        "identifier": "email:0f3c",
+        "profile_id": "p-1",
+        "first_seen": 1_795_900_000_000,
+        "unique": {"customer_id": "customer_id:9a1b"},
+        "absorbed": ["p-0"],
+        "merges": 1,
+    }
+
+
+def profile_op() -> dict[str, Any]:
+    return {
+        "op": "merge-in",
+        "id": "op-1",
+        "tenant": "acme",
+        "env": "production",
+        "profile_id": "p-1",
+        "other": "p-2",
+        "state": b'{"id":"p-2"}',
+    }
+
+
+def merge_record() -> dict[str, Any]:
+    return {
+        "id": "m-1",
+        "tenant": "acme",
+        "env": "production",
+        "time": datetime(2026, 11, 29, 12, 0, tzinfo=UTC),
+        "outcome": "refused",
+        "reason": "both profiles have a different customer_id (unique key)",
+        "identifier": "email:0f3c",
+        "survivor": "p-1",
+        "other": "p-2",
+    }
+
+
 RECORDS: dict[str, Callable[[], dict[str, Any]]] = {
+    "identity_claim": identity_claim,
+    "profile_op": profile_op,
+    "merge_record": merge_record,
     "intake_batch": intake_batch,
     "config_record": config_record,
     "dead_letter": dead_letter,

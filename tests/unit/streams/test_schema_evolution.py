@@ -53,8 +53,11 @@ def test_every_schema_has_a_current_version():
     assert schema_names() == [
         "config_record",
         "dead_letter",
+        "identity_claim",
         "intake_batch",
+        "merge_record",
         "processed_batch",
+        "profile_op",
         "profile_snapshot",
     ]
     for name in schema_names():

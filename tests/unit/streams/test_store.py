@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiokafka.partitioner import DefaultPartitioner
 
-from headwater.streams.store import claim_state_dir, key_partition
+from headwater.streams.store import claim_state_dir, key_partition, release_state_dirs
 
 
 def test_keys_are_placed_where_the_kafka_default_partitioner_puts_them():
@@ -17,8 +17,11 @@ def test_keys_are_placed_where_the_kafka_default_partitioner_puts_them():
 
 
 def test_each_claim_gets_its_own_directory(tmp_path: Path):
-    first = claim_state_dir(tmp_path)
-    second = claim_state_dir(tmp_path)
+    try:
+        first = claim_state_dir(tmp_path)
+        second = claim_state_dir(tmp_path)
+    finally:
+        release_state_dirs()
 
     assert first != second
     assert {first.name, second.name} == {"slot-0", "slot-1"}

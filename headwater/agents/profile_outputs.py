@@ -1,0 +1,136 @@
+"""What the profile stage sends, encoded: processed batches, snapshots, identity claims,
+profile operations and forwarded intake. Each call returns something to await for the
+broker's acknowledgement."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+
+from headwater.core.profile_ops import unique_keys
+from headwater.core.profiles import BatchResult, FoldRules, Profile
+from headwater.schemas import (
+    IDENTITY_CLAIM,
+    INTAKE_BATCH,
+    PROCESSED_BATCH,
+    PROFILE_OP,
+    PROFILE_SNAPSHOT,
+)
+from headwater.streams.codec import AvroCodec
+from headwater.streams.topics import Topics
+
+__all__ = ["Outputs", "Send"]
+
+# Sends one record and returns something to await for the broker's acknowledgement.
+Send = Callable[[str, bytes, bytes], Awaitable[Awaitable[Any]]]
+
+
+class Outputs:
+    def __init__(self, codec: AvroCodec, topics: Topics, send: Send) -> None:
+        self._codec = codec
+        self._topics = topics
+        self._send = send
+
+    async def processed(
+        self, key: bytes, intake: bytes, profile_id: str, result: BatchResult
+    ) -> Awaitable[Any]:
+        sessions = [
+            {
+                "id": s.id,
+                "start": s.start,
+                "last": s.last,
+                "events": s.events,
+                "context": orjson.dumps(s.context),
+                "merged_into": None,
+            }
+            for s in result.sessions.values()
+        ]
+        absorbed = [
+            {  # only the id, the survivor and a version above the survivor's
+                "id": gone,
+                "start": result.sessions[survivor].start,
+                "last": result.sessions[survivor].last,
+                "events": result.sessions[survivor].events,
+                "context": b"{}",
+                "merged_into": survivor,
+            }
+            for gone, survivor in result.absorbed.items()
+            if survivor in result.sessions
+        ]
+        record = {
+            "intake": intake,
+            "profile_id": profile_id,
+            "events": [
+                {
+                    "id": a.event["id"],
+                    "session_id": a.session_id,
+                    "profile_version": a.profile_version,
+                }
+                for a in result.applied
+            ],
+            "sessions": sessions + absorbed,
+        }
+        value = self._codec.encode(PROCESSED_BATCH, record)
+        return await self._send(self._topics.events, key, value)
+
+    async def profile_less(
+        self, key: bytes, intake: bytes, batch: dict[str, Any]
+    ) -> Awaitable[Any]:
+        record = {
+            "intake": intake,
+            "profile_id": None,
+            "events": [
+                {"id": e["id"], "session_id": batch["session_id"], "profile_version": 0}
+                for e in batch["events"]
+            ],
+            "sessions": [],
+        }
+        value = self._codec.encode(PROCESSED_BATCH, record)
+        return await self._send(self._topics.events, key, value)
+
+    async def snapshot(self, key: bytes, profile: Profile) -> Awaitable[Any]:
+        value = self._codec.encode(
+            PROFILE_SNAPSHOT,
+            {
+                "tenant": profile.tenant,
+                "env": profile.env,
+                "id": profile.id,
+                "version": profile.version,
+                "document": orjson.dumps(profile.snapshot()),
+            },
+        )
+        return await self._send(self._topics.profiles, key, value)
+
+    async def claims(
+        self, profile: Profile, identifiers: list[str], rules: FoldRules
+    ) -> list[Awaitable[Any]]:
+        unique = unique_keys(identifiers, rules.merge)
+        pending = []
+        for identifier in identifiers:
+            record = {
+                "tenant": profile.tenant,
+                "env": profile.env,
+                "identifier": identifier,
+                "profile_id": profile.id,
+                "first_seen": profile.first_seen or 0,
+                "unique": unique,
+                "absorbed": profile.absorbed,
+                "merges": profile.merges,
+            }
+            key = f"{profile.tenant}/{profile.env}:{identifier}".encode()
+            value = self._codec.encode(IDENTITY_CLAIM, record)
+            pending.append(await self._send(self._topics.identity, key, value))
+        return pending
+
+    async def op(self, record: dict[str, Any]) -> Awaitable[Any]:
+        key = f"{record['tenant']}:{record['profile_id']}".encode()
+        value = self._codec.encode(PROFILE_OP, record)
+        return await self._send(self._topics.profile_ops, key, value)
+
+    async def forward(self, batch: dict[str, Any], survivor: str) -> Awaitable[Any]:
+        """An intake batch for a merged-away profile, re-addressed to its survivor."""
+        value = self._codec.encode(INTAKE_BATCH, {**batch, "profile_id": survivor})
+        key = f"{batch['tenant']}:{survivor}".encode()
+        return await self._send(self._topics.intake, key, value)

@@ -1,0 +1,210 @@
+"""Segment messages as Headwater intake batches (pure).
+
+The rules, also in ``docs/api.md``:
+
+- **Profile**: ``uuid5(tenant/anonymous/<anonymousId>)`` when the message has an
+  ``anonymousId``, else ``uuid5(tenant/user/<userId>)``. Anonymous and identified calls
+  from one device carry the same ``anonymousId`` and so land on one profile; ``userId``
+  travels with every event (``options.user_id``) for identity resolution to merge on.
+- **Event id**: ``uuid5(tenant/source/<messageId>)``, so a message sent twice (SDK
+  retries) has one id and the agents' de-duplication by id drops the repeat; a message
+  without ``messageId`` gets a random id.
+- **Time**: ``receivedAt - (sentAt - timestamp)`` when both are known (device clocks
+  are wrong, their differences are not), else ``timestamp``, else ``receivedAt``.
+- **Type**: ``track`` -> its ``event``; ``page``/``screen`` -> ``page-view``/``screen-view``;
+  ``identify``, ``group``, ``alias`` keep their name. Identify's traits are its properties
+  (``context.traits`` too, where RudderStack's SDK puts them; ``traits`` wins).
+- Batch-level ``context`` and ``integrations`` apply to each message; the message's own
+  keys win.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from headwater.core.bots import BOT_TAG, is_bot
+from headwater.core.ids import IdPool, name_id
+from headwater.core.intake import (
+    Accepted,
+    IdFactory,
+    IntakeLimits,
+    RequestMeta,
+    base_record,
+    encode_json,
+    partition_key,
+)
+from headwater.core.segment import SegmentBatch, SegmentMessage
+from headwater.core.sources import EventSource
+from headwater.core.times import epoch_ms
+from headwater.errors import PayloadTooLarge
+
+__all__ = ["build_segment_batches", "event_id_for", "event_time", "event_type", "profile_id_for"]
+
+_PROFILE_NS = uuid.UUID("0b6f7c1e-54a3-4c1f-9e0d-5d2b8f3a6c41").bytes
+_EVENT_NS = uuid.UUID("7d3e9a20-1c4b-4f8e-b6a5-93e1f0c2d857").bytes
+_EARLIEST_MS = epoch_ms(datetime.min.replace(tzinfo=UTC))
+_LATEST_MS = epoch_ms(datetime.max.replace(tzinfo=UTC))
+_TYPES = {"page": "page-view", "screen": "screen-view"}
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def profile_id_for(tenant: str, message: SegmentMessage) -> str:
+    """The stable Headwater profile id of a message: anonymousId first, then userId."""
+    if message.anonymousId is not None:
+        return name_id(_PROFILE_NS, f"{tenant}/anonymous/{message.anonymousId}")
+    return name_id(_PROFILE_NS, f"{tenant}/user/{message.userId}")
+
+
+def event_id_for(source: EventSource, message: SegmentMessage, make_id: IdFactory) -> str:
+    if message.messageId is None:
+        return make_id()
+    return name_id(_EVENT_NS, f"{source.tenant}/{source.id}/{message.messageId}")
+
+
+def event_time(message: SegmentMessage, batch_sent_at: datetime | None, received_at: int) -> int:
+    """Epoch ms of the event, corrected for the sending device's clock skew."""
+    device_time = message.originalTimestamp or message.timestamp
+    if device_time is None:
+        return received_at
+    happened = epoch_ms(device_time)
+    sent_at = message.sentAt or batch_sent_at
+    if sent_at is None:
+        return happened
+    if (device_time.tzinfo is None) != (sent_at.tzinfo is None):  # compare like with like
+        device_time, sent_at = _utc(device_time), _utc(sent_at)
+    corrected = received_at + (device_time - sent_at) // _MILLISECOND  # exact, no float
+    # absurd clocks could move the time out of what a datetime holds: keep the device's
+    return corrected if _EARLIEST_MS <= corrected <= _LATEST_MS else happened
+
+
+def event_type(message: SegmentMessage) -> str:
+    if message.type == "track" and message.event:
+        return message.event
+    kind = message.type or "track"
+    return _TYPES.get(kind, kind)
+
+
+def _properties(message: SegmentMessage) -> dict[str, Any]:
+    kind = message.type
+    if kind == "identify":
+        # rudder-sdk-python sends identify's traits only as context.traits
+        in_context = message.context.get("traits")
+        if isinstance(in_context, dict) and in_context:
+            return {**in_context, **message.traits}
+        return message.traits
+    if kind == "group":
+        return {"groupId": message.groupId, "traits": message.traits}
+    if kind == "alias":
+        return {"previousId": message.previousId, "userId": message.userId}
+    if kind in ("page", "screen"):
+        named = {"name": message.name, "category": message.category}
+        extra = {k: v for k, v in named.items() if v is not None and k not in message.properties}
+        return {**message.properties, **extra} if extra else message.properties
+    return message.properties
+
+
+def _options(message: SegmentMessage, integrations: dict[str, Any]) -> dict[str, Any]:
+    segment: dict[str, Any] = {"type": message.type}
+    if message.messageId is not None:
+        segment["messageId"] = message.messageId
+    if integrations:
+        segment["integrations"] = integrations
+    options: dict[str, Any] = {"segment": segment}
+    if message.userId is not None:
+        options["user_id"] = message.userId
+    if message.anonymousId is not None:
+        options["anonymous_id"] = message.anonymousId
+    return options
+
+
+def _merged(outer: dict[str, Any], inner: dict[str, Any]) -> dict[str, Any]:
+    if not outer:
+        return inner
+    return {**outer, **inner} if inner else outer
+
+
+def _event(
+    message: SegmentMessage,
+    batch: SegmentBatch,
+    source: EventSource,
+    meta: RequestMeta,
+    limits: IntakeLimits,
+    make_id: IdFactory,
+    at: str,
+) -> dict[str, Any]:
+    field = at.rstrip(".") or "body"
+    context = _merged(batch.context, message.context)
+    kind = event_type(message)
+    properties = encode_json(_properties(message), f"{at}properties")
+    encoded_context = encode_json(context, f"{at}context")
+    integrations = _merged(batch.integrations, message.integrations)
+    options = encode_json(_options(message, integrations), f"{at}integrations")
+    size = len(properties) + len(encoded_context) + len(options) + len(kind)
+    if size > limits.max_event_bytes:
+        raise PayloadTooLarge(
+            f"{field} is {size} bytes, over the {limits.max_event_bytes}-byte limit", field=field
+        )
+    agent = context.get("userAgent")
+    return {
+        "id": event_id_for(source, message, make_id),
+        "type": kind,
+        "time": event_time(message, batch.sentAt, meta.received_at),
+        "properties": properties,
+        "context": encoded_context,
+        "options": options,
+        "tags": [BOT_TAG] if is_bot(agent if isinstance(agent, str) else meta.user_agent) else [],
+    }
+
+
+def build_segment_batches(
+    batch: SegmentBatch,
+    source: EventSource,
+    meta: RequestMeta,
+    limits: IntakeLimits,
+    *,
+    make_id: IdFactory | None = None,
+    single: bool = False,
+) -> list[Accepted]:
+    """One intake batch per profile, events in the order they were sent.
+
+    ``single``: the body was one message (``/v1/track`` ...), so error fields are
+    named without the ``batch[i].`` prefix.
+    """
+    make_id = make_id or IdPool(len(batch.batch))
+    by_profile: dict[str, list[dict[str, Any]]] = {}
+    known: dict[tuple[str | None, str | None], str] = {}  # SDK batches repeat their users
+    for index, message in enumerate(batch.batch):
+        who = (message.anonymousId, None if message.anonymousId else message.userId)
+        profile_id = known.get(who) or known.setdefault(who, profile_id_for(source.tenant, message))
+        at = "" if single else f"batch[{index}]."
+        event = _event(message, batch, source, meta, limits, make_id, at)
+        by_profile.setdefault(profile_id, []).append(event)
+    accepted = []
+    for profile_id, events in by_profile.items():
+        record = base_record(source, "segment", meta)
+        record.update(
+            profile_id=profile_id,
+            profile_assigned=False,
+            session_id=None,
+            session_assigned=False,
+            profile_less=False,
+            context=b"{}",
+            properties=b"{}",
+            events=events,
+        )
+        accepted.append(
+            Accepted(
+                key=partition_key(source.tenant, profile_id, profile_id),
+                record=record,
+                profile_id=profile_id,
+                session_id=None,
+                event_ids=[e["id"] for e in events],
+            )
+        )
+    return accepted
