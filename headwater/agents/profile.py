@@ -25,7 +25,7 @@ from headwater.core.identity import MERGE_SETTINGS_KIND, MergeSettings
 from headwater.core.mapping import BUILTIN_MAPPINGS, MAPPING_KIND, mapping_from_config
 from headwater.core.offsets import record as record_offset
 from headwater.core.offsets import seen
-from headwater.core.profile_ops import apply_op, claims_to_send
+from headwater.core.profile_ops import apply_op, claims_to_send, op
 from headwater.core.profiles import FoldRules, Profile, apply_batch
 from headwater.errors import HeadwaterError
 from headwater.schemas import INTAKE_BATCH, PROFILE_OP
@@ -151,6 +151,9 @@ class ProfileStage:
                 )
             work.applied += len(result.applied)
             changed = True
+            for previous in result.aliases:  # explicit alias: merge the earlier profile in
+                absorb = op("absorb", profile.tenant, profile.env, previous, profile.id)
+                work.pending.append(await self._out.op(absorb))
             work.pending.append(await self._out.processed(key, message.value, profile.id, result))
         if changed or reclaim:
             identifiers = claims_to_send(profile, rules.merge, force=reclaim)

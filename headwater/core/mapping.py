@@ -26,6 +26,7 @@ Operation = Literal["equals", "append", "equals_if_not_exists"]
 MAPPING_KIND = "event-mapping"  # configuration entries of this kind hold an EventMapping
 _OPERATIONS = ("equals", "append", "equals_if_not_exists")
 PROFILE_ROOTS = ("traits", "data", "consents", "interests")
+_SOURCE_ROOTS = ("properties", "context", "options")
 _MISSING = object()
 
 
@@ -45,7 +46,8 @@ class FieldMapping:
 
 @dataclass(frozen=True)
 class EventMapping:
-    """The field mappings applied to events of one type (from one source, or any)."""
+    """The field mappings applied to events of one type (``*``: every type) from one
+    source, or any."""
 
     event_type: str
     fields: tuple[FieldMapping, ...]
@@ -53,7 +55,7 @@ class EventMapping:
     merge_traits: bool = False  # copy a ``properties.traits`` object into traits
 
     def applies_to(self, event_type: str, source_id: str) -> bool:
-        return self.event_type == event_type and self.source_id in (None, source_id)
+        return self.event_type in ("*", event_type) and self.source_id in (None, source_id)
 
 
 _IDENTIFY_FIELDS = (
@@ -64,9 +66,13 @@ _IDENTIFY_FIELDS = (
     FieldMapping("properties.last_name", "data.pii.last_name"),
 )
 
-BUILTIN_MAPPINGS: tuple[EventMapping, ...] = tuple(
-    EventMapping(event_type, _IDENTIFY_FIELDS, merge_traits=True)
-    for event_type in ("identify", "profile-update", "sign-up", "sign-in")
+BUILTIN_MAPPINGS: tuple[EventMapping, ...] = (
+    *(
+        EventMapping(event_type, _IDENTIFY_FIELDS, merge_traits=True)
+        for event_type in ("identify", "profile-update", "sign-up", "sign-in")
+    ),
+    # Segment's userId (any call type) is the customer id: a unique merge key
+    EventMapping("*", (FieldMapping("options.user_id", "data.identifier.customer_id"),)),
 )
 
 
@@ -86,8 +92,8 @@ def mapping_from_config(data: dict[str, Any]) -> EventMapping:
         if op not in _OPERATIONS:
             raise ValueError(f"fields[{index}].op must be one of {_OPERATIONS}")
         source, target = rule.get("source"), rule.get("target")
-        if not isinstance(source, str) or source.split(".", 1)[0] not in ("properties", "context"):
-            raise ValueError(f"fields[{index}].source must start with properties. or context.")
+        if not isinstance(source, str) or source.split(".", 1)[0] not in _SOURCE_ROOTS:
+            raise ValueError(f"fields[{index}].source must start with one of {_SOURCE_ROOTS}")
         fields.append(FieldMapping(source, str(target), op))
     source_id = data.get("source_id")
     return EventMapping(

@@ -150,6 +150,8 @@ class BatchResult:
     absorbed: dict[str, str] = field(default_factory=dict)  # session id -> merged into
     duplicates: int = 0
     replayed: bool = False  # the whole batch was applied before (a redelivery)
+    # profiles an ``alias`` event names as earlier ids of this one: to merge in
+    aliases: list[str] = field(default_factory=list)
     late: bool = False  # applied after batches with higher offsets (filled a hole)
 
 
@@ -205,10 +207,19 @@ def apply_batch(
         profile.first_seen = time if profile.first_seen is None else min(profile.first_seen, time)
         profile.last_seen = time if profile.last_seen is None else max(profile.last_seen, time)
         _map(profile, event, context, batch["source_id"], time, rules)
+        if event["type"] == "alias":
+            result.aliases += _previous_profiles(event, profile.id)
         profile.version += 1
         result.applied.append(AppliedEvent(event, session.id, profile.version))
     profile.recent = (profile.recent + "".join(applied_digests))[-RECENT_EVENT_IDS * _DIGEST :]
     return result
+
+
+def _previous_profiles(event: dict[str, Any], own: str) -> list[str]:
+    previous = orjson.loads(event["properties"]).get("previous_profiles")
+    if not isinstance(previous, list):
+        return []
+    return [p for p in previous if isinstance(p, str) and p and p != own]
 
 
 def _map(
@@ -222,7 +233,11 @@ def _map(
     mappings = [m for m in rules.mappings if m.applies_to(event["type"], source_id)]
     if not mappings:
         return
-    view = {"properties": orjson.loads(event["properties"]), "context": context}
+    view = {
+        "properties": orjson.loads(event["properties"]),
+        "context": context,
+        "options": orjson.loads(event["options"]) if event["options"] != b"{}" else {},
+    }
     target = {
         "traits": profile.traits,
         "data": profile.data,

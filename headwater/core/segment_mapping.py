@@ -14,6 +14,10 @@ The rules, also in ``docs/api.md``:
 - **Type**: ``track`` -> its ``event``; ``page``/``screen`` -> ``page-view``/``screen-view``;
   ``identify``, ``group``, ``alias`` keep their name. Identify's traits are its properties
   (``context.traits`` too, where RudderStack's SDK puts them; ``traits`` wins).
+- **Identity**: ``userId`` becomes the profile's customer id (a unique merge key), so
+  calls with one ``userId`` from several devices merge; ``alias`` names the profiles
+  ``previousId`` may stand for (``previous_profiles``), which are merged into the
+  alias call's profile.
 - Batch-level ``context`` and ``integrations`` apply to each message; the message's own
   keys win.
 """
@@ -90,7 +94,7 @@ def event_type(message: SegmentMessage) -> str:
     return _TYPES.get(kind, kind)
 
 
-def _properties(message: SegmentMessage) -> dict[str, Any]:
+def _properties(message: SegmentMessage, tenant: str) -> dict[str, Any]:
     kind = message.type
     if kind == "identify":
         # rudder-sdk-python sends identify's traits only as context.traits
@@ -101,7 +105,17 @@ def _properties(message: SegmentMessage) -> dict[str, Any]:
     if kind == "group":
         return {"groupId": message.groupId, "traits": message.traits}
     if kind == "alias":
-        return {"previousId": message.previousId, "userId": message.userId}
+        # previousId was an anonymousId or an earlier userId: name both profiles it may
+        # be, so the profile agent can merge them into this one (core/profiles.py)
+        previous = [
+            name_id(_PROFILE_NS, f"{tenant}/{space}/{message.previousId}")
+            for space in ("anonymous", "user")
+        ]
+        return {
+            "previousId": message.previousId,
+            "userId": message.userId,
+            "previous_profiles": previous,
+        }
     if kind in ("page", "screen"):
         named = {"name": message.name, "category": message.category}
         extra = {k: v for k, v in named.items() if v is not None and k not in message.properties}
@@ -141,7 +155,7 @@ def _event(
     field = at.rstrip(".") or "body"
     context = _merged(batch.context, message.context)
     kind = event_type(message)
-    properties = encode_json(_properties(message), f"{at}properties")
+    properties = encode_json(_properties(message, source.tenant), f"{at}properties")
     encoded_context = encode_json(context, f"{at}context")
     integrations = _merged(batch.integrations, message.integrations)
     options = encode_json(_options(message, integrations), f"{at}integrations")

@@ -81,7 +81,8 @@ async def test_merging_scenarios(endpoints: Endpoints, tmp_path: Path) -> None:
     store = await connect_search(settings, node_class=endpoints.es_node_class)
     prefix = settings.index_prefix
     profiles = Profiles(store, profiles_alias(prefix, "default", "production"))
-    send = Sender(settings, producer).send
+    sender = Sender(settings, producer)
+    send = sender.send
     try:
         await _anonymous_then_identified(send, profiles)
         await _two_devices_one_email(
@@ -89,6 +90,7 @@ async def test_merging_scenarios(endpoints: Endpoints, tmp_path: Path) -> None:
         )
         await _chain(send, profiles)
         await _concurrent_claims(send, profiles)
+        await _segment_user_ids_and_alias(sender, profiles)
         await _blocked_and_unique_values(
             send, profiles, store, merges_alias(prefix, "default", "production")
         )
@@ -172,6 +174,50 @@ async def _concurrent_claims(send: Send, profiles: Profiles) -> None:
     one = await profiles.until("s4-one", events_are(8))
     assert two["merged_into"] == "s4-one"
     assert one["merged_into"] is None
+
+
+async def _segment_user_ids_and_alias(sender: Sender, profiles: Profiles) -> None:
+    # one user on two devices: the userId (customer id) merges them
+    [laptop] = await sender.send_segment(
+        {
+            "type": "track",
+            "event": "Viewed",
+            "anonymousId": "s8-laptop",
+            "userId": "s8-user",
+            "timestamp": "2026-11-20T08:00:00Z",
+        }
+    )
+    await profiles.until(laptop, events_are(1))
+    [phone] = await sender.send_segment(
+        {
+            "type": "track",
+            "event": "Viewed",
+            "anonymousId": "s8-phone",
+            "userId": "s8-user",
+            "timestamp": "2026-11-20T09:00:00Z",
+        },
+    )
+    await profiles.until(phone, merged_into(laptop))
+    await profiles.until(laptop, events_are(2))
+
+    # alias: an anonymous visitor's profile is merged into the signed-up user's
+    [visitor] = await sender.send_segment(
+        {"type": "page", "anonymousId": "s9-visitor", "timestamp": "2026-11-20T10:00:00Z"},
+        {"type": "page", "anonymousId": "s9-visitor", "timestamp": "2026-11-20T10:01:00Z"},
+    )
+    await profiles.until(visitor, events_are(2))
+    [user] = await sender.send_segment(
+        {
+            "type": "alias",
+            "previousId": "s9-visitor",
+            "userId": "s9-user",
+            "timestamp": "2026-11-20T10:05:00Z",
+        }
+    )
+    await profiles.until(visitor, merged_into(user))
+    merged = await profiles.until(user, events_are(3))
+    assert merged["data"]["identifier"]["customer_id"] == "s9-user"
+    assert merged["stats"]["by_type"] == {"page-view": 2, "alias": 1}
 
 
 async def _blocked_and_unique_values(

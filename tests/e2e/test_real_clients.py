@@ -145,7 +145,10 @@ async def test_sdk_calls_become_events_and_a_profile_in_search(
         "name": "Pricing",
         "category": "Docs",
     }
-    assert by_type["alias"]["properties"] == {"previousId": f"old-{user}", "userId": user}
+    alias = by_type["alias"]["properties"]
+    assert (alias["previousId"], alias["userId"]) == (f"old-{user}", user)
+    assert len(alias["previous_profiles"]) == 2  # what old-{user} may stand for
+    assert profile["data"]["identifier"]["customer_id"] == user
     assert all(e["options"]["user_id"] == user for e in events)
     assert all(e["channel"] == "segment" for e in events)
     assert profile["stats"]["events"] == 4  # the identify sent twice counted once

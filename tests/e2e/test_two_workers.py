@@ -19,7 +19,7 @@ from tests.support.services import Endpoints, settings_for
 
 pytestmark = pytest.mark.e2e
 
-_ROW = re.compile(r"^\|\s*(?:\S+-profiles-changelog|〃)\s*\|\s*(\d+)\s*\|")
+_ROW = re.compile(r"^\|\s*(\S+-changelog|〃)\s*\|\s*(\d+)\s*\|")
 
 
 def active_partitions(log: Path) -> set[int]:
@@ -30,11 +30,14 @@ def active_partitions(log: Path) -> set[int]:
         return set()
     lines = tables[-1].splitlines()[4:]  # after the title, header and rule lines
     partitions: set[int] = set()
+    topic = ""
     for line in lines:
         match = _ROW.match(line.strip())
         if match is None:
             break
-        partitions.add(int(match.group(1)))
+        topic = topic if match.group(1) == "〃" else match.group(1)  # 〃: same as above
+        if topic.endswith("-profiles-changelog"):
+            partitions.add(int(match.group(2)))
     return partitions
 
 

@@ -14,6 +14,8 @@ from headwater.core.intake import (
     build_tracker_batch,
     parse_tracker_payload,
 )
+from headwater.core.segment import parse_segment_batch
+from headwater.core.segment_mapping import build_segment_batches
 from headwater.core.sources import EventSource
 from headwater.schemas import INTAKE_BATCH
 from headwater.settings import Settings
@@ -50,3 +52,17 @@ class Sender:
         self.sent[profile] += len(events)
         self.types.setdefault(profile, Counter()).update(e["type"] for e in events)
         self.ids += accepted.event_ids
+
+    async def send_segment(self, *messages: dict[str, Any]) -> list[str]:
+        """Segment messages as ``/v1/batch`` takes them; returns the profile ids."""
+        batch = parse_segment_batch(orjson.dumps({"batch": list(messages)}))
+        meta = RequestMeta(received_at=int(datetime.now(UTC).timestamp() * 1000))
+        profiles = []
+        for accepted in build_segment_batches(batch, self._source, meta, self._limits):
+            value = self._codec.encode(INTAKE_BATCH, accepted.record)
+            topic = Topics(self._settings.topic_prefix).intake
+            await self._producer.send(topic, value, accepted.key)
+            self.ids += accepted.event_ids
+            assert accepted.profile_id is not None
+            profiles.append(accepted.profile_id)
+        return profiles

@@ -275,10 +275,11 @@ def test_event_mapping_for_one_source_applies_only_there():
 
 
 def test_builtin_mappings_cover_identity_events_and_merge_traits():
-    types = {m.event_type for m in BUILTIN_MAPPINGS}
+    identity = [m for m in BUILTIN_MAPPINGS if m.event_type != "*"]
+    types = {m.event_type for m in identity}
 
     assert types == {"identify", "profile-update", "sign-up", "sign-in"}
-    for mapping in BUILTIN_MAPPINGS:
+    for mapping in identity:
         assert mapping.source_id is None
         assert mapping.merge_traits is True
         assert {(f.source, f.target) for f in mapping.fields} >= {
@@ -328,3 +329,12 @@ def test_mapping_from_config_says_what_is_wrong(data, reason):
 
     with pytest.raises(ValueError, match=reason):
         mapping_from_config(data)
+
+
+def test_a_segment_user_id_on_any_event_is_the_customer_id():
+    [every] = [m for m in BUILTIN_MAPPINGS if m.event_type == "*"]
+
+    assert every.applies_to("Order Completed", "any-source")
+    assert [(f.source, f.target) for f in every.fields] == [
+        ("options.user_id", "data.identifier.customer_id")
+    ]

@@ -162,8 +162,6 @@ def test_absurd_clocks_keep_the_device_time(make_source, make_meta):
          "identify", {"email": "a@b.example", "plan": "pro"}),
         ({"type": "group", "groupId": "g-1", "traits": {"plan": "pro"}},
          "group", {"groupId": "g-1", "traits": {"plan": "pro"}}),
-        ({"type": "alias", "previousId": "old-1"},
-         "alias", {"previousId": "old-1", "userId": "u"}),
     ],
 )  # fmt: skip
 def test_each_call_type_maps_to_its_event(make_source, make_meta, message, event_type, properties):
@@ -174,6 +172,26 @@ def test_each_call_type_maps_to_its_event(make_source, make_meta, message, event
     assert event["type"] == event_type
     assert decoded(event, "properties") == properties
     assert decoded(event, "options")["segment"] == {"type": message["type"], "messageId": "m"}
+
+
+def test_alias_names_the_profiles_its_previous_id_may_stand_for(make_source, make_meta):
+    source = make_source()
+    batch = batch_of({"type": "alias", "previousId": "old-1", "userId": "u", "messageId": "m"})
+    anonymous = batch_of({"type": "track", "event": "E", "anonymousId": "old-1"})
+    known = batch_of({"type": "track", "event": "E", "userId": "old-1"})
+
+    [event] = events_of(build_segment_batches(batch, source, make_meta(), LIMITS))
+    earlier = [
+        build_segment_batches(b, source, make_meta(), LIMITS)[0].profile_id
+        for b in (anonymous, known)
+    ]
+
+    assert event["type"] == "alias"
+    assert decoded(event, "properties") == {
+        "previousId": "old-1",
+        "userId": "u",
+        "previous_profiles": earlier,
+    }
 
 
 def test_batch_context_and_integrations_apply_to_each_message(make_source, make_meta):
