@@ -6,9 +6,15 @@
     │   ├── InvalidInput            parseable but a field is missing or wrong     -> 422
     │   ├── PayloadTooLarge         over a size limit                             -> 413
     │   ├── UnknownSource           event source does not exist                   -> 401
-    │   ├── NotFound                a configured thing (a redirect) does not exist -> 404
+    │   ├── NotFound                no such thing (a redirect; an entity of the caller's
+    │   │                           tenant in the private API)                    -> 404
     │   ├── SourceForbidden         source disabled or channel not allowed        -> 403
-    │   └── RateLimited             the source sent more than its rate limit      -> 429
+    │   ├── RateLimited             the source sent more than its rate limit      -> 429
+    │   └── AccessError             private API: who may do what
+    │       ├── Unauthenticated     no, bad, expired or revoked credentials       -> 401
+    │       ├── Forbidden           authenticated but not allowed                 -> 403
+    │       ├── Conflict            the entity exists or changed meanwhile        -> 409
+    │       └── TooManyAttempts     login locked after repeated failures          -> 429
     ├── DependencyError            a service we depend on failed (retry, back off)
     │   ├── BrokerUnavailable       Kafka did not acknowledge in time             -> 503
     │   ├── NotReady                configuration not loaded yet                  -> 503
@@ -24,9 +30,12 @@ Third-party exceptions are translated at the boundary with ``raise ... from exc`
 from __future__ import annotations
 
 __all__ = [
+    "AccessError",
     "BrokerUnavailable",
     "ConfigurationError",
+    "Conflict",
     "DependencyError",
+    "Forbidden",
     "HeadwaterError",
     "InputError",
     "InvalidInput",
@@ -39,6 +48,8 @@ __all__ = [
     "SearchRejected",
     "SearchUnavailable",
     "SourceForbidden",
+    "TooManyAttempts",
+    "Unauthenticated",
     "UnknownSchema",
     "UnknownSource",
 ]
@@ -90,6 +101,30 @@ class RateLimited(InputError):
 
     def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
         super().__init__(message, field=field)
+        self.retry_after = retry_after
+
+
+class AccessError(InputError):
+    """The private API refuses a request because of who asks, or what they ask for."""
+
+
+class Unauthenticated(AccessError):
+    status = 401
+
+
+class Forbidden(AccessError):
+    status = 403
+
+
+class Conflict(AccessError):
+    status = 409
+
+
+class TooManyAttempts(AccessError):
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
         self.retry_after = retry_after
 
 

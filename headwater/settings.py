@@ -102,6 +102,23 @@ class Settings(BaseSettings):
     broker_heartbeat_interval: float = Field(default=1.0, gt=0)
     broker_rebalance_timeout: float = Field(default=20.0, gt=0)
 
+    # --- private API (headwater api) -------------------------------------------------
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8687, ge=1, le=65535)
+    api_secret: SecretStr | None = Field(
+        default=None, description="signs bearer tokens; at least 32 characters; required"
+    )
+    tms_key: SecretStr | None = Field(
+        default=None, description="guards the tenant routes (x-tms-key); unset disables them"
+    )
+    admin_password: SecretStr | None = Field(
+        default=None, description="first admin's password for init --admin-email"
+    )
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    refresh_token_hours: int = Field(default=24, ge=1, le=24 * 90)
+    login_max_failures: int = Field(default=5, ge=1, le=100)
+    login_lockout_minutes: float = Field(default=15.0, gt=0)
+
     # --- local stack -----------------------------------------------------------------
     data_dir: Path = Path(".headwater")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -110,6 +127,20 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
+
+    @field_validator("api_secret", "tms_key")
+    @classmethod
+    def _strong_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must have at least 32 characters")
+        return value
+
+    @property
+    def api_signing_key(self) -> str:
+        """The token signing secret; there is no default, so the API refuses to start."""
+        if self.api_secret is None:
+            raise ConfigurationError("HEADWATER_API_SECRET is not set (32+ random characters)")
+        return self.api_secret.get_secret_value()
 
     @property
     def kafka_servers(self) -> str:

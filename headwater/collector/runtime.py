@@ -11,7 +11,8 @@ from headwater.core.intake import Accepted, IntakeLimits
 from headwater.core.ratelimit import SourceRateLimiter
 from headwater.core.redirects import REDIRECT_KIND, Redirect
 from headwater.core.sources import EventSource, RateLimit, key_prefix
-from headwater.errors import NotFound, NotReady, RateLimited, UnknownSource
+from headwater.core.tenancy import tenant_key
+from headwater.errors import NotFound, NotReady, RateLimited, SourceForbidden, UnknownSource
 from headwater.schemas import INTAKE_BATCH
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
@@ -65,6 +66,12 @@ class CollectorRuntime:
             if not self.config.caught_up:  # 401 would make SDKs drop the event for good
                 raise NotReady("event sources are still loading; retry shortly")
             raise UnknownSource(f"unknown event source {source_id}", field="source.id")
+        return self._unsuspended(source, "source.id")
+
+    def _unsuspended(self, source: EventSource, field: str) -> EventSource:
+        tenant = self.config.get(tenant_key(source.tenant))
+        if tenant is not None and tenant.data.get("status") == "suspended":
+            raise SourceForbidden(f"tenant of event source {source.id} is suspended", field=field)
         return source
 
     def source_for_key(self, write_key: str) -> EventSource:
@@ -77,7 +84,7 @@ class CollectorRuntime:
             raise UnknownSource(
                 f"unknown or revoked write key {key_prefix(write_key)}", field="writeKey"
             )
-        return source
+        return self._unsuspended(source, "writeKey")
 
     def redirect(self, redirect_id: str) -> tuple[Redirect, EventSource]:
         """A configured redirect of this environment and the source recording its clicks."""

@@ -15,6 +15,7 @@ __all__ = [
     "ENVIRONMENTS",
     "GENERATION_KIND",
     "TENANT_ID_PATTERN",
+    "TENANT_KIND",
     "Tenant",
     "check_tenant_id",
     "events_alias",
@@ -25,9 +26,11 @@ __all__ = [
     "merges_alias",
     "profiles_alias",
     "sessions_alias",
+    "tenant_key",
 ]
 
 ENVIRONMENTS: tuple[str, ...] = ("production", "staging")
+TENANT_KIND = "tenant"  # config entity: tenant=<id>, env=None, id=<id>
 # Config entity naming the index generation the aliases of a tenant and env point at.
 GENERATION_KIND = "index-generation"
 TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9_]{0,31}$"
@@ -42,6 +45,11 @@ class Tenant(BaseModel):
     id: str = Field(pattern=TENANT_ID_PATTERN)
     name: str
     status: Literal["active", "suspended"] = "active"
+
+
+def tenant_key(tenant: str) -> str:
+    """Config key of a tenant's own record."""
+    return config_key(TENANT_KIND, tenant, None, tenant)
 
 
 def check_tenant_id(tenant: str) -> str:

@@ -39,7 +39,11 @@ def _init(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.partitions:
         settings = settings.model_copy(update={"partitions": args.partitions})
-    result = asyncio.run(run_init(settings))
+    if args.admin_email:
+        from headwater.infra.admin import admin_password
+
+        settings = settings.model_copy(update={"admin_password": admin_password(settings)})
+    result = asyncio.run(run_init(settings, admin_email=args.admin_email))
     print(json.dumps(asdict(result)))
     return 0
 
@@ -69,6 +73,47 @@ def _collector(args: argparse.Namespace, settings: Settings) -> int:
         proxy_headers=True,
         server_header=False,
     )
+    return 0
+
+
+def _api(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from headwater.console import create_app
+
+    app = create_app(settings)  # refuses to build without HEADWATER_API_SECRET
+    uvicorn.run(
+        app,
+        host=args.host or settings.api_host,
+        port=args.port or settings.api_port,
+        access_log=False,  # query strings and headers may carry credentials
+        log_level=settings.log_level,
+        proxy_headers=True,
+        server_header=False,
+    )
+    return 0
+
+
+def _tenant(args: argparse.Namespace, settings: Settings) -> int:
+    from headwater.infra import tenants
+
+    result: object
+    if args.action != "list" and not args.tenant:
+        raise HeadwaterError(f"tenant {args.action} needs a tenant id")
+    if args.action == "create":
+        if not args.admin_email:
+            raise HeadwaterError("tenant create needs --admin-email")
+        from headwater.infra.admin import admin_password
+
+        settings = settings.model_copy(update={"admin_password": admin_password(settings)})
+        name = args.name or args.tenant
+        result = asyncio.run(tenants.create_tenant(settings, args.tenant, name, args.admin_email))
+    elif args.action == "list":
+        result = asyncio.run(tenants.list_tenants(settings))
+    else:
+        status = "suspended" if args.action == "suspend" else "active"
+        result = asyncio.run(tenants.set_tenant_status(settings, args.tenant, status))
+    print(json.dumps(result, default=str))
     return 0
 
 
@@ -129,7 +174,27 @@ def _parser() -> argparse.ArgumentParser:
 
     init = commands.add_parser("init", help="create topics, templates, default tenant/source")
     init.add_argument("--partitions", type=int, help="partitions for new topics (default 6)")
+    init.add_argument(
+        "--admin-email",
+        help="create the first admin of the default tenant (password: HEADWATER_ADMIN_PASSWORD "
+        "or a prompt)",
+    )
     init.set_defaults(run=_init)
+
+    tenant = commands.add_parser("tenant", help="create, list, suspend or resume tenants")
+    tenant.add_argument("action", choices=["create", "list", "suspend", "resume"])
+    tenant.add_argument("tenant", nargs="?", help="tenant id")
+    tenant.add_argument("--name", help="display name (create)")
+    tenant.add_argument(
+        "--admin-email",
+        help="its first admin (create; password: HEADWATER_ADMIN_PASSWORD or a prompt)",
+    )
+    tenant.set_defaults(run=_tenant)
+
+    api = commands.add_parser("api", help="the private API (HTTP, behind the VPN)")
+    api.add_argument("--host")
+    api.add_argument("--port", type=int)
+    api.set_defaults(run=_api)
 
     collector = commands.add_parser("collector", help="the public collector (HTTP)")
     collector.add_argument("--host")

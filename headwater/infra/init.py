@@ -16,8 +16,9 @@ from headwater.core.sources import (
     default_source_id,
     default_write_key,
 )
-from headwater.core.tenancy import ENVIRONMENTS, check_tenant_id
+from headwater.core.tenancy import ENVIRONMENTS, TENANT_KIND, check_tenant_id
 from headwater.errors import BrokerUnavailable
+from headwater.infra.admin import ensure_admin
 from headwater.infra.search import connect_search
 from headwater.infra.search.provision import provision_events
 from headwater.settings import Settings
@@ -30,8 +31,6 @@ __all__ = ["InitResult", "run_init"]
 
 log = logging.getLogger(__name__)
 
-TENANT_KIND = "tenant"
-
 
 @dataclass
 class InitResult:
@@ -42,9 +41,10 @@ class InitResult:
     topics_created: list[str] = field(default_factory=list)
     config_written: list[str] = field(default_factory=list)
     aliases: list[str] = field(default_factory=list)
+    admin: str | None = None  # user id of the admin made by --admin-email
 
 
-async def run_init(settings: Settings) -> InitResult:
+async def run_init(settings: Settings, *, admin_email: str | None = None) -> InitResult:
     tenant = check_tenant_id(settings.default_tenant)
     result = InitResult(tenant=tenant, sources={})
     topics = Topics(settings.topic_prefix)
@@ -99,6 +99,10 @@ async def run_init(settings: Settings) -> InitResult:
             )
             await config.wait_for(key, 1)
             result.config_written.append(key)
+        if admin_email is not None:
+            written = await ensure_admin(settings, config, publisher, tenant, admin_email)
+            result.admin = written.user_id
+            result.config_written.extend(written.keys)
     finally:
         await config.stop()
         await producer.stop()

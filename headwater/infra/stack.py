@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -45,7 +46,7 @@ class StackPorts:
         return self.base
 
     @property
-    def api(self) -> int:  # reserved for the private API
+    def api(self) -> int:
         return self.base + 1
 
     @property
@@ -105,12 +106,20 @@ class _Stack:
             "worker", [*python, "worker"], log_path=self.logs / "worker.log", env=env
         )
         self.processes.append(worker)
+        api_env = {**env, "HEADWATER_API_PORT": str(self.ports.api)}
+        if self.settings.api_secret is None:  # a local secret, made once, kept in data_dir
+            api_env["HEADWATER_API_SECRET"] = local_secret(self.data_dir / "api-secret")
+        api = start_process("api", [*python, "api"], log_path=self.logs / "api.log", env=api_env)
+        self.processes.append(api)
 
         collector_url = f"http://{settings.collector_host}:{self.ports.collector}"
         wait_http(f"{collector_url}/health/ready", 60, collector)
         _wait_log_line(worker, "Ready", 90)
+        api_url = f"http://{settings.api_host}:{self.ports.api}"
+        wait_http(f"{api_url}/health", 60, api)
         return {
             "collector": collector_url,
+            "api": api_url,
             "search": search,
             "kafka": kafka,
             "tenant": init.tenant,
@@ -138,6 +147,18 @@ class _Stack:
         for process in reversed(self.processes):
             process.stop()
         self.processes.clear()
+
+
+def local_secret(path: Path) -> str:
+    """A random secret kept in ``path`` (mode 0600), made on first use; for ``up`` only."""
+    if path.exists():
+        return path.read_text().strip()
+    secret = secrets.token_urlsafe(48)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as sink:
+        sink.write(secret)
+    return secret
 
 
 def _wait_log_line(process: ManagedProcess, needle: str, timeout: float) -> None:
@@ -168,6 +189,7 @@ def run_up(settings: Settings, *, ports: StackPorts, data_dir: Path, as_json: bo
             print(
                 "Headwater is up.\n"
                 f"  collector  {info['collector']}\n"
+                f"  api        {info['api']}\n"
                 f"  search     {info['search']}\n"
                 f"  kafka      {info['kafka']}\n"
                 f"  tenant     {info['tenant']} ({info['env']})\n"

@@ -127,6 +127,13 @@ class ConfigLog:
             await asyncio.wait_for(self._changed.wait_for(ready), timeout)
         return self._entries[key]
 
+    async def wait_gone(self, key: str, timeout: float = 10.0) -> None:
+        """Wait until the entry ``key`` has been deleted (read-your-deletes)."""
+        async with self._changed:
+            await asyncio.wait_for(
+                self._changed.wait_for(lambda: key not in self._entries), timeout
+            )
+
     async def _follow_forever(self) -> None:
         delay = 0.2
         while True:
@@ -200,6 +207,16 @@ class ConfigLog:
         self._entries[key] = entry
         self._by_id[(entry.kind, entry.env, entry.id)] = entry
         if entry.kind == SOURCE_KIND and entry.env is not None:
+            holder = self._sources.get((entry.env, entry.id))
+            if holder is not None and holder.tenant != entry.tenant:
+                # Source ids are looked up across tenants: the first holder keeps its id.
+                log.error(
+                    "event source %s of tenant %s ignored: the id belongs to tenant %s",
+                    entry.id,
+                    entry.tenant,
+                    holder.tenant,
+                )
+                return
             try:
                 source = EventSource.model_validate(
                     {**entry.data, "id": entry.id, "tenant": entry.tenant, "env": entry.env}
@@ -218,7 +235,9 @@ class ConfigLog:
         if entry is not None:
             self._by_id.pop((entry.kind, entry.env, entry.id), None)
         if entry is not None and entry.kind == SOURCE_KIND and entry.env is not None:
-            self._drop_source(entry.env, entry.id)
+            holder = self._sources.get((entry.env, entry.id))
+            if holder is not None and holder.tenant == entry.tenant:
+                self._drop_source(entry.env, entry.id)
 
     def _drop_source(self, env: str, source_id: str) -> None:
         previous = self._sources.pop((env, source_id), None)
@@ -246,6 +265,7 @@ class ConfigPublisher:
         data: dict[str, Any],
         version: int,
         updated_by: str,
+        deleted: bool = False,
     ) -> ConfigEntry:
         entry = ConfigEntry(
             kind=kind,
@@ -253,6 +273,7 @@ class ConfigPublisher:
             env=env,
             id=entity_id,
             version=version,
+            deleted=deleted,
             data=data,
             updated_at=datetime.now(UTC),
             updated_by=updated_by,

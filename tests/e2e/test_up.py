@@ -27,15 +27,35 @@ def test_up_uses_configured_endpoints_and_starts_neither(
         assert stack.info["kafka"] == endpoints.kafka
         assert stack.info["search"] == endpoints.search
         logs = {p.name for p in (tmp_path / "logs").iterdir()}
-    assert logs == {"collector.log", "worker.log"}
+    assert logs == {"collector.log", "worker.log", "api.log"}
 
 
 def test_up_prints_what_a_script_needs(up_stack: UpStack) -> None:
     info = up_stack.info
-    assert {"collector", "search", "kafka", "tenant", "env", "source_id", "write_key"} <= set(info)
+    assert {
+        "collector",
+        "api",
+        "search",
+        "kafka",
+        "tenant",
+        "env",
+        "source_id",
+        "write_key",
+    } <= set(info)
     assert info["write_key"].startswith("hw_")
     assert info["tenant"] == "default" and info["env"] == "production"
     assert (up_stack.data_dir / "logs" / "collector.log").exists()
+
+
+async def test_up_serves_the_private_api_with_a_local_secret(up_stack: UpStack) -> None:
+    api = up_stack.info["api"]
+    async with httpx.AsyncClient(base_url=api) as http:
+        assert (await http.get("/health")).json()["status"] == "ok"
+        assert "/user/token" in (await http.get("/openapi.json")).json()["paths"]
+        assert (await http.get("/sources")).status_code == 401
+    secret = up_stack.data_dir / "api-secret"
+    assert secret.stat().st_mode & 0o777 == 0o600
+    assert len(secret.read_text()) >= 32
 
 
 async def test_tracked_event_is_searchable_within_five_seconds(up_stack: UpStack) -> None:

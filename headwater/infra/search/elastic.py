@@ -65,3 +65,27 @@ class ElasticsearchStore(ClientStore):
             f"count {index}", self._client.count(index=index, query=query or {"match_all": {}})
         )
         return int((response or {})["count"])
+
+    async def delete_by_query(self, index: str, query: dict[str, Any]) -> int:
+        response = await self._call(
+            f"delete by query {index}",
+            self._client.delete_by_query(
+                index=index, query=query, refresh=True, conflicts="proceed"
+            ),
+        )
+        return int((response or {}).get("deleted", 0))
+
+    async def aggregate(
+        self, index: str, query: dict[str, Any], aggs: dict[str, Any]
+    ) -> dict[str, Any]:
+        response = await self._call(
+            f"aggregate {index}",
+            self._client.search(index=index, query=query, aggs=aggs, size=0, track_total_hits=True),
+        )
+        return _totals(dict(response or {}))
+
+
+def _totals(response: dict[str, Any]) -> dict[str, Any]:
+    total = response.get("hits", {}).get("total", 0)
+    count = total["value"] if isinstance(total, dict) else total
+    return {"total": int(count), "aggregations": response.get("aggregations", {})}

@@ -65,3 +65,24 @@ class OpenSearchStore(ClientStore):
         body = {"query": query or {"match_all": {}}}
         response = await self._call(f"count {index}", self._client.count(index=index, body=body))
         return int((response or {})["count"])
+
+    async def delete_by_query(self, index: str, query: dict[str, Any]) -> int:
+        response = await self._call(
+            f"delete by query {index}",
+            self._client.delete_by_query(
+                index=index, body={"query": query}, refresh=True, conflicts="proceed"
+            ),
+        )
+        return int((response or {}).get("deleted", 0))
+
+    async def aggregate(
+        self, index: str, query: dict[str, Any], aggs: dict[str, Any]
+    ) -> dict[str, Any]:
+        body = {"query": query, "aggs": aggs, "size": 0, "track_total_hits": True}
+        response = dict(
+            await self._call(f"aggregate {index}", self._client.search(index=index, body=body))
+            or {}
+        )
+        total = response.get("hits", {}).get("total", 0)
+        count = total["value"] if isinstance(total, dict) else total
+        return {"total": int(count), "aggregations": response.get("aggregations", {})}

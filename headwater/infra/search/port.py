@@ -129,6 +129,17 @@ class SearchStore(Protocol):
 
     async def get(self, index: str, doc_id: str) -> dict[str, Any] | None: ...
 
+    async def aggregate(
+        self, index: str, query: dict[str, Any], aggs: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Run aggregations over matching documents (no hits): ``{"total": n,
+        "aggregations": {...}}`` as the engine answers them."""
+        ...
+
+    async def delete_by_query(self, index: str, query: dict[str, Any]) -> int:
+        """Delete every matching document, refresh, and return how many went."""
+        ...
+
     async def refresh(self, index: str) -> None: ...
 
     async def get_alias(self, name: str) -> list[str]:

@@ -1,0 +1,348 @@
+"""Request and response bodies of the private API (they make its OpenAPI document)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from headwater.core.access import Role
+from headwater.core.config import ConfigEntry
+from headwater.core.tenancy import TENANT_ID_PATTERN
+
+__all__ = [
+    "ApiKeyCreated",
+    "ApiKeyIn",
+    "ApiKeyOut",
+    "EntityIn",
+    "ErrorBody",
+    "FieldMappingIn",
+    "Health",
+    "MappingIn",
+    "MappingOut",
+    "Me",
+    "MergeKeyIn",
+    "MergeSettingsIn",
+    "MergeSettingsOut",
+    "PageOut",
+    "RateLimitIn",
+    "RefreshIn",
+    "SourceIn",
+    "SourceOut",
+    "TenantIn",
+    "TenantOut",
+    "TokenOut",
+    "UserIn",
+    "UserOut",
+    "UserPatch",
+    "WriteKeyIn",
+    "WriteKeyOut",
+    "WriteKeyRef",
+]
+
+_ID = r"^[A-Za-z0-9_.:-]{1,128}$"
+
+
+class ErrorBody(BaseModel):
+    error: str
+    field: str | None = None
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    config: bool
+    kafka: bool
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    tenant: str
+    role: Role
+
+
+class RefreshIn(BaseModel):
+    refresh_token: SecretStr
+
+
+class LogoutIn(BaseModel):
+    refresh_token: SecretStr | None = None
+
+
+class Me(BaseModel):
+    tenant: str
+    subject: str
+    role: Role
+    via: Literal["token", "key"]
+    email: str | None = None
+
+
+class Versioned(BaseModel):
+    """Who changed an entity last, and when; ``version`` grows with every change."""
+
+    version: int
+    updated_at: datetime
+    updated_by: str
+
+
+class UserIn(BaseModel):
+    email: str = Field(max_length=254)
+    role: Role
+    password: SecretStr
+
+
+class UserPatch(BaseModel):
+    role: Role | None = None
+    disabled: bool | None = None
+    password: SecretStr | None = None
+
+
+class UserOut(Versioned):
+    id: str
+    email: str
+    role: Role
+    disabled: bool
+
+    @classmethod
+    def of(cls, entry: ConfigEntry) -> UserOut:
+        return cls(
+            id=entry.id,
+            email=entry.data["email"],
+            role=entry.data["role"],
+            disabled=bool(entry.data.get("disabled", False)),
+            version=entry.version,
+            updated_at=entry.updated_at,
+            updated_by=entry.updated_by,
+        )
+
+
+class ApiKeyIn(BaseModel):
+    name: str = Field(min_length=1, max_length=128)
+    role: Role
+
+
+class ApiKeyOut(Versioned):
+    id: str
+    name: str
+    role: Role
+
+    @classmethod
+    def of(cls, entry: ConfigEntry) -> ApiKeyOut:
+        return cls(
+            id=entry.id,
+            name=entry.data["name"],
+            role=entry.data["role"],
+            version=entry.version,
+            updated_at=entry.updated_at,
+            updated_by=entry.updated_by,
+        )
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="send as x-api-key; shown once, never stored")
+
+
+class EntityIn(BaseModel):
+    """What every configuration entity's body shares."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int | None = Field(
+        default=None, description="the version being replaced; 409 when it changed meanwhile"
+    )
+
+
+class RateLimitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events_per_second: float = Field(gt=0, le=1_000_000)
+    burst: int = Field(ge=1, le=10_000_000)
+
+
+class SourceIn(EntityIn):
+    """An event source. Write keys are not part of it: the server issues them
+    (``POST /sources`` gives one, ``/write-keys`` adds and revokes)."""
+
+    name: str = Field(default="", max_length=256)
+    type: str = Field(default="rest", max_length=64)
+    enabled: bool = True
+    channels: list[Literal["track", "collect", "segment", "redirect"]] = [
+        "track",
+        "collect",
+        "segment",
+        "redirect",
+    ]
+    rate_limit: RateLimitIn | None = Field(default=None, description="null: the default")
+
+
+class WriteKeyOut(BaseModel):
+    key: str
+    name: str
+    revoked: bool
+
+
+class WriteKeyIn(BaseModel):
+    name: str = Field(default="", max_length=128)
+
+
+class WriteKeyRef(BaseModel):
+    key: str = Field(min_length=8, max_length=256)
+
+
+class SourceOut(Versioned):
+    id: str
+    env: str
+    name: str
+    type: str
+    enabled: bool
+    channels: list[str]
+    rate_limit: RateLimitIn | None
+    write_keys: list[WriteKeyOut]
+
+    @classmethod
+    def of(cls, entry: ConfigEntry) -> SourceOut:
+        data = entry.data
+        return cls(
+            id=entry.id,
+            env=entry.env or "",
+            name=data.get("name", ""),
+            type=data.get("type", "rest"),
+            enabled=bool(data.get("enabled", True)),
+            channels=sorted(data.get("channels", ["track", "collect"])),
+            rate_limit=data.get("rate_limit"),
+            write_keys=[
+                WriteKeyOut(key=k["key"], name=k.get("name", ""), revoked=k.get("revoked", False))
+                for k in data.get("write_keys", [])
+            ],
+            version=entry.version,
+            updated_at=entry.updated_at,
+            updated_by=entry.updated_by,
+        )
+
+
+PROFILE_PATH = r"^(traits|data)\.[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"
+
+
+class FieldMappingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(pattern=r"^(properties|context)\.[^.]+(\.[^.]+)*$", max_length=256)
+    target: str = Field(
+        pattern=r"^(traits|data|consents|interests)\.[^.]+(\.[^.]+)*$", max_length=256
+    )
+    op: Literal["equals", "append", "equals_if_not_exists"] = "equals"
+
+
+class MappingIn(EntityIn):
+    """Event-to-profile mapping: copy event fields into the profile (``core/mapping.py``)."""
+
+    event_type: str = Field(min_length=1, max_length=128)
+    source_id: str | None = Field(default=None, description="only events of this source")
+    merge_traits: bool = False
+    fields: list[FieldMappingIn] = Field(default_factory=list, max_length=200)
+
+
+class MappingOut(Versioned):
+    id: str
+    env: str
+    event_type: str
+    source_id: str | None
+    merge_traits: bool
+    fields: list[FieldMappingIn]
+
+    @classmethod
+    def of(cls, entry: ConfigEntry) -> MappingOut:
+        return cls(
+            id=entry.id,
+            env=entry.env or "",
+            version=entry.version,
+            updated_at=entry.updated_at,
+            updated_by=entry.updated_by,
+            event_type=entry.data["event_type"],
+            source_id=entry.data.get("source_id"),
+            merge_traits=bool(entry.data.get("merge_traits", False)),
+            fields=[FieldMappingIn.model_validate(f) for f in entry.data.get("fields", [])],
+        )
+
+
+class MergeKeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    path: str = Field(pattern=PROFILE_PATH, max_length=256)
+    unique: bool = False
+    kind: Literal["email", "phone", "id", "text"] = "text"
+
+
+class MergeSettingsIn(EntityIn):
+    """Merge keys, guards and strategies (``core/identity.py``): one set per tenant and
+    context, read by the profile and identity agents."""
+
+    keys: list[MergeKeyIn] = Field(min_length=1, max_length=20)
+    blocked: list[str] | None = Field(default=None, max_length=500)
+    max_merges: int = Field(default=50, ge=1, le=10_000)
+    strategies: dict[str, str] = Field(default_factory=dict, max_length=500)
+    default_strategy: str = "last_update"
+
+
+class MergeSettingsOut(Versioned):
+    env: str
+    keys: list[MergeKeyIn]
+    blocked: list[str] | None
+    max_merges: int
+    strategies: dict[str, str]
+    default_strategy: str
+
+    @classmethod
+    def of(cls, entry: ConfigEntry) -> MergeSettingsOut:
+        data = entry.data
+        return cls(
+            env=entry.env or "",
+            keys=[MergeKeyIn.model_validate(k) for k in data.get("keys", [])],
+            blocked=data.get("blocked"),
+            max_merges=int(data.get("max_merges", 50)),
+            strategies=dict(data.get("strategies", {})),
+            default_strategy=str(data.get("default_strategy", "last_update")),
+            version=entry.version,
+            updated_at=entry.updated_at,
+            updated_by=entry.updated_by,
+        )
+
+
+class TenantIn(BaseModel):
+    id: str = Field(pattern=TENANT_ID_PATTERN)
+    name: str = Field(min_length=1, max_length=256)
+    admin_email: str = Field(max_length=254)
+    admin_password: SecretStr
+
+
+class TenantOut(Versioned):
+    id: str
+    name: str
+    status: Literal["active", "suspended"]
+    admin_id: str | None = None
+    sources: dict[str, str] = {}
+
+    @classmethod
+    def of(cls, entry: ConfigEntry, **extra: Any) -> TenantOut:
+        return cls(
+            id=entry.id,
+            name=entry.data.get("name", entry.id),
+            status=entry.data.get("status", "active"),
+            version=entry.version,
+            updated_at=entry.updated_at,
+            updated_by=entry.updated_by,
+            **extra,
+        )
+
+
+class PageOut(BaseModel):
+    total: int
+    items: list[dict[str, Any]]
+    next: str | None = Field(description="pass as ?after= for the next page; null on the last")
+
+
+SOURCE_ID_PATTERN = _ID

@@ -1,0 +1,95 @@
+"""``/sources`` (event sources, with their write keys) and ``/mappings`` (event-to-profile
+mappings): versioned configuration kinds with the same routes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends
+
+from headwater.console.auth import Context, Scope, require
+from headwater.console.models import (
+    MappingIn,
+    MappingOut,
+    SourceIn,
+    SourceOut,
+    WriteKeyIn,
+    WriteKeyOut,
+    WriteKeyRef,
+)
+from headwater.console.provisioning import new_write_key
+from headwater.console.repository import EnvOwned
+from headwater.console.routes.entities import EntityId, entity_router
+from headwater.core.access import Permission
+from headwater.core.mapping import MAPPING_KIND, mapping_from_config
+from headwater.core.sources import SOURCE_KIND
+from headwater.errors import InvalidInput, NotFound
+
+__all__ = ["mappings", "sources"]
+
+Write = Annotated[Scope, Depends(require(Permission.CONFIG_WRITE))]
+
+
+def _valid_mapping(data: dict[str, Any]) -> None:
+    """Refuse what the profile agent would ignore, with the agent's own parser."""
+    try:
+        mapping_from_config(data)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="fields") from exc
+
+
+WRITE_KEYS = EnvOwned(fields=("write_keys",), fresh=lambda: {"write_keys": [new_write_key()]})
+
+sources = entity_router(
+    kind=SOURCE_KIND,
+    prefix="/sources",
+    noun="event source",
+    body_model=SourceIn,
+    out_model=SourceOut,
+    out=SourceOut.of,
+    env_owned=WRITE_KEYS,
+)
+mappings = entity_router(
+    kind=MAPPING_KIND,
+    prefix="/mappings",
+    noun="event mapping",
+    body_model=MappingIn,
+    out_model=MappingOut,
+    out=MappingOut.of,
+    check=_valid_mapping,
+)
+
+
+@sources.post(
+    "/{entity_id}/write-keys",
+    response_model=WriteKeyOut,
+    status_code=201,
+    summary="Issue another write key for the source (in this context)",
+)
+async def add_write_key(
+    scope: Write, entity_id: EntityId, body: WriteKeyIn, x_context: Context = "staging"
+) -> WriteKeyOut:
+    current = scope.config.get(SOURCE_KIND, x_context, entity_id)
+    issued = new_write_key(body.name)
+    data = {**current.data, "write_keys": [*current.data.get("write_keys", []), issued]}
+    await scope.config.put(SOURCE_KIND, x_context, entity_id, data)
+    return WriteKeyOut.model_validate(issued)
+
+
+@sources.post(
+    "/{entity_id}/write-keys/revoke",
+    response_model=SourceOut,
+    summary="Revoke one of the source's write keys; collectors refuse it within seconds",
+)
+async def revoke_write_key(
+    scope: Write, entity_id: EntityId, body: WriteKeyRef, x_context: Context = "staging"
+) -> SourceOut:
+    current = scope.config.get(SOURCE_KIND, x_context, entity_id)
+    keys = [dict(k) for k in current.data.get("write_keys", [])]
+    found = [k for k in keys if k.get("key") == body.key]
+    if not found:
+        raise NotFound("the source has no such write key", field="key")
+    for key in found:
+        key["revoked"] = True
+    data = {**current.data, "write_keys": keys}
+    return SourceOut.of(await scope.config.put(SOURCE_KIND, x_context, entity_id, data))

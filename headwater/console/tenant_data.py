@@ -1,0 +1,152 @@
+"""Tenant-scoped access to the search engine: the caller's tenant picks the aliases, and
+every query also filters on the tenant field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from headwater.core.data_query import (
+    DataFamily,
+    decode_cursor,
+    encode_cursor,
+    filter_query,
+    sort_clause,
+)
+from headwater.core.tenancy import events_alias, profiles_alias, sessions_alias
+from headwater.errors import NotFound
+from headwater.infra.search import SearchStore
+
+__all__ = ["DataFamily", "EventStats", "Interval", "Page", "TenantData"]
+
+Interval = Literal["hour", "day", "week", "month"]
+
+
+@dataclass(frozen=True)
+class EventStats:
+    total: int
+    by_type: list[tuple[str, int]]
+    over_time: list[tuple[str, int]]  # (bucket start, ISO 8601 UTC; count)
+
+
+_ALIASES = {"events": events_alias, "profiles": profiles_alias, "sessions": sessions_alias}
+
+
+@dataclass(frozen=True)
+class Page:
+    total: int
+    items: list[dict[str, Any]]
+    next: str | None  # cursor for the next page (search_after), None on the last
+
+
+@dataclass(frozen=True)
+class TenantData:
+    store: SearchStore
+    index_prefix: str
+    tenant: str
+
+    def alias(self, family: DataFamily, env: str) -> str:
+        return _ALIASES[family](self.index_prefix, self.tenant, env)
+
+    async def search(
+        self,
+        family: DataFamily,
+        env: str,
+        filters: dict[str, str],
+        *,
+        size: int,
+        after: str | None,
+        sort: str | None = None,
+    ) -> Page:
+        order = sort_clause(family, sort)
+        response = await self.store.search(
+            self.alias(family, env),
+            query=filter_query(self.tenant, family, filters),
+            size=size,
+            sort=order,
+            search_after=decode_cursor(after, order) if after else None,
+        )
+        hits = response.get("hits", {})
+        found = hits.get("hits", [])
+        total = hits.get("total", 0)
+        items = [hit["_source"] for hit in found]
+        last_sort = found[-1].get("sort") if len(found) == size else None
+        return Page(
+            total=int(total["value"] if isinstance(total, dict) else total),
+            items=items,
+            next=encode_cursor(order, last_sort) if last_sort else None,
+        )
+
+    async def get(self, family: DataFamily, env: str, doc_id: str) -> dict[str, Any]:
+        tenant_and_id = [{"term": {"tenant": self.tenant}}, {"ids": {"values": [doc_id]}}]
+        response = await self.store.search(
+            self.alias(family, env), query={"bool": {"filter": tenant_and_id}}, size=1
+        )
+        found = response.get("hits", {}).get("hits", [])
+        if not found:
+            raise NotFound(f"no {family[:-1]} {doc_id}")
+        return dict(found[0]["_source"])
+
+    async def forget_profile(self, env: str, profile_id: str) -> dict[str, int]:
+        """Right to be forgotten: the profile (also where it is a merged id), its events
+        and its sessions, from this tenant's indices. Counts per family."""
+        tenant = {"term": {"tenant": self.tenant}}
+        owned_by = {"term": {"profile.id": profile_id}}
+        profile = {
+            "bool": {
+                "should": [{"ids": {"values": [profile_id]}}, {"term": {"ids": profile_id}}],
+                "minimum_should_match": 1,
+            }
+        }
+        deleted: dict[str, int] = {}
+        matches: list[tuple[DataFamily, dict[str, Any]]] = [
+            ("events", owned_by),
+            ("sessions", owned_by),
+            ("profiles", profile),
+        ]
+        for family, match in matches:
+            query = {"bool": {"filter": [tenant, match]}}
+            deleted[family] = await self.store.delete_by_query(self.alias(family, env), query)
+        if not any(deleted.values()):
+            raise NotFound(f"no profile {profile_id} and nothing of it")
+        return deleted
+
+    async def counts(self, env: str) -> dict[str, int]:
+        """Documents per family, for a dashboard."""
+        tenant_only = {"bool": {"filter": [{"term": {"tenant": self.tenant}}]}}
+        families: tuple[DataFamily, ...] = ("events", "profiles", "sessions")
+        return {f: await self.store.count(self.alias(f, env), tenant_only) for f in families}
+
+    async def event_stats(
+        self, env: str, interval: Interval, since: str | None, until: str | None
+    ) -> EventStats:
+        """Events over time (by received time) and by type, within an optional range."""
+        window: dict[str, str] = {}
+        if since:
+            window["gte"] = since
+        if until:
+            window["lt"] = until
+        filters: list[dict[str, Any]] = [{"term": {"tenant": self.tenant}}]
+        if window:
+            filters.append({"range": {"time.insert": window}})
+        aggs = {
+            "over_time": {
+                "date_histogram": {
+                    "field": "time.insert",
+                    "calendar_interval": interval,
+                    "min_doc_count": 0,
+                }
+            },
+            "by_type": {"terms": {"field": "type", "size": 50}},
+        }
+        found = await self.store.aggregate(
+            self.alias("events", env), {"bool": {"filter": filters}}, aggs
+        )
+        buckets = found["aggregations"]
+        return EventStats(
+            total=found["total"],
+            by_type=[(b["key"], b["doc_count"]) for b in buckets["by_type"]["buckets"]],
+            over_time=[
+                (b["key_as_string"], b["doc_count"]) for b in buckets["over_time"]["buckets"]
+            ],
+        )

@@ -1,0 +1,182 @@
+"""Tenant isolation: tenant A's credentials never read or change tenant B's
+configuration or data, whatever ids they guess."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from headwater.core.tenancy import events_index, generation_index, profiles_alias, sessions_alias
+from headwater.infra.search import BulkAction
+from tests.integration.console.conftest import Api
+from tests.integration.console.test_routes_need_auth import TMS, enumerate_routes
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("PUT", "/sources/{entity_id}"): {"name": "hijacked", "enabled": False},
+    ("PUT", "/mappings/{entity_id}"): {"event_type": "hijacked"},
+    ("POST", "/sources/{entity_id}/write-keys"): {"name": "stolen"},
+    ("PATCH", "/users/{user_id}"): {"role": "marketer", "disabled": True},
+}
+
+
+def snapshot(api: Api, tenant: str) -> dict[str, tuple[int, Any]]:
+    return {e.key: (e.version, e.data) for e in api.runtime.config.entries() if e.tenant == tenant}
+
+
+async def store_data(api: Api, tenant: str, env: str, profile_id: str) -> None:
+    """A profile, an event and a session of ``tenant``, written where the worker would."""
+    prefix = api.settings.index_prefix
+    now = datetime.now(UTC)
+    stamp = now.isoformat()
+    actions = [
+        BulkAction(
+            events_index(prefix, tenant, env, now),
+            f"ev-{profile_id}",
+            {
+                "id": f"ev-{profile_id}",
+                "type": "purchase",
+                "tenant": tenant,
+                "env": env,
+                "profile": {"id": profile_id},
+                "session": {"id": f"se-{profile_id}"},
+                "time": {"create": stamp, "insert": stamp},
+            },
+        ),
+        BulkAction(
+            generation_index(profiles_alias(prefix, tenant, env)),
+            profile_id,
+            {"id": profile_id, "tenant": tenant, "env": env, "ids": [profile_id]},
+            op="index",
+        ),
+        BulkAction(
+            generation_index(sessions_alias(prefix, tenant, env)),
+            f"se-{profile_id}",
+            {
+                "id": f"se-{profile_id}",
+                "tenant": tenant,
+                "env": env,
+                "profile": {"id": profile_id},
+                "start": stamp,
+            },
+            op="index",
+        ),
+    ]
+    outcome = await api.runtime.search.bulk(actions)
+    assert outcome.written == 3, outcome
+    for alias in ("events", "profiles", "sessions"):
+        await api.runtime.search.refresh(f"{prefix}-{tenant}-{env}-{alias}")
+
+
+async def test_a_tenant_cannot_touch_another_tenants_configuration(api: Api) -> None:
+    a = await api.tenant("iso_a")
+    b = await api.tenant("iso_b")
+    a_admin = await api.token("admin@iso_a.example")
+    b_admin = await api.token("admin@iso_b.example")
+    b_source = (await api.http.post("/sources", headers=b_admin, json={"name": "b"})).json()["id"]
+    b_mapping = await api.http.post(
+        "/mappings",
+        headers=b_admin,
+        json={
+            "event_type": "purchase",
+            "fields": [{"source": "properties.total", "target": "traits.total"}],
+        },
+    )
+    assert b_mapping.status_code == 201, b_mapping.text
+    b_settings = await api.http.put(
+        "/merge-settings",
+        headers=b_admin,
+        json={"keys": [{"name": "email", "path": "data.contact.email", "kind": "email"}]},
+    )
+    assert b_settings.status_code == 200, b_settings.text
+    b_write_key = (await api.http.get(f"/sources/{b_source}", headers=b_admin)).json()[
+        "write_keys"
+    ][0]["key"]
+    BODIES[("POST", "/sources/{entity_id}/write-keys/revoke")] = {"key": b_write_key}
+    b_key = await api.http.post("/api-keys", headers=b_admin, json={"name": "b", "role": "admin"})
+    b_key_id, b_key_secret = b_key.json()["id"], b_key.json()["key"].rsplit(".", 1)[1]
+    guesses = {
+        "entity_id": [
+            b_source,
+            b_mapping.json()["id"],
+            *b["sources"].values(),
+        ],  # type: ignore[union-attr]
+        "user_id": [b["admin_id"]],
+        "key_id": [b_key_id],
+        "profile_id": ["b-profile"],
+    }
+    before = snapshot(api, "iso_b")
+    assert len(before) >= 5
+
+    app = api.http._transport.app  # type: ignore[attr-defined]
+    swept = 0
+    for route in enumerate_routes(app):
+        names = re.findall(r"\{([^}]+)\}", route.path)
+        if route.needs in (None, TMS) or not names:
+            continue
+        for guess in guesses[names[0]]:
+            for context in ("staging", "production"):
+                path = route.path.replace(f"{{{names[0]}}}", str(guess))
+                response = await api.http.request(
+                    route.method,
+                    path,
+                    headers={**a_admin, "x-context": context},
+                    json=BODIES.get((route.method, route.path)),
+                )
+                swept += 1
+                assert response.status_code == 404, (route.method, path, response.text)
+    assert swept >= 20
+    # the tenant-less routes act on the caller's own settings only
+    a_settings = await api.http.put(
+        "/merge-settings",
+        headers=a_admin,
+        json={"keys": [{"name": "crm", "path": "traits.crm_id", "unique": True}]},
+    )
+    assert a_settings.status_code == 200
+    assert (await api.http.delete("/merge-settings", headers=a_admin)).status_code == 204
+    assert snapshot(api, "iso_b") == before  # not one of B's entities changed
+
+    listed = {
+        "/sources": (await api.http.get("/sources", headers=a_admin)).json(),
+        "/mappings": (await api.http.get("/mappings", headers=a_admin)).json(),
+        "/users": (await api.http.get("/users", headers=a_admin)).json(),
+        "/api-keys": (await api.http.get("/api-keys", headers=a_admin)).json(),
+    }
+    assert b_source not in str(listed) and str(b["admin_id"]) not in str(listed)
+    assert b_key_id not in str(listed) and b_mapping.json()["id"] not in str(listed)
+    assert {u["email"] for u in listed["/users"]} == {"admin@iso_a.example"}
+    assert a["admin_id"] != b["admin_id"]
+
+    # B's key presented as if it were A's: the tenant in the key picks where to look
+    forged = f"hwk.iso_a.{b_key_id}.{b_key_secret}"
+    assert (await api.http.get("/sources", headers={"x-api-key": forged})).status_code == 401
+
+
+async def test_a_tenant_cannot_read_another_tenants_data(api: Api) -> None:
+    await api.tenant("iso_c")
+    await api.tenant("iso_d")
+    for env in ("staging", "production"):
+        await store_data(api, "iso_c", env, "c-profile")
+        await store_data(api, "iso_d", env, "d-profile")
+    c_admin = await api.token("admin@iso_c.example")
+
+    for env in ("staging", "production"):
+        headers = {**c_admin, "x-context": env}
+        for family in ("events", "profiles", "sessions"):
+            page = (await api.http.get(f"/{family}", headers=headers)).json()
+            assert page["total"] == 1, (family, page)
+            assert {item["tenant"] for item in page["items"]} == {"iso_c"}
+        own = await api.http.get("/profiles/c-profile", headers=headers)
+        assert own.status_code == 200 and own.json()["tenant"] == "iso_c"
+        other = await api.http.get("/profiles/d-profile", headers=headers)
+        assert other.status_code == 404
+        guessed = await api.http.get("/events", headers=headers, params={"profile_id": "d-profile"})
+        assert guessed.json() == {"total": 0, "items": [], "next": None}
+        sessions = await api.http.get(
+            "/sessions", headers=headers, params={"profile_id": "d-profile"}
+        )
+        assert sessions.json()["total"] == 0
