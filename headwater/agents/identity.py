@@ -82,7 +82,7 @@ class IdentityStage:
 
     async def handle(self, messages: Sequence[SourceMessage]) -> IdentityResult:
         pending: list[Awaitable[Any]] = []
-        owners: dict[bytes, Owner] = {}  # decided in this call, written after the acks
+        owners: dict[bytes, Owner | None] = {}  # decided here (None: released), written last
         merges = refused = dead = 0
         for message in messages:
             try:
@@ -93,7 +93,11 @@ class IdentityStage:
                 continue
             key = message.key or f"{claim['tenant']}/{claim['env']}:{claim['identifier']}".encode()
             raw = self._table.get(key)
-            current = owners.get(key) or (None if raw is None else _owner(raw))
+            current = owners.get(key) if key in owners else (None if raw is None else _owner(raw))
+            if claim["release"]:  # a forgotten profile gives its identifier up
+                if current is not None and current.profile_id == claim["profile_id"]:
+                    owners[key] = None
+                continue
             decision = decide(
                 current, _claim(claim), self._settings_for(claim["tenant"], claim["env"])
             )
@@ -107,7 +111,11 @@ class IdentityStage:
             owners[key] = decision.owner
         await asyncio.gather(*pending)
         for key, owner in owners.items():
-            self._table[key] = _dump(owner)
+            if owner is None:
+                if key in self._table:
+                    del self._table[key]
+            else:
+                self._table[key] = _dump(owner)
         return IdentityResult(len(messages), merges, refused, dead)
 
     async def _merge(self, claim: dict[str, Any], decision: Decision) -> list[Awaitable[Any]]:

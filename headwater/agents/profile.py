@@ -129,6 +129,11 @@ class ProfileStage:
                     log.info("profile %s: %s: %s", profile.id, record["op"], outcome.note)
                 for follow in outcome.ops:
                     work.pending.append(await self._out.op(follow))
+                if outcome.forget:
+                    work.pending += await self._out.releases(profile)
+                    profile = profile.forgotten()
+                    work.pending.append(await self._out.snapshot(key, profile))
+                    changed = reclaim = False
                 reclaim |= outcome.reclaim
                 changed |= outcome.changed
                 profile.applied_offsets[origin], _ = record_offset(

@@ -126,6 +126,27 @@ class Outputs:
                 "unique": unique,
                 "absorbed": profile.absorbed,
                 "merges": profile.merges,
+                "release": False,
+            }
+            key = f"{profile.tenant}/{profile.env}:{identifier}".encode()
+            value = self._codec.encode(IDENTITY_CLAIM, record)
+            pending.append(await self._send(self._topics.identity, key, value))
+        return pending
+
+    async def releases(self, profile: Profile) -> list[Awaitable[Any]]:
+        """Give up every identifier of a forgotten profile in the identity table."""
+        pending = []
+        for identifier in profile.identifiers:
+            record = {
+                "tenant": profile.tenant,
+                "env": profile.env,
+                "identifier": identifier,
+                "profile_id": profile.id,
+                "first_seen": profile.first_seen or 0,
+                "unique": {},
+                "absorbed": [],
+                "merges": 0,
+                "release": True,
             }
             key = f"{profile.tenant}/{profile.env}:{identifier}".encode()
             value = self._codec.encode(IDENTITY_CLAIM, record)

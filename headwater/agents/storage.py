@@ -159,7 +159,7 @@ class StorageStage:
             generation_index(alias, generation),
             snapshot["id"],
             document,
-            op="index",
+            op="delete" if document.get("erased") else "index",
             version=snapshot["version"],
             size_hint=len(snapshot["document"]) + 64,
             alias=self._joins(alias),

@@ -90,6 +90,7 @@ def create_app(settings: Settings, runtime: ConsoleRuntime | None = None) -> Fas
         accounts.router,
         sources.sources,
         sources.mappings,
+        sources.event_types,
         merge_settings.router,
         data.router,
         stats.router,

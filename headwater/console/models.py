@@ -17,6 +17,8 @@ __all__ = [
     "ApiKeyOut",
     "EntityIn",
     "ErrorBody",
+    "EventTypeIn",
+    "EventTypeOut",
     "FieldMappingIn",
     "Health",
     "MappingIn",
@@ -265,6 +267,45 @@ class MappingOut(Versioned):
             source_id=entry.data.get("source_id"),
             merge_traits=bool(entry.data.get("merge_traits", False)),
             fields=[FieldMappingIn.model_validate(f) for f in entry.data.get("fields", [])],
+        )
+
+
+class EventTypeIn(EntityIn):
+    """Validation and reshaping of one event type (``core/validation.py``)."""
+
+    event_type: str = Field(min_length=1, max_length=128)
+    source_id: str | None = Field(default=None, description="only events of this source")
+    moves: dict[str, str] = Field(
+        default_factory=dict,
+        description="target path under properties. <- source path under properties. or "
+        "context.; applied before validation",
+        max_length=100,
+    )
+    json_schema: dict[str, Any] | None = Field(
+        default=None, description="JSON Schema (draft 2020-12) the properties must match"
+    )
+
+
+class EventTypeOut(Versioned):
+    id: str
+    env: str
+    event_type: str
+    source_id: str | None
+    moves: dict[str, str]
+    json_schema: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, entry: ConfigEntry) -> EventTypeOut:
+        return cls(
+            id=entry.id,
+            env=entry.env or "",
+            version=entry.version,
+            updated_at=entry.updated_at,
+            updated_by=entry.updated_by,
+            event_type=entry.data["event_type"],
+            source_id=entry.data.get("source_id"),
+            moves=dict(entry.data.get("moves") or {}),
+            json_schema=entry.data.get("json_schema"),
         )
 
 

@@ -6,7 +6,9 @@ whole state to the survivor as ``merge-in``; the survivor folds it in once
 (``Profile.absorbed`` remembers every profile merged in). Profiles the absorbed one had
 absorbed earlier are told to ``repoint`` to the survivor, so chains collapse
 (A -> B, then B -> C: A points at C). ``reclaim`` asks a profile to claim its
-identifiers again (after merge keys change: ``headwater merge --rescan``).
+identifiers again (after merge keys change: ``headwater merge --rescan``). ``forget``
+(right to be forgotten) deletes the profile's state, releases its identifiers and
+forgets the profiles merged into it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class OpOutcome:
     changed: bool = False  # the profile changed: write it and send a snapshot
     ops: list[dict[str, Any]] = field(default_factory=list)  # operations for other profiles
     reclaim: bool = False  # claim every identifier again
+    forget: bool = False  # right to be forgotten: delete the state, release identifiers
     note: str = ""  # why nothing happened, for the log
 
 
@@ -74,6 +77,9 @@ def apply_op(profile: Profile, record: dict[str, Any], settings: MergeSettings) 
         return OpOutcome(changed=True)
     if kind == "reclaim":
         return OpOutcome(reclaim=profile.merged_into is None)
+    if kind == "forget":  # the profiles merged into this one go with it
+        ops = [op("forget", tenant, env, alias) for alias in profile.absorbed]
+        return OpOutcome(forget=True, ops=ops)
     return OpOutcome(note=f"unknown operation {kind!r}")
 
 

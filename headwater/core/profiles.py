@@ -80,6 +80,7 @@ class Profile:
     merged_into: str | None = None  # set once merged away: an alias of that profile
     absorbed: list[str] = field(default_factory=list)  # profiles merged into this one
     merges: int = 0
+    erased: bool = False  # forgotten (right to be forgotten) and nothing applied since
     # digests of the last RECENT_EVENT_IDS applied event ids, oldest first, as one string:
     # a fifth of the state a list of ids took, written to the changelog on every change
     recent: str = ""
@@ -94,6 +95,16 @@ class Profile:
     @classmethod
     def new(cls, tenant: str, env: str, profile_id: str) -> Profile:
         return cls(id=profile_id, tenant=tenant, env=env, ids=[profile_id])
+
+    def forgotten(self) -> Profile:
+        """What is left after the right to be forgotten: nothing about the person, only
+        the intake offsets applied (so a redelivery cannot bring anything back) and a
+        version above the last, so the deletion wins over every older snapshot."""
+        blank = Profile.new(self.tenant, self.env, self.id)
+        blank.applied_offsets = self.applied_offsets
+        blank.version = self.version + 1
+        blank.erased = True
+        return blank
 
     # --- storage in the agent's table ---------------------------------------------------
 
@@ -114,7 +125,11 @@ class Profile:
     # --- what the search engine shows -----------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
-        """The profile document (``id`` is the document id, ``version`` the external version)."""
+        """The profile document (``id`` is the document id, ``version`` the external
+        version); a forgotten profile's snapshot says only that, and its document is
+        deleted."""
+        if self.erased:
+            return {"id": self.id, "tenant": self.tenant, "env": self.env, "erased": True}
         return {
             "id": self.id,
             "tenant": self.tenant,
@@ -209,6 +224,7 @@ def apply_batch(
             result.sessions.pop(gone.id, None)
             result.absorbed[gone.id] = session.id
         result.sessions[session.id] = session
+        profile.erased = False
         profile.events += 1
         profile.by_type[event["type"]] = profile.by_type.get(event["type"], 0) + 1
         profile.first_seen = time if profile.first_seen is None else min(profile.first_seen, time)

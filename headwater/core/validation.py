@@ -94,13 +94,13 @@ def _put(node: dict[str, Any], parts: list[str], value: Any) -> None:
 def event_type_rules(data: dict[str, Any]) -> EventTypeRules:
     """Rules from an ``event-type`` config entry; ValueError says what is wrong.
 
-    ``{"event_type": "purchase", "source_id": null, "schema": {...},
+    ``{"event_type": "purchase", "source_id": null, "json_schema": {...},
     "moves": {"properties.total": "properties.order.total"}}``
     """
     event_type = data.get("event_type")
     if not isinstance(event_type, str) or not event_type:
         raise ValueError("event_type must be a non-empty string")
-    schema = data.get("schema")
+    schema = data.get("json_schema")
     validator = None
     if schema is not None:
         try:

@@ -13,13 +13,16 @@ import pytest
 
 from headwater.agents.rescan import run_rescan
 from headwater.core.identity import MERGE_SETTINGS_KIND
+from headwater.core.profile_ops import op
 from headwater.core.tenancy import events_alias, merges_alias, profiles_alias
 from headwater.infra.init import run_init
 from headwater.infra.search import SearchStore, connect_search
+from headwater.schemas import PROFILE_OP
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigPublisher
 from headwater.streams.kafka import AckedProducer
+from headwater.streams.topics import Topics
 from tests.support.intake import Sender
 from tests.support.polling import eventually
 from tests.support.processes import start_worker
@@ -85,6 +88,7 @@ async def test_merging_scenarios(endpoints: Endpoints, tmp_path: Path) -> None:
     send = sender.send
     try:
         await _anonymous_then_identified(send, profiles)
+        await _forgotten(sender, profiles, producer, settings)
         await _two_devices_one_email(
             send, profiles, store, events_alias(prefix, "default", "production")
         )
@@ -115,6 +119,28 @@ async def _anonymous_then_identified(send: Send, profiles: Profiles) -> None:
     assert doc["traits"] == {"plan": "pro"}
     assert doc["merged_into"] is None
     assert [i for i in doc["ids"] if i.startswith("email:")]  # the hashed merge key
+
+
+async def _forgotten(
+    sender: Sender, profiles: Profiles, producer: AckedProducer, settings: Settings
+) -> None:
+    """Right to be forgotten: the state goes, not only the documents; the email is free."""
+    record = op("forget", "default", "production", "s1-anon")
+    topic = Topics(settings.topic_prefix).profile_ops
+    await producer.send(topic, AvroCodec.default().encode(PROFILE_OP, record), b"default:s1-anon")
+
+    async def gone() -> bool:
+        return await profiles.get("s1-anon") is None
+
+    await eventually(gone, timeout=60, every=0.5)
+    await sender.send("s1-anon", views(15, 1))
+    again = await profiles.until("s1-anon", events_are(1))
+    assert again["data"] == {} and again["traits"] == {}
+    # the email was released: another profile claims it without merging into s1-anon
+    await sender.send("s1-new", [identify(16, email="s1@example.com")])
+    await profiles.until("s1-new", events_are(1))
+    await sender.send("s1-newer", [identify(17, email="s1@example.com")])
+    await profiles.until("s1-newer", merged_into("s1-new"))
 
 
 async def _two_devices_one_email(

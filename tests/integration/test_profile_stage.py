@@ -221,7 +221,7 @@ async def test_event_types_reshape_and_validate_and_invalid_events_are_kept(
     event_type = {
         "event_type": "purchase",
         "moves": {"properties.total": "properties.order.total"},
-        "schema": {
+        "json_schema": {
             "type": "object",
             "required": ["total"],
             "properties": {"total": {"type": "number"}, "plan": {"type": "string"}},

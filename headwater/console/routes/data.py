@@ -11,6 +11,10 @@ from headwater.console.auth import Context, Scope, require
 from headwater.console.models import PageOut
 from headwater.core.access import Permission
 from headwater.core.data_query import DataFamily
+from headwater.core.profile_ops import op
+from headwater.schemas import PROFILE_OP
+from headwater.streams.codec import AvroCodec
+from headwater.streams.topics import Topics
 
 __all__ = ["router"]
 
@@ -82,12 +86,23 @@ async def get_profile(scope: Read, profile_id: str, x_context: Context = "stagin
     return await scope.data.get("profiles", x_context, profile_id)
 
 
+_CODEC = AvroCodec.default()
+
+
 @router.delete(
     "/profiles/{profile_id}",
     response_model=dict[str, int],
     summary="Right to be forgotten: delete the profile, its events and its sessions",
 )
 async def forget_profile(scope: Erase, profile_id: str, x_context: Context = "staging") -> Any:
+    # the profile agent forgets the state (and the identity agent its identifiers)
+    # first, so no later snapshot brings the document back; then the documents go
+    record = op("forget", scope.tenant, x_context, profile_id)
+    await scope.runtime.producer.send(
+        Topics(scope.runtime.settings.topic_prefix).profile_ops,
+        _CODEC.encode(PROFILE_OP, record),
+        f"{scope.tenant}:{profile_id}".encode(),
+    )
     return await scope.data.forget_profile(x_context, profile_id)
 
 

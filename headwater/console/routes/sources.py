@@ -1,5 +1,6 @@
-"""``/sources`` (event sources, with their write keys) and ``/mappings`` (event-to-profile
-mappings): versioned configuration kinds with the same routes."""
+"""``/sources`` (event sources, with their write keys), ``/mappings`` (event-to-profile
+mappings) and ``/event-types`` (validation and reshaping): versioned configuration kinds
+with the same routes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from fastapi import Depends
 
 from headwater.console.auth import Context, Scope, require
 from headwater.console.models import (
+    EventTypeIn,
+    EventTypeOut,
     MappingIn,
     MappingOut,
     SourceIn,
@@ -23,11 +26,20 @@ from headwater.console.routes.entities import EntityId, entity_router
 from headwater.core.access import Permission
 from headwater.core.mapping import MAPPING_KIND, mapping_from_config
 from headwater.core.sources import SOURCE_KIND
+from headwater.core.validation import EVENT_TYPE_KIND, event_type_rules
 from headwater.errors import InvalidInput, NotFound
 
-__all__ = ["mappings", "sources"]
+__all__ = ["event_types", "mappings", "sources"]
 
 Write = Annotated[Scope, Depends(require(Permission.CONFIG_WRITE))]
+
+
+def _valid_event_type(data: dict[str, Any]) -> None:
+    """Refuse what the profile agent would ignore, with the agent's own parser."""
+    try:
+        event_type_rules(data)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="json_schema") from exc
 
 
 def _valid_mapping(data: dict[str, Any]) -> None:
@@ -48,6 +60,15 @@ sources = entity_router(
     out_model=SourceOut,
     out=SourceOut.of,
     env_owned=WRITE_KEYS,
+)
+event_types = entity_router(
+    kind=EVENT_TYPE_KIND,
+    prefix="/event-types",
+    noun="event type (validation and reshaping)",
+    body_model=EventTypeIn,
+    out_model=EventTypeOut,
+    out=EventTypeOut.of,
+    check=_valid_event_type,
 )
 mappings = entity_router(
     kind=MAPPING_KIND,

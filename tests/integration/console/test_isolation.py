@@ -19,6 +19,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/sources/{entity_id}"): {"name": "hijacked", "enabled": False},
     ("PUT", "/mappings/{entity_id}"): {"event_type": "hijacked"},
+    ("PUT", "/event-types/{entity_id}"): {"event_type": "hijacked"},
     ("POST", "/sources/{entity_id}/write-keys"): {"name": "stolen"},
     ("PATCH", "/users/{user_id}"): {"role": "marketer", "disabled": True},
 }
@@ -87,6 +88,12 @@ async def test_a_tenant_cannot_touch_another_tenants_configuration(api: Api) -> 
         },
     )
     assert b_mapping.status_code == 201, b_mapping.text
+    b_event_type = await api.http.post(
+        "/event-types",
+        headers=b_admin,
+        json={"event_type": "purchase", "json_schema": {"required": ["total"]}},
+    )
+    assert b_event_type.status_code == 201, b_event_type.text
     b_settings = await api.http.put(
         "/merge-settings",
         headers=b_admin,
@@ -103,6 +110,7 @@ async def test_a_tenant_cannot_touch_another_tenants_configuration(api: Api) -> 
         "entity_id": [
             b_source,
             b_mapping.json()["id"],
+            b_event_type.json()["id"],
             *b["sources"].values(),
         ],  # type: ignore[union-attr]
         "user_id": [b["admin_id"]],
@@ -143,11 +151,13 @@ async def test_a_tenant_cannot_touch_another_tenants_configuration(api: Api) -> 
     listed = {
         "/sources": (await api.http.get("/sources", headers=a_admin)).json(),
         "/mappings": (await api.http.get("/mappings", headers=a_admin)).json(),
+        "/event-types": (await api.http.get("/event-types", headers=a_admin)).json(),
         "/users": (await api.http.get("/users", headers=a_admin)).json(),
         "/api-keys": (await api.http.get("/api-keys", headers=a_admin)).json(),
     }
     assert b_source not in str(listed) and str(b["admin_id"]) not in str(listed)
     assert b_key_id not in str(listed) and b_mapping.json()["id"] not in str(listed)
+    assert b_event_type.json()["id"] not in str(listed)
     assert {u["email"] for u in listed["/users"]} == {"admin@iso_a.example"}
     assert a["admin_id"] != b["admin_id"]
 

@@ -152,3 +152,17 @@ def test_claims_are_sent_when_the_set_grows_and_inherited_ones_stay():
     assert len(first) == 1 and first[0].startswith("email:")
     assert unchanged == []
     assert set(forced) == {first[0], "phone:inherited"}
+
+
+def test_forget_takes_the_absorbed_along_and_leaves_only_offsets_and_a_higher_version():
+    person = profile("p", events=4, traits={"name": "Ann"}, absorbed=["old"], version=9)
+    person.applied_offsets = {"hw.intake/0": {"floor": 41, "above": []}}
+
+    outcome = apply_op(person, op("forget", "acme", "production", "p"), SETTINGS)
+    blank = person.forgotten()
+
+    assert outcome.forget is True
+    assert [(o["op"], o["profile_id"]) for o in outcome.ops] == [("forget", "old")]
+    assert (blank.events, blank.traits, blank.version) == (0, {}, 10)
+    assert blank.applied_offsets == person.applied_offsets
+    assert blank.snapshot() == {"id": "p", "tenant": "acme", "env": "production", "erased": True}

@@ -47,7 +47,7 @@ def test_schema_errors_name_the_path_and_are_bounded():
     rules = event_type_rules(
         {
             "event_type": "bulk",
-            "schema": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "json_schema": {"type": "object", "additionalProperties": {"type": "integer"}},
         }
     )
 
@@ -70,7 +70,7 @@ def test_rules_apply_to_their_type_and_source():
     "data",
     [
         {},
-        {"event_type": "x", "schema": {"type": "no-such-type"}},
+        {"event_type": "x", "json_schema": {"type": "no-such-type"}},
         {"event_type": "x", "moves": {"traits.a": "properties.a"}},
         {"event_type": "x", "moves": {"properties.a": "options.a"}},
     ],

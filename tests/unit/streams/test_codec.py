@@ -131,6 +131,7 @@ def identity_claim() -> dict[str, Any]:
         "unique": {"customer_id": "customer_id:9a1b"},
         "absorbed": ["p-0"],
         "merges": 1,
+        "release": False,
     }
 
 
