@@ -4,6 +4,9 @@
     ├── InputError                 client sent something we refuse (edges map it to 4xx)
     │   ├── MalformedInput          not parseable (bad JSON, bad encoding)        -> 400
     │   ├── InvalidInput            parseable but a field is missing or wrong     -> 422
+    │   │   ├── ConditionSyntaxError  a condition does not parse (line, column, expected)
+    │   │   ├── ConditionNotSearchable  a condition has no search-engine equivalent
+    │   │   └── FlowInvalid           a flow or rule fails validation (every problem listed)
     │   ├── PayloadTooLarge         over a size limit                             -> 413
     │   ├── UnknownSource           event source does not exist                   -> 401
     │   └── SourceForbidden         source disabled or channel not allowed        -> 403
@@ -23,8 +26,11 @@ from __future__ import annotations
 
 __all__ = [
     "BrokerUnavailable",
+    "ConditionNotSearchable",
+    "ConditionSyntaxError",
     "ConfigurationError",
     "DependencyError",
+    "FlowInvalid",
     "HeadwaterError",
     "InputError",
     "InvalidInput",
@@ -61,6 +67,38 @@ class MalformedInput(InputError):
 
 class InvalidInput(InputError):
     status = 422
+
+
+class ConditionSyntaxError(InvalidInput):
+    """A condition that does not parse or makes no sense; ``line`` and ``column`` are
+    1-based, ``expected`` names what would have been accepted there."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        line: int,
+        column: int,
+        expected: tuple[str, ...] = (),
+        field: str | None = None,
+    ) -> None:
+        super().__init__(f"{message} (line {line}, column {column})", field=field)
+        self.line = line
+        self.column = column
+        self.expected = expected
+
+
+class ConditionNotSearchable(InvalidInput):
+    """A valid condition the search engine cannot answer the same way (e.g. a numeric
+    range over a free-form trait, or an ``event.*`` path in a profile search)."""
+
+
+class FlowInvalid(InvalidInput):
+    """A flow or rule refused on save; ``problems`` lists every reason found."""
+
+    def __init__(self, problems: list[str], *, field: str | None = None) -> None:
+        super().__init__("; ".join(problems), field=field)
+        self.problems = problems
 
 
 class PayloadTooLarge(InputError):
