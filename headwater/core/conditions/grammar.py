@@ -14,7 +14,8 @@ GRAMMAR = r"""
          | test
 
 test: PATH COMPARE value                   -> compare
-    | PATH _NOT? _IN list                  -> within
+    | PATH _IN list                        -> within
+    | PATH _NOT _IN list                   -> not_within
     | scalar _IN PATH                      -> member
     | PATH _EXISTS                         -> exists
     | PATH _CONTAINS STRING                -> contains

@@ -163,24 +163,28 @@ def _expected(names: set[str] | frozenset[str]) -> tuple[str, ...]:
     return tuple(sorted({_FRIENDLY.get(name, name) for name in names}))
 
 
+def _end_of(text: str) -> tuple[int, int]:
+    """Line and column just after the last character that is not blank."""
+    lines = text.rstrip().split("\n")
+    return len(lines), len(lines[-1]) + 1
+
+
 def _translate(exc: UnexpectedInput, text: str) -> ConditionSyntaxError:
     line, column = exc.line or 1, exc.column or 1
+    found = "the end of the condition"
     if isinstance(exc, UnexpectedEOF):
-        lines = text.splitlines() or [""]
-        line, column = len(lines), len(lines[-1]) + 1
-        found = "the end of the condition"
+        line, column = _end_of(text)
         expected = _expected(set(exc.expected))
     elif isinstance(exc, UnexpectedCharacters):
         position = exc.pos_in_stream or 0
-        found = repr(text[position]) if position < len(text) else "the end of the condition"
+        found = repr(text[position]) if position < len(text) else found
         expected = _expected(set(exc.allowed or ()))
     else:
         token = getattr(exc, "token", None)
-        found = (
-            "the end of the condition"
-            if token is None or token.type == "$END"
-            else (repr(str(token)))
-        )
+        if token is None or token.type == "$END":
+            line, column = _end_of(text)
+        else:
+            found = repr(str(token))
         expected = _expected(set(getattr(exc, "expected", ()) or ()))
     message = f"unexpected {found}"
     if expected:
