@@ -15,6 +15,7 @@
     │   ├── NotReady                configuration not loaded yet                  -> 503
     │   └── SearchUnavailable       the search engine is unreachable or overloaded
     ├── SearchRejected             the search engine refused a request for good
+    ├── ActionFailed               a flow node could not run (recorded in the trace)
     ├── SchemaError                Avro schema problems
     │   └── UnknownSchema           a message names a writer schema we do not know
     └── ConfigurationError         settings or configuration records are wrong
@@ -25,6 +26,7 @@ Third-party exceptions are translated at the boundary with ``raise ... from exc`
 from __future__ import annotations
 
 __all__ = [
+    "ActionFailed",
     "BrokerUnavailable",
     "ConditionNotSearchable",
     "ConditionSyntaxError",
@@ -131,6 +133,11 @@ class SearchUnavailable(DependencyError):
 
 class SearchRejected(HeadwaterError):
     """The search engine refused a request; retrying the same request will not help."""
+
+
+class ActionFailed(HeadwaterError):
+    """A flow action could not do what its node asked (bad value, unwritable path); the
+    runner records it in the node's trace and the branch stops there."""
 
 
 class SchemaError(HeadwaterError):

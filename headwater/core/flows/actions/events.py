@@ -1,0 +1,78 @@
+"""Events: inject a new event for the same profile, now or later."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from headwater.core.flows.actions.schemas import DURATION, STRING, obj
+from headwater.core.flows.registry import ActionCall, ActionSpec, Output
+from headwater.core.flows.state import OutboundRequest
+
+__all__ = ["ACTIONS", "duration_ms"]
+
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+
+
+def duration_ms(text: str) -> int:
+    amount, unit = re.fullmatch(r"(\d+)(ms|s|m|h|d|w)", text).groups()  # type: ignore[union-attr]
+    return int(amount) * _UNIT_MS[unit]
+
+
+def _new_event(call: ActionCall, time_ms: int) -> dict[str, Any]:
+    properties = call.value("properties", {})
+    return {
+        "id": call.state.stable_uuid(call.node_id),
+        "type": str(call.value("type")),
+        "time": time_ms,
+        "properties": properties if isinstance(properties, dict) else {"value": properties},
+        "caused_by": {
+            "event": call.state.event_id,
+            "flow": call.state.flow_id,
+            "node": call.node_id,
+        },
+    }
+
+
+def _inject(call: ActionCall) -> list[Output]:
+    call.state.events.append(_new_event(call, call.state.now_ms))
+    return call.passed()
+
+
+def _delay(call: ActionCall) -> list[Output]:
+    due = call.state.now_ms + duration_ms(str(call.config["delay"]))
+    event = _new_event(call, due)
+    call.state.requests.append(
+        OutboundRequest(
+            kind="schedule",
+            target={"profile": call.read("profile.id"), "event_type": event["type"]},
+            body=event,
+            idempotency_key=event["id"],
+            flow_id=call.state.flow_id,
+            node_id=call.node_id,
+            event_id=call.state.event_id,
+            not_before_ms=due,
+        )
+    )
+    return call.passed()
+
+
+_PROPERTIES = {"type": "object"}
+
+ACTIONS = [
+    ActionSpec(
+        "inject-event",
+        "event",
+        "Emits a new event of the same profile at the event time (its rules run too).",
+        _inject,
+        obj(("type",), type=STRING, properties=_PROPERTIES),
+    ),
+    ActionSpec(
+        "delay-request",
+        "flow",
+        "Asks for an event to be delivered after a delay (a scheduled outbound request).",
+        _delay,
+        obj(("type", "delay"), type=STRING, delay=DURATION, properties=_PROPERTIES),
+        side_effects=True,
+    ),
+]
