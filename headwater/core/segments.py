@@ -10,13 +10,18 @@ Segments added by flows (``add-segment``) that have no definition are left alone
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from headwater.core.conditions import compile_predicate, parse
 
-__all__ = ["Segment", "SegmentChanges", "segment_changes"]
+__all__ = ["Segment", "SegmentChanges", "segment_changes", "segment_events"]
+
+SEGMENT_ENTERED = "segment-entered"
+SEGMENT_LEFT = "segment-left"
+_NS = uuid.UUID("2d1f8f0e-5c7a-4f3e-8a0b-3b7e9c1d2a44")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,3 +63,24 @@ def segment_changes(
     current = [s for s in _listed(new) if s not in left]
     current += [s for s in entered if s not in current]
     return SegmentChanges(entered, left, current)
+
+
+def segment_events(
+    changes: SegmentChanges, *, cause_event_id: str, now_ms: int
+) -> list[dict[str, Any]]:
+    """The ``segment-entered`` / ``segment-left`` events of ``changes``, ready to go back
+    through intake so rules can trigger on them. Ids derive from the causing event, so a
+    replay produces the same ids (and de-duplication drops them)."""
+    events = []
+    for kind, ids in ((SEGMENT_ENTERED, changes.entered), (SEGMENT_LEFT, changes.left)):
+        for segment in ids:
+            events.append(
+                {
+                    "id": str(uuid.uuid5(_NS, f"{cause_event_id}:{kind}:{segment}")),
+                    "type": kind,
+                    "time": now_ms,
+                    "properties": {"segment": segment},
+                    "caused_by": {"event": cause_event_id},
+                }
+            )
+    return events
