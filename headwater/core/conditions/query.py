@@ -62,6 +62,8 @@ def _equals(field: str, kind: FieldKind, value: Value, now: int) -> Query:
         return {"range": {field: {"gte": value, "lte": value, "format": "epoch_millis"}}}
     if kind == "long" and not _number(value):
         return MATCH_NONE
+    if kind == "keyword" and not isinstance(value, str):
+        return MATCH_NONE  # ids, segments, tenant, env are text: never equal to 5 or true
     return {"term": {field: value}}
 
 
@@ -104,16 +106,16 @@ def _within(path: Path, values: tuple[Scalar, ...], now: int) -> Query:
     if kind in ("long", "date"):
         options = [_equals(field, kind, v, now) for v in wanted if _number(v)]
     else:
+        if kind == "keyword":  # stored as text: numbers and booleans never match
+            wanted = [v for v in wanted if isinstance(v, str)]
         options = [{"terms": {field: wanted}}] if wanted else []
-    if len(wanted) < len(values):
+    if None in values:
         options.append(_not(_exists(field)))
     if not options:
         return MATCH_NONE
-    return (
-        options[0]
-        if len(options) == 1
-        else {"bool": {"should": options, "minimum_should_match": 1}}
-    )
+    if len(options) == 1:
+        return options[0]
+    return {"bool": {"should": options, "minimum_should_match": 1}}
 
 
 def _wildcard_escape(text: str) -> str:

@@ -50,6 +50,14 @@ def test_lists_text_and_logic() -> None:
     assert len(query["bool"]["should"][1]["bool"]["filter"]) == 2
 
 
+def test_keyword_fields_never_match_numbers_or_booleans() -> None:
+    assert q("profile.id = 123") == {"match_none": {}}
+    assert q('profile.segments in [7, true, "7"]') == {"terms": {"segments": ["7"]}}
+    assert q("profile.segments in [7, null]") == {
+        "bool": {"must_not": [{"exists": {"field": "segments"}}]}
+    }
+
+
 def test_typed_fields_never_match_text() -> None:
     assert q('profile.stats.visits = "3"') == {"match_none": {}}
     assert q('profile.stats.visits contains "3"') == {"match_none": {}}
