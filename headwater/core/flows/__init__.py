@@ -10,7 +10,7 @@ from headwater.core.flows.registry import (
     registry_from_entry_points,
 )
 from headwater.core.flows.rules import Rule, rule_from_config, triggered_rules
-from headwater.core.flows.runner import FlowResult, NodeTrace, run_flow
+from headwater.core.flows.runner import FlowResult, NodeTrace, debug_flow, run_flow
 from headwater.core.flows.state import OutboundRequest
 from headwater.core.flows.validation import validate_flow
 
@@ -26,6 +26,7 @@ __all__ = [
     "OutboundRequest",
     "Rule",
     "builtin_registry",
+    "debug_flow",
     "registry_from_entry_points",
     "rule_from_config",
     "run_flow",

@@ -18,9 +18,10 @@ from typing import Any
 from headwater.core.flows.model import DEFAULT_PORT, Flow, Node
 from headwater.core.flows.registry import ActionCall, ActionRegistry, ActionSpec, Output
 from headwater.core.flows.state import FlowState, OutboundRequest
-from headwater.errors import ActionFailed
+from headwater.core.flows.validation import validate_flow
+from headwater.errors import ActionFailed, FlowInvalid
 
-__all__ = ["FlowResult", "NodeTrace", "run_flow"]
+__all__ = ["FlowResult", "NodeTrace", "debug_flow", "run_flow"]
 
 MAX_NODE_RUNS = 1000  # a flow whose branches multiply past this is stopped
 
@@ -49,6 +50,29 @@ class FlowResult:
     @property
     def errors(self) -> list[NodeTrace]:
         return [t for t in self.trace if t.error is not None]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, for a debug view."""
+        return {
+            "flow_id": self.flow_id,
+            "profile": self.profile,
+            "event": self.event,
+            "session": self.session,
+            "memory": self.memory,
+            "events": self.events,
+            "requests": [r.to_dict() for r in self.requests],
+            "trace": [
+                {
+                    "node_id": t.node_id,
+                    "action": t.action,
+                    "input": [{"port": p, "payload": v} for p, v in t.input],
+                    "output": [{"port": p, "payload": v} for p, v in t.output],
+                    "duration_ms": t.duration_ms,
+                    "error": t.error,
+                }
+                for t in self.trace
+            ],
+        }
 
 
 def _order(flow: Flow) -> list[Node]:
@@ -153,3 +177,26 @@ def run_flow(
         state.requests,
         trace,
     )
+
+
+def debug_flow(
+    definition: Mapping[str, Any],
+    registry: ActionRegistry,
+    *,
+    event: Mapping[str, Any],
+    profile: Mapping[str, Any],
+    session: Mapping[str, Any],
+    now_ms: int,
+    clock: Callable[[], float] | None = None,
+) -> dict[str, Any]:
+    """A debug run of a draft flow (its stored form): ``{"valid": false, "problems":
+    [...]}`` when it would be refused on save, else ``{"valid": true, "result": {...}}``
+    with every node's input, output, time and error. Nothing is kept or sent."""
+    try:
+        flow = validate_flow(Flow.from_dict(definition), registry)
+    except FlowInvalid as exc:
+        return {"valid": False, "problems": exc.problems}
+    result = run_flow(
+        flow, registry, event=event, profile=profile, session=session, now_ms=now_ms, clock=clock
+    )
+    return {"valid": True, "result": result.to_dict()}

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 from typing import Any
 
 import pytest
 
-from headwater.core.flows import ActionRegistry, ActionSpec, Flow, run_flow, validate_flow
+from headwater.core.flows import (
+    ActionRegistry,
+    ActionSpec,
+    Flow,
+    debug_flow,
+    run_flow,
+    validate_flow,
+)
 from headwater.core.flows.validation import find_cycle
 from headwater.errors import FlowInvalid
 from tests.unit.core.flows.conftest import NOW, event_document, profile_document
@@ -192,3 +200,25 @@ def test_shape_errors_and_round_trip() -> None:
     assert len(caught.value.problems) == 3
     f = purchase_flow()
     assert Flow.from_dict(f.to_dict()) == f
+
+
+def test_debug_run_of_a_draft(registry: ActionRegistry) -> None:
+    draft = purchase_flow().to_dict()
+    profile = profile_document()
+    report = debug_flow(
+        draft, registry, event=event_document(total=5), profile=profile, session={}, now_ms=NOW
+    )
+    assert report["valid"] is True
+    result = report["result"]
+    assert [t["node_id"] for t in result["trace"]][:2] == ["start", "loyal"]
+    assert result["trace"][0]["output"] == [{"port": "payload", "payload": {"total": 5}}]
+    assert result["requests"][0]["kind"] == "http"
+    assert json.loads(json.dumps(report)) == report  # JSON-ready
+    assert profile == profile_document()  # nothing kept
+
+    draft["edges"].append({"from": "end", "to": "start"})
+    report = debug_flow(
+        draft, registry, event=event_document(), profile=profile, session={}, now_ms=NOW
+    )
+    assert report["valid"] is False
+    assert any("end has no output" in p for p in report["problems"])
