@@ -10,14 +10,13 @@ does not run. A node that fails sends nothing on; the rest of the flow goes on.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from headwater.core.flows.model import DEFAULT_PORT, Flow, Node
+from headwater.core.flows.model import DEFAULT_PORT, Edge, Flow, Node
 from headwater.core.flows.registry import ActionCall, ActionRegistry, ActionSpec, Output
-from headwater.core.flows.state import FlowState, OutboundRequest
+from headwater.core.flows.state import FlowState, OutboundRequest, clone
 from headwater.core.flows.validation import validate_flow
 from headwater.errors import ActionFailed, FlowInvalid
 
@@ -31,7 +30,7 @@ class NodeTrace:
     node_id: str
     action: str
     input: list[tuple[str, dict[str, Any]]]  # (input port, payload) per message
-    output: list[Output]
+    output: list[Output]  # input and output are empty unless payloads are traced
     duration_ms: float | None  # None when the caller gave no clock
     error: str | None = None
 
@@ -103,10 +102,11 @@ def _call(
     messages: list[tuple[str, dict[str, Any]]],
     state: FlowState,
     clock: Callable[[], float] | None,
-) -> NodeTrace:
+    payloads: bool,
+) -> tuple[NodeTrace, list[Output]]:
     port, payload = messages[0]
     call = ActionCall(node.id, node.config, port, payload, state, messages)
-    seen = copy.deepcopy(messages)
+    seen = [(p, clone(v)) for p, v in messages] if payloads else []
     started = clock() if clock else 0.0
     error: str | None = None
     outputs: list[Output] = []
@@ -117,7 +117,8 @@ def _call(
     except Exception as exc:  # a plugin's bug must not stop the profile agent
         error = f"{type(exc).__name__}: {exc}"
     duration = (clock() - started) * 1000 if clock else None
-    return NodeTrace(node.id, node.action, seen, copy.deepcopy(outputs), duration, error)
+    sent = [(p, clone(v)) for p, v in outputs] if payloads else []
+    return NodeTrace(node.id, node.action, seen, sent, duration, error), outputs
 
 
 def run_flow(
@@ -129,24 +130,25 @@ def run_flow(
     session: Mapping[str, Any],
     now_ms: int,
     clock: Callable[[], float] | None = None,
+    trace_payloads: bool = True,
 ) -> FlowResult:
     """Run ``flow`` (validated) on copies of the inputs; the inputs are never changed,
     so a debug run is this same call with its result thrown away. ``now_ms`` is the
     event time. ``clock`` (seconds, e.g. ``time.perf_counter``) only times nodes for
-    the trace."""
+    the trace; ``trace_payloads=False`` leaves each node's input and output out of the
+    trace (the agent's hot path; debug runs keep them)."""
     state = FlowState(
-        flow.id,
-        copy.deepcopy(dict(event)),
-        copy.deepcopy(dict(profile)),
-        copy.deepcopy(dict(session)),
-        now_ms,
+        flow.id, clone(dict(event)), clone(dict(profile)), clone(dict(session)), now_ms
     )
     inbox: dict[str, list[tuple[str, dict[str, Any]]]] = {n.id: [] for n in flow.nodes}
     properties = state.event.get("properties")
     for node in flow.nodes:
         if node.action == "start":
-            start_payload = copy.deepcopy(properties) if isinstance(properties, dict) else {}
+            start_payload = clone(properties) if isinstance(properties, dict) else {}
             inbox[node.id].append((DEFAULT_PORT, start_payload))
+    outgoing: dict[tuple[str, str], list[Edge]] = {}
+    for edge in flow.edges:
+        outgoing.setdefault((edge.source, edge.source_port), []).append(edge)
     trace: list[NodeTrace] = []
     for node in _order(flow):
         messages = inbox.pop(node.id)
@@ -161,12 +163,14 @@ def run_flow(
             if len(trace) >= MAX_NODE_RUNS:
                 trace.append(NodeTrace(node.id, node.action, batch, [], None, "too many node runs"))
                 break
-            done = _call(spec, node, batch, state, clock)
+            done, outputs = _call(spec, node, batch, state, clock, trace_payloads)
             trace.append(done)
-            for port, payload in done.output:
-                for edge in flow.edges:
-                    if edge.source == node.id and edge.source_port == port:
-                        inbox[edge.target].append((edge.target_port, copy.deepcopy(payload)))
+            for port, payload in outputs:
+                targets = outgoing.get((node.id, port), [])
+                for index, edge in enumerate(targets):
+                    # the last edge takes the payload itself, the others a copy each
+                    sent = payload if index == len(targets) - 1 else clone(payload)
+                    inbox[edge.target].append((edge.target_port, sent))
     return FlowResult(
         flow.id,
         state.profile,

@@ -13,7 +13,7 @@ from typing import Any
 
 from headwater.errors import ActionFailed
 
-__all__ = ["WRITABLE", "FlowState", "OutboundRequest", "parse_path"]
+__all__ = ["WRITABLE", "FlowState", "OutboundRequest", "clone", "parse_path"]
 
 ROOTS = ("event", "profile", "session", "memory", "payload")
 # Where a flow may write. The rest of the profile (ids, stats, metadata) belongs to the
@@ -31,6 +31,16 @@ WRITABLE = (
 _TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_]+(?:\.[^\s{}]+)*)\s*\}\}")
 _NS = uuid.UUID("6a0c2b2e-7b53-4b0e-9d7e-0c1f3f4f6a11")
 MISSING: Any = object()
+
+
+def clone(value: Any) -> Any:
+    """A deep copy of JSON-shaped data (objects, lists, scalars): several times faster
+    than ``copy.deepcopy``, which the runner would otherwise spend most of its time in."""
+    if isinstance(value, dict):
+        return {k: clone(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clone(v) for v in value]
+    return value
 
 
 def _writable(whole: tuple[str, ...]) -> bool:
