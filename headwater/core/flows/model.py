@@ -62,6 +62,9 @@ class Flow:
             problems.append("id must be a non-empty string")
         nodes: list[Node] = []
         for index, raw in enumerate(data.get("nodes") or []):
+            if not isinstance(raw, Mapping):
+                problems.append(f"nodes[{index}] must be an object")
+                continue
             node_id, action, config = raw.get("id"), raw.get("action"), raw.get("config", {})
             if not isinstance(node_id, str) or not node_id or ":" in node_id:
                 problems.append(f"nodes[{index}].id must be a non-empty string without ':'")
@@ -71,21 +74,19 @@ class Flow:
                 nodes.append(Node(node_id, action, config, str(raw.get("name", ""))))
         edges: list[Edge] = []
         for index, raw in enumerate(data.get("edges") or []):
-            source, target = raw.get("from"), raw.get("to")
+            source = raw.get("from") if isinstance(raw, Mapping) else None
+            target = raw.get("to") if isinstance(raw, Mapping) else None
             if not isinstance(source, str) or not isinstance(target, str):
                 problems.append(f"edges[{index}] needs 'from' and 'to' as 'node' or 'node:port'")
                 continue
             (src, src_port), (dst, dst_port) = Edge.end(source), Edge.end(target)
             edges.append(Edge(src, dst, src_port, dst_port))
+        version = data.get("version", 1)
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            problems.append("version must be a positive whole number")
         if problems:
             raise FlowInvalid(problems)
-        return cls(
-            str(flow_id),
-            tuple(nodes),
-            tuple(edges),
-            str(data.get("name", "")),
-            int(data.get("version", 1)),
-        )
+        return cls(str(flow_id), tuple(nodes), tuple(edges), str(data.get("name", "")), version)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -222,3 +222,35 @@ def test_debug_run_of_a_draft(registry: ActionRegistry) -> None:
     )
     assert report["valid"] is False
     assert any("end has no output" in p for p in report["problems"])
+
+
+def test_shape_errors_name_each_bad_entry() -> None:
+    with pytest.raises(FlowInvalid) as caught:
+        Flow.from_dict({"id": "f", "version": "2", "nodes": ["x"], "edges": [3]})
+    assert caught.value.problems == [
+        "nodes[0] must be an object",
+        "edges[0] needs 'from' and 'to' as 'node' or 'node:port'",
+        "version must be a positive whole number",
+    ]
+
+
+def test_the_agent_can_leave_payloads_out_of_the_trace(registry: ActionRegistry) -> None:
+    result = _run(purchase_flow(), registry, 5, trace_payloads=False)
+    assert [t.node_id for t in result.trace][:2] == ["start", "loyal"]
+    assert all(t.input == [] and t.output == [] for t in result.trace)
+    assert result.profile["traits"] == {"tier": "gold"}  # the run itself is the same
+
+
+def test_branches_get_their_own_payload_copies(registry: ActionRegistry) -> None:
+    f = flow(
+        [
+            {"id": "start", "action": "start"},
+            {"id": "a", "action": "set-value", "config": {"path": "payload.x", "value": "a"}},
+            {"id": "b", "action": "copy-value", "config": {"from": "payload.x", "to": "memory.b"}},
+        ],
+        [("start", "a"), ("start", "b")],
+    )
+    result = run_flow(
+        f, registry, event=event_document(), profile=profile_document(), session={}, now_ms=NOW
+    )
+    assert result.memory == {"b": None}  # b never saw a's change to its own payload
