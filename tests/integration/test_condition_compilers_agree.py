@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from headwater.core.conditions import compile_predicate, compile_query, parse
 from headwater.core.tenancy import generation_index, profiles_alias
+from headwater.errors import ConditionNotSearchable
 from headwater.infra.search import BulkAction, SearchStore, connect_search
 from headwater.infra.search.provision import provision_events
 from headwater.settings import Settings
@@ -86,5 +87,11 @@ def test_predicate_and_query_select_the_same_profiles(
         condition = parse(text)
         predicate = compile_predicate(condition)
         expected = {str(p["id"]) for p in profiles if predicate({"profile": p}, NOW)}
-        found = run(_search_ids(store, index, tenant, compile_query(condition, now_ms=NOW)))
-        assert found == expected, f"{text}\n{compile_query(condition, now_ms=NOW)}"
+        try:
+            query = compile_query(condition, now_ms=NOW, engine=store.engine)
+        except ConditionNotSearchable as refused:
+            # the one documented refusal: Elasticsearch has no wildcard on flattened keys
+            assert store.engine == "elasticsearch" and "Elasticsearch" in str(refused)
+            continue
+        found = run(_search_ids(store, index, tenant, query))
+        assert found == expected, f"{text}\n{query}"

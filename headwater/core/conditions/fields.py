@@ -9,9 +9,13 @@ from typing import Literal
 from headwater.core.conditions.ast import Path
 from headwater.errors import ConditionNotSearchable
 
-__all__ = ["PROFILE_FIELDS", "FieldKind", "profile_field"]
+__all__ = ["PROFILE_FIELDS", "Engine", "FieldKind", "profile_field"]
 
 FieldKind = Literal["keyword", "long", "date", "flat"]
+# The search engine's dialect (the same names as infra/search/port.py's Engine). They differ
+# here in one way: Elasticsearch refuses wildcard queries on keys of ``flattened`` fields,
+# OpenSearch's ``flat_object`` answers them.
+Engine = Literal["elasticsearch", "opensearch"]
 
 # Field (dotted, in the profile document) -> how it is indexed. "flat" fields are
 # Elasticsearch ``flattened`` / OpenSearch ``flat_object``: every leaf under them is a

@@ -27,7 +27,7 @@ from headwater.core.conditions.ast import (
     TimeValue,
     Value,
 )
-from headwater.core.conditions.fields import FieldKind, profile_field
+from headwater.core.conditions.fields import Engine, FieldKind, profile_field
 from headwater.core.conditions.parser import parse
 from headwater.errors import ConditionNotSearchable
 
@@ -122,16 +122,21 @@ def _wildcard_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?")
 
 
-def _text_test(path: Path, query: str, text: str) -> Query:
+def _text_test(path: Path, query: str, text: str, engine: Engine) -> Query:
     field, kind = profile_field(path)
     if kind in ("long", "date"):
         return MATCH_NONE  # numbers hold no text
     if query == "prefix":
         return {"prefix": {field: text}}
+    if kind == "flat" and engine == "elasticsearch":
+        raise ConditionNotSearchable(
+            f"{path.text}: Elasticsearch cannot search for text inside a free-form field "
+            "(no wildcard queries on flattened keys); use starts with, or test it in a flow"
+        )
     return {"wildcard": {field: {"value": f"*{_wildcard_escape(text)}*"}}}
 
 
-def _compile(node: Condition, now: int) -> Query:
+def _compile(node: Condition, now: int, engine: Engine) -> Query:
     match node:
         case Compare():
             return _compare(node, now)
@@ -140,22 +145,22 @@ def _compile(node: Condition, now: int) -> Query:
         case Exists(path=path):
             return _exists(profile_field(path)[0])
         case Contains(path=path, text=text):
-            return _text_test(path, "wildcard", text)
+            return _text_test(path, "wildcard", text, engine)
         case StartsWith(path=path, text=text):
-            return _text_test(path, "prefix", text)
+            return _text_test(path, "prefix", text, engine)
         case Not(operand=operand):
-            return _not(_compile(operand, now))
+            return _not(_compile(operand, now, engine))
         case All(operands=operands):
-            return {"bool": {"filter": [_compile(o, now) for o in operands]}}
+            return {"bool": {"filter": [_compile(o, now, engine) for o in operands]}}
         case Any_(operands=operands):
-            return {
-                "bool": {"should": [_compile(o, now) for o in operands], "minimum_should_match": 1}
-            }
+            parts = [_compile(o, now, engine) for o in operands]
+            return {"bool": {"should": parts, "minimum_should_match": 1}}
     raise TypeError(f"not a condition: {node!r}")  # pragma: no cover
 
 
-def compile_query(condition: Condition | str, *, now_ms: int) -> Query:
+def compile_query(condition: Condition | str, *, now_ms: int, engine: Engine) -> Query:
     """The search query of a condition over profile documents; ``now_ms`` is what ``now``
-    means (for segment searches: the moment the caller asks about)."""
+    means (for segment searches: the moment the caller asks about), ``engine`` the
+    search store's dialect (``SearchStore.engine``)."""
     tree = parse(condition) if isinstance(condition, str) else condition
-    return _compile(tree, now_ms)
+    return _compile(tree, now_ms, engine)

@@ -13,8 +13,8 @@ from headwater.infra.search.templates import profiles_template
 NOW = 1_764_400_000_000
 
 
-def q(text: str) -> dict:
-    return compile_query(text, now_ms=NOW)
+def q(text: str, engine: str = "opensearch") -> dict:
+    return compile_query(text, now_ms=NOW, engine=engine)  # type: ignore[arg-type]
 
 
 def test_comparisons() -> None:
@@ -55,6 +55,17 @@ def test_keyword_fields_never_match_numbers_or_booleans() -> None:
     assert q('profile.segments in [7, true, "7"]') == {"terms": {"segments": ["7"]}}
     assert q("profile.segments in [7, null]") == {
         "bool": {"must_not": [{"exists": {"field": "segments"}}]}
+    }
+
+
+def test_elasticsearch_has_no_wildcard_inside_free_form_fields() -> None:
+    with pytest.raises(ConditionNotSearchable, match="Elasticsearch"):
+        q('profile.traits.email contains "@x"', "elasticsearch")
+    assert q('profile.segments contains "v"', "elasticsearch") == {
+        "wildcard": {"segments": {"value": "*v*"}}
+    }
+    assert q('profile.traits.plan starts with "p"', "elasticsearch") == {
+        "prefix": {"traits.plan": "p"}
     }
 
 
