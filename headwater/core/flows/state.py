@@ -136,13 +136,14 @@ class FlowState:
             raise ActionFailed(f"flows cannot write {path!r}")
         node: Any = self.scope(payload)[root]
         for key in keys[:-1]:
-            child = node.get(key) if isinstance(node, dict) else None
-            if not isinstance(child, dict):
+            child = node.get(key)
+            if child is None:
                 if not create:
                     return None
-                if not isinstance(node, dict):
-                    raise ActionFailed(f"{path!r} goes through a value that is not an object")
                 child = node[key] = {}
+            elif not isinstance(child, dict):
+                # never replace a value by an object on the way: that would lose it
+                raise ActionFailed(f"{path!r} goes through {key!r}, a value that is not an object")
             node = child
         return node
 

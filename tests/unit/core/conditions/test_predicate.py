@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from headwater.core.conditions import compile_predicate, evaluate, parse
 from headwater.core.profiles import Profile
@@ -102,3 +103,37 @@ def test_not_is_the_exact_complement(document: dict[str, Any], text: str) -> Non
     predicate = compile_predicate(condition)
     negated = compile_predicate(f"not ({text})")
     assert predicate({"profile": document}, NOW) is not negated({"profile": document}, NOW)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from("abc"), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+any_path = st.builds(
+    lambda root, keys: ".".join([root, *keys]),
+    st.sampled_from(["event", "profile", "session"]),
+    st.lists(st.sampled_from("abc"), min_size=1, max_size=3),
+)
+any_test = st.one_of(
+    st.builds(
+        lambda p, o, v: f"{p} {o} {v}",
+        any_path,
+        st.sampled_from(["=", "!=", "<", ">="]),
+        st.sampled_from(['"a"', "1", "-2.5", "now - 1d", 'date("2025-01-01")']),
+    ),
+    st.builds(lambda p: f"{p} exists", any_path),
+    st.builds(lambda p: f'{p} contains "a"', any_path),
+    st.builds(lambda p: f'{p} in ["a", 1, true, null]', any_path),
+)
+
+
+@settings(max_examples=300, database=None)
+@given(
+    scope=st.fixed_dictionaries({r: json_values for r in ("event", "profile", "session")}),
+    text=any_test,
+)
+def test_any_document_gives_an_answer_never_an_error(scope: dict[str, Any], text: str) -> None:
+    assert evaluate(text, scope, NOW) in (True, False)
