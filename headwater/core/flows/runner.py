@@ -96,6 +96,16 @@ def _order(flow: Flow) -> list[Node]:
     return ordered
 
 
+def _checked(outputs: Any) -> list[Output]:
+    """What an action returned, if it is a list of (port name, payload object)."""
+    if not isinstance(outputs, list) or not all(
+        isinstance(o, tuple) and len(o) == 2 and isinstance(o[0], str) and isinstance(o[1], dict)
+        for o in outputs
+    ):
+        raise ActionFailed(f"the action returned {outputs!r}, not a list of (port, payload)")
+    return outputs
+
+
 def _call(
     spec: ActionSpec,
     node: Node,
@@ -111,7 +121,7 @@ def _call(
     error: str | None = None
     outputs: list[Output] = []
     try:
-        outputs = spec.run(call)
+        outputs = _checked(spec.run(call))
     except ActionFailed as exc:
         error = str(exc)
     except Exception as exc:  # a plugin's bug must not stop the profile agent

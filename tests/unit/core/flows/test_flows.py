@@ -144,6 +144,12 @@ def test_a_plugin_bug_is_an_error_in_the_trace_not_a_crash(registry: ActionRegis
     )
     assert result.errors[0].error == "KeyError: 'oops'"
 
+    sloppy = ActionRegistry([*registry.specs(), ActionSpec("broken", "data", "", lambda c: None)])
+    result = run_flow(
+        f, sloppy, event=event_document(), profile=profile_document(), session={}, now_ms=NOW
+    )
+    assert "not a list of (port, payload)" in (result.errors[0].error or "")
+
 
 def _problems(f: Flow, registry: ActionRegistry) -> list[str]:
     with pytest.raises(FlowInvalid) as caught:
