@@ -122,9 +122,16 @@ tests = st.one_of(
     st.builds(lambda p: f"{p} exists", text_paths | mixed_paths | number_paths | date_paths),
     st.builds(lambda p, v: f"{p} contains {lit(v)}", text_paths | mixed_paths, needles),
     st.builds(lambda p, v: f"{p} starts with {lit(v)}", text_paths | mixed_paths, needles),
-    st.builds(lambda p, o, v: f"{p} {o} {v}", number_paths, ops, st.integers(-2, 32).map(str)),
     st.builds(
-        lambda p, v: f"{p} in {_list(v)}", number_paths, st.lists(st.integers(0, 30), max_size=3)
+        lambda p, o, v: f"{p} {o} {v}",
+        number_paths,
+        ops,
+        st.integers(-2, 32).map(str) | st.sampled_from(["3.5", "4.0", "-0.5"]),
+    ),
+    st.builds(
+        lambda p, v: f"{p} in {_list(v)}",
+        number_paths,
+        st.lists(st.integers(0, 30) | st.sampled_from([2.5, 3.0]), max_size=3),
     ),
     st.builds(lambda p, o, m: f"{p} {o} {m}", date_paths, ops, moment_text),
     st.builds(lambda p, o: f"{p} {o} null", date_paths | number_paths, equality),

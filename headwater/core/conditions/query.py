@@ -56,12 +56,15 @@ def _equals(field: str, kind: FieldKind, value: Value, now: int) -> Query:
         value = value.resolve(now)
         if kind in ("keyword", "flat"):
             raise ConditionNotSearchable(f"{field}: a moment cannot match a keyword value")
-    if kind == "date":
+    if kind in ("long", "date"):
         if not _number(value):
-            return MATCH_NONE  # stored moments are numbers: never equal to text or booleans
+            return MATCH_NONE  # stored numbers are never equal to text or booleans
+        if isinstance(value, float):
+            if not value.is_integer():
+                return MATCH_NONE  # whole numbers only (Elasticsearch refuses 3.5 for a long)
+            value = int(value)
+    if kind == "date":
         return {"range": {field: {"gte": value, "lte": value, "format": "epoch_millis"}}}
-    if kind == "long" and not _number(value):
-        return MATCH_NONE
     if kind == "keyword" and not isinstance(value, str):
         return MATCH_NONE  # ids, segments, tenant, env are text: never equal to 5 or true
     return {"term": {field: value}}
@@ -104,7 +107,8 @@ def _within(path: Path, values: tuple[Scalar, ...], now: int) -> Query:
     field, kind = profile_field(path)
     wanted = [v for v in values if v is not None]
     if kind in ("long", "date"):
-        options = [_equals(field, kind, v, now) for v in wanted if _number(v)]
+        options = [_equals(field, kind, v, now) for v in wanted]
+        options = [o for o in options if o != MATCH_NONE]
     else:
         if kind == "keyword":  # stored as text: numbers and booleans never match
             wanted = [v for v in wanted if isinstance(v, str)]

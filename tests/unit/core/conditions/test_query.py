@@ -69,6 +69,12 @@ def test_elasticsearch_has_no_wildcard_inside_free_form_fields() -> None:
     }
 
 
+def test_whole_number_fields_and_fractions() -> None:
+    assert q("profile.stats.visits = 3.5") == {"match_none": {}}
+    assert q("profile.stats.visits = 3.0") == {"term": {"stats.visits": 3}}
+    assert q("profile.stats.visits in [1.5, 2]") == {"term": {"stats.visits": 2}}
+
+
 def test_typed_fields_never_match_text() -> None:
     assert q('profile.stats.visits = "3"') == {"match_none": {}}
     assert q('profile.stats.visits contains "3"') == {"match_none": {}}
