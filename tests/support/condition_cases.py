@@ -105,6 +105,12 @@ durations = st.builds(lambda n, u: f"{n}{u}", st.integers(0, 20), st.sampled_fro
 moment_text = st.one_of(
     st.just("now"),
     st.builds(lambda s, d: f"now {s} {d}", st.sampled_from("+-"), durations),
+    st.builds(
+        lambda day, s, d: f'date("{day}") {s} {d}',
+        st.sampled_from(["2025-11-20T00:00:00Z", "2025-11-29", "2025-11-28T12:30:00+02:00"]),
+        st.sampled_from("+-"),
+        durations,
+    ),
 )
 
 
@@ -117,6 +123,7 @@ tests = st.one_of(
     st.builds(lambda p, o, v: f"{p} {o} {lit(v)}", text_paths, equality, text_scalars),
     st.builds(lambda p, o, v: f"{p} {o} {lit(v)}", mixed_paths, equality, scalars),
     st.builds(lambda p, v: f"{p} in {_list(v)}", text_paths, st.lists(text_scalars, max_size=3)),
+    st.builds(lambda p, v: f"{p} not in {_list(v)}", text_paths, st.lists(words, max_size=2)),
     st.builds(lambda p, v: f"{p} in {_list(v)}", mixed_paths, st.lists(scalars, max_size=3)),
     st.builds(lambda p, v: f"{lit(v)} in {p}", text_paths | mixed_paths, words),
     st.builds(lambda p: f"{p} exists", text_paths | mixed_paths | number_paths | date_paths),
