@@ -16,8 +16,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from headwater.core.conditions import compile_predicate, parse
+from headwater.errors import ConditionSyntaxError, FlowInvalid
 
-__all__ = ["Segment", "SegmentChanges", "segment_changes", "segment_events"]
+__all__ = [
+    "SEGMENT_ENTERED",
+    "SEGMENT_LEFT",
+    "Segment",
+    "SegmentChanges",
+    "segment_changes",
+    "segment_events",
+    "segment_from_config",
+]
 
 SEGMENT_ENTERED = "segment-entered"
 SEGMENT_LEFT = "segment-left"
@@ -32,6 +41,25 @@ class Segment:
 
     def __post_init__(self) -> None:
         parse(self.condition)  # a definition that does not parse is refused at once
+
+
+def segment_from_config(data: Mapping[str, Any]) -> Segment:
+    """A segment from its configuration entry (``{"id": "vip", "name": "VIPs",
+    "condition": "profile.stats.visits > 10"}``); FlowInvalid lists what is wrong."""
+    problems: list[str] = []
+    segment_id, condition = data.get("id"), data.get("condition")
+    if not isinstance(segment_id, str) or not segment_id:
+        problems.append("id must be a non-empty string")
+    if not isinstance(condition, str):
+        problems.append("condition must be a string")
+    else:
+        try:
+            parse(condition)
+        except ConditionSyntaxError as exc:
+            problems.append(f"condition: {exc}")
+    if problems:
+        raise FlowInvalid(problems, field=f"segment {segment_id}")
+    return Segment(str(segment_id), str(condition), str(data.get("name", "")))
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,13 @@ import pytest
 
 from headwater.core.flows import Rule, triggered_rules
 from headwater.core.profiles import Profile
-from headwater.core.segments import Segment, segment_changes, segment_events
-from headwater.errors import ConditionSyntaxError
+from headwater.core.segments import (
+    Segment,
+    segment_changes,
+    segment_events,
+    segment_from_config,
+)
+from headwater.errors import ConditionSyntaxError, FlowInvalid
 
 NOW = 1_764_400_000_000
 SEGMENTS = [
@@ -90,3 +95,12 @@ def test_events_are_stable_and_trigger_rules() -> None:
 def test_a_definition_must_parse() -> None:
     with pytest.raises(ConditionSyntaxError):
         Segment("bad", "profile.stats.visits >")
+
+
+def test_segments_from_configuration() -> None:
+    entry = {"id": "vip", "name": "VIPs", "condition": "profile.stats.visits > 10"}
+    assert segment_from_config(entry) == Segment("vip", "profile.stats.visits > 10", "VIPs")
+    with pytest.raises(FlowInvalid) as caught:
+        segment_from_config({"id": "", "condition": "profile.stats.visits >"})
+    assert caught.value.problems[0] == "id must be a non-empty string"
+    assert caught.value.problems[1].startswith("condition: unexpected the end")
