@@ -94,11 +94,13 @@ def segment_changes(
 
 
 def segment_events(
-    changes: SegmentChanges, *, cause_event_id: str, now_ms: int
+    changes: SegmentChanges, *, cause_event_id: str, now_ms: int, cause_depth: int = 0
 ) -> list[dict[str, Any]]:
     """The ``segment-entered`` / ``segment-left`` events of ``changes``, ready to go back
     through intake so rules can trigger on them. Ids derive from the causing event, so a
-    replay produces the same ids (and de-duplication drops them)."""
+    replay produces the same ids (and de-duplication drops them). ``cause_depth`` is the
+    causing event's own depth (0 for a client's event; see ``cause_depth`` in
+    core/flows/actions/events.py), so the agent can cap chains of events."""
     events = []
     for kind, ids in ((SEGMENT_ENTERED, changes.entered), (SEGMENT_LEFT, changes.left)):
         for segment in ids:
@@ -108,7 +110,7 @@ def segment_events(
                     "type": kind,
                     "time": now_ms,
                     "properties": {"segment": segment},
-                    "caused_by": {"event": cause_event_id},
+                    "caused_by": {"event": cause_event_id, "depth": cause_depth + 1},
                 }
             )
     return events

@@ -78,6 +78,7 @@ def test_events_are_stable_and_trigger_rules() -> None:
         ("segment-left", "regulars"),
     ]
     assert events == segment_events(changes, cause_event_id="e1", now_ms=NOW)
+    assert {e["caused_by"]["depth"] for e in events} == {1}
     rule = Rule("r", "welcome-pro", "segment-entered", condition='event.properties.segment = "pro"')
     fired = [
         triggered_rules(

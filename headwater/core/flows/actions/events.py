@@ -9,7 +9,7 @@ from headwater.core.flows.actions.schemas import DURATION, STRING, obj
 from headwater.core.flows.registry import ActionCall, ActionSpec, Output
 from headwater.core.flows.state import OutboundRequest
 
-__all__ = ["ACTIONS", "duration_ms"]
+__all__ = ["ACTIONS", "cause_depth", "duration_ms"]
 
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 
@@ -17,6 +17,13 @@ _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w
 def duration_ms(text: str) -> int:
     amount, unit = re.fullmatch(r"(\d+)(ms|s|m|h|d|w)", text).groups()  # type: ignore[union-attr]
     return int(amount) * _UNIT_MS[unit]
+
+
+def cause_depth(event: dict[str, Any]) -> int:
+    """How many injections led to ``event`` (0 for an event a client sent)."""
+    caused_by = event.get("caused_by")
+    depth = caused_by.get("depth", 0) if isinstance(caused_by, dict) else 0
+    return depth if isinstance(depth, int) else 0
 
 
 def _new_event(call: ActionCall, time_ms: int) -> dict[str, Any]:
@@ -30,6 +37,7 @@ def _new_event(call: ActionCall, time_ms: int) -> dict[str, Any]:
             "event": call.state.event_id,
             "flow": call.state.flow_id,
             "node": call.node_id,
+            "depth": cause_depth(call.state.event) + 1,  # the agent caps it against loops
         },
     }
 

@@ -69,7 +69,11 @@ def test_inject_event(run_action: Run) -> None:
     (event,) = ran.state.events
     assert event["type"] == "vip-upgrade" and event["time"] == NOW
     assert event["properties"] == {"from": "free"}
-    assert event["caused_by"] == {"event": "e1", "flow": "flow-1", "node": "n1"}
+    assert event["caused_by"] == {"event": "e1", "flow": "flow-1", "node": "n1", "depth": 1}
+    again = run_action(
+        "inject-event", {"type": "x"}, event={**event_document(), "caused_by": event["caused_by"]}
+    )
+    assert again.state.events[0]["caused_by"]["depth"] == 2
     assert ran.state.requests == []
 
 
