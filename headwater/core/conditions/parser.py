@@ -29,11 +29,11 @@ from headwater.core.conditions.ast import (
     TimeValue,
 )
 from headwater.core.conditions.grammar import GRAMMAR
+from headwater.core.conditions.values import duration_ms
 from headwater.errors import ConditionSyntaxError
 
 __all__ = ["parse"]
 
-_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 _RANGE_OPS = ("<", "<=", ">", ">=")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
 
@@ -133,8 +133,7 @@ class _ToAst(Transformer[Token, Condition]):
         return TimeValue(int(moment.timestamp() * 1000), sum(offsets))
 
     def offset(self, sign: Token, duration: Token) -> int:
-        amount, unit = re.fullmatch(r"(\d+)([a-z]+)", str(duration)).groups()  # type: ignore[union-attr]
-        value = int(amount) * _UNIT_MS[unit]
+        value = duration_ms(str(duration))
         return -value if str(sign) == "-" else value
 
     def string(self, token: Token) -> str:

@@ -3,15 +3,35 @@ equality is typed (``true`` is not ``1``), and moments are epoch milliseconds.""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from headwater.core.conditions.ast import Path
 
-__all__ = ["MISSING", "as_millis", "comparable", "lookup", "same", "values_at"]
+__all__ = [
+    "MISSING",
+    "UNIT_MS",
+    "as_millis",
+    "comparable",
+    "duration_ms",
+    "lookup",
+    "same",
+    "values_at",
+]
 
 MISSING: Any = object()
+UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+_DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w)")
+
+
+def duration_ms(text: str) -> int:
+    """``7d`` -> milliseconds; ValueError when ``text`` is not a whole number and a unit."""
+    found = _DURATION.fullmatch(text)
+    if found is None:
+        raise ValueError(f"{text!r} is not a duration like 30s, 15m, 12h, 7d or 2w")
+    return int(found.group(1)) * UNIT_MS[found.group(2)]
 
 
 def lookup(scope: Mapping[str, Any], path: Path) -> Any:

@@ -9,14 +9,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from headwater.core.conditions.values import as_millis
+from headwater.core.conditions.values import UNIT_MS, as_millis
 from headwater.core.flows.actions.schemas import ANY, NUMBER_VALUE, PATH, VALUE, obj
 from headwater.core.flows.registry import ActionCall, ActionSpec, Output
 from headwater.errors import ActionFailed
 
 __all__ = ["ACTIONS"]
-
-_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
 def _set(call: ActionCall) -> list[Output]:
@@ -132,7 +130,7 @@ def _time_difference(call: ActionCall) -> list[Output]:
     millis = as_millis(call.read(str(call.config["path"])))
     if millis is None:
         raise ActionFailed(f"{call.config['path']} holds no date")
-    unit = _UNIT_MS[str(call.config.get("unit", "s"))]
+    unit = UNIT_MS[str(call.config.get("unit", "s"))]
     call.write(str(call.config["to"]), (call.state.now_ms - millis) / unit)
     return call.passed()
 
@@ -224,6 +222,6 @@ ACTIONS = [
         "data",
         "Writes how long before the event time the date at a path was.",
         _time_difference,
-        obj(("path", "to"), path=PATH, unit={"enum": list(_UNIT_MS)}, to=PATH),
+        obj(("path", "to"), path=PATH, unit={"enum": list(UNIT_MS)}, to=PATH),
     ),
 ]

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from headwater.core.conditions.values import duration_ms
 from headwater.core.flows.actions.schemas import DURATION, STRING, obj
 from headwater.core.flows.registry import ActionCall, ActionSpec, Output
 from headwater.core.flows.state import OutboundRequest
 
-__all__ = ["ACTIONS", "cause_depth", "duration_ms"]
-
-_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
-
-
-def duration_ms(text: str) -> int:
-    amount, unit = re.fullmatch(r"(\d+)(ms|s|m|h|d|w)", text).groups()  # type: ignore[union-attr]
-    return int(amount) * _UNIT_MS[unit]
+__all__ = ["ACTIONS", "cause_depth"]
 
 
 def cause_depth(event: dict[str, Any]) -> int:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from headwater.core.flows.actions.events import duration_ms
+from headwater.core.conditions.values import duration_ms
 from tests.unit.core.flows.conftest import NOW, Ran, profile_document
 
 Run = Callable[..., Ran]
