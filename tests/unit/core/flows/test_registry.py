@@ -66,3 +66,9 @@ def test_entry_points_must_name_specs() -> None:
     with pytest.raises(ConfigurationError, match="not an ActionSpec"):
         _specs_of({"x": spec}, "mapping")
     assert ENTRY_POINT_GROUP == "headwater.actions"
+
+
+def test_the_docs_list_every_builtin_action() -> None:
+    docs = (Path(__file__).parents[4] / "docs" / "flows.md").read_text()
+    listed = set(re.findall(r"^\| `([a-z-]+)` \|", docs, flags=re.MULTILINE))
+    assert listed == set(builtin_registry().names())
