@@ -4,6 +4,9 @@
     ├── InputError                 client sent something we refuse (edges map it to 4xx)
     │   ├── MalformedInput          not parseable (bad JSON, bad encoding)        -> 400
     │   ├── InvalidInput            parseable but a field is missing or wrong     -> 422
+    │   │   ├── ConditionSyntaxError  a condition does not parse (line, column, expected)
+    │   │   ├── ConditionNotSearchable  a condition has no search-engine equivalent
+    │   │   └── FlowInvalid           a flow or rule fails validation (every problem listed)
     │   ├── PayloadTooLarge         over a size limit                             -> 413
     │   ├── UnknownSource           event source does not exist                   -> 401
     │   ├── NotFound                no such thing (a redirect; an entity of the caller's
@@ -20,6 +23,7 @@
     │   ├── NotReady                configuration not loaded yet                  -> 503
     │   └── SearchUnavailable       the search engine is unreachable or overloaded
     ├── SearchRejected             the search engine refused a request for good
+    ├── ActionFailed               a flow node could not run (recorded in the trace)
     ├── SchemaError                Avro schema problems
     │   └── UnknownSchema           a message names a writer schema we do not know
     └── ConfigurationError         settings or configuration records are wrong
@@ -31,10 +35,14 @@ from __future__ import annotations
 
 __all__ = [
     "AccessError",
+    "ActionFailed",
     "BrokerUnavailable",
+    "ConditionNotSearchable",
+    "ConditionSyntaxError",
     "ConfigurationError",
     "Conflict",
     "DependencyError",
+    "FlowInvalid",
     "Forbidden",
     "HeadwaterError",
     "InputError",
@@ -76,6 +84,38 @@ class MalformedInput(InputError):
 
 class InvalidInput(InputError):
     status = 422
+
+
+class ConditionSyntaxError(InvalidInput):
+    """A condition that does not parse or makes no sense; ``line`` and ``column`` are
+    1-based, ``expected`` names what would have been accepted there."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        line: int,
+        column: int,
+        expected: tuple[str, ...] = (),
+        field: str | None = None,
+    ) -> None:
+        super().__init__(f"{message} (line {line}, column {column})", field=field)
+        self.line = line
+        self.column = column
+        self.expected = expected
+
+
+class ConditionNotSearchable(InvalidInput):
+    """A valid condition the search engine cannot answer the same way (e.g. a numeric
+    range over a free-form trait, or an ``event.*`` path in a profile search)."""
+
+
+class FlowInvalid(InvalidInput):
+    """A flow or rule refused on save; ``problems`` lists every reason found."""
+
+    def __init__(self, problems: list[str], *, field: str | None = None) -> None:
+        super().__init__("; ".join(problems), field=field)
+        self.problems = problems
 
 
 class PayloadTooLarge(InputError):
@@ -146,6 +186,11 @@ class SearchUnavailable(DependencyError):
 
 class SearchRejected(HeadwaterError):
     """The search engine refused a request; retrying the same request will not help."""
+
+
+class ActionFailed(HeadwaterError):
+    """A flow action could not do what its node asked (bad value, unwritable path); the
+    runner records it in the node's trace and the branch stops there."""
 
 
 class SchemaError(HeadwaterError):

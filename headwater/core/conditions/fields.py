@@ -1,0 +1,58 @@
+"""How the profile document is mapped in the search engine, as the query compiler needs
+to know it (infra/search/templates.py is the mapping itself; a unit test keeps the two
+in step)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from headwater.core.conditions.ast import Path
+from headwater.errors import ConditionNotSearchable
+
+__all__ = ["PROFILE_FIELDS", "Engine", "FieldKind", "profile_field"]
+
+FieldKind = Literal["keyword", "long", "date", "flat"]
+# The search engine's dialect (the same names as infra/search/port.py's Engine). They differ
+# here in one way: Elasticsearch refuses wildcard queries on keys of ``flattened`` fields,
+# OpenSearch's ``flat_object`` answers them.
+Engine = Literal["elasticsearch", "opensearch"]
+
+# Field (dotted, in the profile document) -> how it is indexed. "flat" fields are
+# Elasticsearch ``flattened`` / OpenSearch ``flat_object``: every leaf under them is a
+# keyword, so their numbers compare as text.
+PROFILE_FIELDS: dict[str, FieldKind] = {
+    "id": "keyword",
+    "tenant": "keyword",
+    "env": "keyword",
+    "ids": "keyword",
+    "segments": "keyword",
+    "merged_into": "keyword",
+    "merges": "long",
+    "version": "long",
+    "stats.events": "long",
+    "stats.visits": "long",
+    "metadata.time.first_visit": "date",
+    "metadata.time.last_visit": "date",
+    "traits": "flat",
+    "data": "flat",
+    "consents": "flat",
+    "interests": "flat",
+    "stats.by_type": "flat",
+    "metadata.field_times": "flat",
+}
+
+
+def profile_field(path: Path) -> tuple[str, FieldKind]:
+    """The document field of a ``profile.*`` path and its kind; refuses other roots and
+    fields the profile mapping does not have."""
+    if path.root != "profile":
+        raise ConditionNotSearchable(
+            f"{path.text}: only profile.* paths can be searched (profiles are the documents)"
+        )
+    field = ".".join(path.keys)
+    if field in PROFILE_FIELDS:
+        return field, PROFILE_FIELDS[field]
+    for depth in range(len(path.keys) - 1, 0, -1):
+        if PROFILE_FIELDS.get(".".join(path.keys[:depth])) == "flat":
+            return field, "flat"
+    raise ConditionNotSearchable(f"{path.text}: the profile document has no such field")

@@ -1,0 +1,176 @@
+"""Outbound: HTTP calls, webhooks, email, Kafka, MQTT and AMQP. Each only appends an
+``OutboundRequest`` to the run; the destinations agent performs it (with retries, a
+circuit breaker and a dead letter), so a replay never sends anything twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from headwater.core.flows.actions.schemas import ANY, STRING, TEXT, obj
+from headwater.core.flows.registry import ActionCall, ActionSpec, Output
+from headwater.core.flows.state import OutboundRequest
+
+__all__ = ["ACTIONS"]
+
+
+def _request(call: ActionCall, kind: str, target: dict[str, Any], body: Any) -> list[Output]:
+    state = call.state
+    state.requests.append(
+        OutboundRequest(
+            kind=kind,
+            target=target,
+            body=body,
+            idempotency_key=state.stable_key(call.node_id),
+            flow_id=state.flow_id,
+            node_id=call.node_id,
+            event_id=state.event_id,
+        )
+    )
+    return call.passed()
+
+
+def _body(call: ActionCall, key: str = "body") -> Any:
+    """The configured body, or the payload that reached the node."""
+    return call.value(key) if key in call.config else call.payload
+
+
+def _http(call: ActionCall) -> list[Output]:
+    target = {
+        "url": call.value("url"),
+        "method": call.config.get("method", "POST"),
+        "headers": call.value("headers", {}),
+        "timeout_s": call.config.get("timeout_s", 10),
+    }
+    return _request(call, "http", target, _body(call))
+
+
+def _webhook(call: ActionCall) -> list[Output]:
+    target = {"url": call.value("url"), "method": "POST", "headers": {}, "timeout_s": 10}
+    return _request(call, "http", target, _body(call))
+
+
+def _slack(call: ActionCall) -> list[Output]:
+    target = {"url": call.value("url"), "method": "POST", "headers": {}, "timeout_s": 10}
+    return _request(call, "http", target, {"text": call.value("text")})
+
+
+def _email(call: ActionCall) -> list[Output]:
+    target = {"destination": call.config.get("destination", "default"), "to": call.value("to")}
+    body = {
+        "from": call.value("from"),
+        "subject": call.value("subject"),
+        "text": call.value("body"),
+    }
+    return _request(call, "email", target, body)
+
+
+def _kafka(call: ActionCall) -> list[Output]:
+    target = {
+        "destination": call.config.get("destination", "default"),
+        "topic": call.value("topic"),
+    }
+    return _request(call, "kafka", {**target, "key": call.value("key")}, _body(call, "value"))
+
+
+def _mqtt(call: ActionCall) -> list[Output]:
+    target = {
+        "destination": call.config.get("destination", "default"),
+        "topic": call.value("topic"),
+        "qos": call.config.get("qos", 1),
+        "retain": call.config.get("retain", False),
+    }
+    return _request(call, "mqtt", target, _body(call, "payload"))
+
+
+def _amqp(call: ActionCall) -> list[Output]:
+    target = {
+        "destination": call.config.get("destination", "default"),
+        "exchange": call.value("exchange", ""),
+        "routing_key": call.value("routing_key"),
+    }
+    return _request(call, "amqp", target, _body(call))
+
+
+_URL = {"type": "string", "pattern": r"^https?://"}
+_HEADERS = {"type": "object", "additionalProperties": {"type": "string"}}
+_DESTINATION = STRING  # a configured destination (credentials live there, not in flows)
+
+ACTIONS = [
+    ActionSpec(
+        "http-call",
+        "outbound",
+        "Requests an HTTP call; the body defaults to the payload.",
+        _http,
+        obj(
+            ("url",),
+            url=_URL,
+            method={"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
+            headers=_HEADERS,
+            body=ANY,
+            timeout_s={"type": "number", "exclusiveMinimum": 0, "maximum": 60},
+        ),
+        side_effects=True,
+    ),
+    ActionSpec(
+        "webhook",
+        "outbound",
+        "POSTs the payload (or `body`) to a URL.",
+        _webhook,
+        obj(("url",), url=_URL, body=ANY),
+        side_effects=True,
+    ),
+    ActionSpec(
+        "slack-message",
+        "outbound",
+        "Posts a text to a Slack-style incoming webhook.",
+        _slack,
+        obj(("url", "text"), url=_URL, text=TEXT),
+        side_effects=True,
+    ),
+    ActionSpec(
+        "send-email",
+        "outbound",
+        "Sends an email through an SMTP destination.",
+        _email,
+        obj(
+            ("to", "subject", "body"),
+            to=STRING,
+            subject=TEXT,
+            body=TEXT,
+            **{"from": TEXT},
+            destination=_DESTINATION,
+        ),
+        side_effects=True,
+    ),
+    ActionSpec(
+        "publish-kafka",
+        "outbound",
+        "Publishes a record to a Kafka topic; the value defaults to the payload.",
+        _kafka,
+        obj(("topic",), topic=STRING, key=TEXT, value=ANY, destination=_DESTINATION),
+        side_effects=True,
+    ),
+    ActionSpec(
+        "publish-mqtt",
+        "outbound",
+        "Publishes a message to an MQTT topic.",
+        _mqtt,
+        obj(
+            ("topic",),
+            topic=STRING,
+            payload=ANY,
+            qos={"enum": [0, 1, 2]},
+            retain={"type": "boolean"},
+            destination=_DESTINATION,
+        ),
+        side_effects=True,
+    ),
+    ActionSpec(
+        "publish-amqp",
+        "outbound",
+        "Publishes a message to an AMQP exchange.",
+        _amqp,
+        obj(("routing_key",), exchange=TEXT, routing_key=TEXT, body=ANY, destination=_DESTINATION),
+        side_effects=True,
+    ),
+]
