@@ -8,6 +8,7 @@ profile-update events set contact data, identifiers and traits.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 __all__ = [
@@ -56,6 +57,12 @@ class EventMapping:
 
     def applies_to(self, event_type: str, source_id: str) -> bool:
         return self.event_type in ("*", event_type) and self.source_id in (None, source_id)
+
+    @cached_property
+    def roots(self) -> frozenset[str]:
+        """The parts of an event the mapping reads (properties, context, options)."""
+        found = {rule.source.split(".", 1)[0] for rule in self.fields}
+        return frozenset(found | ({"properties"} if self.merge_traits else set()))
 
 
 _IDENTIFY_FIELDS = (

@@ -270,13 +270,16 @@ def _map(
     rules: FoldRules,
 ) -> None:
     mappings = [m for m in rules.mappings if m.applies_to(event["type"], source_id)]
-    if not mappings:
+    roots = {root for m in mappings for root in m.roots}
+    if not roots:
         return
-    view = {
-        "properties": orjson.loads(event["properties"]),
-        "context": context,
-        "options": orjson.loads(event["options"]) if event["options"] != b"{}" else {},
-    }
+    view: dict[str, Any] = {"context": context}  # decode only what the mappings read
+    for root in ("properties", "options"):
+        if root in roots:
+            raw = event[root]
+            view[root] = orjson.loads(raw) if raw != b"{}" else {}
+    if "options" in roots and not view["options"] and roots == {"options"}:
+        return
     target = {
         "traits": profile.traits,
         "data": profile.data,
