@@ -115,43 +115,29 @@ class Outputs:
         self, profile: Profile, identifiers: list[str], rules: FoldRules
     ) -> list[Awaitable[Any]]:
         unique = unique_keys(identifiers, rules.merge)
-        pending = []
-        for identifier in identifiers:
-            record = {
-                "tenant": profile.tenant,
-                "env": profile.env,
-                "identifier": identifier,
-                "profile_id": profile.id,
-                "first_seen": profile.first_seen or 0,
-                "unique": unique,
-                "absorbed": profile.absorbed,
-                "merges": profile.merges,
-                "release": False,
-            }
-            key = f"{profile.tenant}/{profile.env}:{identifier}".encode()
-            value = self._codec.encode(IDENTITY_CLAIM, record)
-            pending.append(await self._send(self._topics.identity, key, value))
-        return pending
+        return [await self._claim(profile, i, unique, release=False) for i in identifiers]
 
     async def releases(self, profile: Profile) -> list[Awaitable[Any]]:
         """Give up every identifier of a forgotten profile in the identity table."""
-        pending = []
-        for identifier in profile.identifiers:
-            record = {
-                "tenant": profile.tenant,
-                "env": profile.env,
-                "identifier": identifier,
-                "profile_id": profile.id,
-                "first_seen": profile.first_seen or 0,
-                "unique": {},
-                "absorbed": [],
-                "merges": 0,
-                "release": True,
-            }
-            key = f"{profile.tenant}/{profile.env}:{identifier}".encode()
-            value = self._codec.encode(IDENTITY_CLAIM, record)
-            pending.append(await self._send(self._topics.identity, key, value))
-        return pending
+        return [await self._claim(profile, i, {}, release=True) for i in profile.identifiers]
+
+    async def _claim(
+        self, profile: Profile, identifier: str, unique: dict[str, str], *, release: bool
+    ) -> Awaitable[Any]:
+        record = {
+            "tenant": profile.tenant,
+            "env": profile.env,
+            "identifier": identifier,
+            "profile_id": profile.id,
+            "first_seen": profile.first_seen or 0,
+            "unique": unique,
+            "absorbed": [] if release else profile.absorbed,
+            "merges": 0 if release else profile.merges,
+            "release": release,
+        }
+        key = f"{profile.tenant}/{profile.env}:{identifier}".encode()
+        value = self._codec.encode(IDENTITY_CLAIM, record)
+        return await self._send(self._topics.identity, key, value)
 
     async def op(self, record: dict[str, Any]) -> Awaitable[Any]:
         key = f"{record['tenant']}:{record['profile_id']}".encode()

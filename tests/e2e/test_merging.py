@@ -4,6 +4,7 @@ the search engine. Each scenario uses its own profile ids; all run against one w
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigPublisher
 from headwater.streams.kafka import AckedProducer
+from headwater.streams.store import key_partition
 from headwater.streams.topics import Topics
 from tests.support.intake import Sender
 from tests.support.polling import eventually
@@ -93,7 +95,7 @@ async def test_merging_scenarios(endpoints: Endpoints, tmp_path: Path) -> None:
             send, profiles, store, events_alias(prefix, "default", "production")
         )
         await _chain(send, profiles)
-        await _concurrent_claims(send, profiles)
+        await _concurrent_claims(send, profiles, settings.partitions)
         await _segment_user_ids_and_alias(sender, profiles)
         await _blocked_and_unique_values(
             send, profiles, store, merges_alias(prefix, "default", "production")
@@ -192,14 +194,25 @@ async def _chain(send: Send, profiles: Profiles) -> None:
     await profiles.until("s3-c", events_are(11))
 
 
-async def _concurrent_claims(send: Send, profiles: Profiles) -> None:
-    await send("s4-one", [*views(7, 2), identify(7, email="s4@example.com")])
-    await send("s4-two", [*views(8, 4), identify(8, email="s4@example.com")])
+async def _concurrent_claims(send: Send, profiles: Profiles, partitions: int) -> None:
+    # two profiles on different partitions (so different workers could own them) claim
+    # one email at once
+    one = "s4-one"
+    two = next(
+        f"s4-two-{n}"
+        for n in range(100)
+        if key_partition(f"default:s4-two-{n}".encode(), partitions)
+        != key_partition(f"default:{one}".encode(), partitions)
+    )
+    await asyncio.gather(
+        send(one, [*views(7, 2), identify(7, email="s4@example.com")]),
+        send(two, [*views(8, 4), identify(8, email="s4@example.com")]),
+    )
 
-    two = await profiles.until("s4-two", merged_into("s4-one"))
-    one = await profiles.until("s4-one", events_are(8))
-    assert two["merged_into"] == "s4-one"
-    assert one["merged_into"] is None
+    absorbed = await profiles.until(two, merged_into(one))
+    survivor = await profiles.until(one, events_are(8))
+    assert absorbed["merged_into"] == one
+    assert survivor["merged_into"] is None
 
 
 async def _segment_user_ids_and_alias(sender: Sender, profiles: Profiles) -> None:
