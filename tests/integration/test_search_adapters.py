@@ -13,7 +13,7 @@ from headwater.core.tenancy import events_alias, events_index
 from headwater.errors import SearchRejected
 from headwater.infra.search import BulkAction, SearchStore, connect_search
 from headwater.infra.search.port import AliasMove
-from headwater.infra.search.provision import provision_events
+from headwater.infra.search.provision import drop_tenant_indices, provision_events
 from headwater.infra.search.templates import flat_type
 from headwater.settings import Settings
 from tests.support.services import Endpoints
@@ -166,3 +166,19 @@ async def test_a_write_that_creates_an_index_can_put_it_behind_an_alias(
     assert await store.ensure_index(index, alias) is True
     assert await store.ensure_index(index, alias) is False
     assert await store.get_alias(alias) == [index]
+
+
+async def test_a_tenants_indices_and_templates_can_be_dropped(
+    store: SearchStore, settings: Settings
+) -> None:
+    prefix = settings.index_prefix
+    await provision_events(store, settings, "gone", "production")
+    await provision_events(store, settings, "gone", "staging", generation=2, aliased=False)
+    await provision_events(store, settings, "kept", "production")
+
+    dropped = await drop_tenant_indices(store, prefix, "gone")
+
+    assert len(dropped) >= 6  # events, profiles, sessions (+ merges) in both environments
+    assert await store.list_indices(f"{prefix}-gone-*") == []
+    assert await store.list_indices(f"{prefix}-kept-production-*") != []
+    await store.delete_index_template("no-such-template")  # no error

@@ -13,6 +13,7 @@ from headwater.console.repository import TenantConfig
 from headwater.core.accounts import check_password_policy, normalise_email
 from headwater.core.tenancy import TENANT_ID_PATTERN, TENANT_KIND, tenant_key
 from headwater.errors import NotFound
+from headwater.infra.search.provision import drop_tenant_indices
 
 __all__ = ["router"]
 
@@ -89,7 +90,7 @@ async def resume_tenant(request: Request, tenant_id: TenantId) -> TenantOut:
 @router.delete(
     "/{tenant_id}",
     status_code=204,
-    summary="Delete the tenant's configuration, users and keys (indices stay; see docs)",
+    summary="Delete the tenant: its configuration, users, keys, indices and templates",
 )
 async def delete_tenant(request: Request, tenant_id: TenantId) -> None:
     _existing(request, tenant_id)
@@ -98,3 +99,4 @@ async def delete_tenant(request: Request, tenant_id: TenantId) -> None:
     owned = [e for e in runtime.config.entries() if e.tenant == tenant_id]
     for entry in sorted(owned, key=lambda e: e.kind == TENANT_KIND):  # the tenant record last
         await scoped.delete(entry.kind, entry.env, entry.id)
+    await drop_tenant_indices(runtime.search, runtime.settings.index_prefix, tenant_id)

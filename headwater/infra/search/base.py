@@ -95,6 +95,27 @@ class ClientStore(ABC):
         )
         return None if response is None else dict(response["_source"])
 
+    async def list_indices(self, pattern: str) -> list[str]:
+        response = await self._call(
+            f"indices {pattern}",
+            self._client.indices.get(index=pattern, allow_no_indices=True, ignore_unavailable=True),
+            allow_404=True,
+        )
+        return sorted(response or {})
+
+    async def delete_indices(self, names: Sequence[str]) -> None:
+        for name in names:
+            await self._call(
+                f"delete {name}", self._client.indices.delete(index=name), allow_404=True
+            )
+
+    async def delete_index_template(self, name: str) -> None:
+        await self._call(
+            f"delete template {name}",
+            self._client.indices.delete_index_template(name=name),
+            allow_404=True,
+        )
+
     async def refresh(self, index: str) -> None:
         await self._call(f"refresh {index}", self._client.indices.refresh(index=index))
 

@@ -142,6 +142,18 @@ class SearchStore(Protocol):
 
     async def refresh(self, index: str) -> None: ...
 
+    async def list_indices(self, pattern: str) -> list[str]:
+        """Names of the indices matching a wildcard pattern."""
+        ...
+
+    async def delete_indices(self, names: Sequence[str]) -> None:
+        """Delete indices by name (never by wildcard: clusters refuse that by default)."""
+        ...
+
+    async def delete_index_template(self, name: str) -> None:
+        """Delete a composable index template; no error when it does not exist."""
+        ...
+
     async def get_alias(self, name: str) -> list[str]:
         """Indices the alias points at; empty when it does not exist."""
         ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from headwater.core.tenancy import (
+    ENVIRONMENTS,
     events_alias,
     events_index,
     generation_index,
@@ -21,7 +22,7 @@ from headwater.infra.search.templates import (
 )
 from headwater.settings import Settings
 
-__all__ = ["provision_events"]
+__all__ = ["drop_tenant_indices", "provision_events"]
 
 
 async def provision_events(
@@ -68,3 +69,17 @@ async def provision_events(
         await store.put_index_template(other, body)
         await store.ensure_index(generation_index(other, generation), other if aliased else None)
     return alias
+
+
+async def drop_tenant_indices(store: SearchStore, prefix: str, tenant: str) -> list[str]:
+    """Delete every index (all generations) and template of a tenant; returns the
+    indices deleted. Tenant ids have no dashes, so ``<prefix>-<tenant>-<env>-*`` never
+    matches another tenant's names."""
+    dropped: list[str] = []
+    for env in ENVIRONMENTS:
+        names = await store.list_indices(f"{prefix}-{tenant}-{env}-*")
+        await store.delete_indices(names)
+        dropped += names
+        for alias in (events_alias, profiles_alias, sessions_alias, merges_alias):
+            await store.delete_index_template(alias(prefix, tenant, env))
+    return dropped

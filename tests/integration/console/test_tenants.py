@@ -90,7 +90,11 @@ async def test_deleting_a_tenant_removes_its_users_keys_and_configuration(api: A
     admin = await api.token("admin@tms_d.example")
     key = await api.http.post("/api-keys", headers=admin, json={"name": "k", "role": "admin"})
     assert key.status_code == 201
+    prefix = api.runtime.settings.index_prefix
+    assert await api.runtime.search.list_indices(f"{prefix}-tms_d-production-*")
     assert (await api.http.delete("/tenants/tms_d", headers=TMS)).status_code == 204
+    for env in ("production", "staging"):  # its data went too
+        assert await api.runtime.search.list_indices(f"{prefix}-tms_d-{env}-*") == []
     assert (await api.http.get("/tenants/tms_d", headers=TMS)).status_code == 404
     assert not [e for e in api.runtime.config.entries() if e.tenant == "tms_d"]
     assert (await api.login("admin@tms_d.example")).status_code == 401
