@@ -5,6 +5,7 @@ Tracardi's tracker protocol to ``/track`` as the browser tracker does."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import json
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import sync_playwright
 
 from headwater.infra.embedded import free_port
 
@@ -135,23 +138,24 @@ def served_page(root: Path, page: str, setup: dict[str, str]) -> Iterator[str]:
 
 
 def run_in_chromium(url: str) -> str:
-    """Load ``url`` in headless Chromium until its scripts are done; the page's final DOM."""
+    """Load ``url`` in headless Chromium (Debian's package, driven by Playwright through
+    ``executable_path``; no downloaded browser) until the page marks itself done
+    (``data-done``); returns the page's final DOM."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("chromium is not installed (apt-get install chromium)")
-    done = subprocess.run(
-        [
-            chromium,
-            "--headless=new",
-            "--no-sandbox",  # tests run as root in CI containers
-            "--disable-gpu",
-            "--no-first-run",
-            "--virtual-time-budget=30000",
-            "--dump-dom",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    return done.stdout
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu"],  # tests run as root in CI containers
+        )
+        try:
+            page = browser.new_page()
+            page.goto(url)
+            # on a timeout the caller's assertion shows the DOM as it is
+            with contextlib.suppress(PlaywrightTimeout):
+                page.wait_for_selector("[data-done]", state="attached", timeout=60_000)
+            return page.content()
+        finally:
+            browser.close()
