@@ -51,7 +51,8 @@ class LoadResult:
     events_per_request: int
     requests: int
     seconds: float
-    errors: int
+    errors: int  # every failure wrk counts: connect, read, write, timeout, non-2xx
+    non2xx: int
     p50_ms: float
     p99_ms: float
 
@@ -70,6 +71,7 @@ class LoadResult:
             "p50_ms": round(self.p50_ms, 2),
             "p99_ms": round(self.p99_ms, 2),
             "errors": self.errors,
+            "non2xx": self.non2xx,
             "requests": self.requests,
         }
 
@@ -77,6 +79,7 @@ class LoadResult:
         return (
             f"{self.name:<14} {self.rps:>9.0f} req/s {self.eps:>10.0f} events/s "
             f"p50 {self.p50_ms:6.2f} ms  p99 {self.p99_ms:6.2f} ms  errors {self.errors}"
+            f" (non-2xx {self.non2xx})"
         )
 
 
@@ -118,6 +121,7 @@ def run_wrk(
         requests=data["requests"],
         seconds=data["duration_us"] / 1e6,
         errors=data["errors"],
+        non2xx=data["non2xx"],
         p50_ms=data["p50_us"] / 1000,
         p99_ms=data["p99_us"] / 1000,
     )
