@@ -28,6 +28,7 @@ PROFILE_SNAPSHOT = "profile_snapshot"
 IDENTITY_CLAIM = "identity_claim"
 PROFILE_OP = "profile_op"
 MERGE_RECORD = "merge_record"
+OUTBOUND_REQUEST = "outbound_request"
 
 
 @dataclass(frozen=True)

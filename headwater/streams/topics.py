@@ -51,6 +51,11 @@ class Topics:
         return f"{self.prefix}.merges"
 
     @property
+    def outbound(self) -> str:
+        """Side effects workflows asked for, performed by the destinations agent."""
+        return f"{self.prefix}.outbound"
+
+    @property
     def config(self) -> str:
         """Configuration entities, compacted, one partition so readers see one order."""
         return f"{self.prefix}.config"
@@ -67,6 +72,7 @@ class Topics:
             TopicSpec(self.profile_ops, partitions),
             TopicSpec(self.identity, partitions),
             TopicSpec(self.merges, partitions),
+            TopicSpec(self.outbound, partitions),
             TopicSpec(self.profiles, partitions, {"cleanup.policy": "compact"}),
             TopicSpec(self.config, 1, {"cleanup.policy": "compact"}),
             TopicSpec(self.deadletter, partitions),

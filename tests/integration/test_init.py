@@ -29,6 +29,7 @@ async def test_init_creates_everything_once(settings: Settings, search: SearchSt
             topics.profile_ops,
             topics.identity,
             topics.merges,
+            topics.outbound,
             topics.config,
             topics.deadletter,
         ]

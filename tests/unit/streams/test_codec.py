@@ -161,7 +161,24 @@ def merge_record() -> dict[str, Any]:
     }
 
 
+def outbound_request() -> dict[str, Any]:
+    return {
+        "tenant": "acme",
+        "env": "production",
+        "profile_id": "p-1",
+        "kind": "http",
+        "target": b'{"url": "https://hooks.example/x", "method": "POST"}',
+        "body": b'{"plan": "pro"}',
+        "idempotency_key": "k-1",
+        "flow_id": "f-1",
+        "node_id": "n-1",
+        "event_id": "e-1",
+        "not_before_ms": None,
+    }
+
+
 RECORDS: dict[str, Callable[[], dict[str, Any]]] = {
+    "outbound_request": outbound_request,
     "identity_claim": identity_claim,
     "profile_op": profile_op,
     "merge_record": merge_record,

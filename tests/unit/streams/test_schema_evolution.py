@@ -66,6 +66,7 @@ def test_every_schema_has_a_current_version():
         "identity_claim",
         "intake_batch",
         "merge_record",
+        "outbound_request",
         "processed_batch",
         "profile_op",
         "profile_snapshot",
