@@ -21,27 +21,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from headwater.agents.profile_outputs import Outputs, Send
-from headwater.core.identity import MERGE_SETTINGS_KIND, MergeSettings
-from headwater.core.mapping import BUILTIN_MAPPINGS, MAPPING_KIND, mapping_from_config
+from headwater.core.automation import Automation, automate
+from headwater.core.flows.registry import ActionRegistry, builtin_registry
 from headwater.core.offsets import record as record_offset
 from headwater.core.offsets import seen
 from headwater.core.profile_ops import apply_op, claims_to_send, op
-from headwater.core.profiles import FoldRules, Profile, apply_batch
-from headwater.core.validation import EVENT_TYPE_KIND, event_type_rules
+from headwater.core.profiles import BatchResult, FoldRules, Profile, apply_batch
 from headwater.errors import HeadwaterError
 from headwater.schemas import INTAKE_BATCH, PROFILE_OP
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
-from headwater.streams.config_log import ConfigLog
 from headwater.streams.deadletter import DeadLetters, SourceMessage
 from headwater.streams.topics import Topics
 
-__all__ = ["ConfiguredRules", "ProfileResult", "ProfileStage", "RulesFor", "Send"]
+__all__ = ["AutomationFor", "ProfileResult", "ProfileStage", "RulesFor", "Send"]
 
 log = logging.getLogger(__name__)
 
 # The fold rules in force for a tenant and environment.
 RulesFor = Callable[[str, str], FoldRules]
+# The rules, flows and segments in force for a tenant and environment.
+AutomationFor = Callable[[str, str], Automation]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +63,12 @@ class ProfileStage:
         send: Send,
         dead_letters: DeadLetters,
         rules_for: RulesFor | None = None,
+        automation_for: AutomationFor | None = None,
+        registry: ActionRegistry | None = None,
     ) -> None:
         self._codec = codec
+        self._automation_for = automation_for or (lambda tenant, env: Automation())
+        self._registry = registry or builtin_registry()
         self._table = table
         self._dead = dead_letters
         default = FoldRules(session_gap_ms=settings.session_gap_minutes * 60_000)
@@ -148,6 +152,8 @@ class ProfileStage:
                 )
                 work.states[key] = profile
                 continue
+            automation = self._automation_for(profile.tenant, profile.env)
+            before = None if automation.idle or not profile.version else profile.snapshot()
             result = apply_batch(profile, record, origin, message.offset or 0, rules)
             work.duplicates += result.duplicates
             if result.late:
@@ -160,6 +166,18 @@ class ProfileStage:
                 )
             work.applied += len(result.applied)
             changed = True
+            if result.applied and not automation.idle:
+                automated = automate(
+                    profile, result.applied, before, automation, self._registry, record["source_id"]
+                )
+                for error in automated.errors:
+                    log.warning("profile %s: %s", profile.id, error)
+                if automated.events:
+                    work.pending.append(
+                        await self._out.inject(record, profile.id, automated.events)
+                    )
+                for request in automated.requests:
+                    work.pending.append(await self._out.outbound(profile, request))
             for previous in result.aliases:  # explicit alias: merge the earlier profile in
                 absorb = op("absorb", profile.tenant, profile.env, previous, profile.id)
                 work.pending.append(await self._out.op(absorb))
@@ -170,6 +188,26 @@ class ProfileStage:
         if changed:
             work.pending.append(await self._out.snapshot(key, profile))
             work.states[key] = profile
+
+    async def _automate(
+        self,
+        profile: Profile,
+        record: dict[str, Any],
+        result: BatchResult,
+        before: dict[str, Any] | None,
+        automation: Automation,
+    ) -> list[Awaitable[Any]]:
+        """Rules, flows and segments for a folded batch: injected events back to intake,
+        side effects to hw.outbound (core/automation.py)."""
+        done = automate(
+            profile, result.applied, before, automation, self._registry, record["source_id"]
+        )
+        for error in done.errors:
+            log.warning("profile %s: %s", profile.id, error)
+        pending = [await self._out.outbound(profile, request) for request in done.requests]
+        if done.events:
+            pending.append(await self._out.inject(record, profile.id, done.events))
+        return pending
 
     def _load(self, key: bytes, tenant: str, env: str, profile_id: str) -> Profile:
         raw = self._table.get(key)
@@ -194,48 +232,3 @@ def _fallback_key(record: dict[str, Any]) -> bytes:
     if "op" in record:
         return f"{record['tenant']}:{record['profile_id']}".encode()
     return f"{record['tenant']}:~{record['events'][0]['id']}".encode()
-
-
-class ConfiguredRules:
-    """Fold rules per tenant and environment: built-in mappings plus the event mappings
-    and merge settings configured on the config topic, rebuilt when it changes."""
-
-    def __init__(self, settings: Settings, config: ConfigLog) -> None:
-        self._gap = settings.session_gap_minutes * 60_000
-        self._config = config
-        self._cache: dict[tuple[str, str], tuple[int, FoldRules]] = {}
-
-    def __call__(self, tenant: str, env: str) -> FoldRules:
-        cached = self._cache.get((tenant, env))
-        if cached is not None and cached[0] == self._config.generation:
-            return cached[1]
-        mappings = list(BUILTIN_MAPPINGS)
-        for entry in self._config.entries(MAPPING_KIND):
-            if entry.tenant != tenant or entry.env != env:
-                continue
-            try:
-                mappings.append(mapping_from_config(entry.data))
-            except ValueError as exc:
-                log.error("event mapping %s ignored: %s", entry.id, exc)
-        merge = MergeSettings()
-        for entry in self._config.entries(MERGE_SETTINGS_KIND):
-            if entry.tenant == tenant and entry.env == env:
-                try:
-                    merge = MergeSettings.from_config(entry.data)
-                except (ValueError, KeyError, TypeError) as exc:
-                    log.error("merge settings %s ignored: %s", entry.id, exc)
-        event_types = []
-        for entry in self._config.entries(EVENT_TYPE_KIND):
-            if entry.tenant == tenant and entry.env == env:
-                try:
-                    event_types.append(event_type_rules(entry.data))
-                except ValueError as exc:
-                    log.error("event type %s ignored: %s", entry.id, exc)
-        rules = FoldRules(
-            session_gap_ms=self._gap,
-            mappings=tuple(mappings),
-            merge=merge,
-            event_types=tuple(event_types),
-        )
-        self._cache[(tenant, env)] = (self._config.generation, rules)
-        return rules

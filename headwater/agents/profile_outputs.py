@@ -9,11 +9,13 @@ from typing import Any
 
 import orjson
 
+from headwater.core.flows.state import OutboundRequest
 from headwater.core.profile_ops import unique_keys
 from headwater.core.profiles import BatchResult, FoldRules, Profile, check_event
 from headwater.schemas import (
     IDENTITY_CLAIM,
     INTAKE_BATCH,
+    OUTBOUND_REQUEST,
     PROCESSED_BATCH,
     PROFILE_OP,
     PROFILE_SNAPSHOT,
@@ -143,6 +145,54 @@ class Outputs:
         key = f"{record['tenant']}:{record['profile_id']}".encode()
         value = self._codec.encode(PROFILE_OP, record)
         return await self._send(self._topics.profile_ops, key, value)
+
+    async def inject(
+        self, cause: dict[str, Any], profile_id: str, events: list[dict[str, Any]]
+    ) -> Awaitable[Any]:
+        """Events flows injected (and segment changes) back through intake, for the same
+        profile, as one ``internal`` batch; their ids are stable under replay."""
+        record = {
+            **cause,
+            "channel": "internal",
+            "profile_id": profile_id,
+            "profile_assigned": False,
+            "profile_less": False,
+            "context": b"{}",
+            "properties": b"{}",
+            "events": [
+                {
+                    "id": e["id"],
+                    "type": e["type"],
+                    "time": e["time"],
+                    "properties": orjson.dumps(e.get("properties") or {}),
+                    "context": b"{}",
+                    "options": orjson.dumps({"caused_by": e.get("caused_by") or {}}),
+                    "tags": ["injected"],
+                }
+                for e in events
+            ],
+        }
+        key = f"{cause['tenant']}:{profile_id}".encode()
+        return await self._send(self._topics.intake, key, self._codec.encode(INTAKE_BATCH, record))
+
+    async def outbound(self, profile: Profile, request: OutboundRequest) -> Awaitable[Any]:
+        """A side effect for the destinations agent (never sent by a replay)."""
+        record = {
+            "tenant": profile.tenant,
+            "env": profile.env,
+            "profile_id": profile.id,
+            "kind": request.kind,
+            "target": orjson.dumps(request.target),
+            "body": orjson.dumps(request.body),
+            "idempotency_key": request.idempotency_key,
+            "flow_id": request.flow_id,
+            "node_id": request.node_id,
+            "event_id": request.event_id,
+            "not_before_ms": request.not_before_ms,
+        }
+        key = f"{profile.tenant}:{profile.id}".encode()
+        value = self._codec.encode(OUTBOUND_REQUEST, record)
+        return await self._send(self._topics.outbound, key, value)
 
     async def forward(self, batch: dict[str, Any], survivor: str) -> Awaitable[Any]:
         """An intake batch for a merged-away profile, re-addressed to its survivor."""

@@ -29,8 +29,10 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from headwater.agents.profile import ConfiguredRules, ProfileStage
+from headwater.agents.configured import ConfiguredRules
+from headwater.agents.profile import ProfileStage
 from headwater.agents.storage import StorageStage
+from headwater.core.flows.registry import registry_from_entry_points
 from headwater.core.tenancy import (
     GENERATION_KIND,
     events_alias,
@@ -108,13 +110,16 @@ class Replay:
             max_backoff=settings.storage_max_backoff,
         )
         ignore = DeadLetters(self._codec, "replay", lambda key, value: _nothing())
+        rules = ConfiguredRules(settings, config, registry_from_entry_points())
         self._profiles = ProfileStage(
             settings,
             self._codec,
             {},
             self._collect,
             ignore,
-            ConfiguredRules(settings, config),
+            rules,
+            rules.automation,  # runs as live, but nothing it would send leaves the replay
+            rules.registry,
         )
         self._storage = StorageStage(
             settings, self._codec, store, self._writer, ignore, self._generation, live=False

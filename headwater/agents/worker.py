@@ -8,9 +8,11 @@ import os
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from headwater.agents.configured import ConfiguredRules
 from headwater.agents.identity import IdentityStage
-from headwater.agents.profile import ConfiguredRules, ProfileStage
+from headwater.agents.profile import ProfileStage
 from headwater.agents.storage import StorageStage
+from headwater.core.flows.registry import registry_from_entry_points
 from headwater.errors import BrokerUnavailable, ConfigurationError, SearchUnavailable
 from headwater.infra.search import SearchStore, connect_search
 from headwater.infra.search.writer import Backoff, BulkWriter
@@ -133,7 +135,10 @@ def install_profile(app: Any, settings: Settings, codec: AvroCodec) -> None:
     send = _AckedSender(settings, "profile")
     dead = DeadLetters(codec, "profile", _dead_letter_sender(app, settings))
     config = ConfigLog(settings, codec)
-    stage = ProfileStage(settings, codec, table, send, dead, ConfiguredRules(settings, config))
+    rules = ConfiguredRules(settings, config, registry_from_entry_points())
+    stage = ProfileStage(
+        settings, codec, table, send, dead, rules, rules.automation, rules.registry
+    )
 
     @app.agent(source, name="profile")  # type: ignore[untyped-decorator]
     async def profile(stream: Any) -> None:

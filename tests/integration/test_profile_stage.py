@@ -138,7 +138,7 @@ async def fold_with_config(
     """Publish config entries (kind, id, data), wait until they are read, fold one
     intake batch for profile ``cy`` with a stage that follows the config; returns the
     table and the processed batch sent to hw.events."""
-    from headwater.agents.profile import ConfiguredRules
+    from headwater.agents.configured import ConfiguredRules
     from headwater.streams.config_log import ConfigLog, ConfigPublisher
 
     await run_init(settings)
