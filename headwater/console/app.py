@@ -16,6 +16,7 @@ from headwater.console.login import prune_revocations
 from headwater.console.models import ErrorBody
 from headwater.console.routes import (
     accounts,
+    automation,
     data,
     health,
     merge_settings,
@@ -91,6 +92,9 @@ def create_app(settings: Settings, runtime: ConsoleRuntime | None = None) -> Fas
         sources.sources,
         sources.mappings,
         sources.event_types,
+        automation.flows,
+        automation.rules,
+        automation.segments,
         merge_settings.router,
         data.router,
         stats.router,

@@ -20,6 +20,9 @@ __all__ = [
     "EventTypeIn",
     "EventTypeOut",
     "FieldMappingIn",
+    "FlowDebugIn",
+    "FlowIn",
+    "FlowOut",
     "Health",
     "MappingIn",
     "MappingOut",
@@ -30,6 +33,11 @@ __all__ = [
     "PageOut",
     "RateLimitIn",
     "RefreshIn",
+    "RuleIn",
+    "RuleOut",
+    "SegmentIn",
+    "SegmentMembersOut",
+    "SegmentOut",
     "SourceIn",
     "SourceOut",
     "TenantIn",
@@ -307,6 +315,118 @@ class EventTypeOut(Versioned):
             moves=dict(entry.data.get("moves") or {}),
             json_schema=entry.data.get("json_schema"),
         )
+
+
+class FlowIn(EntityIn):
+    """A workflow: nodes running actions, edges between their ports (docs/flows.md)."""
+
+    name: str = Field(default="", max_length=200)
+    nodes: list[dict[str, Any]] = Field(max_length=500)
+    edges: list[dict[str, Any]] = Field(default_factory=list, max_length=2000)
+
+
+class FlowOut(Versioned):
+    id: str
+    env: str
+    name: str
+    nodes: list[dict[str, Any]]
+    edges: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, entry: ConfigEntry) -> FlowOut:
+        return cls(
+            id=entry.id,
+            env=entry.env or "",
+            version=entry.version,
+            updated_at=entry.updated_at,
+            updated_by=entry.updated_by,
+            name=str(entry.data.get("name", "")),
+            nodes=list(entry.data.get("nodes", [])),
+            edges=list(entry.data.get("edges", [])),
+        )
+
+
+class RuleIn(EntityIn):
+    """Runs a flow on an event type (from a source), when a condition holds and the
+    profile granted the consents."""
+
+    flow_id: str = Field(min_length=1, max_length=128)
+    event_type: str = Field(min_length=1, max_length=128)
+    source_id: str | None = None
+    condition: str | None = Field(default=None, max_length=4000)
+    consents: list[str] = Field(default_factory=list, max_length=20)
+    enabled: bool = True
+
+
+class RuleOut(Versioned):
+    id: str
+    env: str
+    flow_id: str
+    event_type: str
+    source_id: str | None
+    condition: str | None
+    consents: list[str]
+    enabled: bool
+
+    @classmethod
+    def of(cls, entry: ConfigEntry) -> RuleOut:
+        data = entry.data
+        return cls(
+            id=entry.id,
+            env=entry.env or "",
+            version=entry.version,
+            updated_at=entry.updated_at,
+            updated_by=entry.updated_by,
+            flow_id=data["flow_id"],
+            event_type=data["event_type"],
+            source_id=data.get("source_id"),
+            condition=data.get("condition"),
+            consents=list(data.get("consents", [])),
+            enabled=bool(data.get("enabled", True)),
+        )
+
+
+class SegmentIn(EntityIn):
+    """Profiles for which the condition holds (docs/conditions.md)."""
+
+    name: str = Field(default="", max_length=200)
+    condition: str = Field(min_length=1, max_length=4000)
+
+
+class SegmentOut(Versioned):
+    id: str
+    env: str
+    name: str
+    condition: str
+
+    @classmethod
+    def of(cls, entry: ConfigEntry) -> SegmentOut:
+        return cls(
+            id=entry.id,
+            env=entry.env or "",
+            version=entry.version,
+            updated_at=entry.updated_at,
+            updated_by=entry.updated_by,
+            name=str(entry.data.get("name", "")),
+            condition=str(entry.data["condition"]),
+        )
+
+
+class FlowDebugIn(BaseModel):
+    """A draft flow run against a given event and profile; nothing is kept or sent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    flow: dict[str, Any]
+    event: dict[str, Any]
+    profile: dict[str, Any] = Field(default_factory=dict)
+    session: dict[str, Any] = Field(default_factory=dict)
+
+
+class SegmentMembersOut(BaseModel):
+    segment: str
+    total: int
+    profiles: list[str]
 
 
 class MergeKeyIn(BaseModel):

@@ -87,6 +87,24 @@ class TenantData:
             raise NotFound(f"no {family[:-1]} {doc_id}")
         return dict(found[0]["_source"])
 
+    async def profiles_matching(
+        self, env: str, query: dict[str, Any], size: int
+    ) -> tuple[int, list[str]]:
+        """Profiles of this tenant (not merged away) the query matches: total and ids."""
+        scoped = {
+            "bool": {
+                "filter": [{"term": {"tenant": self.tenant}}, query],
+                "must_not": [{"exists": {"field": "merged_into"}}],
+            }
+        }
+        response = await self.store.search(
+            self.alias("profiles", env), query=scoped, size=size, sort=[{"id": "asc"}]
+        )
+        hits = response.get("hits", {})
+        total = hits.get("total", 0)
+        ids = [str(h["_source"]["id"]) for h in hits.get("hits", [])]
+        return int(total["value"] if isinstance(total, dict) else total), ids
+
     async def forget_profile(self, env: str, profile_id: str) -> dict[str, int]:
         """Right to be forgotten: the profile (also where it is a merged id), its events
         and its sessions, from this tenant's indices. Counts per family."""

@@ -20,6 +20,9 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/sources/{entity_id}"): {"name": "hijacked", "enabled": False},
     ("PUT", "/mappings/{entity_id}"): {"event_type": "hijacked"},
     ("PUT", "/event-types/{entity_id}"): {"event_type": "hijacked"},
+    ("PUT", "/flows/{entity_id}"): {"nodes": [{"id": "start", "action": "start"}]},
+    ("PUT", "/rules/{entity_id}"): {"flow_id": "f", "event_type": "hijacked"},
+    ("PUT", "/segments/{entity_id}"): {"condition": "profile.stats.visits > 0"},
     ("POST", "/sources/{entity_id}/write-keys"): {"name": "stolen"},
     ("PATCH", "/users/{user_id}"): {"role": "marketer", "disabled": True},
 }
@@ -94,6 +97,16 @@ async def test_a_tenant_cannot_touch_another_tenants_configuration(api: Api) -> 
         json={"event_type": "purchase", "json_schema": {"required": ["total"]}},
     )
     assert b_event_type.status_code == 201, b_event_type.text
+    b_flow = await api.http.post(
+        "/flows", headers=b_admin, json={"nodes": [{"id": "start", "action": "start"}]}
+    )
+    b_rule = await api.http.post(
+        "/rules", headers=b_admin, json={"flow_id": b_flow.json()["id"], "event_type": "buy"}
+    )
+    b_segment = await api.http.post(
+        "/segments", headers=b_admin, json={"condition": "profile.stats.visits > 1"}
+    )
+    b_automation = [b_flow.json()["id"], b_rule.json()["id"], b_segment.json()["id"]]
     b_settings = await api.http.put(
         "/merge-settings",
         headers=b_admin,
@@ -111,6 +124,7 @@ async def test_a_tenant_cannot_touch_another_tenants_configuration(api: Api) -> 
             b_source,
             b_mapping.json()["id"],
             b_event_type.json()["id"],
+            *b_automation,
             *b["sources"].values(),
         ],  # type: ignore[union-attr]
         "user_id": [b["admin_id"]],
@@ -152,12 +166,16 @@ async def test_a_tenant_cannot_touch_another_tenants_configuration(api: Api) -> 
         "/sources": (await api.http.get("/sources", headers=a_admin)).json(),
         "/mappings": (await api.http.get("/mappings", headers=a_admin)).json(),
         "/event-types": (await api.http.get("/event-types", headers=a_admin)).json(),
+        "/flows": (await api.http.get("/flows", headers=a_admin)).json(),
+        "/rules": (await api.http.get("/rules", headers=a_admin)).json(),
+        "/segments": (await api.http.get("/segments", headers=a_admin)).json(),
         "/users": (await api.http.get("/users", headers=a_admin)).json(),
         "/api-keys": (await api.http.get("/api-keys", headers=a_admin)).json(),
     }
     assert b_source not in str(listed) and str(b["admin_id"]) not in str(listed)
     assert b_key_id not in str(listed) and b_mapping.json()["id"] not in str(listed)
     assert b_event_type.json()["id"] not in str(listed)
+    assert not any(i in str(listed) for i in b_automation)
     assert {u["email"] for u in listed["/users"]} == {"admin@iso_a.example"}
     assert a["admin_id"] != b["admin_id"]
 

@@ -1,0 +1,125 @@
+"""``/flows``, ``/rules`` and ``/segments``: the workflow definitions the profile agent
+runs (core/automation.py), versioned per context with deploy and rollback like every
+configuration kind; a debug run of a draft flow; segment size and members by search."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import Depends, Query
+
+from headwater.console.auth import Context, Scope, require
+from headwater.console.models import (
+    FlowDebugIn,
+    FlowIn,
+    FlowOut,
+    RuleIn,
+    RuleOut,
+    SegmentIn,
+    SegmentMembersOut,
+    SegmentOut,
+)
+from headwater.console.routes.entities import EntityId, entity_router
+from headwater.core.access import Permission
+from headwater.core.automation import FLOW_KIND, RULE_KIND, SEGMENT_KIND
+from headwater.core.conditions.query import compile_query
+from headwater.core.flows.model import Flow
+from headwater.core.flows.registry import ActionRegistry, registry_from_entry_points
+from headwater.core.flows.rules import rule_from_config
+from headwater.core.flows.runner import debug_flow
+from headwater.core.flows.validation import validate_flow
+from headwater.core.segments import segment_from_config
+
+__all__ = ["flows", "rules", "segments"]
+
+Write = Annotated[Scope, Depends(require(Permission.CONFIG_WRITE))]
+Data = Annotated[Scope, Depends(require(Permission.DATA_READ))]
+
+_registry: ActionRegistry | None = None
+
+
+def registry() -> ActionRegistry:
+    """The actions installed packages declare, loaded once."""
+    global _registry
+    if _registry is None:
+        _registry = registry_from_entry_points()
+    return _registry
+
+
+def _valid_flow(data: dict[str, Any]) -> None:
+    validate_flow(Flow.from_dict({**data, "id": "draft"}), registry())
+
+
+def _valid_rule(data: dict[str, Any]) -> None:
+    rule_from_config({**data, "id": "draft"})
+
+
+def _valid_segment(data: dict[str, Any]) -> None:
+    segment_from_config({**data, "id": "draft"})
+
+
+flows = entity_router(
+    kind=FLOW_KIND,
+    prefix="/flows",
+    noun="flow",
+    body_model=FlowIn,
+    out_model=FlowOut,
+    out=FlowOut.of,
+    check=_valid_flow,
+)
+rules = entity_router(
+    kind=RULE_KIND,
+    prefix="/rules",
+    noun="rule",
+    body_model=RuleIn,
+    out_model=RuleOut,
+    out=RuleOut.of,
+    check=_valid_rule,
+)
+segments = entity_router(
+    kind=SEGMENT_KIND,
+    prefix="/segments",
+    noun="segment",
+    body_model=SegmentIn,
+    out_model=SegmentOut,
+    out=SegmentOut.of,
+    check=_valid_segment,
+)
+
+
+@flows.post(
+    "/debug",
+    response_model=dict[str, Any],
+    summary="Run a draft flow against an event and profile; nothing is kept or sent",
+)
+async def debug(scope: Write, body: FlowDebugIn) -> Any:
+    event = {"id": "debug", "type": "debug", "time": int(time.time() * 1000), **body.event}
+    return debug_flow(
+        {**body.flow, "id": body.flow.get("id", "draft")},
+        registry(),
+        event=event,
+        profile=body.profile,
+        session=body.session,
+        now_ms=int(event["time"]),
+    )
+
+
+@segments.get(
+    "/{entity_id}/members",
+    response_model=SegmentMembersOut,
+    summary="How many profiles are in the segment now, and the first of them",
+)
+async def members(
+    scope: Data,
+    entity_id: EntityId,
+    x_context: Context = "staging",
+    size: Annotated[int, Query(ge=0, le=1000)] = 100,
+) -> SegmentMembersOut:
+    segment = scope.config.get(SEGMENT_KIND, x_context, entity_id)  # 404 when not ours
+    data = scope.data
+    query = compile_query(
+        str(segment.data["condition"]), now_ms=int(time.time() * 1000), engine=data.store.engine
+    )
+    total, ids = await data.profiles_matching(x_context, query, size)
+    return SegmentMembersOut(segment=entity_id, total=total, profiles=ids)
