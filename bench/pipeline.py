@@ -15,7 +15,8 @@ messages to the intake topic of a fresh topic prefix per measurement. It measure
    table's changelog, from the first change to the N-th;
 3. Headwater's profile agent (``headwater worker --agents profile``); timed by the record
    timestamps of the processed batches on the events topic, from the first batch to the
-   one that brings the applied events to N.
+   one that brings the applied events to N; then the same with a 5-node flow (rule per
+   event type) run on every event, on a prefix whose config topic holds the flow.
    2 and 3 run alternately, ``--rounds`` times, each round on its own prefix; the
    median round is reported, with every round in the JSON;
 4. events searchable: the whole worker (profile + storage agents) on another prefix,
@@ -56,6 +57,7 @@ from bench._measure import (
     watch,
 )
 from bench.naive_agent import changelog_topic
+from headwater.core.automation import FLOW_KIND, RULE_KIND
 from headwater.core.intake import (
     IntakeLimits,
     RequestMeta,
@@ -71,7 +73,8 @@ from headwater.infra.search import connect_search
 from headwater.schemas import INTAKE_BATCH
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
-from headwater.streams.kafka import ensure_topics, new_producer
+from headwater.streams.config_log import ConfigPublisher
+from headwater.streams.kafka import AckedProducer, ensure_topics, new_producer
 from headwater.streams.topics import Topics, TopicSpec
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "browser_context.json"
@@ -250,6 +253,49 @@ async def measure_profile(
     return Measured(n / flow.seconds, flow.seconds, cpu.shares(flow.first_ts, flow.last_ts))
 
 
+# A 5-node flow every bench event runs through (all five nodes run: qty is 1), triggered
+# by a rule on each of the two event types the bench sends.
+FIVE_NODE_FLOW = {
+    "nodes": [
+        {"id": "start", "action": "start"},
+        {"id": "some", "action": "if", "config": {"condition": "payload.qty >= 1"}},
+        {"id": "tier", "action": "update-traits", "config": {"traits": {"tier": "gold"}}},
+        {"id": "count", "action": "increment-counter", "config": {"counter": "items"}},
+        {"id": "hook", "action": "webhook", "config": {"url": "http://crm.local/hook"}},
+    ],
+    "edges": [
+        {"from": "start", "to": "some"},
+        {"from": "some:true", "to": "tier"},
+        {"from": "tier", "to": "count"},
+        {"from": "count", "to": "hook"},
+    ],
+}
+
+
+async def publish_flow(settings: Settings) -> None:
+    """The 5-node flow and a rule per bench event type, on the prefix's config topic."""
+    producer = AckedProducer(settings)
+    await producer.start(wait=10)
+    publisher = ConfigPublisher(settings, AvroCodec.default(), producer)
+    entries = [(FLOW_KIND, "bench-flow", FIVE_NODE_FLOW)] + [
+        (RULE_KIND, f"on-{kind}", {"flow_id": "bench-flow", "event_type": kind})
+        for kind in ("page-view", "add-to-cart")
+    ]
+    try:
+        for kind, entity_id, data in entries:
+            await publisher.publish(
+                kind=kind,
+                tenant=settings.default_tenant,
+                env=settings.env,
+                entity_id=entity_id,
+                data=data,
+                version=1,
+                updated_by="bench",
+            )
+    finally:
+        await producer.stop()
+
+
 def median_line(name: str, rounds: list[Measured]) -> Measured:
     """Print the median round, the spread and the median round's CPU use."""
     ordered = sorted(rounds, key=lambda m: m.events_per_s)
@@ -270,9 +316,12 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: EmbeddedServ
     # one fresh prefix per round (each round reads its own copy of the same messages and
     # writes its own outputs), and one for the whole worker
     rounds = [fresh(base, tag, f"a{i}") for i in range(args.rounds)]
+    flow_rounds = [fresh(base, tag, f"f{i}") for i in range(args.rounds)]
     second = fresh(base, tag, "b")
-    for settings in rounds:
+    for settings in rounds + flow_rounds:
         await ensure_topics(settings, Topics(settings.topic_prefix).specs(settings.partitions))
+    for settings in flow_rounds:
+        await publish_flow(settings)
     await run_init(second)  # topics, and the search templates and indices
 
     built = time.perf_counter()
@@ -285,6 +334,8 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: EmbeddedServ
         await produce(settings, Topics(settings.topic_prefix).intake, messages)
         for settings in rounds
     ]
+    for settings in flow_rounds:
+        await produce(settings, Topics(settings.topic_prefix).intake, messages)
     produced_s = statistics.median(produced)
     print(
         f"intake: {n} events in {len(messages)} messages ({args.per_message} per message, "
@@ -307,11 +358,14 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: EmbeddedServ
     # 2. and 3.: the naive design and the profile agent, alternately, one round per prefix
     naive_rounds: list[Measured] = []
     profile_rounds: list[Measured] = []
-    for settings in rounds:
+    flow_runs: list[Measured] = []
+    for settings, with_flow in zip(rounds, flow_rounds, strict=True):
         naive_rounds.append(await measure_naive(stack, services, settings, n, timeout))
         profile_rounds.append(await measure_profile(stack, services, settings, n, timeout))
+        flow_runs.append(await measure_profile(stack, services, with_flow, n, timeout))
     naive_m = median_line("naive Faust agent, table per event", naive_rounds)
     profile_m = median_line("headwater profile agent", profile_rounds)
+    flow_m = median_line("profile agent, 5-node flow per event", flow_runs)
     ratio = profile_m.events_per_s / naive_m.events_per_s
     pairs = list(zip(naive_rounds, profile_rounds, strict=True))
     ratios = [p.events_per_s / q.events_per_s for q, p in pairs]
@@ -427,12 +481,14 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: EmbeddedServ
             "raw_events_per_s": round(raw_eps, 1),
             "naive_events_per_s": round(naive_m.events_per_s, 1),
             "profile_events_per_s": round(profile_m.events_per_s, 1),
+            "profile_with_flow_events_per_s": round(flow_m.events_per_s, 1),
             "searchable_events_per_s": round(searchable_eps, 1),
             "profile_vs_naive": round(ratio, 3),
             "other_cpu_cores_max": other,
             "raw": {"seconds": [round(s, 3) for s in reads]},
             "naive": naive_m.figures(),
             "profile": profile_m.figures(),
+            "profile_with_flow": flow_m.figures(),
             "rounds": [
                 {
                     "naive": q.figures(),
