@@ -19,8 +19,8 @@ from headwater.errors import DeliveryFailed
 __all__ = [
     "BreakerState",
     "CircuitBreaker",
-    "Verdict",
     "RetryPolicy",
+    "Verdict",
     "classify_exception",
     "classify_status",
 ]
