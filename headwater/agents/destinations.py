@@ -132,7 +132,7 @@ class DestinationsStage:
                 raise DeliveryFailed(f"unknown outbound kind {request.kind!r}", retryable=False)
             destination = transport.destination(request)
         except (HeadwaterError, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            await self._dead.record(message, f"undecodable outbound request: {exc}")
+            await self._dead.record(message, f"outbound request refused: {exc}")
             return _Outcome(False, 0)
         await self._hold_until(request.not_before_ms)
         async with self._slots:
