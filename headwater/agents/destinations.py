@@ -103,6 +103,7 @@ class DestinationsStage:
             cap=max(settings.outbound_max_backoff, settings.outbound_backoff),
         )
         self._breakers: dict[str, CircuitBreaker] = {}
+        self._last_error: dict[str, str] = {}  # per destination, for requests never tried
         self._slots = asyncio.Semaphore(settings.outbound_concurrency)
 
     def breaker(self, destination: str) -> CircuitBreaker:
@@ -153,7 +154,7 @@ class DestinationsStage:
         breaker = self.breaker(destination)
         deadline = self._clock() + self._settings.outbound_budget
         attempts = 0
-        error = "the time budget ran out before a first attempt"
+        error = self._last_error.get(destination, "no attempt made")
         while True:
             now = self._clock()
             if not breaker.allow(now):
@@ -175,6 +176,7 @@ class DestinationsStage:
                 breaker.succeeded()  # the destination answered
                 return attempts, None if verdict is Verdict.DELIVERED else error
             breaker.failed(self._clock())
+            self._last_error[destination] = error
             if not self._policy.may_retry(attempts, verdict):
                 return attempts, f"{error} (after {attempts} attempts)"
             delay = self._policy.delay(attempts, self._rand)

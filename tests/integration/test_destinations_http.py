@@ -113,3 +113,20 @@ async def test_undecodable_and_unknown_requests_are_dead_lettered() -> None:
     assert any("unknown outbound kind 'pigeon'" in r for r in reasons)
     assert any("http(s)://" in r for r in reasons)
     assert all(r.startswith("outbound request refused") for r in reasons)
+
+
+async def test_requests_wait_on_an_open_breaker_and_go_through_once_it_closes() -> None:
+    settings = outbound_settings(outbound_breaker_failures=2, outbound_breaker_cooldown=0.2)
+    letters = Letters()
+    async with http_sink([503, 503, 200]) as sink, running_stage(settings, letters) as stage:
+        first = outbound_message("http", {"url": sink.url}, {"n": 1}, key="a")
+        result = await stage.handle([first])
+        port = sink.url.split(":")[2].split("/")[0]
+        state = stage.breaker(f"http:127.0.0.1:{port}").state(time.monotonic())
+        second = await stage.handle([outbound_message("http", {"url": sink.url}, {}, key="b")])
+
+    assert (result.delivered, result.attempts) == (1, 3)  # two failures opened it; the probe won
+    assert state is BreakerState.CLOSED
+    assert (second.delivered, second.attempts) == (1, 1)
+    assert letters.records == []
+    assert [r.headers["idempotency-key"] for r in sink.received] == ["a", "a", "a", "b"]
