@@ -1,11 +1,11 @@
 """Destinations stage: outbound requests from ``hw.outbound`` performed for real.
 
-Each batch is performed concurrently (at most ``outbound_concurrency`` at once) and
-``handle`` returns only when every request has been delivered or dead-lettered, so
-Faust acks nothing that is still pending. A request:
+Each batch is performed concurrently and ``handle`` returns only when every request
+has been delivered or dead-lettered, so Faust acks nothing still pending. A request:
 
 - waits until its ``not_before_ms`` (held back, never dropped);
-- is tried with a per-attempt timeout, and retried with jittered exponential back-off
+- is tried with a per-attempt timeout (at most ``outbound_concurrency`` attempts run at
+  once; waiting requests take no slot), and retried with jittered exponential back-off
   while it fails in a way that may pass (connection refused, timeout, 408/425/429/5xx);
 - goes through its destination's circuit breaker (host for HTTP, server for the
   others): while the breaker is open the request waits instead of failing;
@@ -136,8 +136,7 @@ class DestinationsStage:
             await self._dead.record(message, f"outbound request refused: {exc}")
             return _Outcome(False, 0)
         await self._hold_until(request.not_before_ms)
-        async with self._slots:
-            attempts, error = await self._attempts(request, transport, destination)
+        attempts, error = await self._attempts(request, transport, destination)
         if error is None:
             return _Outcome(True, attempts)
         await self._dead.record(message, error, attempts=attempts)
@@ -167,14 +166,20 @@ class DestinationsStage:
             attempts += 1
             probe = breaker.state(now) is not BreakerState.CLOSED
             try:
-                verdict, error = await self._attempt(request, transport)
+                async with self._slots:  # only attempts take a slot, never the waits
+                    verdict, error = await self._attempt(request, transport)
             except asyncio.CancelledError:
                 if probe:
                     breaker.released()  # let another request probe
                 raise
-            if verdict is Verdict.DELIVERED or verdict is Verdict.PERMANENT:
-                breaker.succeeded()  # the destination answered
-                return attempts, None if verdict is Verdict.DELIVERED else error
+            if verdict is Verdict.DELIVERED:
+                breaker.succeeded()
+                return attempts, None
+            if verdict is Verdict.PERMANENT:
+                # says nothing of the destination's health (it may be our own bad target)
+                if probe:
+                    breaker.released()
+                return attempts, error
             breaker.failed(self._clock())
             self._last_error[destination] = error
             if not self._policy.may_retry(attempts, verdict):

@@ -5,7 +5,8 @@ here reads a clock, sleeps or performs I/O.
 Classification: connection errors, timeouts and the HTTP statuses 408, 425, 429 and
 5xx may pass, so they are retried; any other 4xx (and an explicit permanent failure)
 will not, so the request is dead-lettered at once. Only retryable failures count
-against a destination's breaker: a 400 proves the destination is up.
+against a destination's breaker; a permanent one leaves it as it was (it may come from
+our own bad target rather than from the destination).
 """
 
 from __future__ import annotations
