@@ -24,6 +24,7 @@
     │   └── SearchUnavailable       the search engine is unreachable or overloaded
     ├── SearchRejected             the search engine refused a request for good
     ├── ActionFailed               a flow node could not run (recorded in the trace)
+    ├── DeliveryFailed             an outbound request failed (``retryable`` or not)
     ├── SchemaError                Avro schema problems
     │   └── UnknownSchema           a message names a writer schema we do not know
     └── ConfigurationError         settings or configuration records are wrong
@@ -41,6 +42,7 @@ __all__ = [
     "ConditionSyntaxError",
     "ConfigurationError",
     "Conflict",
+    "DeliveryFailed",
     "DependencyError",
     "FlowInvalid",
     "Forbidden",
@@ -191,6 +193,16 @@ class SearchRejected(HeadwaterError):
 class ActionFailed(HeadwaterError):
     """A flow action could not do what its node asked (bad value, unwritable path); the
     runner records it in the node's trace and the branch stops there."""
+
+
+class DeliveryFailed(HeadwaterError):
+    """An outbound request (HTTP call, email, publish) failed; ``retryable`` says whether
+    trying again may help (connection refused, timeout, 5xx) or not (4xx, bad target).
+    The message never holds credentials or headers."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class SchemaError(HeadwaterError):

@@ -102,6 +102,30 @@ class Settings(BaseSettings):
     broker_heartbeat_interval: float = Field(default=1.0, gt=0)
     broker_rebalance_timeout: float = Field(default=20.0, gt=0)
 
+    # --- destinations agent (outbound requests) ---------------------------------------
+    outbound_timeout: float = Field(default=10.0, gt=0, description="seconds per attempt")
+    outbound_max_attempts: int = Field(default=5, ge=1, le=100)
+    outbound_budget: float = Field(
+        default=600.0, gt=0, description="seconds a request may spend on attempts and waits"
+    )
+    outbound_backoff: float = Field(default=0.5, gt=0, description="first retry delay")
+    outbound_max_backoff: float = Field(default=30.0, gt=0)
+    outbound_breaker_failures: int = Field(
+        default=5, ge=1, description="consecutive failures that open a destination's breaker"
+    )
+    outbound_breaker_cooldown: float = Field(
+        default=30.0, ge=0, description="seconds an open breaker waits before one probe"
+    )
+    outbound_concurrency: int = Field(default=32, ge=1, le=4096)
+    outbound_smtp_host: str = "localhost"
+    outbound_smtp_port: int = Field(default=25, ge=1, le=65535)
+    outbound_mqtt_host: str = "127.0.0.1"
+    outbound_mqtt_port: int = Field(default=1883, ge=1, le=65535)
+    outbound_amqp_url: SecretStr = Field(
+        default=SecretStr("amqp://guest:guest@127.0.0.1:5672/"),
+        description="RabbitMQ for amqp requests (holds credentials: never logged)",
+    )
+
     # --- private API (headwater api) -------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8687, ge=1, le=65535)

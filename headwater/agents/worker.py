@@ -9,11 +9,13 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from headwater.agents.configured import ConfiguredRules
+from headwater.agents.destinations import DestinationsStage
 from headwater.agents.identity import IdentityStage
 from headwater.agents.profile import ProfileStage
 from headwater.agents.storage import StorageStage
 from headwater.core.flows.registry import registry_from_entry_points
 from headwater.errors import BrokerUnavailable, ConfigurationError, SearchUnavailable
+from headwater.infra.outbound import build_transports
 from headwater.infra.search import SearchStore, connect_search
 from headwater.infra.search.writer import Backoff, BulkWriter
 from headwater.settings import Settings
@@ -200,10 +202,32 @@ def install_storage(app: Any, settings: Settings, codec: AvroCodec) -> None:
             await config.stop()
 
 
+def install_destinations(app: Any, settings: Settings, codec: AvroCodec) -> None:
+    """The destinations agent: performs the side effects flows asked for (hw.outbound)."""
+    source = _raw_topic(app, Topics(settings.topic_prefix).outbound)
+    send = _AckedSender(settings, "destinations")  # its producer serves kafka requests
+    transports = build_transports(settings, send.producer)
+    dead = DeadLetters(codec, "destinations", _dead_letter_sender(app, settings))
+    stage = DestinationsStage(settings, codec, transports, dead)
+
+    @app.agent(source, name="destinations")  # type: ignore[untyped-decorator]
+    async def destinations(stream: Any) -> None:
+        await send.producer.start(wait=settings.config_wait)
+        for transport in transports.values():
+            await transport.start()
+        try:
+            await _run_in_batches(stream, settings, stage.handle)
+        finally:
+            for transport in transports.values():
+                await transport.close()
+            await send.producer.stop()
+
+
 AGENTS: dict[str, Callable[[Any, Settings, AvroCodec], None]] = {
     "profile": install_profile,
     "identity": install_identity,
     "storage": install_storage,
+    "destinations": install_destinations,
 }
 
 

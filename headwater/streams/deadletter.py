@@ -38,7 +38,12 @@ class DeadLetters:
         self.count = 0
 
     async def record(
-        self, message: SourceMessage, reason: str, payload: bytes | None = None
+        self,
+        message: SourceMessage,
+        reason: str,
+        payload: bytes | None = None,
+        *,
+        attempts: int = 1,
     ) -> None:
         log.error(
             "%s: dead-lettering %s[%s]@%s: %s",
@@ -59,7 +64,7 @@ class DeadLetters:
                 "key": message.key,
                 "payload": payload if payload is not None else message.value,
                 "failed_at": int(time.time() * 1000),
-                "attempts": 1,
+                "attempts": attempts,
             },
         )
         await self._send(message.key, value)

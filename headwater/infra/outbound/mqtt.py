@@ -1,0 +1,55 @@
+"""Publish to an MQTT broker (the local Mosquitto by default) with aiomqtt."""
+
+from __future__ import annotations
+
+import aiomqtt
+
+from headwater.core.flows.state import OutboundRequest
+from headwater.errors import DeliveryFailed
+from headwater.infra.outbound.base import body_bytes, target_text
+from headwater.settings import Settings
+
+__all__ = ["MqttTransport"]
+
+
+class MqttTransport:
+    """``target``: ``topic``, optional ``qos`` (0-2, default 1), ``retain``, ``host`` and
+    ``port``. One connection per publish: simple, and nothing to repair after an outage."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._host = settings.outbound_mqtt_host
+        self._port = settings.outbound_mqtt_port
+        self._timeout = settings.outbound_timeout
+
+    async def start(self) -> None:
+        """Nothing to open ahead of time."""
+
+    async def close(self) -> None:
+        """Nothing stays open."""
+
+    def _server(self, request: OutboundRequest) -> tuple[str, int]:
+        host = request.target.get("host", self._host)
+        port = request.target.get("port", self._port)
+        if not isinstance(host, str) or not isinstance(port, int):
+            raise DeliveryFailed(
+                "mqtt target host/port must be a string and a number", retryable=False
+            )
+        return host, port
+
+    def destination(self, request: OutboundRequest) -> str:
+        host, port = self._server(request)
+        return f"mqtt:{host}:{port}"
+
+    async def send(self, request: OutboundRequest) -> None:
+        topic = target_text(request, "topic")
+        qos = request.target.get("qos", 1)
+        if qos not in (0, 1, 2):
+            raise DeliveryFailed(f"mqtt qos must be 0, 1 or 2, not {qos!r}", retryable=False)
+        host, port = self._server(request)
+        try:
+            async with aiomqtt.Client(host, port, timeout=self._timeout) as client:
+                await client.publish(
+                    topic, body_bytes(request), qos=qos, retain=bool(request.target.get("retain"))
+                )
+        except aiomqtt.MqttError as exc:
+            raise DeliveryFailed(f"mqtt {host}:{port}: {exc}", retryable=True) from exc

@@ -1,0 +1,89 @@
+"""Email through an SMTP server (localhost:25 unless the target names another)."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from typing import Any
+
+import aiosmtplib
+import orjson
+
+from headwater.core.flows.state import OutboundRequest
+from headwater.errors import DeliveryFailed
+from headwater.infra.outbound.base import target_text
+from headwater.settings import Settings
+
+__all__ = ["SmtpTransport"]
+
+
+class SmtpTransport:
+    """``target``: ``to`` (an address or a list), ``from``, optional ``subject``,
+    ``host`` and ``port``. ``body``: the text, or ``{"subject": ..., "text": ...}``.
+    The idempotency key goes out as the Message-ID so receivers can spot a duplicate."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._host = settings.outbound_smtp_host
+        self._port = settings.outbound_smtp_port
+        self._timeout = settings.outbound_timeout
+
+    async def start(self) -> None:
+        """Nothing to open ahead of time."""
+
+    async def close(self) -> None:
+        """Nothing stays open: one session per email."""
+
+    def _server(self, request: OutboundRequest) -> tuple[str, int]:
+        host = request.target.get("host", self._host)
+        port = request.target.get("port", self._port)
+        if not isinstance(host, str) or not isinstance(port, int):
+            raise DeliveryFailed(
+                "email target host/port must be a string and a number", retryable=False
+            )
+        return host, port
+
+    def destination(self, request: OutboundRequest) -> str:
+        host, port = self._server(request)
+        return f"smtp:{host}:{port}"
+
+    async def send(self, request: OutboundRequest) -> None:
+        host, port = self._server(request)
+        message = build_email(request)
+        try:
+            await aiosmtplib.send(message, hostname=host, port=port, timeout=self._timeout)
+        except aiosmtplib.SMTPResponseException as exc:
+            # 4yz replies are transient by the SMTP standard, 5yz permanent
+            raise DeliveryFailed(
+                f"smtp {host}:{port} answered {exc.code}", retryable=exc.code < 500
+            ) from exc
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [refusal.code for refusal in exc.recipients]
+            raise DeliveryFailed(
+                f"smtp {host}:{port} refused every recipient ({codes})",
+                retryable=all(code < 500 for code in codes),
+            ) from exc
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise DeliveryFailed(
+                f"smtp {host}:{port}: {type(exc).__name__}", retryable=True
+            ) from exc
+
+
+def build_email(request: OutboundRequest) -> EmailMessage:
+    to: Any = request.target.get("to")
+    recipients = [to] if isinstance(to, str) else to
+    if not recipients or not all(isinstance(r, str) and "@" in r for r in recipients):
+        raise DeliveryFailed("email target needs 'to' addresses", retryable=False)
+    body = request.body
+    subject = request.target.get("subject", "")
+    if isinstance(body, dict):
+        subject = body.get("subject", subject)
+        text = body.get("text")
+        text = text if isinstance(text, str) else orjson.dumps(body).decode()
+    else:
+        text = body if isinstance(body, str) else orjson.dumps(body).decode()
+    message = EmailMessage()
+    message["From"] = target_text(request, "from")
+    message["To"] = ", ".join(recipients)
+    message["Subject"] = str(subject)
+    message["Message-ID"] = f"<{request.idempotency_key}@headwater>"
+    message.set_content(text)
+    return message

@@ -1,0 +1,200 @@
+"""The destinations stage publishing for real: Kafka (the test broker), MQTT (the local
+Mosquitto), AMQP (the local RabbitMQ) and SMTP (an aiosmtpd server started here)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import aio_pika
+import aiomqtt
+import orjson
+import pytest
+from aiosmtpd.controller import Controller
+
+from headwater.infra.embedded import free_port
+from headwater.schemas import DEAD_LETTER
+from headwater.settings import Settings
+from headwater.streams.kafka import AckedProducer, ensure_topics
+from headwater.streams.topics import Topics, TopicSpec
+from tests.support.kafka import read_topic
+from tests.support.outbound import Letters, outbound_message, outbound_settings, running_stage
+from tests.support.polling import eventually
+
+pytestmark = pytest.mark.integration
+
+
+def reachable_or_skip(port: int, what: str) -> None:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return
+    except OSError as exc:
+        pytest.skip(f"{what} is not reachable on 127.0.0.1:{port} ({exc})")
+
+
+async def test_kafka_requests_are_produced_and_failures_reach_the_dead_letter_topic(
+    settings: Settings,
+) -> None:
+    topics = Topics(settings.topic_prefix)
+    webhooks = f"{settings.topic_prefix}.webhooks"
+    await ensure_topics(settings, [TopicSpec(webhooks, 1), TopicSpec(topics.deadletter, 1)])
+    producer = AckedProducer(settings)
+    await producer.start(wait=10)
+
+    async def to_dead_letter_topic(key: bytes | None, value: bytes) -> None:
+        await producer.send(topics.deadletter, value, key)
+
+    try:
+        async with running_stage(settings, to_dead_letter_topic, producer) as stage:
+            good = outbound_message("kafka", {"topic": webhooks, "key": "ann"}, {"plan": "pro"})
+            bad = outbound_message("kafka", {"no": "topic"}, {})
+            result = await stage.handle([good, bad])
+    finally:
+        await producer.stop()
+
+    assert (result.delivered, result.dead_lettered) == (1, 1)
+    codec_free = await _raw_records(settings, webhooks)
+    assert codec_free == [(b"ann", {"plan": "pro"})]
+    [letter] = await read_topic(
+        settings.kafka_servers, topics.deadletter, DEAD_LETTER, until=lambda rs: len(rs) >= 1
+    )
+    assert letter["stage"] == "destinations"
+    assert letter["payload"] == bad.value
+    assert "'topic'" in letter["reason"]
+
+
+async def _raw_records(settings: Settings, topic: str) -> list[tuple[bytes, Any]]:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_servers)
+    await consumer.start()
+    try:
+        partition = TopicPartition(topic, 0)
+        consumer.assign([partition])
+        await consumer.seek_to_beginning(partition)
+        found = await eventually(lambda: consumer.getmany(timeout_ms=200))
+        return [(m.key, orjson.loads(m.value)) for batch in found.values() for m in batch]
+    finally:
+        await consumer.stop()
+
+
+async def test_mqtt_requests_are_published_to_mosquitto() -> None:
+    reachable_or_skip(1883, "Mosquitto (MQTT)")
+    topic = f"headwater/test/{uuid.uuid4().hex}"
+    letters = Letters()
+    async with aiomqtt.Client("127.0.0.1", 1883) as subscriber:
+        await subscriber.subscribe(topic, qos=1)
+        async with running_stage(outbound_settings(), letters) as stage:
+            message = outbound_message("mqtt", {"topic": topic, "qos": 1}, {"hello": "mqtt"})
+            result = await stage.handle([message])
+        async with asyncio.timeout(10):
+            received = await anext(aiter(subscriber.messages))
+
+    assert (result.delivered, letters.records) == (1, [])
+    assert str(received.topic) == topic
+    assert isinstance(received.payload, bytes)
+    assert orjson.loads(received.payload) == {"hello": "mqtt"}
+
+
+async def test_mqtt_to_a_broker_that_is_down_is_dead_lettered_with_the_error() -> None:
+    letters = Letters()
+    settings = outbound_settings(outbound_max_attempts=2)
+    async with running_stage(settings, letters) as stage:
+        target = {"topic": "t", "host": "127.0.0.1", "port": free_port()}
+        result = await stage.handle([outbound_message("mqtt", target, {})])
+
+    assert (result.dead_lettered, result.attempts) == (1, 2)
+    assert "mqtt 127.0.0.1" in letters.records[0]["reason"]
+
+
+async def test_amqp_requests_are_published_to_rabbitmq() -> None:
+    reachable_or_skip(5672, "RabbitMQ (AMQP)")
+    letters = Letters()
+    settings = outbound_settings()
+    exchange_name = f"headwater-test-{uuid.uuid4().hex}"
+    connection = await aio_pika.connect(settings.outbound_amqp_url.get_secret_value())
+    async with connection:
+        channel = await connection.channel()
+        exchange = await channel.declare_exchange(exchange_name, auto_delete=True)
+        queue = await channel.declare_queue(exclusive=True)
+        await queue.bind(exchange, routing_key="profiles.updated")
+        async with running_stage(settings, letters) as stage:
+            target = {"exchange": exchange_name, "routing_key": "profiles.updated"}
+            missing = {"exchange": exchange_name + "-missing", "routing_key": "x"}
+            result = await stage.handle(
+                [
+                    outbound_message("amqp", target, {"hello": "amqp"}, key="idem-amqp"),
+                    outbound_message("amqp", missing, {}),
+                ]
+            )
+        received = await eventually(lambda: queue.get(fail=False))
+        await received.ack()
+        await exchange.delete()
+
+    assert (result.delivered, result.dead_lettered) == (1, 1)
+    assert orjson.loads(received.body) == {"hello": "amqp"}
+    assert received.message_id == "idem-amqp"
+    [letter] = letters.records
+    assert letter["attempts"] == 1  # a missing exchange is permanent
+    assert "does not exist" in letter["reason"]
+
+
+class _Inbox:
+    def __init__(self, refuse: str | None = None) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+        self.refuse = refuse
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if self.refuse and address.startswith(self.refuse):
+            return "550 no such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 Message accepted"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[_Inbox, int]]:
+    inbox = _Inbox(refuse="nobody@")
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+async def test_email_is_sent_over_smtp_and_a_refused_recipient_is_dead_lettered(
+    smtp_server: tuple[_Inbox, int],
+) -> None:
+    inbox, port = smtp_server
+    letters = Letters()
+    settings = outbound_settings(outbound_smtp_host="127.0.0.1", outbound_smtp_port=port)
+    async with running_stage(settings, letters) as stage:
+        sent = outbound_message(
+            "email",
+            {"to": "ann@example.com", "from": "hw@example.com"},
+            {"subject": "Welcome", "text": "Hello Ann"},
+            key="idem-mail",
+        )
+        refused = outbound_message("email", {"to": "nobody@example.com", "from": "hw@x.com"}, "x")
+        result = await stage.handle([sent, refused])
+
+    assert (result.delivered, result.dead_lettered) == (1, 1)
+    [(mail_from, rcpt, content)] = inbox.messages
+    assert (mail_from, rcpt) == ("hw@example.com", ["ann@example.com"])
+    text = content.decode()
+    assert "Subject: Welcome" in text
+    assert "Hello Ann" in text
+    assert "Message-ID: <idem-mail@headwater>" in text
+    [letter] = letters.records
+    assert letter["attempts"] == 1
+    assert "550" in letter["reason"]

@@ -1,0 +1,132 @@
+"""The destinations stage against real loopback HTTP servers: retries with one stable
+idempotency key, permanent failures dead-lettered at once, a down destination's breaker."""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+import pytest
+
+from headwater.core.delivery import BreakerState
+from headwater.infra.embedded import free_port
+from tests.support.http_sink import http_sink
+from tests.support.outbound import Letters, outbound_message, outbound_settings, running_stage
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_webhook_failing_twice_is_retried_with_the_same_idempotency_key() -> None:
+    letters = Letters()
+    async with (
+        http_sink([503, 500, 201]) as sink,
+        running_stage(outbound_settings(), letters) as stage,
+    ):
+        target = {"url": sink.url, "method": "put", "headers": {"X-Tenant": "default"}}
+        message = outbound_message("http", target, {"plan": "pro", "n": 3}, key="key-42")
+        result = await stage.handle([message])
+
+    assert (result.delivered, result.dead_lettered, result.attempts) == (1, 0, 3)
+    assert letters.records == []
+    assert [r.headers["idempotency-key"] for r in sink.received] == ["key-42"] * 3
+    last = sink.received[-1]
+    assert (last.method, last.path) == ("PUT", "/hooks/in?token=secret")
+    assert last.headers["x-tenant"] == "default"
+    assert orjson.loads(last.body) == {"plan": "pro", "n": 3}
+
+
+async def test_a_400_is_dead_lettered_at_once_with_the_reason() -> None:
+    letters = Letters()
+    async with http_sink([400]) as sink, running_stage(outbound_settings(), letters) as stage:
+        message = outbound_message("http", {"url": sink.url}, {"a": 1})
+        result = await stage.handle([message])
+
+    assert (result.delivered, result.dead_lettered, result.attempts) == (0, 1, 1)
+    assert len(sink.received) == 1
+    [letter] = letters.records
+    assert letter["stage"] == "destinations"
+    assert letter["payload"] == message.value  # the request itself
+    assert letter["attempts"] == 1
+    assert "answered 400" in letter["reason"]
+    assert "secret" not in letter["reason"]  # no query string (tokens) in reasons
+
+
+async def test_a_down_destination_opens_its_breaker_and_requests_end_as_dead_letters() -> None:
+    settings = outbound_settings(
+        outbound_max_attempts=50,
+        outbound_breaker_failures=2,
+        outbound_breaker_cooldown=0.3,
+        outbound_budget=1.0,
+    )
+    url = f"http://127.0.0.1:{free_port()}/nobody-listens"
+    letters = Letters()
+    async with running_stage(settings, letters) as stage:
+        messages = [outbound_message("http", {"url": url}, {"i": i}) for i in range(3)]
+        result = await stage.handle(messages)
+        breaker = stage.breaker(f"http:127.0.0.1:{url.split(':')[2].split('/')[0]}")
+        state = breaker.state(time.monotonic())
+
+    assert (result.delivered, result.dead_lettered) == (0, 3)
+    assert state is not BreakerState.CLOSED  # probes kept failing
+    # requests waited on the open breaker instead of hammering the host 50 times each
+    assert result.attempts < 3 * 50
+    assert len(letters.records) == 3
+    for letter in letters.records:
+        assert "ConnectError" in letter["reason"]
+        assert "budget spent" in letter["reason"]
+    assert any("circuit open" in letter["reason"] for letter in letters.records)
+
+
+async def test_each_attempt_has_a_timeout() -> None:
+    settings = outbound_settings(outbound_timeout=0.3, outbound_max_attempts=2)
+    letters = Letters()
+    async with http_sink(hang=True) as sink, running_stage(settings, letters) as stage:
+        result = await stage.handle([outbound_message("http", {"url": sink.url}, {})])
+
+    assert (result.dead_lettered, result.attempts) == (1, 2)
+    assert len(sink.received) == 2
+    assert "timed out" in letters.records[0]["reason"]
+
+
+async def test_a_request_is_held_until_its_not_before_time() -> None:
+    letters = Letters()
+    async with http_sink([200]) as sink, running_stage(outbound_settings(), letters) as stage:
+        not_before = int(time.time() * 1000) + 300
+        message = outbound_message("http", {"url": sink.url}, {}, not_before_ms=not_before)
+        result = await stage.handle([message])
+
+    assert result.delivered == 1
+    assert sink.received[0].at_ms >= not_before
+
+
+async def test_undecodable_and_unknown_requests_are_dead_lettered() -> None:
+    letters = Letters()
+    async with running_stage(outbound_settings(), letters) as stage:
+        garbage = outbound_message("http", {"url": "x"}, {})
+        broken = type(garbage)(garbage.topic, 0, 1, None, b"\x00not avro")
+        unknown = outbound_message("pigeon", {"to": "roof"}, {})
+        not_a_url = outbound_message("http", {"url": "ftp://example.invalid/x"}, {})
+        result = await stage.handle([broken, unknown, not_a_url])
+
+    assert result.dead_lettered == 3
+    reasons = sorted(letter["reason"] for letter in letters.records)
+    assert any("unknown outbound kind 'pigeon'" in r for r in reasons)
+    assert any("http(s)://" in r for r in reasons)
+    assert all(r.startswith("outbound request refused") for r in reasons)
+
+
+async def test_requests_wait_on_an_open_breaker_and_go_through_once_it_closes() -> None:
+    settings = outbound_settings(outbound_breaker_failures=2, outbound_breaker_cooldown=0.2)
+    letters = Letters()
+    async with http_sink([503, 503, 200]) as sink, running_stage(settings, letters) as stage:
+        first = outbound_message("http", {"url": sink.url}, {"n": 1}, key="a")
+        result = await stage.handle([first])
+        port = sink.url.split(":")[2].split("/")[0]
+        state = stage.breaker(f"http:127.0.0.1:{port}").state(time.monotonic())
+        second = await stage.handle([outbound_message("http", {"url": sink.url}, {}, key="b")])
+
+    assert (result.delivered, result.attempts) == (1, 3)  # two failures opened it; the probe won
+    assert state is BreakerState.CLOSED
+    assert (second.delivered, second.attempts) == (1, 1)
+    assert letters.records == []
+    assert [r.headers["idempotency-key"] for r in sink.received] == ["a", "a", "a", "b"]
