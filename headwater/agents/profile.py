@@ -27,6 +27,7 @@ from headwater.core.offsets import record as record_offset
 from headwater.core.offsets import seen
 from headwater.core.profile_ops import apply_op, claims_to_send, op
 from headwater.core.profiles import BatchResult, FoldRules, Profile, apply_batch
+from headwater.core.times import epoch_ms
 from headwater.errors import HeadwaterError
 from headwater.schemas import INTAKE_BATCH, PROFILE_OP
 from headwater.settings import Settings
@@ -40,8 +41,9 @@ log = logging.getLogger(__name__)
 
 # The fold rules in force for a tenant and environment.
 RulesFor = Callable[[str, str], FoldRules]
-# The rules, flows and segments in force for a tenant and environment.
-AutomationFor = Callable[[str, str], Automation]
+# The rules, flows and segments in force for a tenant and environment, for an event
+# received at a moment (epoch ms; live: what is configured now).
+AutomationFor = Callable[[str, str, int], Automation]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +69,7 @@ class ProfileStage:
         registry: ActionRegistry | None = None,
     ) -> None:
         self._codec = codec
-        self._automation_for = automation_for or (lambda tenant, env: Automation())
+        self._automation_for = automation_for or (lambda tenant, env, at: Automation())
         self._registry = registry or builtin_registry()
         self._table = table
         self._dead = dead_letters
@@ -152,7 +154,9 @@ class ProfileStage:
                 )
                 work.states[key] = profile
                 continue
-            automation = self._automation_for(profile.tenant, profile.env)
+            received = record["received_at"]
+            at_ms = received if isinstance(received, int) else epoch_ms(received)
+            automation = self._automation_for(profile.tenant, profile.env, at_ms)
             before = None if automation.idle or not profile.version else profile.snapshot()
             result = apply_batch(profile, record, origin, message.offset or 0, rules)
             work.duplicates += result.duplicates

@@ -25,13 +25,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from headwater.agents.configured import ConfiguredRules
+from headwater.agents.configured import ConfiguredRules, RecordedAutomation
 from headwater.agents.profile import ProfileStage
 from headwater.agents.storage import StorageStage
+from headwater.core.config import ConfigEntry
 from headwater.core.flows.registry import registry_from_entry_points
 from headwater.core.tenancy import (
     GENERATION_KIND,
@@ -47,12 +48,19 @@ from headwater.infra.search.writer import BulkWriter
 from headwater.schemas import INTAKE_BATCH, PROFILE_OP
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
-from headwater.streams.config_log import ConfigLog, ConfigPublisher
+from headwater.streams.config_log import ConfigLog, ConfigPublisher, decode_entry
 from headwater.streams.deadletter import DeadLetters, SourceMessage
 from headwater.streams.kafka import kafka_client_options
 from headwater.streams.topics import Topics
 
-__all__ = ["Progress", "Replay", "ReplayPlan", "ReplayReport", "run_replay"]
+__all__ = [
+    "Progress",
+    "Replay",
+    "ReplayPlan",
+    "ReplayReport",
+    "read_config_history",
+    "run_replay",
+]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +75,9 @@ class ReplayPlan:
     env: str | None = None
     since: datetime | None = None  # None: from the beginning of the log
     follow_seconds: float = 10.0
+    # "now": rules, flows and segments as configured now; "recorded": as they were when
+    # each event was received (from the config history topic)
+    flows: Literal["now", "recorded"] = "now"
 
 
 @dataclass
@@ -90,6 +101,7 @@ class Replay:
         publisher: ConfigPublisher,
         codec: AvroCodec | None = None,
         progress: Progress | None = None,
+        recorded: RecordedAutomation | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
@@ -118,7 +130,8 @@ class Replay:
             self._collect,
             ignore,
             rules,
-            rules.automation,  # runs as live, but nothing it would send leaves the replay
+            # runs as live, but nothing it would send leaves the replay
+            recorded or rules.automation,
             rules.registry,
         )
         self._storage = StorageStage(
@@ -285,9 +298,45 @@ async def run_replay(
         await config.start(wait=settings.config_wait)
         await producer.start(wait=settings.config_wait)
         publisher = ConfigPublisher(settings, codec, producer)
-        replay = Replay(settings, store, config, publisher, codec, progress)
+        recorded = None
+        if plan.flows == "recorded":
+            history = await read_config_history(settings, codec)
+            recorded = RecordedAutomation(history, registry_from_entry_points())
+        replay = Replay(settings, store, config, publisher, codec, progress, recorded)
         return await replay.run(plan)
     finally:
         await producer.stop()
         await config.stop()
         await store.close()
+
+
+async def read_config_history(
+    settings: Settings, codec: AvroCodec, quiet: float = 1.0
+) -> list[ConfigEntry]:
+    """Every configuration change on the history topic, oldest first. Read until the
+    end offsets and then until nothing new came for ``quiet`` seconds (the embedded
+    broker under-reports end offsets of batches)."""
+    topic = Topics(settings.topic_prefix).config_history
+    consumer = AIOKafkaConsumer(
+        **kafka_client_options(settings), enable_auto_commit=False, group_id=None
+    )
+    await consumer.start()
+    entries: list[ConfigEntry] = []
+    try:
+        await consumer.topics()
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        if not partitions:
+            return entries
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        idle_since = time.monotonic()
+        while time.monotonic() - idle_since < quiet:
+            fetched = await consumer.getmany(timeout_ms=200)
+            for records in fetched.values():
+                for record in records:
+                    if record.value is not None:
+                        entries.append(decode_entry(codec, record.value))
+                    idle_since = time.monotonic()
+    finally:
+        await consumer.stop()
+    return entries

@@ -140,6 +140,7 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
         env=args.env,
         since=datetime.fromisoformat(args.since) if args.since else None,
         follow_seconds=args.follow,
+        flows=args.flows,
     )
     with progress_reporter("replay", unit="msg") as progress:
         report = asyncio.run(run_replay(settings, plan, progress=progress))
@@ -219,6 +220,13 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=10.0,
         help="seconds to keep following the log after the alias switch (default 10)",
+    )
+    replay.add_argument(
+        "--flows",
+        choices=("now", "recorded"),
+        default="now",
+        help="run rules, flows and segments as configured now (default) or as they were "
+        "when each event was received",
     )
     replay.set_defaults(run=_replay)
 

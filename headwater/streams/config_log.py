@@ -251,7 +251,9 @@ class ConfigPublisher:
     """Writes configuration entities; the only writer API for the config topic."""
 
     def __init__(self, settings: Settings, codec: AvroCodec, producer: AckedProducer) -> None:
-        self._topic = Topics(settings.topic_prefix).config
+        topics = Topics(settings.topic_prefix)
+        self._topic = topics.config
+        self._history = topics.config_history
         self._codec = codec
         self._producer = producer
 
@@ -278,5 +280,8 @@ class ConfigPublisher:
             updated_at=datetime.now(UTC),
             updated_by=updated_by,
         )
-        await self._producer.send(self._topic, encode_entry(self._codec, entry), entry.key.encode())
+        value, key = encode_entry(self._codec, entry), entry.key.encode()
+        # the compacted topic keeps the latest version; the history keeps every one
+        await self._producer.send(self._topic, value, key)
+        await self._producer.send(self._history, value, key)
         return entry

@@ -61,6 +61,12 @@ class Topics:
         return f"{self.prefix}.config"
 
     @property
+    def config_history(self) -> str:
+        """Every configuration change ever published, never compacted: what a replay
+        reads to run flows as they were at each event's time."""
+        return f"{self.prefix}.config.history"
+
+    @property
     def deadletter(self) -> str:
         """Messages a stage gave up on, with the reason."""
         return f"{self.prefix}.deadletter"
@@ -75,5 +81,6 @@ class Topics:
             TopicSpec(self.outbound, partitions),
             TopicSpec(self.profiles, partitions, {"cleanup.policy": "compact"}),
             TopicSpec(self.config, 1, {"cleanup.policy": "compact"}),
+            TopicSpec(self.config_history, 1, {"cleanup.policy": "delete", "retention.ms": "-1"}),
             TopicSpec(self.deadletter, partitions),
         ]

@@ -155,6 +155,28 @@ async def test_flows_and_segments_run_in_the_profile_agent(
         )
         await store.refresh(profiles)
         rebuilt = await store.get(profiles, "shopper")
+        # the flow changes after the events: a replay can run it as it was or as it is
+        platinum = {**FLOW, "nodes": [*FLOW["nodes"]]}
+        platinum["nodes"][2] = {
+            "id": "gold",
+            "action": "update-traits",
+            "config": {"traits": {"tier": "platinum"}},
+        }
+        await publisher.publish(
+            kind=FLOW_KIND,
+            tenant="default",
+            env="production",
+            entity_id="big-spender",
+            data=platinum,
+            version=2,
+            updated_by="test",
+        )
+        replays = {}
+        for flows in ("recorded", "now"):
+            plan = ReplayPlan(follow_seconds=1, flows=flows)  # type: ignore[arg-type]
+            await run_replay(settings, plan, node_class=endpoints.es_node_class)
+            await store.refresh(profiles)
+            replays[flows] = await store.get(profiles, "shopper")
         sent = await records_in(settings, outbound)
     finally:
         worker.stop()
@@ -178,4 +200,6 @@ async def test_flows_and_segments_run_in_the_profile_agent(
     # a replay rebuilds the same profile, flows included, and requests nothing
     assert report.generations == {"default/production": 2}
     assert rebuilt == live
+    assert replays["recorded"] == live  # the flow as it was when the events came
+    assert replays["now"] is not None and replays["now"]["traits"]["tier"] == "platinum"
     assert sent == 2

@@ -31,6 +31,7 @@ async def test_init_creates_everything_once(settings: Settings, search: SearchSt
             topics.merges,
             topics.outbound,
             topics.config,
+            topics.config_history,
             topics.deadletter,
         ]
     )
