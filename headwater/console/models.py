@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -15,6 +15,7 @@ __all__ = [
     "ApiKeyCreated",
     "ApiKeyIn",
     "ApiKeyOut",
+    "DefinitionOut",
     "EntityIn",
     "ErrorBody",
     "EventTypeIn",
@@ -96,6 +97,27 @@ class Versioned(BaseModel):
     version: int
     updated_at: datetime
     updated_by: str
+
+
+class DefinitionOut(Versioned):
+    """A configuration entity whose stored data is its own fields (mappings, event types,
+    flows, rules, segments): built from the entry with the model's defaults."""
+
+    id: str
+    env: str
+
+    @classmethod
+    def of(cls, entry: ConfigEntry) -> Self:
+        return cls.model_validate(
+            {
+                **entry.data,
+                "id": entry.id,
+                "env": entry.env or "",
+                "version": entry.version,
+                "updated_at": entry.updated_at,
+                "updated_by": entry.updated_by,
+            }
+        )
 
 
 class UserIn(BaseModel):
@@ -255,27 +277,11 @@ class MappingIn(EntityIn):
     fields: list[FieldMappingIn] = Field(default_factory=list, max_length=200)
 
 
-class MappingOut(Versioned):
-    id: str
-    env: str
+class MappingOut(DefinitionOut):
     event_type: str
-    source_id: str | None
-    merge_traits: bool
-    fields: list[FieldMappingIn]
-
-    @classmethod
-    def of(cls, entry: ConfigEntry) -> MappingOut:
-        return cls(
-            id=entry.id,
-            env=entry.env or "",
-            version=entry.version,
-            updated_at=entry.updated_at,
-            updated_by=entry.updated_by,
-            event_type=entry.data["event_type"],
-            source_id=entry.data.get("source_id"),
-            merge_traits=bool(entry.data.get("merge_traits", False)),
-            fields=[FieldMappingIn.model_validate(f) for f in entry.data.get("fields", [])],
-        )
+    source_id: str | None = None
+    merge_traits: bool = False
+    fields: list[FieldMappingIn] = Field(default_factory=list)
 
 
 class EventTypeIn(EntityIn):
@@ -294,27 +300,11 @@ class EventTypeIn(EntityIn):
     )
 
 
-class EventTypeOut(Versioned):
-    id: str
-    env: str
+class EventTypeOut(DefinitionOut):
     event_type: str
-    source_id: str | None
-    moves: dict[str, str]
+    source_id: str | None = None
+    moves: dict[str, str] = Field(default_factory=dict)
     json_schema: dict[str, Any] | None = None
-
-    @classmethod
-    def of(cls, entry: ConfigEntry) -> EventTypeOut:
-        return cls(
-            id=entry.id,
-            env=entry.env or "",
-            version=entry.version,
-            updated_at=entry.updated_at,
-            updated_by=entry.updated_by,
-            event_type=entry.data["event_type"],
-            source_id=entry.data.get("source_id"),
-            moves=dict(entry.data.get("moves") or {}),
-            json_schema=entry.data.get("json_schema"),
-        )
 
 
 class FlowIn(EntityIn):
@@ -325,25 +315,10 @@ class FlowIn(EntityIn):
     edges: list[dict[str, Any]] = Field(default_factory=list, max_length=2000)
 
 
-class FlowOut(Versioned):
-    id: str
-    env: str
-    name: str
-    nodes: list[dict[str, Any]]
-    edges: list[dict[str, Any]]
-
-    @classmethod
-    def of(cls, entry: ConfigEntry) -> FlowOut:
-        return cls(
-            id=entry.id,
-            env=entry.env or "",
-            version=entry.version,
-            updated_at=entry.updated_at,
-            updated_by=entry.updated_by,
-            name=str(entry.data.get("name", "")),
-            nodes=list(entry.data.get("nodes", [])),
-            edges=list(entry.data.get("edges", [])),
-        )
+class FlowOut(DefinitionOut):
+    name: str = ""
+    nodes: list[dict[str, Any]] = Field(default_factory=list)
+    edges: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class RuleIn(EntityIn):
@@ -358,32 +333,13 @@ class RuleIn(EntityIn):
     enabled: bool = True
 
 
-class RuleOut(Versioned):
-    id: str
-    env: str
+class RuleOut(DefinitionOut):
     flow_id: str
     event_type: str
-    source_id: str | None
-    condition: str | None
-    consents: list[str]
-    enabled: bool
-
-    @classmethod
-    def of(cls, entry: ConfigEntry) -> RuleOut:
-        data = entry.data
-        return cls(
-            id=entry.id,
-            env=entry.env or "",
-            version=entry.version,
-            updated_at=entry.updated_at,
-            updated_by=entry.updated_by,
-            flow_id=data["flow_id"],
-            event_type=data["event_type"],
-            source_id=data.get("source_id"),
-            condition=data.get("condition"),
-            consents=list(data.get("consents", [])),
-            enabled=bool(data.get("enabled", True)),
-        )
+    source_id: str | None = None
+    condition: str | None = None
+    consents: list[str] = Field(default_factory=list)
+    enabled: bool = True
 
 
 class SegmentIn(EntityIn):
@@ -393,23 +349,9 @@ class SegmentIn(EntityIn):
     condition: str = Field(min_length=1, max_length=4000)
 
 
-class SegmentOut(Versioned):
-    id: str
-    env: str
-    name: str
+class SegmentOut(DefinitionOut):
+    name: str = ""
     condition: str
-
-    @classmethod
-    def of(cls, entry: ConfigEntry) -> SegmentOut:
-        return cls(
-            id=entry.id,
-            env=entry.env or "",
-            version=entry.version,
-            updated_at=entry.updated_at,
-            updated_by=entry.updated_by,
-            name=str(entry.data.get("name", "")),
-            condition=str(entry.data["condition"]),
-        )
 
 
 class FlowDebugIn(BaseModel):
