@@ -102,6 +102,7 @@ async def debug(scope: Write, body: FlowDebugIn) -> Any:
         profile=body.profile,
         session=body.session,
         now_ms=int(event["time"]),
+        clock=time.perf_counter,  # each node's timing in the trace
     )
 
 

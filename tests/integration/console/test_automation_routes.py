@@ -75,6 +75,8 @@ async def test_a_debug_run_shows_every_node_and_keeps_nothing(api: Api) -> None:
     result = ran.json()["result"]
     assert result["profile"]["traits"] == {"tier": "gold"}
     assert [t["node_id"] for t in result["trace"]] == ["start", "big", "gold"]
+    assert all(t["duration_ms"] is not None and t["error"] is None for t in result["trace"])
+    assert result["trace"][1]["output"][0]["port"] == "true"
     assert (await api.http.get("/flows", headers=admin)).json() == []
 
 
