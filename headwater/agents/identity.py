@@ -24,6 +24,7 @@ import orjson
 
 from headwater.core.identity import Claim, Decision, MergeSettings, Owner, decide
 from headwater.core.profile_ops import op
+from headwater.core.tenancy import profile_key
 from headwater.errors import HeadwaterError
 from headwater.schemas import IDENTITY_CLAIM, MERGE_RECORD, PROFILE_OP
 from headwater.settings import Settings
@@ -124,7 +125,7 @@ class IdentityStage:
         survivor, absorbed = decision.owner.profile_id, decision.absorbed.profile_id
         log.info("merging %s into %s on %s", absorbed, survivor, claim["identifier"])
         record = op("absorb", tenant, env, absorbed, survivor)
-        key = f"{tenant}:{absorbed}".encode()
+        key = profile_key(tenant, env, absorbed)
         sent = await self._send(
             self._topics.profile_ops, key, self._codec.encode(PROFILE_OP, record)
         )
@@ -147,7 +148,7 @@ class IdentityStage:
             "survivor": survivor,
             "other": other,
         }
-        key = f"{claim['tenant']}:{survivor}".encode()
+        key = profile_key(claim["tenant"], claim["env"], survivor)
         return await self._send(self._topics.merges, key, self._codec.encode(MERGE_RECORD, record))
 
 

@@ -27,6 +27,7 @@ from headwater.core.offsets import record as record_offset
 from headwater.core.offsets import seen
 from headwater.core.profile_ops import apply_op, claims_to_send, op
 from headwater.core.profiles import BatchResult, FoldRules, Profile, apply_batch
+from headwater.core.tenancy import profile_key
 from headwater.core.times import epoch_ms
 from headwater.errors import HeadwaterError
 from headwater.schemas import INTAKE_BATCH, PROFILE_OP
@@ -234,5 +235,5 @@ class _Work:
 
 def _fallback_key(record: dict[str, Any]) -> bytes:
     if "op" in record:
-        return f"{record['tenant']}:{record['profile_id']}".encode()
-    return f"{record['tenant']}:~{record['events'][0]['id']}".encode()
+        return profile_key(record["tenant"], record["env"], record["profile_id"])
+    return profile_key(record["tenant"], record["env"], f"~{record['events'][0]['id']}")

@@ -12,6 +12,7 @@ import orjson
 from headwater.core.flows.state import OutboundRequest
 from headwater.core.profile_ops import unique_keys
 from headwater.core.profiles import BatchResult, FoldRules, Profile, check_event
+from headwater.core.tenancy import profile_key
 from headwater.schemas import (
     IDENTITY_CLAIM,
     INTAKE_BATCH,
@@ -142,7 +143,7 @@ class Outputs:
         return await self._send(self._topics.identity, key, value)
 
     async def op(self, record: dict[str, Any]) -> Awaitable[Any]:
-        key = f"{record['tenant']}:{record['profile_id']}".encode()
+        key = profile_key(record["tenant"], record["env"], record["profile_id"])
         value = self._codec.encode(PROFILE_OP, record)
         return await self._send(self._topics.profile_ops, key, value)
 
@@ -172,7 +173,7 @@ class Outputs:
                 for e in events
             ],
         }
-        key = f"{cause['tenant']}:{profile_id}".encode()
+        key = profile_key(cause["tenant"], cause["env"], profile_id)
         return await self._send(self._topics.intake, key, self._codec.encode(INTAKE_BATCH, record))
 
     async def outbound(self, profile: Profile, request: OutboundRequest) -> Awaitable[Any]:
@@ -190,12 +191,12 @@ class Outputs:
             "event_id": request.event_id,
             "not_before_ms": request.not_before_ms,
         }
-        key = f"{profile.tenant}:{profile.id}".encode()
+        key = profile_key(profile.tenant, profile.env, profile.id)
         value = self._codec.encode(OUTBOUND_REQUEST, record)
         return await self._send(self._topics.outbound, key, value)
 
     async def forward(self, batch: dict[str, Any], survivor: str) -> Awaitable[Any]:
         """An intake batch for a merged-away profile, re-addressed to its survivor."""
         value = self._codec.encode(INTAKE_BATCH, {**batch, "profile_id": survivor})
-        key = f"{batch['tenant']}:{survivor}".encode()
+        key = profile_key(batch["tenant"], batch["env"], survivor)
         return await self._send(self._topics.intake, key, value)

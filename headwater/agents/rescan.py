@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from headwater.core.profile_ops import op
-from headwater.core.tenancy import ENVIRONMENTS, profiles_alias
+from headwater.core.tenancy import ENVIRONMENTS, profile_key, profiles_alias
 from headwater.infra.search.port import SearchStore
 from headwater.schemas import PROFILE_OP
 from headwater.settings import Settings
@@ -63,7 +63,7 @@ async def rescan(
                 if document.get("merged_into"):
                     continue
                 record = op("reclaim", tenant, env, document["id"])
-                key = f"{tenant}:{document['id']}".encode()
+                key = profile_key(tenant, env, document["id"])
                 await producer.send(topic, codec.encode(PROFILE_OP, record), key)
                 report.reclaimed += 1
             after = hits[-1]["sort"]

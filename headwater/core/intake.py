@@ -25,6 +25,7 @@ from pydantic import (
 from headwater.core.bots import BOT_TAG, is_bot
 from headwater.core.ids import IdPool, new_id
 from headwater.core.sources import EventSource
+from headwater.core.tenancy import profile_key
 from headwater.core.times import epoch_ms
 from headwater.errors import InvalidInput, MalformedInput, PayloadTooLarge
 
@@ -176,9 +177,9 @@ def _millis(moment: datetime | None, default: int) -> int:
     return default if moment is None else epoch_ms(moment)
 
 
-def partition_key(tenant: str, profile_id: str | None, fallback: str) -> bytes:
+def partition_key(tenant: str, env: str, profile_id: str | None, fallback: str) -> bytes:
     """Per-profile work is keyed tenant:profile; profile-less events spread by session/event."""
-    return f"{tenant}:{profile_id}".encode() if profile_id else f"{tenant}:~{fallback}".encode()
+    return profile_key(tenant, env, profile_id if profile_id else f"~{fallback}")
 
 
 def base_record(source: EventSource, channel: str, meta: RequestMeta) -> dict[str, Any]:
@@ -250,7 +251,7 @@ def build_tracker_batch(
         events=events,
     )
     return Accepted(
-        key=partition_key(source.tenant, profile_id, session_id),
+        key=partition_key(source.tenant, source.env, profile_id, session_id),
         record=record,
         profile_id=profile_id,
         session_id=session_id,
@@ -308,7 +309,7 @@ def build_collect_batch(
         ],
     )
     return Accepted(
-        key=partition_key(source.tenant, None, session_id or event_id),
+        key=partition_key(source.tenant, source.env, None, session_id or event_id),
         record=record,
         profile_id=None,
         session_id=session_id,

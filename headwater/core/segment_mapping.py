@@ -214,7 +214,7 @@ def build_segment_batches(
         )
         accepted.append(
             Accepted(
-                key=partition_key(source.tenant, profile_id, profile_id),
+                key=partition_key(source.tenant, source.env, profile_id, profile_id),
                 record=record,
                 profile_id=profile_id,
                 session_id=None,

@@ -24,6 +24,7 @@ __all__ = [
     "generation_index",
     "generation_key",
     "merges_alias",
+    "profile_key",
     "profiles_alias",
     "sessions_alias",
     "tenant_key",
@@ -57,6 +58,13 @@ def check_tenant_id(tenant: str) -> str:
     if not _TENANT_ID.fullmatch(tenant):
         raise InvalidInput(f"tenant id must match {TENANT_ID_PATTERN}", field="tenant")
     return tenant
+
+
+def profile_key(tenant: str, env: str, profile_id: str) -> bytes:
+    """The message key of everything about one profile (intake, operations, outputs) and
+    its key in the profile table: tenant and environment are part of it, so the same
+    profile id in staging and production is two profiles, never one state."""
+    return f"{tenant}:{env}:{profile_id}".encode()
 
 
 def events_alias(prefix: str, tenant: str, env: str) -> str:

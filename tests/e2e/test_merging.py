@@ -15,7 +15,7 @@ import pytest
 from headwater.agents.rescan import run_rescan
 from headwater.core.identity import MERGE_SETTINGS_KIND
 from headwater.core.profile_ops import op
-from headwater.core.tenancy import events_alias, merges_alias, profiles_alias
+from headwater.core.tenancy import events_alias, merges_alias, profile_key, profiles_alias
 from headwater.infra.init import run_init
 from headwater.infra.search import SearchStore, connect_search
 from headwater.schemas import PROFILE_OP
@@ -129,7 +129,11 @@ async def _forgotten(
     """Right to be forgotten: the state goes, not only the documents; the email is free."""
     record = op("forget", "default", "production", "s1-anon")
     topic = Topics(settings.topic_prefix).profile_ops
-    await producer.send(topic, AvroCodec.default().encode(PROFILE_OP, record), b"default:s1-anon")
+    await producer.send(
+        topic,
+        AvroCodec.default().encode(PROFILE_OP, record),
+        profile_key("default", "production", "s1-anon"),
+    )
 
     async def gone() -> bool:
         return await profiles.get("s1-anon") is None
@@ -201,8 +205,8 @@ async def _concurrent_claims(send: Send, profiles: Profiles, partitions: int) ->
     two = next(
         f"s4-two-{n}"
         for n in range(100)
-        if key_partition(f"default:s4-two-{n}".encode(), partitions)
-        != key_partition(f"default:{one}".encode(), partitions)
+        if key_partition(profile_key("default", "production", f"s4-two-{n}"), partitions)
+        != key_partition(profile_key("default", "production", one), partitions)
     )
     await asyncio.gather(
         send(one, [*views(7, 2), identify(7, email="s4@example.com")]),

@@ -61,7 +61,7 @@ async def test_track_assigns_ids_and_writes_one_batch(
         until=lambda rs: any(r["profile_id"] == profile_id for r in rs),
     )
     batch = next(r for r in records if r["profile_id"] == profile_id)
-    assert batch["_key"] == f"default:{profile_id}".encode()
+    assert batch["_key"] == f"default:production:{profile_id}".encode()
     assert batch["session_id"] == session_id
     assert batch["profile_assigned"] and batch["session_assigned"]
     assert batch["tenant"] == "default" and batch["env"] == settings.env

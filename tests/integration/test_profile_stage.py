@@ -82,9 +82,9 @@ async def test_profiles_fold_outputs_are_acknowledged_and_replays_skipped(
 
     assert (first.applied, first.replayed, first.duplicates) == (5, 0, 0)
     assert (again.applied, again.replayed) == (1, 3)  # only the profile-less one again
-    ann = Profile.loads(table[b"default:ann"])
+    ann = Profile.loads(table[b"default:production:ann"])
     assert (ann.events, ann.version, ann.by_type) == (3, 3, {"page-view": 2, "purchase": 1})
-    assert b"default:bob" in table and len(table) == 2
+    assert b"default:production:bob" in table and len(table) == 2
 
     topics = Topics(settings.topic_prefix)
     processed = await read_topic(
@@ -108,7 +108,7 @@ async def test_a_profile_that_cannot_be_folded_is_dead_lettered_and_others_go_on
     await run_init(settings)
     producer = AckedProducer(settings)
     await producer.start(wait=10)
-    table: dict[bytes, bytes] = {b"default:ann": b"not a profile"}  # corrupt state
+    table: dict[bytes, bytes] = {b"default:production:ann": b"not a profile"}  # corrupt state
     letters: list[bytes] = []
 
     async def send(topic: str, key: bytes, value: bytes) -> Any:
@@ -126,8 +126,8 @@ async def test_a_profile_that_cannot_be_folded_is_dead_lettered_and_others_go_on
         await producer.stop()
 
     assert (result.applied, result.dead_lettered) == (1, 1)
-    assert Profile.loads(table[b"default:bob"]).events == 1
-    assert table[b"default:ann"] == b"not a profile"
+    assert Profile.loads(table[b"default:production:bob"]).events == 1
+    assert table[b"default:production:ann"] == b"not a profile"
     letter = CODEC.decode("dead_letter", letters[0])
     assert letter["stage"] == "profile" and "fold failed" in letter["reason"]
 
@@ -206,7 +206,7 @@ async def test_event_mappings_published_on_the_config_topic_are_applied(
         [{"type": "purchase", "properties": {"plan": "gold"}}],
     )
 
-    profile = Profile.loads(table[b"default:cy"])
+    profile = Profile.loads(table[b"default:production:cy"])
     assert profile.traits == {"plan": "gold"}
     assert "traits.plan" in profile.field_times
 
@@ -242,7 +242,7 @@ async def test_event_types_reshape_and_validate_and_invalid_events_are_kept(
     assert valid["errors"] == []
     assert orjson.loads(valid["properties"]) == {"order": {}, "total": 12.5, "plan": "gold"}
     assert invalid["errors"] == ["properties/total: 'lots' is not of type 'number'"]
-    profile = Profile.loads(table[b"default:cy"])
+    profile = Profile.loads(table[b"default:production:cy"])
     assert profile.events == 2  # the invalid event is counted ...
     assert profile.traits == {"plan": "gold"}  # ... but changes no field
     resolution = Resolution(

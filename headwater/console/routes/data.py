@@ -12,6 +12,7 @@ from headwater.console.models import PageOut
 from headwater.core.access import Permission
 from headwater.core.data_query import DataFamily
 from headwater.core.profile_ops import op
+from headwater.core.tenancy import profile_key
 from headwater.schemas import PROFILE_OP
 from headwater.streams.codec import AvroCodec
 from headwater.streams.topics import Topics
@@ -101,7 +102,7 @@ async def forget_profile(scope: Erase, profile_id: str, x_context: Context = "st
     await scope.runtime.producer.send(
         Topics(scope.runtime.settings.topic_prefix).profile_ops,
         _CODEC.encode(PROFILE_OP, record),
-        f"{scope.tenant}:{profile_id}".encode(),
+        profile_key(scope.tenant, x_context, profile_id),
     )
     return await scope.data.forget_profile(x_context, profile_id)
 

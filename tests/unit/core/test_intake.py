@@ -211,10 +211,18 @@ def test_uses_the_given_id_factory(build, make_track_body):
 # --- build_tracker_batch: profile-less and keys ---------------------------------------
 
 
-def test_partition_key_is_tenant_and_profile(build, make_track_body, make_source):
+def test_one_profile_id_in_two_environments_is_two_profiles(build, make_track_body, make_source):
+    body = make_track_body(profile={"id": "p-9"})
+    production = build(body, source=make_source(env="production"))
+    staging = build(body, source=make_source(env="staging"))
+
+    assert production.key != staging.key  # separate state in the profile table
+
+
+def test_partition_key_is_tenant_env_and_profile(build, make_track_body, make_source):
     accepted = build(make_track_body(profile={"id": "p-9"}), source=make_source(tenant="globex"))
 
-    assert accepted.key == b"globex:p-9"
+    assert accepted.key == b"globex:production:p-9"
 
 
 @pytest.mark.parametrize("via", ["argument", "payload"])
@@ -229,7 +237,7 @@ def test_profile_less_has_no_profile(build, make_track_body, via):
     assert accepted.record["profile_id"] is None
     assert accepted.record["profile_assigned"] is False
     assert accepted.record["profile_less"] is True
-    assert accepted.key == b"acme:~s-1"
+    assert accepted.key == b"acme:production:~s-1"
 
 
 def test_profile_less_without_session_keys_by_new_session(build, make_track_body):
@@ -237,7 +245,7 @@ def test_profile_less_without_session_keys_by_new_session(build, make_track_body
 
     assert accepted.profile_id is None
     assert is_uuid4(accepted.session_id)
-    assert accepted.key == f"acme:~{accepted.session_id}".encode()
+    assert accepted.key == f"acme:production:~{accepted.session_id}".encode()
 
 
 # --- build_tracker_batch: times -------------------------------------------------------
@@ -396,7 +404,7 @@ def test_collect_without_session_is_profile_less(collect):
     assert accepted.record["session_assigned"] is False
     [event_id] = accepted.event_ids
     assert is_uuid4(event_id)
-    assert accepted.key == f"acme:~{event_id}".encode()
+    assert accepted.key == f"acme:production:~{event_id}".encode()
 
 
 def test_collect_with_session(collect):
@@ -406,7 +414,7 @@ def test_collect_with_session(collect):
     assert accepted.record["session_id"] == "sess-1.a:b_c"
     assert accepted.record["profile_less"] is False
     assert accepted.profile_id is None
-    assert accepted.key == b"acme:~sess-1.a:b_c"
+    assert accepted.key == b"acme:production:~sess-1.a:b_c"
 
 
 def test_collect_event_is_the_request_data(collect):

@@ -41,7 +41,7 @@ def test_anonymous_and_identified_calls_from_one_device_share_a_profile(make_sou
     assert len(accepted) == 1  # one profile, one intake record
     [record] = [a.record for a in accepted]
     assert record["channel"] == "segment" and not record["profile_assigned"]
-    assert accepted[0].key == f"acme:{record['profile_id']}".encode()
+    assert accepted[0].key == f"acme:production:{record['profile_id']}".encode()
     assert [decoded(e, "options").get("user_id") for e in record["events"]] == [None, "u-7", "u-7"]
 
 
