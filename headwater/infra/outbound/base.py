@@ -9,7 +9,7 @@ from headwater.errors import DeliveryFailed
 from headwater.settings import Settings
 from headwater.streams.kafka import AckedProducer
 
-__all__ = ["Transport", "build_transports", "target_text"]
+__all__ = ["ServerTransport", "Transport", "build_transports", "target_text"]
 
 
 class Transport(Protocol):
@@ -25,6 +25,39 @@ class Transport(Protocol):
     async def send(self, request: OutboundRequest) -> None:
         """Perform the request once; raise :class:`DeliveryFailed` if it did not happen."""
         ...
+
+
+class ServerTransport:
+    """A transport that opens one connection per request to a host and port: the
+    configured default, or the request target's ``host``/``port``. Nothing is opened
+    ahead of time and nothing stays open."""
+
+    scheme = "server"  # names the breaker: ``<scheme>:<host>:<port>``
+
+    def __init__(self, host: str, port: int, timeout: float) -> None:
+        self._host = host
+        self._port = port
+        self._timeout = timeout
+
+    async def start(self) -> None:
+        """Nothing to open ahead of time."""
+
+    async def close(self) -> None:
+        """Nothing stays open."""
+
+    def _server(self, request: OutboundRequest) -> tuple[str, int]:
+        host = request.target.get("host", self._host)
+        port = request.target.get("port", self._port)
+        if not isinstance(host, str) or not isinstance(port, int):
+            raise DeliveryFailed(
+                f"{request.kind} target host/port must be a string and a number",
+                retryable=False,
+            )
+        return host, port
+
+    def destination(self, request: OutboundRequest) -> str:
+        host, port = self._server(request)
+        return f"{self.scheme}:{host}:{port}"
 
 
 def target_text(request: OutboundRequest, name: str, default: str | None = None) -> str:

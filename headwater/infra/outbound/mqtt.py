@@ -6,39 +6,22 @@ import aiomqtt
 
 from headwater.core.flows.state import OutboundRequest
 from headwater.errors import DeliveryFailed
-from headwater.infra.outbound.base import body_bytes, target_text
+from headwater.infra.outbound.base import ServerTransport, body_bytes, target_text
 from headwater.settings import Settings
 
 __all__ = ["MqttTransport"]
 
 
-class MqttTransport:
+class MqttTransport(ServerTransport):
     """``target``: ``topic``, optional ``qos`` (0-2, default 1), ``retain``, ``host`` and
     ``port``. One connection per publish: simple, and nothing to repair after an outage."""
 
+    scheme = "mqtt"
+
     def __init__(self, settings: Settings) -> None:
-        self._host = settings.outbound_mqtt_host
-        self._port = settings.outbound_mqtt_port
-        self._timeout = settings.outbound_timeout
-
-    async def start(self) -> None:
-        """Nothing to open ahead of time."""
-
-    async def close(self) -> None:
-        """Nothing stays open."""
-
-    def _server(self, request: OutboundRequest) -> tuple[str, int]:
-        host = request.target.get("host", self._host)
-        port = request.target.get("port", self._port)
-        if not isinstance(host, str) or not isinstance(port, int):
-            raise DeliveryFailed(
-                "mqtt target host/port must be a string and a number", retryable=False
-            )
-        return host, port
-
-    def destination(self, request: OutboundRequest) -> str:
-        host, port = self._server(request)
-        return f"mqtt:{host}:{port}"
+        super().__init__(
+            settings.outbound_mqtt_host, settings.outbound_mqtt_port, settings.outbound_timeout
+        )
 
     async def send(self, request: OutboundRequest) -> None:
         topic = target_text(request, "topic")

@@ -10,40 +10,23 @@ import orjson
 
 from headwater.core.flows.state import OutboundRequest
 from headwater.errors import DeliveryFailed
-from headwater.infra.outbound.base import target_text
+from headwater.infra.outbound.base import ServerTransport, target_text
 from headwater.settings import Settings
 
 __all__ = ["SmtpTransport"]
 
 
-class SmtpTransport:
+class SmtpTransport(ServerTransport):
     """``target``: ``to`` (an address or a list), ``from``, optional ``subject``,
     ``host`` and ``port``. ``body``: the text, or ``{"subject": ..., "text": ...}``.
     The idempotency key goes out as the Message-ID so receivers can spot a duplicate."""
 
+    scheme = "smtp"
+
     def __init__(self, settings: Settings) -> None:
-        self._host = settings.outbound_smtp_host
-        self._port = settings.outbound_smtp_port
-        self._timeout = settings.outbound_timeout
-
-    async def start(self) -> None:
-        """Nothing to open ahead of time."""
-
-    async def close(self) -> None:
-        """Nothing stays open: one session per email."""
-
-    def _server(self, request: OutboundRequest) -> tuple[str, int]:
-        host = request.target.get("host", self._host)
-        port = request.target.get("port", self._port)
-        if not isinstance(host, str) or not isinstance(port, int):
-            raise DeliveryFailed(
-                "email target host/port must be a string and a number", retryable=False
-            )
-        return host, port
-
-    def destination(self, request: OutboundRequest) -> str:
-        host, port = self._server(request)
-        return f"smtp:{host}:{port}"
+        super().__init__(
+            settings.outbound_smtp_host, settings.outbound_smtp_port, settings.outbound_timeout
+        )
 
     async def send(self, request: OutboundRequest) -> None:
         host, port = self._server(request)
