@@ -4,16 +4,7 @@ by event time, and what never overwrites a value."""
 from __future__ import annotations
 
 from headwater.core.profiles import Profile
-from tests.unit.core.test_profiles import (  # helpers and the make_batch fixture
-    event,
-    fold,
-    identify,
-    make_batch,
-    ms,
-)
-
-__all__ = ["make_batch"]
-
+from tests.unit.core.profile_batches import event, fold, identify, ms
 
 # --- mapping into the profile ---------------------------------------------------------
 
