@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import secrets
 import shutil
 import statistics
@@ -44,8 +43,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from bench._harness import EmbeddedServices, print_json
 from bench._measure import (
     POLL,
@@ -56,92 +53,17 @@ from bench._measure import (
     service_pids,
     watch,
 )
+from bench._workload import intake_messages, produce, publish_flow
 from bench.naive_agent import changelog_topic
-from headwater.core.automation import FLOW_KIND, RULE_KIND
-from headwater.core.intake import (
-    IntakeLimits,
-    RequestMeta,
-    build_tracker_batch,
-    parse_tracker_payload,
-)
-from headwater.core.sources import EventSource
 from headwater.core.tenancy import events_alias
 from headwater.errors import SearchUnavailable
 from headwater.infra.embedded import ManagedProcess, start_process
 from headwater.infra.init import run_init
 from headwater.infra.search import connect_search
-from headwater.schemas import INTAKE_BATCH
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
-from headwater.streams.config_log import ConfigPublisher
-from headwater.streams.kafka import AckedProducer, ensure_topics, new_producer
+from headwater.streams.kafka import ensure_topics
 from headwater.streams.topics import Topics, TopicSpec
-
-SAMPLE = Path(__file__).resolve().parent / "data" / "browser_context.json"
-USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
-
-
-# --- the workload ---------------------------------------------------------------------
-
-
-def intake_messages(
-    settings: Settings, source_id: str, events: int, per_message: int, profiles: int
-) -> list[tuple[bytes, bytes]]:
-    """(key, value) of every intake message, as the collector would produce them."""
-    codec = AvroCodec.default()
-    source = EventSource(id=source_id, tenant=settings.default_tenant, env=settings.env)
-    limits = IntakeLimits(settings.max_event_bytes, settings.max_request_bytes)
-    context = json.loads(SAMPLE.read_text())
-    sizes = [per_message] * (events // per_message)
-    if events % per_message:
-        sizes.append(events % per_message)
-    start = int(time.time() * 1000)
-    messages = []
-    for n, size in enumerate(sizes):
-        profile = f"p{n % profiles:05d}"
-        body = {
-            "source": {"id": source_id},
-            "profile": {"id": profile},
-            "session": {"id": f"s-{profile}"},
-            "context": context,
-            "properties": {},
-            "events": [
-                {
-                    "type": "page-view" if (n + i) % 2 == 0 else "add-to-cart",
-                    "properties": {
-                        "url": f"https://shop.example/p/{n}-{i}",
-                        "sku": f"SKU-{i:05d}",
-                        "qty": 1,
-                    },
-                    "options": {},
-                }
-                for i in range(size)
-            ],
-            "options": {"saveSession": True, "saveEvents": True},
-        }
-        accepted = build_tracker_batch(
-            parse_tracker_payload(orjson.dumps(body)),
-            source,
-            RequestMeta(received_at=start + n, ip="203.0.113.7", user_agent=USER_AGENT),
-            limits,
-        )
-        messages.append((accepted.key, codec.encode(INTAKE_BATCH, accepted.record)))
-    return messages
-
-
-async def produce(settings: Settings, topic: str, messages: list[tuple[bytes, bytes]]) -> float:
-    """Send everything without waiting per record (the accumulator batches), then await
-    every acknowledgement. Returns the seconds it took."""
-    producer = new_producer(settings, linger_ms=5)
-    await producer.start()
-    try:
-        started = time.perf_counter()
-        pending = [await producer.send(topic, value, key=key) for key, value in messages]
-        await asyncio.gather(*pending)
-        return time.perf_counter() - started
-    finally:
-        await producer.stop()
-
 
 # --- observing ------------------------------------------------------------------------
 
@@ -251,49 +173,6 @@ async def measure_profile(
         print(f"note: the profile agent applied {flow.count} events, not {n}", flush=True)
     assert flow.first_ts is not None and flow.last_ts is not None
     return Measured(n / flow.seconds, flow.seconds, cpu.shares(flow.first_ts, flow.last_ts))
-
-
-# A 5-node flow every bench event runs through (all five nodes run: qty is 1), triggered
-# by a rule on each of the two event types the bench sends.
-FIVE_NODE_FLOW = {
-    "nodes": [
-        {"id": "start", "action": "start"},
-        {"id": "some", "action": "if", "config": {"condition": "payload.qty >= 1"}},
-        {"id": "tier", "action": "update-traits", "config": {"traits": {"tier": "gold"}}},
-        {"id": "count", "action": "increment-counter", "config": {"counter": "items"}},
-        {"id": "hook", "action": "webhook", "config": {"url": "http://crm.local/hook"}},
-    ],
-    "edges": [
-        {"from": "start", "to": "some"},
-        {"from": "some:true", "to": "tier"},
-        {"from": "tier", "to": "count"},
-        {"from": "count", "to": "hook"},
-    ],
-}
-
-
-async def publish_flow(settings: Settings) -> None:
-    """The 5-node flow and a rule per bench event type, on the prefix's config topic."""
-    producer = AckedProducer(settings)
-    await producer.start(wait=10)
-    publisher = ConfigPublisher(settings, AvroCodec.default(), producer)
-    entries = [(FLOW_KIND, "bench-flow", FIVE_NODE_FLOW)] + [
-        (RULE_KIND, f"on-{kind}", {"flow_id": "bench-flow", "event_type": kind})
-        for kind in ("page-view", "add-to-cart")
-    ]
-    try:
-        for kind, entity_id, data in entries:
-            await publisher.publish(
-                kind=kind,
-                tenant=settings.default_tenant,
-                env=settings.env,
-                entity_id=entity_id,
-                data=data,
-                version=1,
-                updated_by="bench",
-            )
-    finally:
-        await producer.stop()
 
 
 def median_line(name: str, rounds: list[Measured]) -> Measured:
