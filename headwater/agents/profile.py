@@ -28,7 +28,7 @@ from headwater.core.offsets import seen
 from headwater.core.profile_ops import apply_op, claims_to_send, op
 from headwater.core.profiles import BatchResult, FoldRules, Profile, apply_batch
 from headwater.core.tenancy import profile_key
-from headwater.core.times import epoch_ms
+from headwater.core.times import as_ms
 from headwater.errors import HeadwaterError
 from headwater.schemas import INTAKE_BATCH, PROFILE_OP
 from headwater.settings import Settings
@@ -155,9 +155,8 @@ class ProfileStage:
                 )
                 work.states[key] = profile
                 continue
-            received = record["received_at"]
-            at_ms = received if isinstance(received, int) else epoch_ms(received)
-            automation = self._automation_for(profile.tenant, profile.env, at_ms)
+            received = as_ms(record["received_at"])
+            automation = self._automation_for(profile.tenant, profile.env, received)
             before = None if automation.idle or not profile.version else profile.snapshot()
             result = apply_batch(profile, record, origin, message.offset or 0, rules)
             work.duplicates += result.duplicates

@@ -35,6 +35,7 @@ from headwater.core.flows.runner import run_flow
 from headwater.core.flows.state import OutboundRequest
 from headwater.core.profiles import AppliedEvent, Profile
 from headwater.core.segments import Segment, segment_changes, segment_events
+from headwater.core.times import as_ms
 
 __all__ = ["FLOW_KIND", "RULE_KIND", "SEGMENT_KIND", "Automation", "Outcome", "automate"]
 
@@ -148,7 +149,7 @@ def _event_view(item: AppliedEvent) -> dict[str, Any]:
     view = {
         "id": event["id"],
         "type": event["type"],
-        "time": event["time"] if isinstance(event["time"], int) else _ms(event["time"]),
+        "time": as_ms(event["time"]),
         "properties": orjson.loads(raw) if raw != b"{}" else {},
     }
     if isinstance(options.get("caused_by"), dict):
@@ -161,9 +162,3 @@ def _session_view(profile: Profile, session_id: str) -> dict[str, Any]:
         if session.id == session_id:
             return session.to_dict()
     return {"id": session_id}
-
-
-def _ms(moment: Any) -> int:
-    from headwater.core.times import epoch_ms
-
-    return int(epoch_ms(moment))

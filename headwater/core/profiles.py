@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -34,7 +33,7 @@ from headwater.core.mapping import (
 )
 from headwater.core.offsets import AppliedOffsets, record, seen, upgrade
 from headwater.core.sessions import DEFAULT_GAP_MS, SessionState, place_event
-from headwater.core.times import epoch_ms
+from headwater.core.times import as_ms
 from headwater.core.validation import Checked, EventTypeRules
 
 __all__ = ["AppliedEvent", "BatchResult", "FoldRules", "Profile", "apply_batch", "check_event"]
@@ -174,10 +173,6 @@ class BatchResult:
     late: bool = False  # applied after batches with higher offsets (filled a hole)
 
 
-def _ms(moment: datetime | int) -> int:
-    return moment if isinstance(moment, int) else epoch_ms(moment)
-
-
 def apply_batch(
     profile: Profile, batch: dict[str, Any], origin: str, offset: int, rules: FoldRules
 ) -> BatchResult:
@@ -203,7 +198,7 @@ def apply_batch(
             continue
         recent.add(digest)
         applied_digests.append(digest)
-        time = _ms(event["time"])
+        time = as_ms(event["time"])
         context = request_context
         if event["context"] != b"{}":
             context = {**request_context, **orjson.loads(event["context"])}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["epoch_ms"]
+__all__ = ["as_ms", "epoch_ms"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
@@ -15,3 +15,8 @@ def epoch_ms(moment: datetime) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return (moment - _EPOCH) // _MILLISECOND
+
+
+def as_ms(moment: datetime | int) -> int:
+    """Epoch milliseconds of a decoded Avro timestamp: already an int, or a datetime."""
+    return moment if isinstance(moment, int) else epoch_ms(moment)
