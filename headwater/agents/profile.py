@@ -143,16 +143,12 @@ class ProfileStage:
                     changed = reclaim = False
                 reclaim |= outcome.reclaim
                 changed |= outcome.changed
-                profile.applied_offsets[origin], _ = record_offset(
-                    profile.applied_offsets.get(origin), message.offset or 0
-                )
+                _mark_applied(profile, origin, message.offset or 0)
                 work.states[key] = profile  # the offset is state too
                 continue
             if profile.merged_into is not None:  # an alias: the survivor takes its events
                 work.pending.append(await self._out.forward(record, profile.merged_into))
-                profile.applied_offsets[origin], _ = record_offset(
-                    profile.applied_offsets.get(origin), message.offset or 0
-                )
+                _mark_applied(profile, origin, message.offset or 0)
                 work.states[key] = profile
                 continue
             received = as_ms(record["received_at"])
@@ -171,17 +167,7 @@ class ProfileStage:
             work.applied += len(result.applied)
             changed = True
             if result.applied and not automation.idle:
-                automated = automate(
-                    profile, result.applied, before, automation, self._registry, record["source_id"]
-                )
-                for error in automated.errors:
-                    log.warning("profile %s: %s", profile.id, error)
-                if automated.events:
-                    work.pending.append(
-                        await self._out.inject(record, profile.id, automated.events)
-                    )
-                for request in automated.requests:
-                    work.pending.append(await self._out.outbound(profile, request))
+                work.pending += await self._automate(profile, record, result, before, automation)
             for previous in result.aliases:  # explicit alias: merge the earlier profile in
                 absorb = op("absorb", profile.tenant, profile.env, previous, profile.id)
                 work.pending.append(await self._out.op(absorb))
@@ -230,6 +216,11 @@ class _Work:
     duplicates: int = 0
     replayed: int = 0
     late: int = 0
+
+
+def _mark_applied(profile: Profile, origin: str, offset: int) -> None:
+    """Remember a message handled without the fold (an operation, a forwarded batch)."""
+    profile.applied_offsets[origin], _ = record_offset(profile.applied_offsets.get(origin), offset)
 
 
 def _fallback_key(record: dict[str, Any]) -> bytes:
