@@ -5,6 +5,7 @@ configuration kind; a debug run of a draft flow; segment size and members by sea
 from __future__ import annotations
 
 import time
+from functools import cache
 from typing import Annotated, Any
 
 from fastapi import Depends, Query
@@ -36,15 +37,11 @@ __all__ = ["flows", "rules", "segments"]
 Write = Annotated[Scope, Depends(require(Permission.CONFIG_WRITE))]
 Data = Annotated[Scope, Depends(require(Permission.DATA_READ))]
 
-_registry: ActionRegistry | None = None
 
-
+@cache
 def registry() -> ActionRegistry:
     """The actions installed packages declare, loaded once."""
-    global _registry
-    if _registry is None:
-        _registry = registry_from_entry_points()
-    return _registry
+    return registry_from_entry_points()
 
 
 def _valid_flow(data: dict[str, Any]) -> None:
