@@ -16,7 +16,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,13 +30,14 @@ from headwater.schemas import IDENTITY_CLAIM, MERGE_RECORD, PROFILE_OP
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.deadletter import DeadLetters, SourceMessage
+from headwater.streams.sender import Send
+from headwater.streams.table_state import StateTable
 from headwater.streams.topics import Topics
 
 __all__ = ["IdentityResult", "IdentityStage"]
 
 log = logging.getLogger(__name__)
 
-Send = Callable[[str, bytes, bytes], Awaitable[Awaitable[Any]]]
 SettingsFor = Callable[[str, str], MergeSettings]
 
 
@@ -69,7 +70,7 @@ class IdentityStage:
         self,
         settings: Settings,
         codec: AvroCodec,
-        table: MutableMapping[bytes, bytes],
+        table: StateTable,
         send: Send,
         dead_letters: DeadLetters,
         settings_for: SettingsFor | None = None,
@@ -111,12 +112,9 @@ class IdentityStage:
                 pending.append(await self._record(claim, decision, claim["profile_id"]))
             owners[key] = decision.owner
         await asyncio.gather(*pending)
-        for key, owner in owners.items():
-            if owner is None:
-                if key in self._table:
-                    del self._table[key]
-            else:
-                self._table[key] = _dump(owner)
+        await self._table.write(
+            {key: None if owner is None else _dump(owner) for key, owner in owners.items()}
+        )
         return IdentityResult(len(messages), merges, refused, dead)
 
     async def _merge(self, claim: dict[str, Any], decision: Decision) -> list[Awaitable[Any]]:

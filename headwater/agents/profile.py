@@ -2,8 +2,8 @@
 
 Intake batches and profile operations (merges, core/profile_ops.py) come in keyed
 ``tenant:profile``; each profile's state lives in a key-value table (a Faust table in
-the worker). For a set of messages the stage folds every batch into its profile
-(core/profiles.py) or applies the operation, sends the processed batches, identity
+the worker, streams/table_state.py). For a set of messages the stage folds every batch
+into its profile (core/profiles.py) or applies the operation, sends the processed batches, identity
 claims, follow-up operations and one snapshot per changed profile, waits until the
 broker has acknowledged all of them, and only then writes the new states to the table.
 Batches for a profile merged away are forwarded to its survivor. A crash at any point
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,7 @@ from headwater.schemas import INTAKE_BATCH, PROFILE_OP
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.deadletter import DeadLetters, SourceMessage
+from headwater.streams.table_state import StateTable
 from headwater.streams.topics import Topics
 
 __all__ = ["AutomationFor", "ProfileResult", "ProfileStage", "RulesFor", "Send"]
@@ -62,7 +63,7 @@ class ProfileStage:
         self,
         settings: Settings,
         codec: AvroCodec,
-        table: MutableMapping[bytes, bytes],
+        table: StateTable,
         send: Send,
         dead_letters: DeadLetters,
         rules_for: RulesFor | None = None,
@@ -112,8 +113,8 @@ class ProfileStage:
                     await self._dead.record(message, f"profile fold failed: {exc!r}")
                     dead += 1
         await asyncio.gather(*work.pending)  # every output acknowledged ...
-        for key, profile in work.states.items():  # ... before the state that reflects it
-            self._table[key] = profile.dumps()
+        # ... before the state that reflects it
+        await self._table.write({key: profile.dumps() for key, profile in work.states.items()})
         return ProfileResult(
             len(messages), work.applied, work.duplicates, work.replayed, dead, work.late
         )

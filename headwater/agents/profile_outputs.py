@@ -4,7 +4,7 @@ broker's acknowledgement."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 import orjson
@@ -22,12 +22,10 @@ from headwater.schemas import (
     PROFILE_SNAPSHOT,
 )
 from headwater.streams.codec import AvroCodec
+from headwater.streams.sender import Send
 from headwater.streams.topics import Topics
 
 __all__ = ["Outputs", "Send"]
-
-# Sends one record and returns something to await for the broker's acknowledgement.
-Send = Callable[[str, bytes, bytes], Awaitable[Awaitable[Any]]]
 
 
 class Outputs:

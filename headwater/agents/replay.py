@@ -51,6 +51,7 @@ from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigLog, ConfigPublisher, decode_entry
 from headwater.streams.deadletter import DeadLetters, SourceMessage
 from headwater.streams.kafka import kafka_client_options
+from headwater.streams.table_state import MemoryState
 from headwater.streams.topics import Topics
 
 __all__ = [
@@ -126,7 +127,7 @@ class Replay:
         self._profiles = ProfileStage(
             settings,
             self._codec,
-            {},
+            MemoryState(),
             self._collect,
             ignore,
             rules,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable, Iterable
@@ -14,16 +13,18 @@ from headwater.agents.identity import IdentityStage
 from headwater.agents.profile import ProfileStage
 from headwater.agents.storage import StorageStage
 from headwater.core.flows.registry import registry_from_entry_points
-from headwater.errors import BrokerUnavailable, ConfigurationError, SearchUnavailable
+from headwater.errors import ConfigurationError, SearchUnavailable
+from headwater.infra.backoff import Backoff
 from headwater.infra.outbound import build_transports
 from headwater.infra.search import SearchStore, connect_search
-from headwater.infra.search.writer import Backoff, BulkWriter
+from headwater.infra.search.writer import BulkWriter
 from headwater.settings import Settings
 from headwater.streams.app import create_faust_app
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigLog
 from headwater.streams.deadletter import DeadLetters, SourceMessage
-from headwater.streams.kafka import AckedProducer
+from headwater.streams.sender import RetryingSender
+from headwater.streams.table_state import ChangelogState
 from headwater.streams.topics import Topics
 
 __all__ = ["AGENTS", "build_worker_app"]
@@ -87,33 +88,6 @@ async def _run_in_batches(
         log.debug("%s", result)
 
 
-class _AckedSender:
-    """Sends a stage's outputs through a plain acks=all producer.
-
-    The stages await every ack themselves before they write state, so Faust's
-    per-message send path (futures, buffer, attachments) buys nothing; it cost a third
-    of the worker's CPU (bench/pipeline.py). A broker outage holds the stage back with
-    back-off; nothing is dropped.
-    """
-
-    def __init__(self, settings: Settings, stage: str) -> None:
-        self._settings = settings
-        self._stage = stage
-        self.producer = AckedProducer(settings)
-
-    async def _deliver(self, topic: str, key: bytes, value: bytes) -> None:
-        backoff = Backoff(self._settings.storage_max_backoff)
-        while True:
-            try:
-                return await self.producer.send(topic, value, key)
-            except BrokerUnavailable as exc:
-                log.warning("%s outputs wait for Kafka: %s", self._stage, exc)
-                await backoff.wait()
-
-    async def __call__(self, topic: str, key: bytes, value: bytes) -> Any:
-        return asyncio.ensure_future(self._deliver(topic, key, value))
-
-
 def _keyed_table(app: Any, name: str, settings: Settings) -> Any:
     """A bytes table whose changelog partition follows the key (``use_partitioner``),
     which is the source topic's partitioning, so it stays right when one batch spans
@@ -134,12 +108,13 @@ def install_profile(app: Any, settings: Settings, codec: AvroCodec) -> None:
     topics = Topics(settings.topic_prefix)
     source = _raw_topic(app, topics.intake, topics.profile_ops)
     table = _keyed_table(app, "profiles", settings)
-    send = _AckedSender(settings, "profile")
+    send = RetryingSender(settings, "profile")
     dead = DeadLetters(codec, "profile", _dead_letter_sender(app, settings))
     config = ConfigLog(settings, codec)
     rules = ConfiguredRules(settings, config, registry_from_entry_points())
+    state = ChangelogState(table, send, mark_ends=settings.worker_single_record_batches)
     stage = ProfileStage(
-        settings, codec, table, send, dead, rules, rules.automation, rules.registry
+        settings, codec, state, send, dead, rules, rules.automation, rules.registry
     )
 
     @app.agent(source, name="profile")  # type: ignore[untyped-decorator]
@@ -158,12 +133,13 @@ def install_identity(app: Any, settings: Settings, codec: AvroCodec) -> None:
     topics = Topics(settings.topic_prefix)
     source = _raw_topic(app, topics.identity)
     table = _keyed_table(app, "identities", settings)
-    send = _AckedSender(settings, "identity")
+    send = RetryingSender(settings, "identity")
     dead = DeadLetters(codec, "identity", _dead_letter_sender(app, settings))
     config = ConfigLog(settings, codec)
     rules = ConfiguredRules(settings, config)
+    state = ChangelogState(table, send, mark_ends=settings.worker_single_record_batches)
     stage = IdentityStage(
-        settings, codec, table, send, dead, lambda tenant, env: rules(tenant, env).merge
+        settings, codec, state, send, dead, lambda tenant, env: rules(tenant, env).merge
     )
 
     @app.agent(source, name="identity")  # type: ignore[untyped-decorator]
@@ -205,7 +181,7 @@ def install_storage(app: Any, settings: Settings, codec: AvroCodec) -> None:
 def install_destinations(app: Any, settings: Settings, codec: AvroCodec) -> None:
     """The destinations agent: performs the side effects flows asked for (hw.outbound)."""
     source = _raw_topic(app, Topics(settings.topic_prefix).outbound)
-    send = _AckedSender(settings, "destinations")  # its producer serves kafka requests
+    send = RetryingSender(settings, "destinations")  # its producer serves kafka requests
     transports = build_transports(settings, send.producer)
     dead = DeadLetters(codec, "destinations", _dead_letter_sender(app, settings))
     stage = DestinationsStage(settings, codec, transports, dead)

@@ -17,7 +17,7 @@ def create_faust_app(settings: Settings) -> Any:
     """
     import faust
 
-    from headwater.streams.store import STORE_SCHEME, claim_state_dir, register
+    from headwater.streams.store import MEMORY_SCHEME, STORE_SCHEME, claim_state_dir, register
 
     register()
     datadir = claim_state_dir(settings.data_dir / "worker" / settings.worker_id)
@@ -50,7 +50,6 @@ def create_faust_app(settings: Settings) -> Any:
         broker_rebalance_timeout=settings.broker_rebalance_timeout,
         producer_acks=-1,
         datadir=str(datadir),
-        store=f"{STORE_SCHEME}://" if settings.worker_store == "rocksdb" else "memory://",
+        store=f"{STORE_SCHEME if settings.worker_store == 'rocksdb' else MEMORY_SCHEME}://",
         broker_credentials=credentials,
-        producer_max_batch_size=1 if settings.worker_single_record_batches else 16384,
     )

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
+from aiokafka.structs import RecordMetadata
 
 from headwater.errors import BrokerUnavailable, ConfigurationError
 from headwater.settings import Settings
@@ -19,6 +20,8 @@ from headwater.streams.topics import TopicSpec
 __all__ = ["AckedProducer", "ensure_topics", "kafka_client_options", "new_producer"]
 
 log = logging.getLogger(__name__)
+
+MAX_BATCH_BYTES = 1024 * 1024
 
 
 def kafka_client_options(settings: Settings) -> dict[str, Any]:
@@ -53,6 +56,9 @@ def new_producer(settings: Settings, *, linger_ms: int = 0) -> AIOKafkaProducer:
         request_timeout_ms=timeout_ms,
         retry_backoff_ms=100,
         max_request_size=4 * 1024 * 1024,
+        # room for everything a worker batch or a busy collector sends to one partition
+        # in one linger window: a full batch makes every later send wait for it to drain
+        max_batch_size=MAX_BATCH_BYTES,
         compression_type=None,
         client_id="headwater",
     )
@@ -100,18 +106,46 @@ class AckedProducer:
             self._producer = producer
             return
 
-    async def send(self, topic: str, value: bytes, key: bytes | None = None) -> None:
+    async def send(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | None = None,
+        partition: int | None = None,
+    ) -> RecordMetadata:
         """Write one record; returns once every in-sync replica has it."""
-        producer = self._producer
-        if producer is None:
-            raise BrokerUnavailable("not connected to Kafka yet")
         try:
             async with asyncio.timeout(self._timeout):
-                await (await producer.send(topic, value, key=key))
+                metadata: RecordMetadata = await (await self.enqueue(topic, value, key, partition))
         except TimeoutError as exc:
             raise BrokerUnavailable("Kafka did not acknowledge in time") from exc
         except KafkaError as exc:
             raise BrokerUnavailable(f"Kafka did not acknowledge: {exc!r}") from exc
+        return metadata
+
+    async def enqueue(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | None = None,
+        partition: int | None = None,
+    ) -> asyncio.Future[RecordMetadata]:
+        """Queue one record; the future resolves when the broker acknowledges it.
+
+        For callers that queue many records and wait for them together: no task and no
+        deadline per record (a record the broker never takes fails its future when the
+        producer's request timeout expires). ``partition`` overrides the key's.
+        """
+        producer = self._producer
+        if producer is None:
+            raise BrokerUnavailable("not connected to Kafka yet")
+        try:
+            queued: asyncio.Future[RecordMetadata] = await producer.send(
+                topic, value, key=key, partition=partition
+            )
+        except KafkaError as exc:
+            raise BrokerUnavailable(f"Kafka did not take the record: {exc!r}") from exc
+        return queued
 
     async def send_many(self, topic: str, records: Sequence[tuple[bytes, bytes | None]]) -> None:
         """Write several ``(value, key)`` records; returns once the broker has them all.

@@ -17,12 +17,15 @@ from typing import Any
 
 from aiokafka.partitioner import murmur2
 from faust.stores import STORES
+from faust.stores.memory import Store as MemoryStore
 from faust.stores.rocksdb import Store as RocksDBStore
 
 from headwater.errors import ConfigurationError
 
 __all__ = [
+    "MEMORY_SCHEME",
     "STORE_SCHEME",
+    "KeyPartitionedMemoryStore",
     "KeyPartitionedStore",
     "claim_state_dir",
     "key_partition",
@@ -31,6 +34,7 @@ __all__ = [
 ]
 
 STORE_SCHEME = "hwrocks"
+MEMORY_SCHEME = "hwmemory"
 
 
 def key_partition(key: bytes, partitions: int) -> int:
@@ -61,9 +65,21 @@ class KeyPartitionedStore(RocksDBStore):
         return self._get(key) is not None
 
 
+class KeyPartitionedMemoryStore(MemoryStore[bytes, bytes]):
+    """Faust's memory store, remembering each key's partition also for live writes (its
+    own only learns them in recovery), so a revoked partition's keys are dropped."""
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self.data[key] = value
+        self._key_partition[key] = key_partition(
+            key, int(self.table.partitions or self.app.conf.topic_partitions)
+        )
+
+
 def register() -> None:
-    """Make ``hwrocks://`` a store URL Faust understands."""
+    """Make ``hwrocks://`` and ``hwmemory://`` store URLs Faust understands."""
     STORES[STORE_SCHEME] = f"{__name__}:KeyPartitionedStore"
+    STORES[MEMORY_SCHEME] = f"{__name__}:KeyPartitionedMemoryStore"
 
 
 _held: list[Any] = []  # lock files of claimed state directories, open for the process's life

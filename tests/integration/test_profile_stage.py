@@ -26,6 +26,7 @@ from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.deadletter import DeadLetters, SourceMessage
 from headwater.streams.kafka import AckedProducer
+from headwater.streams.table_state import MemoryState
 from headwater.streams.topics import Topics
 from tests.support.kafka import read_topic
 
@@ -66,7 +67,7 @@ async def test_profiles_fold_outputs_are_acknowledged_and_replays_skipped(
         raise AssertionError("nothing here should be dead-lettered")
 
     stage = ProfileStage(
-        settings, CODEC, table, send, DeadLetters(CODEC, "profile", no_dead_letters)
+        settings, CODEC, MemoryState(table), send, DeadLetters(CODEC, "profile", no_dead_letters)
     )
     messages = [
         intake(settings, "ann", 0, ["page-view", "page-view"]),
@@ -117,7 +118,9 @@ async def test_a_profile_that_cannot_be_folded_is_dead_lettered_and_others_go_on
     async def keep(key: bytes | None, value: bytes) -> None:
         letters.append(value)
 
-    stage = ProfileStage(settings, CODEC, table, send, DeadLetters(CODEC, "profile", keep))
+    stage = ProfileStage(
+        settings, CODEC, MemoryState(table), send, DeadLetters(CODEC, "profile", keep)
+    )
     try:
         result = await stage.handle(
             [intake(settings, "ann", 0, ["page-view"]), intake(settings, "bob", 1, ["purchase"])]
@@ -156,7 +159,12 @@ async def fold_with_config(
 
     rules = ConfiguredRules(settings, config)
     stage = ProfileStage(
-        settings, CODEC, table, send, DeadLetters(CODEC, "profile", no_dead_letters), rules
+        settings,
+        CODEC,
+        MemoryState(table),
+        send,
+        DeadLetters(CODEC, "profile", no_dead_letters),
+        rules,
     )
     publisher = ConfigPublisher(settings, CODEC, producer)
     try:

@@ -7,9 +7,10 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from headwater.errors import SearchRejected, SearchUnavailable
+from headwater.infra.backoff import Backoff
 from headwater.infra.search.port import BulkAction, SearchStore
 
-__all__ = ["Backoff", "BulkWriter", "plan_chunks"]
+__all__ = ["BulkWriter", "plan_chunks"]
 
 log = logging.getLogger(__name__)
 
@@ -31,23 +32,6 @@ def plan_chunks(
     if current:
         chunks.append(current)
     return chunks
-
-
-class Backoff:
-    """Exponential back-off: 0.2 s doubling up to ``cap``; ``reset`` after a success."""
-
-    def __init__(self, cap: float, first: float = 0.2) -> None:
-        self._cap = cap
-        self._first = first
-        self._next = first
-
-    def reset(self) -> None:
-        self._next = self._first
-
-    async def wait(self) -> None:
-        delay = self._next
-        self._next = min(self._next * 2, self._cap)
-        await asyncio.sleep(delay)
 
 
 class BulkWriter:

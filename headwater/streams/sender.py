@@ -1,0 +1,87 @@
+"""How the worker's stages send their outputs: queued at once, acknowledged together,
+retried with back-off while the broker is away."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
+
+from aiokafka.structs import RecordMetadata
+
+from headwater.errors import BrokerUnavailable
+from headwater.infra.backoff import Backoff
+from headwater.settings import Settings
+from headwater.streams.kafka import AckedProducer
+
+__all__ = ["RetryingSender", "Send"]
+
+log = logging.getLogger(__name__)
+
+# Queues one record and returns something to await for the broker's acknowledgement.
+Send = Callable[[str, bytes, bytes], Awaitable[Awaitable[Any]]]
+
+
+class RetryingSender:
+    """Sends a stage's outputs through a plain acks=all producer.
+
+    The stages await every acknowledgement themselves before they write state, so
+    Faust's per-message send path (futures, buffer, attachments) buys nothing; it cost a
+    third of the worker's CPU (bench/pipeline.py). A call queues the record straight
+    into the producer's batches and returns a future for its acknowledgement; only a
+    record the broker refused gets a task, which retries it with back-off while an
+    outage holds the stage back. Nothing is dropped.
+    """
+
+    def __init__(self, settings: Settings, stage: str) -> None:
+        self._max_backoff = settings.storage_max_backoff
+        self._stage = stage
+        self.producer = AckedProducer(settings)
+
+    async def __call__(
+        self, topic: str, key: bytes, value: bytes | None, partition: int | None = None
+    ) -> asyncio.Future[RecordMetadata]:
+        try:
+            sent = await self.producer.enqueue(topic, value, key, partition)
+        except BrokerUnavailable:
+            return asyncio.ensure_future(self._deliver(topic, key, value, partition))
+        confirmed: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
+        sent.add_done_callback(partial(self._settle, confirmed, (topic, key, value, partition)))
+        return confirmed
+
+    def _settle(
+        self,
+        confirmed: asyncio.Future[RecordMetadata],
+        record: tuple[str, bytes, bytes | None, int | None],
+        sent: asyncio.Future[RecordMetadata],
+    ) -> None:
+        if not sent.cancelled() and sent.exception() is None:
+            confirmed.set_result(sent.result())
+            return
+        log.warning("%s output to %s not acknowledged; retrying", self._stage, record[0])
+        retry = asyncio.ensure_future(self._deliver(*record))
+        retry.add_done_callback(partial(_copy_outcome, confirmed))
+
+    async def _deliver(
+        self, topic: str, key: bytes, value: bytes | None, partition: int | None
+    ) -> RecordMetadata:
+        backoff = Backoff(self._max_backoff)
+        while True:
+            try:
+                return await self.producer.send(topic, value, key, partition)
+            except BrokerUnavailable as exc:
+                log.warning("%s outputs wait for Kafka: %s", self._stage, exc)
+                await backoff.wait()
+
+
+def _copy_outcome(
+    confirmed: asyncio.Future[RecordMetadata], done: asyncio.Future[RecordMetadata]
+) -> None:
+    if done.cancelled():
+        confirmed.cancel()
+    elif (error := done.exception()) is not None:
+        confirmed.set_exception(error)
+    else:
+        confirmed.set_result(done.result())
