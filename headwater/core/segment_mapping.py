@@ -19,7 +19,8 @@ The rules, also in ``docs/api.md``:
   ``previousId`` may stand for (``previous_profiles``), which are merged into the
   alias call's profile.
 - Batch-level ``context`` and ``integrations`` apply to each message; the message's own
-  keys win.
+  keys win. The batch-level context is written once, as the intake record's request
+  context, which every consumer merges under each event's own (as for tracker calls).
 """
 
 from __future__ import annotations
@@ -146,31 +147,34 @@ def _merged(outer: dict[str, Any], inner: dict[str, Any]) -> dict[str, Any]:
 def _event(
     message: SegmentMessage,
     batch: SegmentBatch,
+    shared_context: bytes,
     source: EventSource,
     meta: RequestMeta,
     limits: IntakeLimits,
     make_id: IdFactory,
     at: str,
 ) -> dict[str, Any]:
+    """One intake event. The batch-level context travels once, on the intake record
+    (``shared_context``); the event keeps only its own keys, which win downstream."""
     field = at.rstrip(".") or "body"
-    context = _merged(batch.context, message.context)
     kind = event_type(message)
     properties = encode_json(_properties(message, source.tenant), f"{at}properties")
-    encoded_context = encode_json(context, f"{at}context")
+    own_context = encode_json(message.context, f"{at}context") if message.context else b"{}"
     integrations = _merged(batch.integrations, message.integrations)
     options = encode_json(_options(message, integrations), f"{at}integrations")
-    size = len(properties) + len(encoded_context) + len(options) + len(kind)
+    context_size = len(shared_context) + len(own_context)
+    size = len(properties) + context_size + len(options) + len(kind)
     if size > limits.max_event_bytes:
         raise PayloadTooLarge(
             f"{field} is {size} bytes, over the {limits.max_event_bytes}-byte limit", field=field
         )
-    agent = context.get("userAgent")
+    agent = message.context.get("userAgent", batch.context.get("userAgent"))
     return {
         "id": event_id_for(source, message, make_id),
         "type": kind,
         "time": event_time(message, batch.sentAt, meta.received_at),
         "properties": properties,
-        "context": encoded_context,
+        "context": own_context,
         "options": options,
         "tags": [BOT_TAG] if is_bot(agent if isinstance(agent, str) else meta.user_agent) else [],
     }
@@ -191,13 +195,14 @@ def build_segment_batches(
     named without the ``batch[i].`` prefix.
     """
     make_id = make_id or IdPool(len(batch.batch))
+    shared_context = encode_json(batch.context, "context") if batch.context else b"{}"
     by_profile: dict[str, list[dict[str, Any]]] = {}
     known: dict[tuple[str | None, str | None], str] = {}  # SDK batches repeat their users
     for index, message in enumerate(batch.batch):
         who = (message.anonymousId, None if message.anonymousId else message.userId)
         profile_id = known.get(who) or known.setdefault(who, profile_id_for(source.tenant, message))
         at = "" if single else f"batch[{index}]."
-        event = _event(message, batch, source, meta, limits, make_id, at)
+        event = _event(message, batch, shared_context, source, meta, limits, make_id, at)
         by_profile.setdefault(profile_id, []).append(event)
     accepted = []
     for profile_id, events in by_profile.items():
@@ -208,7 +213,7 @@ def build_segment_batches(
             session_id=None,
             session_assigned=False,
             profile_less=False,
-            context=b"{}",
+            context=shared_context,
             properties=b"{}",
             events=events,
         )

@@ -208,14 +208,24 @@ def test_batch_context_and_integrations_apply_to_each_message(make_source, make_
         integrations={"All": True, "Mixpanel": False},
     )
 
-    events = events_of(build_segment_batches(batch, make_source(), make_meta(), LIMITS))
-
-    assert decoded(events[0], "context") == {
+    accepted = build_segment_batches(batch, make_source(), make_meta(), LIMITS)
+    events = events_of(accepted)
+    # the batch's context travels once, as the record's; each event keeps its own keys
+    assert orjson.loads(accepted[0].record["context"]) == {
+        "library": {"name": "analytics-python"},
+        "ip": "198.51.100.4",
+    }
+    assert decoded(events[0], "context") == {"page": {"path": "/a"}}
+    assert decoded(events[1], "context") == {"library": {"name": "mine"}}
+    effective = [
+        {**orjson.loads(accepted[0].record["context"]), **decoded(e, "context")} for e in events
+    ]
+    assert effective[0] == {
         "library": {"name": "analytics-python"},
         "ip": "198.51.100.4",
         "page": {"path": "/a"},
     }
-    assert decoded(events[1], "context") == {
+    assert effective[1] == {
         "library": {"name": "mine"},
         "ip": "198.51.100.4",
     }
