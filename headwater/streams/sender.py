@@ -38,7 +38,9 @@ class RetryingSender:
     def __init__(self, settings: Settings, stage: str) -> None:
         self._max_backoff = settings.storage_max_backoff
         self._stage = stage
-        self.producer = AckedProducer(settings)
+        # no linger: a stage queues a whole batch's records before it waits, so they
+        # are already together; lingering would only add to each round of waiting
+        self.producer = AckedProducer(settings, linger_ms=0)
 
     async def __call__(
         self, topic: str, key: bytes, value: bytes | None, partition: int | None = None
