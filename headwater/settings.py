@@ -94,8 +94,9 @@ class Settings(BaseSettings):
     )
     worker_single_record_batches: bool = Field(
         default=False,
-        description="every record the worker writes is its own batch: for brokers that "
-        "misreport the end offset of multi-record batches (the embedded Tansu), which "
+        description="every table write ends each changelog partition it touched with a "
+        "single-record batch: for brokers that misreport the end offset of multi-record "
+        "batches (the embedded Tansu), which "
         "would cut table recovery short; never needed on Apache Kafka",
     )
     broker_session_timeout: float = Field(default=6.0, gt=0)

@@ -79,7 +79,10 @@ def place_event(
     chosen: SessionState | None = None
     absorbed: list[SessionState] = []
     if client_named:
-        chosen = next((s for s in sessions if s.id == session_id), None)
+        for session in sessions:  # a plain loop: the hot path of every tracked event
+            if session.id == session_id:
+                chosen = session
+                break
     else:
         covering = sorted(
             (s for s in sessions if _covers(s, time, gap)), key=lambda s: (s.start, s.id)
