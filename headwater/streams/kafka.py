@@ -15,6 +15,7 @@ from aiokafka.structs import RecordMetadata
 
 from headwater.errors import BrokerUnavailable, ConfigurationError
 from headwater.settings import Settings
+from headwater.streams.partitioning import CachedPartitioner
 from headwater.streams.topics import TopicSpec
 
 __all__ = ["AckedProducer", "ensure_topics", "kafka_client_options", "new_producer"]
@@ -60,6 +61,7 @@ def new_producer(settings: Settings, *, linger_ms: int = 0) -> AIOKafkaProducer:
         # in one linger window: a full batch makes every later send wait for it to drain
         max_batch_size=MAX_BATCH_BYTES,
         compression_type=None,
+        partitioner=CachedPartitioner(),
         client_id="headwater",
     )
 

@@ -15,12 +15,12 @@ import fcntl
 from pathlib import Path
 from typing import Any
 
-from aiokafka.partitioner import murmur2
 from faust.stores import STORES
 from faust.stores.memory import Store as MemoryStore
 from faust.stores.rocksdb import Store as RocksDBStore
 
 from headwater.errors import ConfigurationError
+from headwater.streams.partitioning import key_partition
 
 __all__ = [
     "MEMORY_SCHEME",
@@ -28,18 +28,12 @@ __all__ = [
     "KeyPartitionedMemoryStore",
     "KeyPartitionedStore",
     "claim_state_dir",
-    "key_partition",
     "register",
     "release_state_dirs",
 ]
 
 STORE_SCHEME = "hwrocks"
 MEMORY_SCHEME = "hwmemory"
-
-
-def key_partition(key: bytes, partitions: int) -> int:
-    """The partition the Kafka default partitioner picks for ``key``."""
-    return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 class KeyPartitionedStore(RocksDBStore):

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from aiokafka.structs import RecordMetadata
 from faust.types import TP
 
-from headwater.streams.store import key_partition
+from headwater.streams.partitioning import key_partition
 
 __all__ = ["END_MARK", "ChangelogState", "MemoryState", "SendTo", "StateTable"]
 

@@ -23,7 +23,7 @@ from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigPublisher
 from headwater.streams.kafka import AckedProducer
-from headwater.streams.store import key_partition
+from headwater.streams.partitioning import key_partition
 from headwater.streams.topics import Topics
 from tests.support.intake import Sender
 from tests.support.polling import eventually
