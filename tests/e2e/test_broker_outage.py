@@ -1,9 +1,11 @@
 """With the broker gone the collector answers 503, never 200; when it returns, the same
-collector process accepts events again."""
+collector process accepts events again. A worker's outputs queued while the broker is
+gone are sent once it is back, never dropped."""
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +21,10 @@ from headwater.infra.embedded import (
     wait_http,
 )
 from headwater.infra.init import run_init
+from headwater.streams.kafka import ensure_topics
+from headwater.streams.sender import RetryingSender
+from headwater.streams.topics import TopicSpec
+from tests.support.kafka import read_topic
 from tests.support.polling import eventually
 from tests.support.services import Endpoints, settings_for
 
@@ -85,3 +91,40 @@ async def test_collector_answers_503_while_broker_is_down(
         collector.stop()
         if broker is not None:
             broker.stop()
+
+
+async def test_worker_outputs_wait_for_a_hung_broker_and_are_sent_when_it_resumes(
+    own_broker: tuple[ManagedProcess, int], endpoints: Endpoints, tmp_path: Path
+) -> None:
+    broker, port = own_broker
+    settings = settings_for(
+        endpoints, tmp_path, kafka=f"127.0.0.1:{port}", produce_timeout=1.0, storage_max_backoff=1.0
+    )
+    topic = f"{settings.topic_prefix}-outputs"
+    await ensure_topics(settings, [TopicSpec(topic, 2, {})])
+    sender = RetryingSender(settings, "test")
+    await sender.producer.start(wait=10)
+    try:
+        await (await sender(topic, b"k", b"before"))
+        broker.popen.send_signal(signal.SIGSTOP)  # hung: connections open, no answers
+        try:
+            queued = [
+                await sender(topic, f"k{n}".encode(), f"during-{n}".encode()) for n in range(3)
+            ]
+            await asyncio.sleep(3)  # past the 1 s produce deadline: the sends failed and retry
+            assert not any(f.done() for f in queued)  # held back, neither dropped nor "sent"
+        finally:
+            broker.popen.send_signal(signal.SIGCONT)
+        sent = await asyncio.wait_for(asyncio.gather(*queued), 60)
+    finally:
+        await sender.producer.stop()
+    assert {metadata.topic for metadata in sent} == {topic}
+    wanted = {b"during-0", b"during-1", b"during-2"}
+    records = await read_topic(
+        settings.kafka_servers,
+        topic,
+        None,
+        until=lambda found: wanted <= {r["_value"] for r in found},
+    )
+    # at least once: a request the broker took before it hung may be written twice
+    assert {r["_value"] for r in records} == wanted | {b"before"}

@@ -14,12 +14,13 @@ from headwater.streams.codec import AvroCodec
 async def read_topic(
     servers: str,
     topic: str,
-    schema: str,
+    schema: str | None,
     *,
     until: Callable[[list[dict[str, Any]]], bool],
     timeout: float = 15.0,
 ) -> list[dict[str, Any]]:
-    """Decode every record of ``topic`` from the beginning until ``until(records)`` holds."""
+    """Decode every record of ``topic`` from the beginning until ``until(records)`` holds
+    (``schema`` None: each record is ``{"_value": raw bytes}``)."""
     codec = AvroCodec.default()
     consumer = AIOKafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False)
     await consumer.start()
@@ -35,7 +36,10 @@ async def read_topic(
                 batches = await consumer.getmany(timeout_ms=200)
                 for batch in batches.values():
                     for message in batch:
-                        record = codec.decode(schema, message.value)
+                        if schema is None:
+                            record = {"_value": message.value}
+                        else:
+                            record = codec.decode(schema, message.value)
                         record["_key"] = message.key
                         records.append(record)
     finally:
