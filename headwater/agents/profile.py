@@ -3,9 +3,10 @@
 Intake batches and profile operations (merges, core/profile_ops.py) come in keyed
 ``tenant:profile``; each profile's state lives in a key-value table (a Faust table in
 the worker, streams/table_state.py). For a set of messages the stage folds every batch
-into its profile (core/profiles.py) or applies the operation, sends the processed batches, identity
-claims, follow-up operations and one snapshot per changed profile, waits until the
-broker has acknowledged all of them, and only then writes the new states to the table.
+into its profile (core/profiles.py) or applies the operation, sends the processed
+batches, identity claims, follow-up operations and one snapshot per changed profile,
+waits until the broker has acknowledged all of them, and only then writes the new
+states to the table (its changelog first, then the local store).
 Batches for a profile merged away are forwarded to its survivor. A crash at any point
 therefore either loses nothing (outputs written, state ahead: the redelivery is
 recognised by its offset) or redoes the work from older state (same deterministic
