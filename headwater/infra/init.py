@@ -17,14 +17,12 @@ from headwater.core.sources import (
     default_write_key,
 )
 from headwater.core.tenancy import ENVIRONMENTS, TENANT_KIND, check_tenant_id
-from headwater.errors import BrokerUnavailable
 from headwater.infra.admin import ensure_admin
 from headwater.infra.search import connect_search
 from headwater.infra.search.provision import provision_events
 from headwater.settings import Settings
-from headwater.streams.codec import AvroCodec
-from headwater.streams.config_log import ConfigLog, ConfigPublisher
-from headwater.streams.kafka import AckedProducer, ensure_topics
+from headwater.streams.config_log import open_config
+from headwater.streams.kafka import ensure_topics
 from headwater.streams.topics import Topics
 
 __all__ = ["InitResult", "run_init"]
@@ -57,17 +55,7 @@ async def run_init(settings: Settings, *, admin_email: str | None = None) -> Ini
     finally:
         await store.close()
 
-    codec = AvroCodec.default()
-    producer = AckedProducer(settings)
-    config = ConfigLog(settings, codec)
-    await producer.start(wait=15.0)
-    try:
-        if not producer.connected:
-            raise BrokerUnavailable(f"Kafka at {settings.kafka_servers} is not reachable")
-        await config.start(wait=30.0)
-        if not config.caught_up:
-            raise BrokerUnavailable("could not read the config topic to its end")
-        publisher = ConfigPublisher(settings, codec, producer)
+    async with open_config(settings) as (config, publisher):
         wanted: list[tuple[str, str | None, str, dict[str, Any]]] = [
             (TENANT_KIND, None, tenant, {"name": "Default tenant", "status": "active"})
         ]
@@ -103,8 +91,5 @@ async def run_init(settings: Settings, *, admin_email: str | None = None) -> Ini
             written = await ensure_admin(settings, config, publisher, tenant, admin_email)
             result.admin = written.user_id
             result.config_written.extend(written.keys)
-    finally:
-        await config.stop()
-        await producer.stop()
     log.info("init done: %s", result)
     return result

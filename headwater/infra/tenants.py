@@ -3,8 +3,6 @@ to Kafka and the search engine (the same provisioning as ``POST /tenants``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import asdict
 from typing import Any
 
@@ -13,34 +11,14 @@ from headwater.console.provisioning import AdminAccount, provision_tenant
 from headwater.console.repository import TenantConfig
 from headwater.core.accounts import check_password_policy, normalise_email
 from headwater.core.tenancy import TENANT_KIND, check_tenant_id, tenant_key
-from headwater.errors import BrokerUnavailable, ConfigurationError, InputError
+from headwater.errors import ConfigurationError, InputError
 from headwater.infra.search import connect_search
 from headwater.settings import Settings
-from headwater.streams.codec import AvroCodec
-from headwater.streams.config_log import ConfigLog, ConfigPublisher
-from headwater.streams.kafka import AckedProducer
+from headwater.streams.config_log import ConfigLog, open_config
 
 __all__ = ["create_tenant", "list_tenants", "set_tenant_status"]
 
 _BY = "cli"
-
-
-@asynccontextmanager
-async def _config(settings: Settings) -> AsyncIterator[tuple[ConfigLog, ConfigPublisher]]:
-    codec = AvroCodec.default()
-    producer = AckedProducer(settings)
-    config = ConfigLog(settings, codec)
-    await producer.start(wait=15.0)
-    try:
-        if not producer.connected:
-            raise BrokerUnavailable(f"Kafka at {settings.kafka_servers} is not reachable")
-        await config.start(wait=30.0)
-        if not config.caught_up:
-            raise BrokerUnavailable("could not read the config topic to its end")
-        yield config, ConfigPublisher(settings, codec, producer)
-    finally:
-        await config.stop()
-        await producer.stop()
 
 
 def _tenant(config: ConfigLog, tenant: str) -> dict[str, Any]:
@@ -64,7 +42,7 @@ async def create_tenant(
         raise ConfigurationError(exc.message) from exc
     store = await connect_search(settings)
     try:
-        async with _config(settings) as (config, publisher):
+        async with open_config(settings) as (config, publisher):
             result = await provision_tenant(
                 settings=settings,
                 store=store,
@@ -81,7 +59,7 @@ async def create_tenant(
 
 
 async def list_tenants(settings: Settings) -> list[dict[str, Any]]:
-    async with _config(settings) as (config, _):
+    async with open_config(settings) as (config, _):
         return [
             _tenant(config, e.id) for e in sorted(config.entries(TENANT_KIND), key=lambda e: e.id)
         ]
@@ -89,7 +67,7 @@ async def list_tenants(settings: Settings) -> list[dict[str, Any]]:
 
 async def set_tenant_status(settings: Settings, tenant: str, status: str) -> dict[str, Any]:
     """Suspend (``suspended``) or resume (``active``) a tenant."""
-    async with _config(settings) as (config, publisher):
+    async with open_config(settings) as (config, publisher):
         current = _tenant(config, tenant)
         data = {"name": current.get("name", tenant), "status": status}
         await TenantConfig(config, publisher, tenant, _BY).put(TENANT_KIND, None, tenant, data)

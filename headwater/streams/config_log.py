@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,14 +20,14 @@ from pydantic import ValidationError
 from headwater.core.config import ConfigEntry
 from headwater.core.sources import SOURCE_KIND, EventSource
 from headwater.core.tenancy import generation_key
-from headwater.errors import HeadwaterError
+from headwater.errors import BrokerUnavailable, HeadwaterError
 from headwater.schemas import CONFIG_RECORD
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.kafka import AckedProducer, kafka_client_options
 from headwater.streams.topics import Topics
 
-__all__ = ["ConfigLog", "ConfigPublisher", "decode_entry", "encode_entry"]
+__all__ = ["ConfigLog", "ConfigPublisher", "decode_entry", "encode_entry", "open_config"]
 
 log = logging.getLogger(__name__)
 
@@ -285,3 +287,23 @@ class ConfigPublisher:
         await self._producer.send(self._topic, value, key)
         await self._producer.send(self._history, value, key)
         return entry
+
+
+@asynccontextmanager
+async def open_config(settings: Settings) -> AsyncIterator[tuple[ConfigLog, ConfigPublisher]]:
+    """The config log read to its end, and a publisher, for a command that changes
+    configuration (``init``, ``tenant ...``); BrokerUnavailable when Kafka is away."""
+    codec = AvroCodec.default()
+    producer = AckedProducer(settings)
+    config = ConfigLog(settings, codec)
+    await producer.start(wait=15.0)
+    try:
+        if not producer.connected:
+            raise BrokerUnavailable(f"Kafka at {settings.kafka_servers} is not reachable")
+        await config.start(wait=30.0)
+        if not config.caught_up:
+            raise BrokerUnavailable("could not read the config topic to its end")
+        yield config, ConfigPublisher(settings, codec, producer)
+    finally:
+        await config.stop()
+        await producer.stop()
