@@ -6,10 +6,10 @@ import zlib
 from typing import Any
 from urllib.parse import parse_qsl
 
-import orjson
 from starlette.requests import Request
 
-from headwater.errors import InvalidInput, MalformedInput, PayloadTooLarge
+from headwater.core.intake import load_json_object
+from headwater.errors import MalformedInput, PayloadTooLarge
 
 __all__ = ["gunzip_limited", "read_decoded", "read_limited", "request_data"]
 
@@ -78,11 +78,5 @@ def request_data(request: Request, body: bytes) -> dict[str, Any]:
                 return _flatten(parse_qsl(body.decode(), keep_blank_values=True))
             except UnicodeDecodeError:
                 raise MalformedInput("form body is not UTF-8") from None
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise MalformedInput(f"invalid JSON: {exc}") from None
-        if not isinstance(data, dict):
-            raise InvalidInput("body must be a JSON object", field="body")
-        return data
+        return load_json_object(body)
     return _flatten(list(request.query_params.multi_items()))

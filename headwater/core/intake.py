@@ -39,6 +39,9 @@ __all__ = [
     "build_tracker_batch",
     "encode_json",
     "field_path",
+    "invalid_input",
+    "load_json",
+    "load_json_object",
     "parse_tracker_payload",
     "partition_key",
 ]
@@ -150,18 +153,36 @@ def field_path(loc: tuple[int | str, ...]) -> str:
     return path or "body"
 
 
-def parse_tracker_payload(body: bytes) -> TrackerPayload:
-    """Parse and validate a ``/track`` body; 400 for bad JSON, 422 naming the field."""
+def load_json(body: bytes) -> Any:
+    """A request body as JSON; 400 when it is not JSON."""
     try:
-        data = orjson.loads(body)  # refuses numbers no double can hold (1e999)
+        return orjson.loads(body)  # refuses numbers no double can hold (1e999)
     except orjson.JSONDecodeError as exc:
         raise MalformedInput(f"invalid JSON: {exc}") from None
+
+
+def load_json_object(body: bytes) -> dict[str, Any]:
+    """A request body that must be a JSON object; 400 for bad JSON, 422 for another value."""
+    data = load_json(body)
+    if not isinstance(data, dict):
+        raise InvalidInput("body must be a JSON object", field="body")
+    return data
+
+
+def invalid_input(exc: ValidationError) -> InvalidInput:
+    """The first of pydantic's complaints, as a 422 naming its field."""
+    first = exc.errors(include_url=False)[0]
+    field = field_path(tuple(first["loc"]))
+    return InvalidInput(f"{field}: {first['msg']}", field=field)
+
+
+def parse_tracker_payload(body: bytes) -> TrackerPayload:
+    """Parse and validate a ``/track`` body; 400 for bad JSON, 422 naming the field."""
+    data = load_json(body)
     try:
         return TrackerPayload.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        field = field_path(tuple(first["loc"]))
-        raise InvalidInput(f"{field}: {first['msg']}", field=field) from None
+        raise invalid_input(exc) from None
 
 
 def encode_json(value: dict[str, Any], field: str) -> bytes:

@@ -13,12 +13,11 @@ import binascii
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-import orjson
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic import ValidationError as _ValidationError
 
-from headwater.core.intake import field_path
-from headwater.errors import InvalidInput, MalformedInput, UnknownSource
+from headwater.core.intake import invalid_input, load_json_object
+from headwater.errors import InvalidInput, UnknownSource
 
 __all__ = [
     "MAX_BATCH_MESSAGES",
@@ -109,30 +108,14 @@ class SegmentBatch(BaseModel):
     writeKey: str | None = None
 
 
-def _load_object(body: bytes) -> Any:
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise MalformedInput(f"invalid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise InvalidInput("body must be a JSON object", field="body")
-    return data
-
-
-def _invalid(exc: _ValidationError) -> InvalidInput:
-    first = exc.errors(include_url=False)[0]
-    field = field_path(tuple(first["loc"]))
-    return InvalidInput(f"{field}: {first['msg']}", field=field)
-
-
 def parse_segment_message(body: bytes, kind: SegmentType) -> SegmentBatch:
     """A single-call body (``/v1/<kind>``) as a batch of one; its type is the route's."""
-    data = _load_object(body)
+    data = load_json_object(body)
     data.pop("type", None)  # the route says what it is
     try:
         message = SegmentMessage.model_validate(data)
     except _ValidationError as exc:
-        raise _invalid(exc) from None
+        raise invalid_input(exc) from None
     message = message.model_copy(update={"type": kind})
     message.require(kind, "")
     return SegmentBatch(batch=[message], writeKey=message.writeKey)
@@ -140,13 +123,13 @@ def parse_segment_message(body: bytes, kind: SegmentType) -> SegmentBatch:
 
 def parse_segment_batch(body: bytes) -> SegmentBatch:
     """A ``/v1/batch`` body; every message must name a known type and its fields."""
-    data = _load_object(body)
+    data = load_json_object(body)
     if "batch" not in data:
         raise InvalidInput("batch is required", field="batch")
     try:
         parsed = SegmentBatch.model_validate(data)
     except _ValidationError as exc:
-        raise _invalid(exc) from None
+        raise invalid_input(exc) from None
     for index, message in enumerate(parsed.batch):
         at = f"batch[{index}]."
         if message.type is None:
