@@ -30,7 +30,7 @@ from headwater.core.accounts import (
     keys_match,
     split_api_key,
 )
-from headwater.core.config import config_key
+from headwater.core.config import ConfigEntry, config_key
 from headwater.core.tenancy import tenant_key
 from headwater.errors import Forbidden, Unauthenticated
 
@@ -39,9 +39,11 @@ __all__ = [
     "Principal",
     "Scope",
     "TmsAccess",
+    "live_user",
     "require",
     "runtime_of",
     "tenant_active",
+    "token_revoked",
 ]
 
 bearer_scheme = OAuth2PasswordBearer(tokenUrl="/user/token", auto_error=False)
@@ -85,9 +87,15 @@ def tenant_active(runtime: ConsoleRuntime, tenant: str) -> bool:
     return entry is not None and entry.data.get("status", "active") == "active"
 
 
-def _from_token(runtime: ConsoleRuntime, token: str) -> Principal:
-    claims = runtime.tokens.check(token, "access")
-    if runtime.config.get(config_key(REVOKED_KIND, claims.tenant, None, claims.token_id)):
+def token_revoked(runtime: ConsoleRuntime, claims: Claims) -> bool:
+    key = config_key(REVOKED_KIND, claims.tenant, None, claims.token_id)
+    return runtime.config.get(key) is not None
+
+
+def live_user(runtime: ConsoleRuntime, claims: Claims) -> tuple[ConfigEntry, UserRecord]:
+    """The user a checked token names, refused (401) when the token was revoked or the
+    user is gone or disabled."""
+    if token_revoked(runtime, claims):
         raise Unauthenticated("token revoked")
     entry = runtime.config.get(config_key(USER_KIND, claims.tenant, None, claims.subject))
     if entry is None:
@@ -95,6 +103,12 @@ def _from_token(runtime: ConsoleRuntime, token: str) -> Principal:
     user = UserRecord.model_validate(entry.data)
     if user.disabled:
         raise Unauthenticated("user disabled")
+    return entry, user
+
+
+def _from_token(runtime: ConsoleRuntime, token: str) -> Principal:
+    claims = runtime.tokens.check(token, "access")
+    _, user = live_user(runtime, claims)
     # The role is read from the user record, so a changed role applies at once.
     return Principal(claims.tenant, claims.subject, user.role, "token", claims)
 

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from headwater.console.auth import tenant_active
+from headwater.console.auth import live_user, tenant_active, token_revoked
 from headwater.console.runtime import ConsoleRuntime
 from headwater.console.tokens import Claims
 from headwater.core.access import Role
@@ -82,14 +82,9 @@ async def login(
     return _pair(runtime, entry.id, entry.tenant, user.role)
 
 
-def _revoked(runtime: ConsoleRuntime, claims: Claims) -> bool:
-    key = config_key(REVOKED_KIND, claims.tenant, None, claims.token_id)
-    return runtime.config.get(key) is not None
-
-
 async def revoke(runtime: ConsoleRuntime, claims: Claims) -> None:
     """Publish the token id on the config topic, so every API process refuses it."""
-    if _revoked(runtime, claims):
+    if token_revoked(runtime, claims):
         return
     await runtime.publisher.publish(
         kind=REVOKED_KIND,
@@ -131,14 +126,7 @@ async def prune_revocations(runtime: ConsoleRuntime, now: datetime) -> int:
 async def refresh(runtime: ConsoleRuntime, refresh_token: str) -> TokenPair:
     """A new pair for a valid refresh token, which is used up (rotation)."""
     claims = runtime.tokens.check(refresh_token, "refresh")
-    if _revoked(runtime, claims):
-        raise Unauthenticated("token revoked")
-    entry = runtime.config.get(config_key(USER_KIND, claims.tenant, None, claims.subject))
-    if entry is None:
-        raise Unauthenticated("user no longer exists")
-    user = UserRecord.model_validate(entry.data)
-    if user.disabled:
-        raise Unauthenticated("user disabled")
+    entry, user = live_user(runtime, claims)
     if not tenant_active(runtime, claims.tenant):
         raise Forbidden(f"tenant {claims.tenant} is suspended or removed")
     await revoke(runtime, claims)
