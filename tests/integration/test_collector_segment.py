@@ -13,14 +13,11 @@ import orjson
 import pytest
 import pytest_asyncio
 
-from headwater.core.sources import SOURCE_KIND
 from headwater.infra.init import InitResult
 from headwater.schemas import INTAKE_BATCH
 from headwater.settings import Settings
-from headwater.streams.codec import AvroCodec
-from headwater.streams.config_log import ConfigPublisher
-from headwater.streams.kafka import AckedProducer
 from headwater.streams.topics import Topics
+from tests.support.config import publish_source
 from tests.support.kafka import read_topic
 from tests.support.polling import eventually
 
@@ -268,24 +265,14 @@ async def strict_source(settings: Settings, collector: str) -> AsyncIterator[tup
     """A source with a burst of 3 events, refilled so slowly (one per 100 s) that timing
     cannot matter, known to the running collector."""
     source_id, key = unique("strict"), "hw_" + uuid.uuid4().hex
-    producer = AckedProducer(settings)
-    await producer.start(wait=10)
-    try:
-        await ConfigPublisher(settings, AvroCodec.default(), producer).publish(
-            kind=SOURCE_KIND,
-            tenant="default",
-            env=settings.env,
-            entity_id=source_id,
-            data={
-                "name": "Strict",
-                "write_keys": [{"key": key}],
-                "rate_limit": {"events_per_second": 0.01, "burst": 3},
-            },
-            version=1,
-            updated_by="test",
-        )
-    finally:
-        await producer.stop()
+    await publish_source(
+        settings,
+        source_id,
+        1,
+        name="Strict",
+        write_keys=[{"key": key}],
+        rate_limit={"events_per_second": 0.01, "burst": 3},
+    )
     async with httpx.AsyncClient(base_url=collector) as http:
 
         async def known() -> bool:

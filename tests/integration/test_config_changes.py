@@ -5,32 +5,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from headwater.core.sources import SOURCE_KIND
 from headwater.infra.init import InitResult
 from headwater.settings import Settings
-from headwater.streams.codec import AvroCodec
-from headwater.streams.config_log import ConfigPublisher
-from headwater.streams.kafka import AckedProducer
+from tests.support.config import publish_source
 from tests.support.polling import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
-
-
-async def publish_source(settings: Settings, source_id: str, version: int, **data: object) -> None:
-    producer = AckedProducer(settings)
-    await producer.start(wait=10)
-    try:
-        await ConfigPublisher(settings, AvroCodec.default(), producer).publish(
-            kind=SOURCE_KIND,
-            tenant="default",
-            env=settings.env,
-            entity_id=source_id,
-            data={"name": "test", "type": "rest", **data},
-            version=version,
-            updated_by="test",
-        )
-    finally:
-        await producer.stop()
 
 
 def one_event(source_id: str) -> dict[str, object]:
