@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from headwater.agents.profile_outputs import Outputs, Send
+from headwater.agents.profile_outputs import Outputs
 from headwater.core.automation import Automation, automate
 from headwater.core.flows.registry import ActionRegistry, builtin_registry
 from headwater.core.offsets import record as record_offset
@@ -35,10 +35,11 @@ from headwater.schemas import INTAKE_BATCH, PROFILE_OP
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.deadletter import DeadLetters, SourceMessage
+from headwater.streams.sender import Send
 from headwater.streams.table_state import StateTable
 from headwater.streams.topics import Topics
 
-__all__ = ["AutomationFor", "ProfileResult", "ProfileStage", "RulesFor", "Send"]
+__all__ = ["AutomationFor", "ProfileResult", "ProfileStage", "RulesFor"]
 
 log = logging.getLogger(__name__)
 

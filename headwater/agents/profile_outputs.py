@@ -25,7 +25,7 @@ from headwater.streams.codec import AvroCodec
 from headwater.streams.sender import Send
 from headwater.streams.topics import Topics
 
-__all__ = ["Outputs", "Send"]
+__all__ = ["Outputs"]
 
 
 class Outputs:

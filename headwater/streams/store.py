@@ -36,22 +36,24 @@ STORE_SCHEME = "hwrocks"
 MEMORY_SCHEME = "hwmemory"
 
 
-class KeyPartitionedStore(RocksDBStore):
-    def _partition_of(self, key: bytes) -> int:
-        return key_partition(key, int(self.table.partitions or self.app.conf.topic_partitions))
+def _partition_of(store: Any, key: bytes) -> int:
+    """The partition of ``key`` among the partitions of the store's table."""
+    return key_partition(key, int(store.table.partitions or store.app.conf.topic_partitions))
 
+
+class KeyPartitionedStore(RocksDBStore):
     def _set(self, key: bytes, value: bytes | None) -> None:
-        partition = self._partition_of(key)
+        partition = _partition_of(self, key)
         self._key_index[key] = partition
         self._db_for_partition(partition).put(key, value)
 
     def _get(self, key: bytes) -> bytes | None:
-        partition = self._partition_of(key)
+        partition = _partition_of(self, key)
         db: Any = self._dbs.get(partition)
         return None if db is None else db.get(key)
 
     def _del(self, key: bytes) -> None:
-        db: Any = self._dbs.get(self._partition_of(key))
+        db: Any = self._dbs.get(_partition_of(self, key))
         if db is not None:
             db.delete(key)
 
@@ -65,9 +67,7 @@ class KeyPartitionedMemoryStore(MemoryStore[bytes, bytes]):
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
         self.data[key] = value
-        self._key_partition[key] = key_partition(
-            key, int(self.table.partitions or self.app.conf.topic_partitions)
-        )
+        self._key_partition[key] = _partition_of(self, key)
 
 
 def register() -> None:
