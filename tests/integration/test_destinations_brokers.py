@@ -1,10 +1,10 @@
-"""The destinations stage publishing for real: Kafka (the test broker), MQTT (the local
-Mosquitto), AMQP (the local RabbitMQ) and SMTP (an aiosmtpd server started here)."""
+"""The destinations stage publishing for real: Kafka (the test broker), MQTT (Mosquitto),
+AMQP (RabbitMQ), both from the ``mqtt`` and ``amqp`` fixtures, and SMTP (an aiosmtpd
+server started here)."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -20,19 +20,12 @@ from headwater.schemas import DEAD_LETTER
 from headwater.settings import Settings
 from headwater.streams.kafka import AckedProducer, ensure_topics
 from headwater.streams.topics import Topics, TopicSpec
+from tests.support.channels import AmqpServer, MqttServer
 from tests.support.kafka import read_topic
 from tests.support.outbound import Letters, outbound_message, outbound_settings, running_stage
 from tests.support.polling import eventually
 
 pytestmark = pytest.mark.integration
-
-
-def reachable_or_skip(port: int, what: str) -> None:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2):
-            return
-    except OSError as exc:
-        pytest.skip(f"{what} is not reachable on 127.0.0.1:{port} ({exc})")
 
 
 async def test_kafka_requests_are_produced_and_failures_reach_the_dead_letter_topic(
@@ -81,13 +74,13 @@ async def _raw_records(settings: Settings, topic: str) -> list[tuple[bytes, Any]
         await consumer.stop()
 
 
-async def test_mqtt_requests_are_published_to_mosquitto() -> None:
-    reachable_or_skip(1883, "Mosquitto (MQTT)")
+async def test_mqtt_requests_are_published_to_mosquitto(mqtt: MqttServer) -> None:
     topic = f"headwater/test/{uuid.uuid4().hex}"
     letters = Letters()
-    async with aiomqtt.Client("127.0.0.1", 1883) as subscriber:
+    settings = outbound_settings(outbound_mqtt_host=mqtt.host, outbound_mqtt_port=mqtt.port)
+    async with aiomqtt.Client(mqtt.host, mqtt.port) as subscriber:
         await subscriber.subscribe(topic, qos=1)
-        async with running_stage(outbound_settings(), letters) as stage:
+        async with running_stage(settings, letters) as stage:
             message = outbound_message("mqtt", {"topic": topic, "qos": 1}, {"hello": "mqtt"})
             result = await stage.handle([message])
         async with asyncio.timeout(10):
@@ -110,10 +103,9 @@ async def test_mqtt_to_a_broker_that_is_down_is_dead_lettered_with_the_error() -
     assert "mqtt 127.0.0.1" in letters.records[0]["reason"]
 
 
-async def test_amqp_requests_are_published_to_rabbitmq() -> None:
-    reachable_or_skip(5672, "RabbitMQ (AMQP)")
+async def test_amqp_requests_are_published_to_rabbitmq(amqp: AmqpServer) -> None:
     letters = Letters()
-    settings = outbound_settings()
+    settings = outbound_settings(outbound_amqp_url=amqp.url)
     exchange_name = f"headwater-test-{uuid.uuid4().hex}"
     connection = await aio_pika.connect(settings.outbound_amqp_url.get_secret_value())
     async with connection:
