@@ -146,6 +146,10 @@ class Settings(BaseSettings):
 
     # --- local stack -----------------------------------------------------------------
     data_dir: Path = Path(".headwater")
+    engines_cache: Path = Field(
+        default=Path.home() / ".cache" / "headwater" / "engines",
+        description="where `headwater engines fetch` keeps Apache Kafka and OpenSearch",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("kafka", "search")

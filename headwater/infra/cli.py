@@ -34,6 +34,13 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
     return run_up(settings, ports=StackPorts(args.port_base), data_dir=data_dir, as_json=args.json)
 
 
+def _engines(args: argparse.Namespace, settings: Settings) -> int:
+    from headwater.infra.engines.command import run_engines
+
+    data_dir = Path(args.data_dir) if args.data_dir else settings.data_dir
+    return run_engines(args.action, settings.engines_cache, data_dir / "engines")
+
+
 def _init(args: argparse.Namespace, settings: Settings) -> int:
     from headwater.infra.init import run_init
 
@@ -172,6 +179,17 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--port-base", type=int, default=DEFAULT_PORT_BASE, help="first port used")
     up.add_argument("--json", action="store_true", help="print one JSON line when ready")
     up.set_defaults(run=_up)
+
+    engines = commands.add_parser(
+        "engines", help="Apache Kafka and OpenSearch from Maven Central, on this machine"
+    )
+    engines.add_argument(
+        "action",
+        choices=("fetch", "start", "stop"),
+        help="fetch them into the cache; start both (until Ctrl-C or `stop`); stop them",
+    )
+    engines.add_argument("--data-dir", help="their data goes under DATA_DIR/engines")
+    engines.set_defaults(run=_engines)
 
     init = commands.add_parser("init", help="create topics, templates, default tenant/source")
     init.add_argument("--partitions", type=int, help="partitions for new topics (default 6)")
