@@ -38,7 +38,9 @@ __all__ = [
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-_PORTED = re.compile(r"^\[(?P<v6>[^\]]+)\](?::(?P<v6port>\d+))?$|^(?P<host>[^:\[\]]+):(?P<port>\d+)$")
+_PORTED = re.compile(
+    r"^\[(?P<v6>[^\]]+)\](?::(?P<v6port>\d+))?$|^(?P<host>[^:\[\]]+):(?P<port>\d+)$"
+)
 _LEGACY_V4 = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$", re.IGNORECASE)
 
 
@@ -129,9 +131,7 @@ class Endpoint:
         literal = ip_literal(self.host)
         if literal is not None and literal.is_unspecified:
             return True  # bound to every interface: any address with this port is it
-        return (
-            self.host.lower() == name.lower().rstrip(".") or literal == ip or ip in set(resolved)
-        )
+        return self.host.lower() == name.lower().rstrip(".") or literal == ip or ip in set(resolved)
 
 
 @dataclass(frozen=True, slots=True)

@@ -130,3 +130,60 @@ async def test_requests_wait_on_an_open_breaker_and_go_through_once_it_closes() 
     assert (second.delivered, second.attempts) == (1, 1)
     assert letters.records == []
     assert [r.headers["idempotency-key"] for r in sink.received] == ["a", "a", "a", "b"]
+
+
+async def test_a_flow_cannot_reach_loopback_link_local_or_private_addresses_unless_allowed() -> (
+    None
+):
+    letters = Letters()
+    async with http_sink([200]) as sink:
+        port = int(sink.url.split(":")[2].split("/")[0])
+        urls = [
+            sink.url,
+            f"http://localhost:{port}/x",  # a name that resolves to loopback
+            f"http://0x7f000001:{port}/x",
+            f"http://2130706433:{port}/x",
+            f"http://[::1]:{port}/x",
+            f"http://[::ffff:127.0.0.1]:{port}/x",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://10.0.0.1/x",
+            "http://192.168.1.1/x",
+            "http://0.0.0.0:80/x",
+        ]
+        async with running_stage(outbound_settings(outbound_allow=[]), letters) as stage:
+            refused = await stage.handle([outbound_message("http", {"url": u}, {}) for u in urls])
+        allowed_settings = outbound_settings(outbound_allow=["127.0.0.1"])
+        async with running_stage(allowed_settings, Letters()) as stage:
+            allowed = await stage.handle(
+                [
+                    outbound_message("http", {"url": sink.url}, {}),
+                    outbound_message("http", {"url": f"http://0x7f000001:{port}/hex"}, {}),
+                ]
+            )
+
+    assert (refused.delivered, refused.dead_lettered, refused.attempts) == (0, len(urls), 10)
+    reasons = [letter["reason"] for letter in letters.records]
+    assert all(r.startswith("outbound address refused") for r in reasons), reasons
+    assert all(letter["attempts"] == 1 for letter in letters.records)  # never retried
+    assert sum("loopback" in r for r in reasons) == 6
+    assert any("169.254.169.254:80 is a link-local address" in r for r in reasons)
+    assert allowed.delivered == 2
+    assert [r.path for r in sink.received] == ["/hooks/in?token=secret", "/hex"]  # only allowed
+    assert sink.received[1].headers["host"] == f"0x7f000001:{port}"
+
+
+async def test_the_platforms_own_endpoints_are_refused_unless_named_with_their_port() -> None:
+    async with http_sink([200]) as sink:
+        port = int(sink.url.split(":")[2].split("/")[0])
+        letters = Letters()
+        # the sink stands in for the platform's search engine
+        as_search = {"search": f"http://localhost:{port}", "outbound_allow": ["127.0.0.0/8"]}
+        async with running_stage(outbound_settings(**as_search), letters) as stage:
+            refused = await stage.handle([outbound_message("http", {"url": sink.url}, {})])
+        named = {**as_search, "outbound_allow": [f"127.0.0.1:{port}"]}
+        async with running_stage(outbound_settings(**named), Letters()) as stage:
+            allowed = await stage.handle([outbound_message("http", {"url": sink.url}, {})])
+
+    assert (refused.dead_lettered, allowed.delivered) == (1, 1)
+    assert "is one of the platform's own endpoints" in letters.records[0]["reason"]
+    assert len(sink.received) == 1

@@ -25,11 +25,11 @@ from headwater.console.routes.entities import EntityId, entity_router
 from headwater.core.access import Permission
 from headwater.core.automation import FLOW_KIND, RULE_KIND, SEGMENT_KIND
 from headwater.core.conditions.query import compile_query
+from headwater.core.flows.actions.outbound import outbound_problems
 from headwater.core.flows.model import Flow
 from headwater.core.flows.registry import ActionRegistry, registry_from_entry_points
 from headwater.core.flows.rules import rule_from_config
 from headwater.core.flows.runner import debug_flow
-from headwater.core.flows.actions.outbound import outbound_problems
 from headwater.core.flows.validation import validate_flow
 from headwater.core.segments import segment_from_config
 from headwater.errors import FlowInvalid

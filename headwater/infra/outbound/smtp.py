@@ -109,9 +109,7 @@ def _addresses(value: Any, what: str) -> list[str]:
     return found
 
 
-def build_email(
-    request: OutboundRequest, default_from: str
-) -> tuple[EmailMessage, str, list[str]]:
+def build_email(request: OutboundRequest, default_from: str) -> tuple[EmailMessage, str, list[str]]:
     """The message, its sender and its recipients (the SMTP envelope)."""
     recipients = _addresses(request.target.get("to"), "'to'")
     [sender] = _addresses(request.target.get("from") or default_from, "'from'")

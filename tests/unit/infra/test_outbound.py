@@ -13,7 +13,6 @@ from headwater.infra.outbound.http import HttpTransport, _where
 from headwater.infra.outbound.smtp import SmtpTransport, build_email
 from headwater.settings import load_settings
 
-
 DEFAULT_FROM = "headwater@example.com"
 
 
@@ -78,7 +77,11 @@ def test_an_email_without_a_from_comes_from_the_configured_address() -> None:
     message, sender, recipients = build_email(
         request("email", {"to": "ann@example.com"}, "x"), DEFAULT_FROM
     )
-    assert (message["From"], sender, recipients) == (DEFAULT_FROM, DEFAULT_FROM, ["ann@example.com"])
+    assert (message["From"], sender, recipients) == (
+        DEFAULT_FROM,
+        DEFAULT_FROM,
+        ["ann@example.com"],
+    )
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,8 @@ destinations agent checks again right before sending."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from headwater.core.flows.actions.schemas import ANY, STRING, TEXT, obj
