@@ -3,14 +3,24 @@ idempotency key, permanent failures dead-lettered at once, a down destination's 
 
 from __future__ import annotations
 
+import asyncio
+import datetime
+import ipaddress
+import ssl
 import time
+from pathlib import Path
 
 import orjson
 import pytest
 
 from headwater.core.delivery import BreakerState
+from headwater.core.flows.state import OutboundRequest
+from headwater.core.outbound_policy import IPAddress
+from headwater.errors import DeliveryFailed
 from headwater.infra.embedded import free_port
-from tests.support.http_sink import http_sink
+from headwater.infra.outbound.addresses import AddressGuard
+from headwater.infra.outbound.http import HttpTransport
+from tests.support.http_sink import HttpSink, http_sink
 from tests.support.outbound import Letters, outbound_message, outbound_settings, running_stage
 
 pytestmark = pytest.mark.integration
@@ -187,3 +197,77 @@ async def test_the_platforms_own_endpoints_are_refused_unless_named_with_their_p
     assert (refused.dead_lettered, allowed.delivered) == (1, 1)
     assert "is one of the platform's own endpoints" in letters.records[0]["reason"]
     assert len(sink.received) == 1
+
+
+def _get(url: str) -> OutboundRequest:
+    return OutboundRequest("http", {"url": url, "method": "GET"}, None, "k", "f", "n", "e")
+
+
+def _self_signed(tmp: Path, name: str) -> tuple[Path, Path]:
+    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+async def test_a_call_to_the_checked_address_still_verifies_tls_for_the_host_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = _self_signed(tmp_path, "hooks.test")
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trust the test certificate only
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    names_sent: list[str | None] = []
+
+    def note_sni(_sock: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
+        names_sent.append(name)
+
+    server_tls.sni_callback = note_sni
+    sink = HttpSink([200])
+    server = await asyncio.start_server(sink._serve, "127.0.0.1", 0, ssl=server_tls)
+    port = server.sockets[0].getsockname()[1]
+
+    async def resolve(host: str, _port: int) -> list[IPAddress]:
+        return [ipaddress.ip_address("127.0.0.1")]  # both names point at the test server
+
+    settings = outbound_settings(outbound_max_attempts=1)
+    transport = HttpTransport(settings, AddressGuard(settings, resolve))
+    await transport.start()
+    try:
+        await transport.send(_get(f"https://hooks.test:{port}/in"))
+        with pytest.raises(DeliveryFailed, match="CERTIFICATE_VERIFY_FAILED"):
+            await transport.send(_get(f"https://other.test:{port}/in"))
+    finally:
+        await transport.close()
+        server.close()
+        await server.wait_closed()
+
+    assert names_sent == ["hooks.test", "other.test"]  # SNI names the host, not the IP
+    [received] = sink.received
+    assert received.headers["host"] == f"hooks.test:{port}"

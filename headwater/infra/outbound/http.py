@@ -29,7 +29,13 @@ class HttpTransport:
         self._client: httpx.AsyncClient | None = None
 
     async def start(self) -> None:
-        self._client = httpx.AsyncClient(timeout=self._timeout, follow_redirects=False)
+        # no kept-alive connections: requests go to checked IPs, and a pooled connection
+        # to one IP (TLS-verified for one host) must not serve another host on that IP
+        self._client = httpx.AsyncClient(
+            timeout=self._timeout,
+            follow_redirects=False,
+            limits=httpx.Limits(max_keepalive_connections=0),
+        )
 
     async def close(self) -> None:
         if self._client is not None:

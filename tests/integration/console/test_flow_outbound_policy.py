@@ -54,10 +54,11 @@ async def test_a_flow_the_outbound_policy_refuses_is_not_saved(
 async def test_a_flow_within_the_policy_is_saved(api: Api) -> None:
     await api.tenant("out_b")
     admin = await api.token("admin@out_b.example")
-    for action, config in [
+    allowed: list[tuple[str, dict[str, Any]]] = [
         ("webhook", {"url": "https://crm.example/p/{{profile.id}}"}),
         ("publish-kafka", {"topic": "out_b.orders", "key": "{{profile.id}}"}),
         ("send-email", {"to": ["a@example.com", "b@example.com"], "subject": "s", "body": "b"}),
-    ]:
+    ]
+    for action, config in allowed:
         saved = await api.http.post("/flows", headers=admin, json=_flow(action, config))
         assert saved.status_code == 201, saved.text
