@@ -4,6 +4,7 @@ Mosquitto), AMQP (the local RabbitMQ) and SMTP (an aiosmtpd server started here)
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 import uuid
 from collections.abc import Iterator
@@ -18,7 +19,10 @@ from jsonschema import Draft202012Validator
 
 from headwater.core.flows import ActionCall, builtin_registry
 from headwater.core.flows.state import FlowState, OutboundRequest
+from headwater.core.outbound_policy import IPAddress
 from headwater.infra.embedded import free_port
+from headwater.infra.outbound.addresses import AddressGuard
+from headwater.infra.outbound.smtp import SmtpTransport
 from headwater.schemas import DEAD_LETTER
 from headwater.settings import Settings
 from headwater.streams.kafka import AckedProducer, ensure_topics
@@ -276,3 +280,32 @@ async def test_the_send_email_action_delivers_to_exactly_its_recipient(
     reasons = [letter["reason"] for letter in letters.records]
     assert all("is not one address" in r for r in reasons), reasons
     assert all(letter["attempts"] == 1 for letter in letters.records)
+
+
+async def test_a_smtp_or_mqtt_server_a_request_names_goes_through_the_address_policy(
+    smtp_server: tuple[_Inbox, int],
+) -> None:
+    inbox, port = smtp_server
+    letters = Letters()
+    async with running_stage(outbound_settings(outbound_allow=[]), letters) as stage:
+        result = await stage.handle(
+            [
+                outbound_message("email", {"to": "ann@example.com", "host": "127.0.0.1"}, "x"),
+                outbound_message("email", {"to": "ann@example.com", "port": port}, "x"),
+                outbound_message("mqtt", {"topic": "default/t", "host": "localhost"}, {}),
+                outbound_message("mqtt", {"topic": "default/t", "host": "169.254.169.254"}, {}),
+            ]
+        )
+    assert (result.dead_lettered, result.attempts) == (4, 4)
+    assert all("outbound address refused" in r["reason"] for r in letters.records)
+    assert inbox.messages == []
+
+    async def resolve(host: str, _port: int) -> list[IPAddress]:
+        return [ipaddress.ip_address("127.0.0.1")] if host == "mail.test" else []
+
+    settings = outbound_settings()  # loopback allowed
+    smtp = SmtpTransport(settings, AddressGuard(settings, resolve))
+    target = {"to": "ann@example.com", "host": "mail.test", "port": port}
+    await smtp.send(OutboundRequest("email", target, "hi", "key", "flow", "node", "event"))
+    [(_, rcpt, _)] = inbox.messages  # through the checked address, named mail.test
+    assert rcpt == ["ann@example.com"]
