@@ -170,9 +170,8 @@ def url_template_problem(url: object) -> str | None:
     """A problem when a URL's scheme or host is templated (or it has no host)."""
     if not isinstance(url, str):
         return None  # a path lookup: refused by the schema or at send time
-    authority_end = url.find("/", url.find("://") + 3) if "://" in url else -1
-    head = url if authority_end < 0 else url[:authority_end]
-    if "{{" in head or "{%" in head or "://" not in url:
+    head = re.split(r"[/?#]", url.split("://", 1)[1], maxsplit=1)[0] if "://" in url else url
+    if "://" not in url or "{{" in url.split("://", 1)[0] or "{{" in head:
         return "the url's scheme and host must be literal (templates only in path and query)"
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:

@@ -39,6 +39,9 @@ def test_a_templated_scheme_or_host_is_refused(url: str) -> None:
 def test_templates_in_path_and_query_are_fine() -> None:
     assert url_template_problem("https://crm.example/p/{{profile.id}}?e={{event.id}}") is None
     assert url_template_problem("https://crm.example") is None
+    assert url_template_problem("https://crm.example?p={{profile.id}}") is None
+    assert url_template_problem("https://crm.example#{{profile.id}}") is None
+    assert url_template_problem("https://crm.example{{event.properties.rest}}") is not None
 
 
 @pytest.mark.parametrize(
