@@ -126,6 +126,21 @@ class Settings(BaseSettings):
         default=SecretStr("amqp://guest:guest@127.0.0.1:5672/"),
         description="RabbitMQ for amqp requests (holds credentials: never logged)",
     )
+    outbound_smtp_from: str = Field(
+        default="headwater@localhost",
+        pattern=r"^[^@\s,;<>]+@[^@\s,;<>]+$",
+        description="From address of emails whose flow node names none",
+    )
+    outbound_allow: list[str] = Field(
+        default=[],
+        description="non-public addresses and platform endpoints flows may reach: "
+        "IPs, CIDRs or host names, each with an optional :port",
+    )
+    outbound_topic_prefixes: dict[str, list[str]] = Field(
+        default={"*": ["{tenant}.", "{tenant}/"]},
+        description="Kafka/MQTT/AMQP name prefixes a tenant's flows may publish to, per "
+        "tenant id ('*': every other tenant); {tenant} is the tenant's id",
+    )
 
     # --- private API (headwater api) -------------------------------------------------
     api_host: str = "127.0.0.1"
@@ -156,6 +171,15 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
+
+    @field_validator("outbound_allow")
+    @classmethod
+    def _allow_entries(cls, value: list[str]) -> list[str]:
+        from headwater.core.outbound_policy import AllowEntry
+
+        for entry in value:
+            AllowEntry.parse(entry)  # ValueError names the bad entry
+        return value
 
     @field_validator("api_secret", "tms_key")
     @classmethod

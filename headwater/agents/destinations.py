@@ -7,6 +7,9 @@ has been delivered or dead-lettered, so Faust acks nothing still pending. A requ
 - is tried with a per-attempt timeout (at most ``outbound_concurrency`` attempts run at
   once; waiting requests take no slot), and retried with jittered exponential back-off
   while it fails in a way that may pass (connection refused, timeout, 408/425/429/5xx);
+- is refused (dead-lettered at once) when it publishes outside the tenant's topic
+  prefixes or to a platform topic, or when its address is not one the operator allows
+  (``headwater/core/outbound_policy.py``; the address is checked at each attempt);
 - goes through its destination's circuit breaker (host for HTTP, server for the
   others): while the breaker is open the request waits instead of failing;
 - is dead-lettered (stage ``destinations``, payload = the request, reason = the last
@@ -36,6 +39,7 @@ from headwater.core.delivery import (
 )
 from headwater.core.flows.state import OutboundRequest
 from headwater.errors import DeliveryFailed, HeadwaterError
+from headwater.infra.outbound.addresses import topic_policy
 from headwater.infra.outbound.base import Transport
 from headwater.schemas import OUTBOUND_REQUEST
 from headwater.settings import Settings
@@ -61,12 +65,13 @@ class _Outcome:
     attempts: int
 
 
-def decode_request(codec: AvroCodec, value: bytes) -> OutboundRequest:
+def decode_request(codec: AvroCodec, value: bytes) -> tuple[str, OutboundRequest]:
+    """The tenant whose flow asked, and the request."""
     record = codec.decode(OUTBOUND_REQUEST, value)
     target = orjson.loads(record["target"])
     if not isinstance(target, dict):
         raise DeliveryFailed("target is not a JSON object", retryable=False)
-    return OutboundRequest(
+    return record["tenant"], OutboundRequest(
         kind=record["kind"],
         target=target,
         body=orjson.loads(record["body"]),
@@ -105,6 +110,7 @@ class DestinationsStage:
         self._breakers: dict[str, CircuitBreaker] = {}
         self._last_error: dict[str, str] = {}  # per destination, for requests never tried
         self._slots = asyncio.Semaphore(settings.outbound_concurrency)
+        self._topics = topic_policy(settings)
 
     def breaker(self, destination: str) -> CircuitBreaker:
         found = self._breakers.get(destination)
@@ -127,10 +133,13 @@ class DestinationsStage:
 
     async def _one(self, message: SourceMessage) -> _Outcome:
         try:
-            request = decode_request(self._codec, message.value)
+            tenant, request = decode_request(self._codec, message.value)
             transport = self._transports.get(request.kind)
             if transport is None:
                 raise DeliveryFailed(f"unknown outbound kind {request.kind!r}", retryable=False)
+            refusal = self._topics.target_refusal(request.kind, request.target, tenant)
+            if refusal is not None:
+                raise DeliveryFailed(refusal, retryable=False)
             destination = transport.destination(request)
         except (HeadwaterError, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             await self._dead.record(message, f"outbound request refused: {exc}")

@@ -5,6 +5,7 @@ server started here)."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -14,8 +15,14 @@ import aiomqtt
 import orjson
 import pytest
 from aiosmtpd.controller import Controller
+from jsonschema import Draft202012Validator
 
+from headwater.core.flows import ActionCall, builtin_registry
+from headwater.core.flows.state import FlowState, OutboundRequest
+from headwater.core.outbound_policy import IPAddress
 from headwater.infra.embedded import free_port
+from headwater.infra.outbound.addresses import AddressGuard
+from headwater.infra.outbound.smtp import SmtpTransport
 from headwater.schemas import DEAD_LETTER
 from headwater.settings import Settings
 from headwater.streams.kafka import AckedProducer, ensure_topics
@@ -32,7 +39,7 @@ async def test_kafka_requests_are_produced_and_failures_reach_the_dead_letter_to
     settings: Settings,
 ) -> None:
     topics = Topics(settings.topic_prefix)
-    webhooks = f"{settings.topic_prefix}.webhooks"
+    webhooks = f"default.webhooks-{settings.topic_prefix}"  # the tenant's own prefix
     await ensure_topics(settings, [TopicSpec(webhooks, 1), TopicSpec(topics.deadletter, 1)])
     producer = AckedProducer(settings)
     await producer.start(wait=10)
@@ -59,6 +66,36 @@ async def test_kafka_requests_are_produced_and_failures_reach_the_dead_letter_to
     assert "'topic'" in letter["reason"]
 
 
+async def test_flows_never_publish_to_the_platforms_topics_or_outside_their_prefixes(
+    settings: Settings,
+) -> None:
+    topics = Topics(settings.topic_prefix)
+    letters = Letters()
+    producer = AckedProducer(settings)
+    await producer.start(wait=10)
+    try:
+        async with running_stage(settings, letters, producer) as stage:
+            refused = [
+                ("kafka", {"topic": topics.config, "key": "user/acme/*/admin-id"}),
+                ("kafka", {"topic": topics.intake, "key": "globex:ann"}),
+                ("kafka", {"topic": f"{settings.worker_id}-profiles-changelog"}),
+                ("kafka", {"topic": "globex.orders"}),  # another tenant's prefix
+                ("mqtt", {"topic": "globex/devices"}),
+                ("amqp", {"exchange": "", "routing_key": "globex-queue"}),
+            ]
+            result = await stage.handle(
+                [outbound_message(kind, target, {"x": 1}) for kind, target in refused]
+            )
+    finally:
+        await producer.stop()
+
+    assert (result.delivered, result.dead_lettered, result.attempts) == (0, len(refused), 0)
+    reasons = [letter["reason"] for letter in letters.records]
+    assert all(r.startswith("outbound request refused") for r in reasons)
+    assert sum("belongs to the platform" in r for r in reasons) == 3
+    assert sum("outside the tenant's prefixes ('default.', 'default/')" in r for r in reasons) == 3
+
+
 async def _raw_records(settings: Settings, topic: str) -> list[tuple[bytes, Any]]:
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -75,7 +112,7 @@ async def _raw_records(settings: Settings, topic: str) -> list[tuple[bytes, Any]
 
 
 async def test_mqtt_requests_are_published_to_mosquitto(mqtt: MqttServer) -> None:
-    topic = f"headwater/test/{uuid.uuid4().hex}"
+    topic = f"default/test/{uuid.uuid4().hex}"  # the tenant's own prefix
     letters = Letters()
     settings = outbound_settings(outbound_mqtt_host=mqtt.host, outbound_mqtt_port=mqtt.port)
     async with aiomqtt.Client(mqtt.host, mqtt.port) as subscriber:
@@ -96,7 +133,7 @@ async def test_mqtt_to_a_broker_that_is_down_is_dead_lettered_with_the_error() -
     letters = Letters()
     settings = outbound_settings(outbound_max_attempts=2)
     async with running_stage(settings, letters) as stage:
-        target = {"topic": "t", "host": "127.0.0.1", "port": free_port()}
+        target = {"topic": "default/t", "host": "127.0.0.1", "port": free_port()}
         result = await stage.handle([outbound_message("mqtt", target, {})])
 
     assert (result.dead_lettered, result.attempts) == (1, 2)
@@ -106,7 +143,7 @@ async def test_mqtt_to_a_broker_that_is_down_is_dead_lettered_with_the_error() -
 async def test_amqp_requests_are_published_to_rabbitmq(amqp: AmqpServer) -> None:
     letters = Letters()
     settings = outbound_settings(outbound_amqp_url=amqp.url)
-    exchange_name = f"headwater-test-{uuid.uuid4().hex}"
+    exchange_name = f"default.test-{uuid.uuid4().hex}"  # the tenant's own prefix
     connection = await aio_pika.connect(settings.outbound_amqp_url.get_secret_value())
     async with connection:
         channel = await connection.channel()
@@ -190,3 +227,77 @@ async def test_email_is_sent_over_smtp_and_a_refused_recipient_is_dead_lettered(
     [letter] = letters.records
     assert letter["attempts"] == 1
     assert "550" in letter["reason"]
+
+
+def _email_request(config: dict[str, Any], **traits: Any) -> OutboundRequest:
+    """What the send-email action asks for, run as a flow node would run it."""
+    spec = builtin_registry().get("send-email")
+    assert spec is not None
+    Draft202012Validator(spec.config_schema).validate(config)
+    event = {"id": "e1", "type": "signup", "time": 0, "properties": {}}
+    state = FlowState("flow-1", event, {"id": "p1", "traits": traits}, {}, 0)
+    spec.run(ActionCall("mail", config, "payload", {}, state))
+    [request] = state.requests
+    return request
+
+
+async def test_the_send_email_action_delivers_to_exactly_its_recipient(
+    smtp_server: tuple[_Inbox, int],
+) -> None:
+    inbox, port = smtp_server
+    letters = Letters()
+    settings = outbound_settings(
+        outbound_smtp_host="127.0.0.1",
+        outbound_smtp_port=port,
+        outbound_smtp_from="shop@example.com",
+    )
+    config = {"to": "{{profile.traits.email}}", "subject": "Welcome", "body": "Hi {{profile.id}}"}
+    welcome = _email_request(config, email="ann@example.com")
+    smuggled = _email_request(config, email="bob@example.com, eve@evil.example")
+    injected = _email_request(config, email="bob@example.com\r\nBcc: eve@evil.example")
+    async with running_stage(settings, letters) as stage:
+        result = await stage.handle(
+            [
+                outbound_message(r.kind, r.target, r.body, key=r.idempotency_key)
+                for r in (welcome, smuggled, injected)
+            ]
+        )
+
+    assert (result.delivered, result.dead_lettered) == (1, 2)
+    [(mail_from, rcpt, content)] = inbox.messages
+    assert (mail_from, rcpt) == ("shop@example.com", ["ann@example.com"])
+    text = content.decode()
+    assert "Subject: Welcome" in text and "Hi p1" in text
+    assert "eve@" not in text
+    reasons = [letter["reason"] for letter in letters.records]
+    assert all("is not one address" in r for r in reasons), reasons
+    assert all(letter["attempts"] == 1 for letter in letters.records)
+
+
+async def test_a_smtp_or_mqtt_server_a_request_names_goes_through_the_address_policy(
+    smtp_server: tuple[_Inbox, int],
+) -> None:
+    inbox, port = smtp_server
+    letters = Letters()
+    async with running_stage(outbound_settings(outbound_allow=[]), letters) as stage:
+        result = await stage.handle(
+            [
+                outbound_message("email", {"to": "ann@example.com", "host": "127.0.0.1"}, "x"),
+                outbound_message("email", {"to": "ann@example.com", "port": port}, "x"),
+                outbound_message("mqtt", {"topic": "default/t", "host": "localhost"}, {}),
+                outbound_message("mqtt", {"topic": "default/t", "host": "169.254.169.254"}, {}),
+            ]
+        )
+    assert (result.dead_lettered, result.attempts) == (4, 4)
+    assert all("outbound address refused" in r["reason"] for r in letters.records)
+    assert inbox.messages == []
+
+    async def resolve(host: str, _port: int) -> list[IPAddress]:
+        return [ipaddress.ip_address("127.0.0.1")] if host == "mail.test" else []
+
+    settings = outbound_settings()  # loopback allowed
+    smtp = SmtpTransport(settings, AddressGuard(settings, resolve))
+    target = {"to": "ann@example.com", "host": "mail.test", "port": port}
+    await smtp.send(OutboundRequest("email", target, "hi", "key", "flow", "node", "event"))
+    [(_, rcpt, _)] = inbox.messages  # through the checked address, named mail.test
+    assert rcpt == ["ann@example.com"]

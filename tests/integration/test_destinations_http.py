@@ -3,14 +3,24 @@ idempotency key, permanent failures dead-lettered at once, a down destination's 
 
 from __future__ import annotations
 
+import asyncio
+import datetime
+import ipaddress
+import ssl
 import time
+from pathlib import Path
 
 import orjson
 import pytest
 
 from headwater.core.delivery import BreakerState
+from headwater.core.flows.state import OutboundRequest
+from headwater.core.outbound_policy import IPAddress
+from headwater.errors import DeliveryFailed
 from headwater.infra.embedded import free_port
-from tests.support.http_sink import http_sink
+from headwater.infra.outbound.addresses import AddressGuard
+from headwater.infra.outbound.http import HttpTransport
+from tests.support.http_sink import HttpSink, http_sink
 from tests.support.outbound import Letters, outbound_message, outbound_settings, running_stage
 
 pytestmark = pytest.mark.integration
@@ -130,3 +140,134 @@ async def test_requests_wait_on_an_open_breaker_and_go_through_once_it_closes() 
     assert (second.delivered, second.attempts) == (1, 1)
     assert letters.records == []
     assert [r.headers["idempotency-key"] for r in sink.received] == ["a", "a", "a", "b"]
+
+
+async def test_a_flow_cannot_reach_loopback_link_local_or_private_addresses_unless_allowed() -> (
+    None
+):
+    letters = Letters()
+    async with http_sink([200]) as sink:
+        port = int(sink.url.split(":")[2].split("/")[0])
+        urls = [
+            sink.url,
+            f"http://localhost:{port}/x",  # a name that resolves to loopback
+            f"http://0x7f000001:{port}/x",
+            f"http://2130706433:{port}/x",
+            f"http://[::1]:{port}/x",
+            f"http://[::ffff:127.0.0.1]:{port}/x",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://10.0.0.1/x",
+            "http://192.168.1.1/x",
+            "http://0.0.0.0:80/x",
+        ]
+        async with running_stage(outbound_settings(outbound_allow=[]), letters) as stage:
+            refused = await stage.handle([outbound_message("http", {"url": u}, {}) for u in urls])
+        allowed_settings = outbound_settings(outbound_allow=["127.0.0.1"])
+        async with running_stage(allowed_settings, Letters()) as stage:
+            allowed = await stage.handle(
+                [
+                    outbound_message("http", {"url": sink.url}, {}),
+                    outbound_message("http", {"url": f"http://0x7f000001:{port}/hex"}, {}),
+                ]
+            )
+
+    assert (refused.delivered, refused.dead_lettered, refused.attempts) == (0, len(urls), 10)
+    reasons = [letter["reason"] for letter in letters.records]
+    assert all(r.startswith("outbound address refused") for r in reasons), reasons
+    assert all(letter["attempts"] == 1 for letter in letters.records)  # never retried
+    assert sum("loopback" in r for r in reasons) == 6
+    assert any("169.254.169.254:80 is a link-local address" in r for r in reasons)
+    assert allowed.delivered == 2
+    assert [r.path for r in sink.received] == ["/hooks/in?token=secret", "/hex"]  # only allowed
+    assert sink.received[1].headers["host"] == f"0x7f000001:{port}"
+
+
+async def test_the_platforms_own_endpoints_are_refused_unless_named_with_their_port() -> None:
+    async with http_sink([200]) as sink:
+        port = int(sink.url.split(":")[2].split("/")[0])
+        letters = Letters()
+        # the sink stands in for the platform's search engine
+        as_search = {"search": f"http://localhost:{port}", "outbound_allow": ["127.0.0.0/8"]}
+        async with running_stage(outbound_settings(**as_search), letters) as stage:
+            refused = await stage.handle([outbound_message("http", {"url": sink.url}, {})])
+        named = {**as_search, "outbound_allow": [f"127.0.0.1:{port}"]}
+        async with running_stage(outbound_settings(**named), Letters()) as stage:
+            allowed = await stage.handle([outbound_message("http", {"url": sink.url}, {})])
+
+    assert (refused.dead_lettered, allowed.delivered) == (1, 1)
+    assert "is one of the platform's own endpoints" in letters.records[0]["reason"]
+    assert len(sink.received) == 1
+
+
+def _get(url: str) -> OutboundRequest:
+    return OutboundRequest("http", {"url": url, "method": "GET"}, None, "k", "f", "n", "e")
+
+
+def _self_signed(tmp: Path, name: str) -> tuple[Path, Path]:
+    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+async def test_a_call_to_the_checked_address_still_verifies_tls_for_the_host_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = _self_signed(tmp_path, "hooks.test")
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trust the test certificate only
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    names_sent: list[str | None] = []
+
+    def note_sni(_sock: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
+        names_sent.append(name)
+
+    server_tls.sni_callback = note_sni
+    sink = HttpSink([200])
+    server = await asyncio.start_server(sink._serve, "127.0.0.1", 0, ssl=server_tls)
+    port = server.sockets[0].getsockname()[1]
+
+    async def resolve(host: str, _port: int) -> list[IPAddress]:
+        return [ipaddress.ip_address("127.0.0.1")]  # both names point at the test server
+
+    settings = outbound_settings(outbound_max_attempts=1)
+    transport = HttpTransport(settings, AddressGuard(settings, resolve))
+    await transport.start()
+    try:
+        await transport.send(_get(f"https://hooks.test:{port}/in"))
+        with pytest.raises(DeliveryFailed, match="CERTIFICATE_VERIFY_FAILED"):
+            await transport.send(_get(f"https://other.test:{port}/in"))
+    finally:
+        await transport.close()
+        server.close()
+        await server.wait_closed()
+
+    assert names_sent == ["hooks.test", "other.test"]  # SNI names the host, not the IP
+    [received] = sink.received
+    assert received.headers["host"] == f"hooks.test:{port}"

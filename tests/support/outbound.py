@@ -58,9 +58,16 @@ class Letters:
         self.records.append(CODEC.decode(DEAD_LETTER, value))
 
 
+# The test servers (HTTP sink, SMTP, Mosquitto) listen on loopback, which the outbound
+# policy refuses unless the operator allows it: these tests allow it, explicitly.
+ALLOW_LOOPBACK = ["127.0.0.1"]
+
+
 def outbound_settings(**overrides: Any) -> Settings:
-    """Small budgets so failing tests end quickly; no broker needed."""
+    """Small budgets so failing tests end quickly; no broker needed. Loopback is
+    allowed (:data:`ALLOW_LOOPBACK`) unless ``outbound_allow`` says otherwise."""
     values: dict[str, Any] = {
+        "outbound_allow": ALLOW_LOOPBACK,
         "outbound_timeout": 2.0,
         "outbound_max_attempts": 5,
         "outbound_backoff": 0.01,

@@ -25,12 +25,15 @@ from headwater.console.routes.entities import EntityId, entity_router
 from headwater.core.access import Permission
 from headwater.core.automation import FLOW_KIND, RULE_KIND, SEGMENT_KIND
 from headwater.core.conditions.query import compile_query
+from headwater.core.flows.actions.outbound import outbound_problems
 from headwater.core.flows.model import Flow
 from headwater.core.flows.registry import ActionRegistry, registry_from_entry_points
 from headwater.core.flows.rules import rule_from_config
 from headwater.core.flows.runner import debug_flow
 from headwater.core.flows.validation import validate_flow
 from headwater.core.segments import segment_from_config
+from headwater.errors import FlowInvalid
+from headwater.infra.outbound.addresses import address_policy, topic_policy
 
 __all__ = ["flows", "rules", "segments"]
 
@@ -46,6 +49,17 @@ def registry() -> ActionRegistry:
 
 def _valid_flow(data: dict[str, Any]) -> None:
     validate_flow(Flow.from_dict({**data, "id": "draft"}), registry())
+
+
+def _outbound_allowed(data: dict[str, Any], scope: Scope) -> None:
+    """422 for a flow whose outbound nodes the operator's policy refuses."""
+    settings = scope.runtime.settings
+    flow = Flow.from_dict({**data, "id": "draft"})
+    problems = outbound_problems(
+        flow, scope.tenant, address_policy(settings), topic_policy(settings)
+    )
+    if problems:
+        raise FlowInvalid(problems, field="flow draft")
 
 
 def _valid_rule(data: dict[str, Any]) -> None:
@@ -64,6 +78,7 @@ flows = entity_router(
     out_model=FlowOut,
     out=FlowOut.of,
     check=_valid_flow,
+    tenant_check=_outbound_allowed,
 )
 rules = entity_router(
     kind=RULE_KIND,

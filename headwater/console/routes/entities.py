@@ -38,16 +38,20 @@ def entity_router(
     out: Callable[[ConfigEntry], BaseModel],
     check: Callable[[dict[str, Any]], None] | None = None,
     env_owned: EnvOwned | None = None,
+    tenant_check: Callable[[dict[str, Any], Scope], None] | None = None,
 ) -> APIRouter:
     """``env_owned`` fields (write keys) are the server's: made fresh on create, kept on
-    replace, never copied by deploy or rollback."""
+    replace, never copied by deploy or rollback. ``tenant_check`` judges a body with
+    the caller's tenant and the settings (the outbound policy of flows)."""
     router = APIRouter(prefix=prefix, tags=[f"{noun}s"])
     label = kind.replace("-", "_")
 
-    def data_of(body: EntityIn) -> dict[str, Any]:
+    def data_of(body: EntityIn, scope: Scope) -> dict[str, Any]:
         data = body.model_dump(mode="json", exclude={"version"})
         if check is not None:
             check(data)
+        if tenant_check is not None:
+            tenant_check(data, scope)
         return data
 
     async def list_entities(scope: Read, x_context: Context = "staging") -> list[Any]:
@@ -59,7 +63,7 @@ def entity_router(
         x_context: Context = "staging",
     ) -> Any:
         # Random ids: a source id doubles as the write key, and is looked up across tenants.
-        data = data_of(body)
+        data = data_of(body, scope)
         if env_owned is not None:
             data = env_owned.carry(data, None)
         return out(await scope.config.put(kind, x_context, str(uuid.uuid4()), data))
@@ -74,7 +78,7 @@ def entity_router(
         x_context: Context = "staging",
     ) -> Any:
         current = scope.config.get(kind, x_context, entity_id)  # 404 when not the caller's
-        data = data_of(body)
+        data = data_of(body, scope)
         if env_owned is not None:
             data = env_owned.carry(data, current.data)
         return out(

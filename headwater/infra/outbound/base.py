@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 from headwater.core.flows.state import OutboundRequest
 from headwater.errors import DeliveryFailed
+from headwater.infra.outbound.addresses import AddressGuard
 from headwater.settings import Settings
 from headwater.streams.kafka import AckedProducer
 
@@ -29,15 +30,18 @@ class Transport(Protocol):
 
 class ServerTransport:
     """A transport that opens one connection per request to a host and port: the
-    configured default, or the request target's ``host``/``port``. Nothing is opened
-    ahead of time and nothing stays open."""
+    configured default, or the request target's ``host``/``port``. A target's own host
+    or port goes through the address policy (:class:`AddressGuard`) first; the
+    configured default is the operator's and is used as it is. Nothing is opened ahead
+    of time and nothing stays open."""
 
     scheme = "server"  # names the breaker: ``<scheme>:<host>:<port>``
 
-    def __init__(self, host: str, port: int, timeout: float) -> None:
+    def __init__(self, host: str, port: int, timeout: float, guard: AddressGuard) -> None:
         self._host = host
         self._port = port
         self._timeout = timeout
+        self._guard = guard
 
     async def start(self) -> None:
         """Nothing to open ahead of time."""
@@ -48,12 +52,19 @@ class ServerTransport:
     def _server(self, request: OutboundRequest) -> tuple[str, int]:
         host = request.target.get("host", self._host)
         port = request.target.get("port", self._port)
-        if not isinstance(host, str) or not isinstance(port, int):
+        if not isinstance(host, str) or not isinstance(port, int) or isinstance(port, bool):
             raise DeliveryFailed(
                 f"{request.kind} target host/port must be a string and a number",
                 retryable=False,
             )
         return host, port
+
+    async def _address(self, request: OutboundRequest) -> tuple[str, int]:
+        """The host (checked address when the target chose it) and port to connect to."""
+        host, port = self._server(request)
+        if "host" not in request.target and "port" not in request.target:
+            return host, port
+        return str(await self._guard.pinned(host, port)), port
 
     def destination(self, request: OutboundRequest) -> str:
         host, port = self._server(request)
@@ -82,10 +93,11 @@ def build_transports(settings: Settings, producer: AckedProducer) -> dict[str, T
     from headwater.infra.outbound.mqtt import MqttTransport
     from headwater.infra.outbound.smtp import SmtpTransport
 
+    guard = AddressGuard(settings)
     return {
-        "http": HttpTransport(settings),
+        "http": HttpTransport(settings, guard),
         "kafka": KafkaTransport(producer),
-        "mqtt": MqttTransport(settings),
+        "mqtt": MqttTransport(settings, guard),
         "amqp": AmqpTransport(settings),
-        "email": SmtpTransport(settings),
+        "email": SmtpTransport(settings, guard),
     }

@@ -6,6 +6,7 @@ import aiomqtt
 
 from headwater.core.flows.state import OutboundRequest
 from headwater.errors import DeliveryFailed
+from headwater.infra.outbound.addresses import AddressGuard
 from headwater.infra.outbound.base import ServerTransport, body_bytes, target_text
 from headwater.settings import Settings
 
@@ -18,9 +19,12 @@ class MqttTransport(ServerTransport):
 
     scheme = "mqtt"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, guard: AddressGuard | None = None) -> None:
         super().__init__(
-            settings.outbound_mqtt_host, settings.outbound_mqtt_port, settings.outbound_timeout
+            settings.outbound_mqtt_host,
+            settings.outbound_mqtt_port,
+            settings.outbound_timeout,
+            guard or AddressGuard(settings),
         )
 
     async def send(self, request: OutboundRequest) -> None:
@@ -28,9 +32,10 @@ class MqttTransport(ServerTransport):
         qos = request.target.get("qos", 1)
         if qos not in (0, 1, 2):
             raise DeliveryFailed(f"mqtt qos must be 0, 1 or 2, not {qos!r}", retryable=False)
-        host, port = self._server(request)
+        host, _ = self._server(request)
+        address, port = await self._address(request)
         try:
-            async with aiomqtt.Client(host, port, timeout=self._timeout) as client:
+            async with aiomqtt.Client(address, port, timeout=self._timeout) as client:
                 await client.publish(
                     topic, body_bytes(request), qos=qos, retain=bool(request.target.get("retain"))
                 )

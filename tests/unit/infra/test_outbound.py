@@ -13,6 +13,8 @@ from headwater.infra.outbound.http import HttpTransport, _where
 from headwater.infra.outbound.smtp import SmtpTransport, build_email
 from headwater.settings import load_settings
 
+DEFAULT_FROM = "headwater@example.com"
+
 
 def request(kind: str, target: dict[str, Any], body: Any = None) -> OutboundRequest:
     return OutboundRequest(kind, target, body, "idem-7", "flow", "node", "event")
@@ -55,7 +57,10 @@ def test_smtp_server_comes_from_the_target_or_the_settings() -> None:
 
 def test_an_email_takes_subject_and_text_from_an_object_body() -> None:
     target = {"to": ["ann@example.com", "bob@example.com"], "from": "hw@example.com"}
-    message = build_email(request("email", target, {"subject": "Hi", "text": "Hello"}))
+    message, sender, recipients = build_email(
+        request("email", target, {"subject": "Hi", "text": "Hello"}), DEFAULT_FROM
+    )
+    assert (sender, recipients) == ("hw@example.com", ["ann@example.com", "bob@example.com"])
     assert message["To"] == "ann@example.com, bob@example.com"
     assert message["Subject"] == "Hi"
     assert message["Message-ID"] == "<idem-7@headwater>"
@@ -64,15 +69,37 @@ def test_an_email_takes_subject_and_text_from_an_object_body() -> None:
 
 def test_an_email_with_a_plain_body_uses_the_target_subject() -> None:
     target = {"to": "ann@example.com", "from": "hw@example.com", "subject": "Plan"}
-    message = build_email(request("email", target, "Your plan changed"))
+    message, _, _ = build_email(request("email", target, "Your plan changed"), DEFAULT_FROM)
     assert (message["Subject"], message.get_content().strip()) == ("Plan", "Your plan changed")
+
+
+def test_an_email_without_a_from_comes_from_the_configured_address() -> None:
+    message, sender, recipients = build_email(
+        request("email", {"to": "ann@example.com"}, "x"), DEFAULT_FROM
+    )
+    assert (message["From"], sender, recipients) == (
+        DEFAULT_FROM,
+        DEFAULT_FROM,
+        ["ann@example.com"],
+    )
 
 
 @pytest.mark.parametrize(
     "target",
-    [{"from": "hw@example.com"}, {"to": "not-an-address", "from": "hw@x.com"}, {"to": "a@b.c"}],
+    [
+        {"from": "hw@example.com"},
+        {"to": "not-an-address", "from": "hw@x.com"},
+        {"to": "ann@example.com, eve@evil.example"},  # a comma adds nobody
+        {"to": "ann@example.com\r\nBcc: eve@evil.example"},
+        {"to": ["ann@example.com", "eve@evil.example,mallory@evil.example"]},
+        {"to": "ann@example.com", "from": "hw@x.com, eve@evil.example"},
+        {"to": "ann@example.com", "subject": "Hi\r\nBcc: eve@evil.example"},
+        {"to": []},
+    ],
 )
-def test_an_email_without_usable_addresses_fails_for_good(target: dict[str, Any]) -> None:
+def test_an_email_without_usable_addresses_or_with_injected_headers_fails_for_good(
+    target: dict[str, Any],
+) -> None:
     with pytest.raises(DeliveryFailed) as refused:
-        build_email(request("email", target, "x"))
+        build_email(request("email", target, "x"), DEFAULT_FROM)
     assert not refused.value.retryable

@@ -1,16 +1,26 @@
 """Outbound: HTTP calls, webhooks, email, Kafka, MQTT and AMQP. Each only appends an
 ``OutboundRequest`` to the run; the destinations agent performs it (with retries, a
-circuit breaker and a dead letter), so a replay never sends anything twice."""
+circuit breaker and a dead letter), so a replay never sends anything twice.
+
+Where a request may go is the outbound policy's (``core/outbound_policy.py``): a URL's
+scheme and host are never templated (refused on save, and by the action itself),
+:func:`outbound_problems` refuses on save what the operator's settings forbid, and the
+destinations agent checks again right before sending."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from headwater.core.flows.actions.schemas import ANY, STRING, TEXT, obj
+from headwater.core.flows.model import Flow
 from headwater.core.flows.registry import ActionCall, ActionSpec, Output
 from headwater.core.flows.state import OutboundRequest
+from headwater.core.outbound_policy import AddressPolicy, TopicPolicy, url_template_problem
+from headwater.errors import ActionFailed
 
-__all__ = ["ACTIONS"]
+__all__ = ["ACTIONS", "outbound_problems"]
 
 
 def _request(call: ActionCall, kind: str, target: dict[str, Any], body: Any) -> list[Output]:
@@ -34,9 +44,18 @@ def _body(call: ActionCall, key: str = "body") -> Any:
     return call.value(key) if key in call.config else call.payload
 
 
+def _url(call: ActionCall) -> str:
+    """The rendered URL; its scheme and host are the configured ones, never data."""
+    problem = url_template_problem(call.config.get("url"))
+    if problem is not None:
+        raise ActionFailed(problem)
+    url: str = call.value("url")
+    return url
+
+
 def _http(call: ActionCall) -> list[Output]:
     target = {
-        "url": call.value("url"),
+        "url": _url(call),
         "method": call.config.get("method", "POST"),
         "headers": call.value("headers", {}),
         "timeout_s": call.config.get("timeout_s", 10),
@@ -45,22 +64,22 @@ def _http(call: ActionCall) -> list[Output]:
 
 
 def _webhook(call: ActionCall) -> list[Output]:
-    target = {"url": call.value("url"), "method": "POST", "headers": {}, "timeout_s": 10}
+    target = {"url": _url(call), "method": "POST", "headers": {}, "timeout_s": 10}
     return _request(call, "http", target, _body(call))
 
 
 def _slack(call: ActionCall) -> list[Output]:
-    target = {"url": call.value("url"), "method": "POST", "headers": {}, "timeout_s": 10}
+    target = {"url": _url(call), "method": "POST", "headers": {}, "timeout_s": 10}
     return _request(call, "http", target, {"text": call.value("text")})
 
 
 def _email(call: ActionCall) -> list[Output]:
+    """``to``: one address (a comma adds nobody), or a list naming each recipient;
+    ``from`` defaults to HEADWATER_OUTBOUND_SMTP_FROM."""
     target = {"destination": call.config.get("destination", "default"), "to": call.value("to")}
-    body = {
-        "from": call.value("from"),
-        "subject": call.value("subject"),
-        "text": call.value("body"),
-    }
+    if "from" in call.config:
+        target["from"] = call.value("from")
+    body = {"subject": call.value("subject"), "text": call.value("body")}
     return _request(call, "email", target, body)
 
 
@@ -91,7 +110,13 @@ def _amqp(call: ActionCall) -> list[Output]:
     return _request(call, "amqp", target, _body(call))
 
 
+def _url_check(config: Mapping[str, Any]) -> list[str]:
+    problem = url_template_problem(config.get("url"))
+    return [] if problem is None else [problem]
+
+
 _URL = {"type": "string", "pattern": r"^https?://"}
+_RECIPIENTS = {"anyOf": [STRING, {"type": "array", "items": STRING, "minItems": 1, "maxItems": 50}]}
 _HEADERS = {"type": "object", "additionalProperties": {"type": "string"}}
 _DESTINATION = STRING  # a configured destination (credentials live there, not in flows)
 
@@ -110,6 +135,7 @@ ACTIONS = [
             timeout_s={"type": "number", "exclusiveMinimum": 0, "maximum": 60},
         ),
         side_effects=True,
+        check=_url_check,
     ),
     ActionSpec(
         "webhook",
@@ -118,6 +144,7 @@ ACTIONS = [
         _webhook,
         obj(("url",), url=_URL, body=ANY),
         side_effects=True,
+        check=_url_check,
     ),
     ActionSpec(
         "slack-message",
@@ -126,15 +153,16 @@ ACTIONS = [
         _slack,
         obj(("url", "text"), url=_URL, text=TEXT),
         side_effects=True,
+        check=_url_check,
     ),
     ActionSpec(
         "send-email",
         "outbound",
-        "Sends an email through an SMTP destination.",
+        "Sends an email through an SMTP destination: `to` is one address, or a list.",
         _email,
         obj(
             ("to", "subject", "body"),
-            to=STRING,
+            to=_RECIPIENTS,
             subject=TEXT,
             body=TEXT,
             **{"from": TEXT},
@@ -174,3 +202,29 @@ ACTIONS = [
         side_effects=True,
     ),
 ]
+
+
+_URL_ACTIONS = frozenset({"http-call", "webhook", "slack-message"})
+_PUBLISHERS = {"publish-kafka": "kafka", "publish-mqtt": "mqtt", "publish-amqp": "amqp"}
+
+
+def outbound_problems(
+    flow: Flow, tenant: str, addresses: AddressPolicy, topics: TopicPolicy
+) -> list[str]:
+    """What the operator's policy refuses in ``tenant``'s flow, found without resolving
+    anything: URLs to a literal address it does not allow, and Kafka/MQTT/AMQP names
+    outside the tenant's prefixes (or platform topics). Names are judged at send time."""
+    problems: list[str] = []
+    for node in flow.nodes:
+        found: str | None = None
+        if node.action in _URL_ACTIONS and isinstance(url := node.config.get("url"), str):
+            found = url_template_problem(url)
+            if found is None:
+                parts = urlsplit(url)
+                port = parts.port or (443 if parts.scheme == "https" else 80)
+                found = addresses.literal_refusal(parts.hostname or "", port)
+        elif (kind := _PUBLISHERS.get(node.action)) is not None:
+            found = topics.target_refusal(kind, node.config, tenant)
+        if found is not None:
+            problems.append(f"node {node.id} ({node.action}): {found}")
+    return problems

@@ -7,7 +7,10 @@ from collections.abc import Callable
 
 import pytest
 
-from headwater.errors import ActionFailed
+from headwater.core.flows import ActionRegistry
+from headwater.core.flows.model import Flow
+from headwater.core.flows.validation import validate_flow
+from headwater.errors import ActionFailed, FlowInvalid
 from tests.unit.core.flows.conftest import NOW, Ran, event_document, profile_document
 
 Run = Callable[..., Ran]
@@ -126,8 +129,45 @@ def test_send_email(run_action: Run) -> None:
         run_action("send-email", config, profile=profile_document(email="a@b.c", name="Ann"))
     )
     assert request["kind"] == "email"
+    # no "from": the destinations agent uses HEADWATER_OUTBOUND_SMTP_FROM
     assert request["target"] == {"destination": "smtp-main", "to": "a@b.c"}
-    assert request["body"] == {"from": None, "subject": "Hi", "text": "Hello Ann"}
+    assert request["body"] == {"subject": "Hi", "text": "Hello Ann"}
+
+
+def test_send_email_names_its_sender_and_several_recipients_only_as_a_list(run_action: Run) -> None:
+    config = {
+        "to": ["{{profile.traits.email}}", "ops@example.com"],
+        "from": "shop@example.com",
+        "subject": "Hi",
+        "body": "x",
+    }
+    request = _one_request(
+        run_action("send-email", config, profile=profile_document(email="a@b.c"))
+    )
+    assert request["target"]["to"] == ["a@b.c", "ops@example.com"]
+    assert request["target"]["from"] == "shop@example.com"
+
+
+@pytest.mark.parametrize("action", ["webhook", "http-call", "slack-message"])
+def test_a_url_whose_host_comes_from_data_is_refused(run_action: Run, action: str) -> None:
+    config = {"url": "http://{{event.properties.h}}/x", "text": "t"}
+    if action != "slack-message":
+        del config["text"]
+    with pytest.raises(ActionFailed, match="scheme and host must be literal"):
+        run_action(action, config, event=event_document(h="169.254.169.254"))
+
+
+def test_a_flow_with_a_templated_host_does_not_validate(registry: ActionRegistry) -> None:
+    flow = {
+        "id": "f",
+        "nodes": [
+            {"id": "start", "action": "start"},
+            {"id": "hook", "action": "webhook", "config": {"url": "http://{{event.x}}:80/"}},
+        ],
+        "edges": [{"from": "start", "to": "hook"}],
+    }
+    with pytest.raises(FlowInvalid, match="scheme and host must be literal"):
+        validate_flow(Flow.from_dict(flow), registry)
 
 
 def test_publish_kafka(run_action: Run) -> None:
