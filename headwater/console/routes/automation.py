@@ -21,16 +21,19 @@ from headwater.console.models import (
     SegmentMembersOut,
     SegmentOut,
 )
+from headwater.console.params import refuse_unknown_query_params
 from headwater.console.routes.entities import EntityId, entity_router
+from headwater.console.segment_search import check_searchable, members_query
 from headwater.core.access import Permission
 from headwater.core.automation import FLOW_KIND, RULE_KIND, SEGMENT_KIND
-from headwater.core.conditions.query import compile_query
+from headwater.core.conditions import parse, paths_of
 from headwater.core.flows.model import Flow
 from headwater.core.flows.registry import ActionRegistry, registry_from_entry_points
 from headwater.core.flows.rules import rule_from_config
 from headwater.core.flows.runner import debug_flow
 from headwater.core.flows.validation import validate_flow
 from headwater.core.segments import segment_from_config
+from headwater.errors import InvalidInput
 
 __all__ = ["flows", "rules", "segments"]
 
@@ -50,6 +53,29 @@ def _valid_flow(data: dict[str, Any]) -> None:
 
 def _valid_rule(data: dict[str, Any]) -> None:
     rule_from_config({**data, "id": "draft"})
+    condition = data.get("condition")
+    if isinstance(condition, str):
+        outside = sorted({p.text for p in paths_of(parse(condition)) if p.root not in _RULE_ROOTS})
+        if outside:
+            raise InvalidInput(
+                f"condition: a rule sees only event.*, profile.* and session.*, not "
+                f"{', '.join(outside)}",
+                field="condition",
+            )
+
+
+_RULE_ROOTS = ("event", "profile", "session")
+
+
+def _flow_exists(data: dict[str, Any], scope: Scope, env: str) -> None:
+    """A rule must name a flow of its own context (the agents would run nothing)."""
+    flow_id = str(data["flow_id"])
+    if scope.config.find(FLOW_KIND, env, flow_id) is None:
+        raise InvalidInput(
+            f"flow_id: there is no flow {flow_id} in {env}; use the id POST /flows gave "
+            "the flow (and deploy the flow before the rule)",
+            field="flow_id",
+        )
 
 
 def _valid_segment(data: dict[str, Any]) -> None:
@@ -73,6 +99,7 @@ rules = entity_router(
     out_model=RuleOut,
     out=RuleOut.of,
     check=_valid_rule,
+    check_in_context=_flow_exists,
 )
 segments = entity_router(
     kind=SEGMENT_KIND,
@@ -82,6 +109,7 @@ segments = entity_router(
     out_model=SegmentOut,
     out=SegmentOut.of,
     check=_valid_segment,
+    check_in_context=check_searchable,
 )
 
 
@@ -107,6 +135,7 @@ async def debug(scope: Write, body: FlowDebugIn) -> Any:
     "/{entity_id}/members",
     response_model=SegmentMembersOut,
     summary="How many profiles are in the segment now, and the first of them",
+    dependencies=[Depends(refuse_unknown_query_params)],
 )
 async def members(
     scope: Data,
@@ -116,7 +145,7 @@ async def members(
 ) -> SegmentMembersOut:
     segment = scope.config.get(SEGMENT_KIND, x_context, entity_id)  # 404 when not ours
     data = scope.data
-    query = compile_query(
+    query = members_query(
         str(segment.data["condition"]), now_ms=int(time.time() * 1000), engine=data.store.engine
     )
     total, ids = await data.profiles_matching(x_context, query, size)

@@ -37,17 +37,22 @@ def entity_router(
     out_model: type[BaseModel],
     out: Callable[[ConfigEntry], BaseModel],
     check: Callable[[dict[str, Any]], None] | None = None,
+    check_in_context: Callable[[dict[str, Any], Scope, str], None] | None = None,
     env_owned: EnvOwned | None = None,
 ) -> APIRouter:
-    """``env_owned`` fields (write keys) are the server's: made fresh on create, kept on
-    replace, never copied by deploy or rollback."""
+    """``check`` refuses a body on its own, ``check_in_context`` against what the
+    tenant's context holds (a rule's flow must exist there; it also runs on deploy,
+    against production). ``env_owned`` fields (write keys) are the server's: made fresh
+    on create, kept on replace, never copied by deploy or rollback."""
     router = APIRouter(prefix=prefix, tags=[f"{noun}s"])
     label = kind.replace("-", "_")
 
-    def data_of(body: EntityIn) -> dict[str, Any]:
+    def data_of(body: EntityIn, scope: Scope, env: str) -> dict[str, Any]:
         data = body.model_dump(mode="json", exclude={"version"})
         if check is not None:
             check(data)
+        if check_in_context is not None:
+            check_in_context(data, scope, env)
         return data
 
     async def list_entities(scope: Read, x_context: Context = "staging") -> list[Any]:
@@ -59,7 +64,7 @@ def entity_router(
         x_context: Context = "staging",
     ) -> Any:
         # Random ids: a source id doubles as the write key, and is looked up across tenants.
-        data = data_of(body)
+        data = data_of(body, scope, x_context)
         if env_owned is not None:
             data = env_owned.carry(data, None)
         return out(await scope.config.put(kind, x_context, str(uuid.uuid4()), data))
@@ -74,7 +79,7 @@ def entity_router(
         x_context: Context = "staging",
     ) -> Any:
         current = scope.config.get(kind, x_context, entity_id)  # 404 when not the caller's
-        data = data_of(body)
+        data = data_of(body, scope, x_context)
         if env_owned is not None:
             data = env_owned.carry(data, current.data)
         return out(
@@ -87,6 +92,8 @@ def entity_router(
         await scope.config.delete(kind, x_context, entity_id)
 
     async def deploy_entity(scope: Deploy, entity_id: EntityId) -> Any:
+        if check_in_context is not None:
+            check_in_context(scope.config.get(kind, "staging", entity_id).data, scope, "production")
         return out(await scope.config.deploy(kind, entity_id, env_owned=env_owned))
 
     async def rollback_entity(scope: Deploy, entity_id: EntityId) -> Any:
