@@ -9,12 +9,15 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from headwater.console.auth import Context, Scope, require
+from headwater.console.params import refuse_unknown_query_params
 from headwater.console.tenant_data import Interval
 from headwater.core.access import Permission
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/stats", tags=["data"])
+router = APIRouter(
+    prefix="/stats", tags=["data"], dependencies=[Depends(refuse_unknown_query_params)]
+)
 Read = Annotated[Scope, Depends(require(Permission.DATA_READ))]
 
 
