@@ -107,7 +107,8 @@ async def _send(api: Api, admin: dict[str, str], example: Example, ids: dict[str
     response = await api.http.request(example.method, fill(example.path), headers=admin, json=body)
     expected = (example.status,) if example.status else (200, 201)
     if response.status_code not in expected:
-        return f"{example.where}: {example.method} {example.path} -> {response.status_code} {response.text}"
+        sent = f"{example.method} {example.path}"
+        return f"{example.where}: {sent} -> {response.status_code} {response.text}"
     if example.name:
         ids[example.name] = str(response.json()["id"])
     return ""
