@@ -33,7 +33,7 @@ from headwater.core.flows.rules import rule_from_config
 from headwater.core.flows.runner import debug_flow
 from headwater.core.flows.validation import validate_flow
 from headwater.core.segments import segment_from_config
-from headwater.errors import InvalidInput
+from headwater.errors import Conflict, InvalidInput
 
 __all__ = ["flows", "rules", "segments"]
 
@@ -67,6 +67,17 @@ def _valid_rule(data: dict[str, Any]) -> None:
 _RULE_ROOTS = ("event", "profile", "session")
 
 
+def _no_rule_runs(flow_id: str, scope: Scope, env: str) -> None:
+    """A flow a rule runs stays until the rule is changed or deleted."""
+    users = sorted(
+        r.id for r in scope.config.list(RULE_KIND, env) if r.data.get("flow_id") == flow_id
+    )
+    if users:
+        raise Conflict(
+            f"rule {', '.join(users)} runs flow {flow_id} in {env}; change or delete the rule first"
+        )
+
+
 def _flow_exists(data: dict[str, Any], scope: Scope, env: str) -> None:
     """A rule must name a flow of its own context (the agents would run nothing)."""
     flow_id = str(data["flow_id"])
@@ -90,6 +101,7 @@ flows = entity_router(
     out_model=FlowOut,
     out=FlowOut.of,
     check=_valid_flow,
+    check_delete=_no_rule_runs,
 )
 rules = entity_router(
     kind=RULE_KIND,

@@ -38,11 +38,13 @@ def entity_router(
     out: Callable[[ConfigEntry], BaseModel],
     check: Callable[[dict[str, Any]], None] | None = None,
     check_in_context: Callable[[dict[str, Any], Scope, str], None] | None = None,
+    check_delete: Callable[[str, Scope, str], None] | None = None,
     env_owned: EnvOwned | None = None,
 ) -> APIRouter:
     """``check`` refuses a body on its own, ``check_in_context`` against what the
     tenant's context holds (a rule's flow must exist there; it also runs on deploy,
-    against production). ``env_owned`` fields (write keys) are the server's: made fresh
+    against production), ``check_delete`` refuses deleting an entity others need.
+    ``env_owned`` fields (write keys) are the server's: made fresh
     on create, kept on replace, never copied by deploy or rollback."""
     router = APIRouter(prefix=prefix, tags=[f"{noun}s"])
     label = kind.replace("-", "_")
@@ -89,6 +91,8 @@ def entity_router(
     async def delete_entity(
         scope: Write, entity_id: EntityId, x_context: Context = "staging"
     ) -> None:
+        if check_delete is not None:
+            check_delete(entity_id, scope, x_context)
         await scope.config.delete(kind, x_context, entity_id)
 
     async def deploy_entity(scope: Deploy, entity_id: EntityId) -> Any:

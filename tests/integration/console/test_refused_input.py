@@ -105,3 +105,19 @@ async def test_a_rule_condition_reads_only_what_a_rule_sees(api: Api) -> None:
     refused = await api.http.post("/rules", headers=admin, json=rule)
 
     assert refused.status_code == 422 and "payload.total" in refused.json()["error"]
+
+
+async def test_a_flow_a_rule_runs_cannot_be_deleted_from_under_it(api: Api) -> None:
+    admin = await _admin(api)
+    flow = await api.http.post("/flows", headers=admin, json=FLOW)
+    flow_id = flow.json()["id"]
+    rule = await api.http.post(
+        "/rules", headers=admin, json={"flow_id": flow_id, "event_type": "sign-up"}
+    )
+
+    refused = await api.http.delete(f"/flows/{flow_id}", headers=admin)
+
+    assert refused.status_code == 409, refused.text
+    assert rule.json()["id"] in refused.json()["error"]
+    assert (await api.http.delete(f"/rules/{rule.json()['id']}", headers=admin)).status_code == 204
+    assert (await api.http.delete(f"/flows/{flow_id}", headers=admin)).status_code == 204
