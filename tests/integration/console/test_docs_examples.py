@@ -9,11 +9,17 @@ A fenced ``json`` block is preceded by an HTML comment (invisible on the rendere
   stand for the answer's ``id`` in other examples (they run once it is known);
 - ``<!-- example: POST /segments -> 422 -->``: an example of what is refused;
 - ``<!-- not run: reason -->``: not a private API body (the collector's answers).
+
+The ``curl`` lines against ``$API`` that send a JSON body are sent too, with what the
+docs elide filled from a real login: ``$TOKEN``, the refresh token ``eyJ...`` and
+``$HEADWATER_TMS_KEY``.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +27,7 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.integration.console.conftest import Api
+from tests.integration.console.conftest import TMS_KEY, Api
 
 pytestmark = pytest.mark.integration
 
@@ -126,3 +132,88 @@ async def test_every_json_example_runs_against_the_private_api(api: Api) -> None
             problems.append(await _send(api, admin, example, ids))
         waiting = [e for e in waiting if e not in ready]
     assert [p for p in problems if p] == []
+
+
+@dataclass(frozen=True)
+class Curl:
+    where: str
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: str
+
+
+def _commands(name: str) -> list[tuple[str, str]]:
+    """(where, command) of every curl command to the private API (``$API``) in the
+    file's sh blocks, continuation lines joined."""
+    lines = (DOCS / name).read_text().splitlines()
+    found, inside, start, pending = [], False, 0, ""
+    for number, line in enumerate(lines, start=1):
+        if line.strip().startswith("```"):
+            inside = line.strip() == "```sh"
+            continue
+        if not inside:
+            continue
+        if not pending:
+            start = number
+        pending += line.rstrip("\\") + " "
+        if not line.endswith("\\"):
+            if pending.lstrip().startswith("curl ") and "$API" in pending:
+                found.append((f"{name}:{start}", pending))
+            pending = ""
+    return found
+
+
+def curl_examples() -> list[Curl]:
+    """The private API's curl commands that send JSON (form logins and GETs are not)."""
+    runnable = []
+    for name in FILES:
+        for where, command in _commands(name):
+            words = shlex.split(command, comments=True)
+            method, headers, data, path = "", {}, [], None
+            for flag, value in itertools.pairwise(words):
+                if flag == "-X":
+                    method = value
+                elif flag == "-H":
+                    key, _, text = value.partition(":")
+                    headers[key.strip().lower()] = text.strip()
+                elif flag == "-d":
+                    data.append(value)
+            path = next((w.removeprefix("$API") for w in words if w.startswith("$API")), None)
+            if path is not None and len(data) == 1 and data[0].startswith("{"):
+                runnable.append(Curl(where, method or "POST", path, headers, data[0]))
+    return runnable
+
+
+def test_the_private_api_curl_examples_are_found() -> None:
+    paths = {c.path for c in curl_examples()}
+    assert {"/api-keys", "/tenants", "/user/token/refresh", "/user/logout"} <= paths
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_every_curl_example_with_json_runs_against_the_private_api(api: Api) -> None:
+    await api.tenant("docs_curl")
+    problems = []
+    for curl in curl_examples():
+        login = await api.login("admin@docs_curl.example")  # fresh: logout revokes it
+        tokens = login.json()
+        filled = {
+            "$TOKEN": tokens["access_token"],
+            "eyJ...": tokens["refresh_token"],
+            "$HEADWATER_TMS_KEY": TMS_KEY,
+        }
+
+        def fill(text: str, filled: dict[str, str] = filled) -> str:
+            for elided, value in filled.items():
+                text = text.replace(elided, value)
+            return text
+
+        response = await api.http.request(
+            curl.method,
+            curl.path,
+            headers={k: fill(v) for k, v in curl.headers.items()},
+            content=fill(curl.body),
+        )
+        if response.status_code not in (200, 201, 204):
+            problems.append(f"{curl.where}: {curl.path} -> {response.status_code} {response.text}")
+    assert problems == []
