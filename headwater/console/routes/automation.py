@@ -21,7 +21,7 @@ from headwater.console.models import (
     SegmentMembersOut,
     SegmentOut,
 )
-from headwater.console.params import refuse_unknown_query_params
+from headwater.console.params import only_known_query_params
 from headwater.console.routes.entities import EntityId, entity_router
 from headwater.console.segment_search import check_searchable, members_query
 from headwater.core.access import Permission
@@ -38,7 +38,7 @@ from headwater.errors import Conflict, InvalidInput
 __all__ = ["flows", "rules", "segments"]
 
 Write = Annotated[Scope, Depends(require(Permission.CONFIG_WRITE))]
-Data = Annotated[Scope, Depends(require(Permission.DATA_READ))]
+Data = Annotated[Scope, Depends(only_known_query_params(require(Permission.DATA_READ)))]
 
 
 @cache
@@ -147,7 +147,6 @@ async def debug(scope: Write, body: FlowDebugIn) -> Any:
     "/{entity_id}/members",
     response_model=SegmentMembersOut,
     summary="How many profiles are in the segment now, and the first of them",
-    dependencies=[Depends(refuse_unknown_query_params)],
 )
 async def members(
     scope: Data,

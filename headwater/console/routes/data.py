@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 
 from headwater.console.auth import Context, Scope, require
 from headwater.console.models import PageOut
-from headwater.console.params import refuse_unknown_query_params
+from headwater.console.params import only_known_query_params
 from headwater.console.segment_search import defined_segment_query
 from headwater.core.access import Permission
 from headwater.core.data_query import DataFamily
@@ -21,9 +21,9 @@ from headwater.streams.topics import Topics
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["data"], dependencies=[Depends(refuse_unknown_query_params)])
-Read = Annotated[Scope, Depends(require(Permission.DATA_READ))]
-Erase = Annotated[Scope, Depends(require(Permission.DATA_DELETE))]
+router = APIRouter(tags=["data"])
+Read = Annotated[Scope, Depends(only_known_query_params(require(Permission.DATA_READ)))]
+Erase = Annotated[Scope, Depends(only_known_query_params(require(Permission.DATA_DELETE)))]
 Size = Annotated[int, Query(ge=1, le=1000)]
 After = Annotated[str | None, Query(description="the `next` cursor of the previous page")]
 Filter = Annotated[str | None, Query(max_length=256)]

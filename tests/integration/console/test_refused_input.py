@@ -121,3 +121,10 @@ async def test_a_flow_a_rule_runs_cannot_be_deleted_from_under_it(api: Api) -> N
     assert rule.json()["id"] in refused.json()["error"]
     assert (await api.http.delete(f"/rules/{rule.json()['id']}", headers=admin)).status_code == 204
     assert (await api.http.delete(f"/flows/{flow_id}", headers=admin)).status_code == 204
+
+
+async def test_without_credentials_the_answer_is_401_whatever_the_parameters(api: Api) -> None:
+    await _admin(api)
+
+    for path in ("/events?email=x", "/stats?env=x", "/segments/s/members?limit=1"):
+        assert (await api.http.get(path)).status_code == 401, path
