@@ -51,6 +51,9 @@ def _valid_flow(data: dict[str, Any]) -> None:
     validate_flow(Flow.from_dict({**data, "id": "draft"}), registry())
 
 
+_RULE_ROOTS = ("event", "profile", "session")  # what a rule's condition sees
+
+
 def _valid_rule(data: dict[str, Any]) -> None:
     rule_from_config({**data, "id": "draft"})
     condition = data.get("condition")
@@ -62,9 +65,6 @@ def _valid_rule(data: dict[str, Any]) -> None:
                 f"{', '.join(outside)}",
                 field="condition",
             )
-
-
-_RULE_ROOTS = ("event", "profile", "session")
 
 
 def _no_rule_runs(flow_id: str, scope: Scope, env: str) -> None:

@@ -44,8 +44,8 @@ def entity_router(
     """``check`` refuses a body on its own, ``check_in_context`` against what the
     tenant's context holds (a rule's flow must exist there; it also runs on deploy,
     against production), ``check_delete`` refuses deleting an entity others need.
-    ``env_owned`` fields (write keys) are the server's: made fresh
-    on create, kept on replace, never copied by deploy or rollback."""
+    ``env_owned`` fields (write keys) are the server's: made fresh on create, kept on
+    replace, never copied by deploy or rollback."""
     router = APIRouter(prefix=prefix, tags=[f"{noun}s"])
     label = kind.replace("-", "_")
 
