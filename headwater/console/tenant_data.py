@@ -57,11 +57,16 @@ class TenantData:
         size: int,
         after: str | None,
         sort: str | None = None,
+        where: dict[str, Any] | None = None,
     ) -> Page:
+        """``where``: one more query clause every hit must match (a segment's)."""
         order = sort_clause(family, sort)
+        query = filter_query(self.tenant, family, filters)
+        if where is not None:
+            query["bool"]["filter"].append(where)
         response = await self.store.search(
             self.alias(family, env),
-            query=filter_query(self.tenant, family, filters),
+            query=query,
             size=size,
             sort=order,
             search_after=decode_cursor(after, order) if after else None,

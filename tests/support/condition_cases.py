@@ -42,6 +42,7 @@ moments = st.one_of(st.none(), st.integers(NOW - 20 * DAY, NOW + 2 * DAY))
 
 TEXT_KEYS = ("plan", "name")  # free-form keys holding text only
 MIXED_KEYS = ("age", "active", "tags")  # free-form keys holding anything
+COUNT_KEYS = ("page-view", "sign-up")  # stats.by_type: counts, whole numbers from 1
 
 
 @st.composite
@@ -71,7 +72,7 @@ def profile_documents(draw: st.DrawFn) -> dict[str, object]:
         "stats": {
             "events": draw(st.integers(0, 30)),
             "visits": draw(st.integers(0, 30)),
-            "by_type": {},
+            "by_type": draw(st.dictionaries(st.sampled_from(COUNT_KEYS), st.integers(1, 12))),
         },
         "metadata": {
             "time": {"first_visit": draw(moments), "last_visit": draw(moments)},
@@ -98,6 +99,8 @@ mixed_paths = st.sampled_from(
     + ["profile.interests.sport", "profile.traits.missing"]
 )
 number_paths = st.sampled_from(["profile.stats.visits", "profile.stats.events", "profile.version"])
+count_paths = st.sampled_from([f"profile.stats.by_type.{k}" for k in COUNT_KEYS])
+count_bounds = st.integers(-2, 14).map(str) | st.sampled_from(["2.5", "3.0", "-0.5"])
 date_paths = st.sampled_from(
     ["profile.metadata.time.last_visit", "profile.metadata.time.first_visit"]
 )
@@ -126,7 +129,9 @@ tests = st.one_of(
     st.builds(lambda p, v: f"{p} not in {_list(v)}", text_paths, st.lists(words, max_size=2)),
     st.builds(lambda p, v: f"{p} in {_list(v)}", mixed_paths, st.lists(scalars, max_size=3)),
     st.builds(lambda p, v: f"{lit(v)} in {p}", text_paths | mixed_paths, words),
-    st.builds(lambda p: f"{p} exists", text_paths | mixed_paths | number_paths | date_paths),
+    st.builds(
+        lambda p: f"{p} exists", text_paths | mixed_paths | number_paths | date_paths | count_paths
+    ),
     st.builds(lambda p, v: f"{p} contains {lit(v)}", text_paths | mixed_paths, needles),
     st.builds(lambda p, v: f"{p} starts with {lit(v)}", text_paths | mixed_paths, needles),
     st.builds(
@@ -140,8 +145,12 @@ tests = st.one_of(
         number_paths,
         st.lists(st.integers(0, 30) | st.sampled_from([2.5, 3.0]), max_size=3),
     ),
+    st.builds(lambda p, o, v: f"{p} {o} {v}", count_paths, ops, count_bounds),
+    st.builds(
+        lambda p, v: f"{p} in {_list(v)}", count_paths, st.lists(st.integers(0, 12), max_size=3)
+    ),
     st.builds(lambda p, o, m: f"{p} {o} {m}", date_paths, ops, moment_text),
-    st.builds(lambda p, o: f"{p} {o} null", date_paths | number_paths, equality),
+    st.builds(lambda p, o: f"{p} {o} null", date_paths | number_paths | count_paths, equality),
 )
 
 conditions = st.recursive(

@@ -21,10 +21,12 @@ from headwater.console.models import (
     SegmentMembersOut,
     SegmentOut,
 )
+from headwater.console.params import only_known_query_params
 from headwater.console.routes.entities import EntityId, entity_router
+from headwater.console.segment_search import check_searchable, members_query
 from headwater.core.access import Permission
 from headwater.core.automation import FLOW_KIND, RULE_KIND, SEGMENT_KIND
-from headwater.core.conditions.query import compile_query
+from headwater.core.conditions import parse, paths_of
 from headwater.core.flows.actions.outbound import outbound_problems
 from headwater.core.flows.model import Flow
 from headwater.core.flows.registry import ActionRegistry, registry_from_entry_points
@@ -32,13 +34,13 @@ from headwater.core.flows.rules import rule_from_config
 from headwater.core.flows.runner import debug_flow
 from headwater.core.flows.validation import validate_flow
 from headwater.core.segments import segment_from_config
-from headwater.errors import FlowInvalid
+from headwater.errors import Conflict, FlowInvalid, InvalidInput
 from headwater.infra.outbound.addresses import address_policy, topic_policy
 
 __all__ = ["flows", "rules", "segments"]
 
 Write = Annotated[Scope, Depends(require(Permission.CONFIG_WRITE))]
-Data = Annotated[Scope, Depends(require(Permission.DATA_READ))]
+Data = Annotated[Scope, Depends(only_known_query_params(require(Permission.DATA_READ)))]
 
 
 @cache
@@ -51,7 +53,7 @@ def _valid_flow(data: dict[str, Any]) -> None:
     validate_flow(Flow.from_dict({**data, "id": "draft"}), registry())
 
 
-def _outbound_allowed(data: dict[str, Any], scope: Scope) -> None:
+def _outbound_allowed(data: dict[str, Any], scope: Scope, env: str) -> None:
     """422 for a flow whose outbound nodes the operator's policy refuses."""
     settings = scope.runtime.settings
     flow = Flow.from_dict({**data, "id": "draft"})
@@ -62,8 +64,42 @@ def _outbound_allowed(data: dict[str, Any], scope: Scope) -> None:
         raise FlowInvalid(problems, field="flow draft")
 
 
+_RULE_ROOTS = ("event", "profile", "session")  # what a rule's condition sees
+
+
 def _valid_rule(data: dict[str, Any]) -> None:
     rule_from_config({**data, "id": "draft"})
+    condition = data.get("condition")
+    if isinstance(condition, str):
+        outside = sorted({p.text for p in paths_of(parse(condition)) if p.root not in _RULE_ROOTS})
+        if outside:
+            raise InvalidInput(
+                f"condition: a rule sees only event.*, profile.* and session.*, not "
+                f"{', '.join(outside)}",
+                field="condition",
+            )
+
+
+def _no_rule_runs(flow_id: str, scope: Scope, env: str) -> None:
+    """A flow a rule runs stays until the rule is changed or deleted."""
+    users = sorted(
+        r.id for r in scope.config.list(RULE_KIND, env) if r.data.get("flow_id") == flow_id
+    )
+    if users:
+        raise Conflict(
+            f"rule {', '.join(users)} runs flow {flow_id} in {env}; change or delete the rule first"
+        )
+
+
+def _flow_exists(data: dict[str, Any], scope: Scope, env: str) -> None:
+    """A rule must name a flow of its own context (the agents would run nothing)."""
+    flow_id = str(data["flow_id"])
+    if scope.config.find(FLOW_KIND, env, flow_id) is None:
+        raise InvalidInput(
+            f"flow_id: there is no flow {flow_id} in {env}; use the id POST /flows gave "
+            "the flow (and deploy the flow before the rule)",
+            field="flow_id",
+        )
 
 
 def _valid_segment(data: dict[str, Any]) -> None:
@@ -78,7 +114,8 @@ flows = entity_router(
     out_model=FlowOut,
     out=FlowOut.of,
     check=_valid_flow,
-    tenant_check=_outbound_allowed,
+    check_in_context=_outbound_allowed,
+    check_delete=_no_rule_runs,
 )
 rules = entity_router(
     kind=RULE_KIND,
@@ -88,6 +125,7 @@ rules = entity_router(
     out_model=RuleOut,
     out=RuleOut.of,
     check=_valid_rule,
+    check_in_context=_flow_exists,
 )
 segments = entity_router(
     kind=SEGMENT_KIND,
@@ -97,6 +135,7 @@ segments = entity_router(
     out_model=SegmentOut,
     out=SegmentOut.of,
     check=_valid_segment,
+    check_in_context=check_searchable,
 )
 
 
@@ -131,7 +170,7 @@ async def members(
 ) -> SegmentMembersOut:
     segment = scope.config.get(SEGMENT_KIND, x_context, entity_id)  # 404 when not ours
     data = scope.data
-    query = compile_query(
+    query = members_query(
         str(segment.data["condition"]), now_ms=int(time.time() * 1000), engine=data.store.engine
     )
     total, ids = await data.profiles_matching(x_context, query, size)

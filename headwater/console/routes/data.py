@@ -9,6 +9,8 @@ from fastapi import APIRouter, Depends, Query
 
 from headwater.console.auth import Context, Scope, require
 from headwater.console.models import PageOut
+from headwater.console.params import only_known_query_params
+from headwater.console.segment_search import defined_segment_query
 from headwater.core.access import Permission
 from headwater.core.data_query import DataFamily
 from headwater.core.profile_ops import op
@@ -20,8 +22,8 @@ from headwater.streams.topics import Topics
 __all__ = ["router"]
 
 router = APIRouter(tags=["data"])
-Read = Annotated[Scope, Depends(require(Permission.DATA_READ))]
-Erase = Annotated[Scope, Depends(require(Permission.DATA_DELETE))]
+Read = Annotated[Scope, Depends(only_known_query_params(require(Permission.DATA_READ)))]
+Erase = Annotated[Scope, Depends(only_known_query_params(require(Permission.DATA_DELETE)))]
 Size = Annotated[int, Query(ge=1, le=1000)]
 After = Annotated[str | None, Query(description="the `next` cursor of the previous page")]
 Filter = Annotated[str | None, Query(max_length=256)]
@@ -37,10 +39,13 @@ async def _page(
     size: int,
     after: str | None,
     sort: str | None,
+    where: dict[str, Any] | None = None,
     **filters: Any,
 ) -> PageOut:
     wanted = {name: value for name, value in filters.items() if value is not None}
-    page = await scope.data.search(family, env, wanted, size=size, after=after, sort=sort)
+    page = await scope.data.search(
+        family, env, wanted, size=size, after=after, sort=sort, where=where
+    )
     return PageOut(total=page.total, items=page.items, next=page.next)
 
 
@@ -79,7 +84,14 @@ async def search_profiles(
     after: After = None,
     sort: Sort = None,
 ) -> PageOut:
-    return await _page(scope, "profiles", x_context, size, after, sort, segment=segment)
+    # a defined segment: the members query of GET /segments/{id}/members; a label a
+    # flow added (no definition): the profiles that list it
+    where = defined_segment_query(scope, x_context, segment) if segment else None
+    if where is not None:
+        segment = None
+    return await _page(
+        scope, "profiles", x_context, size, after, sort, where=where, segment=segment
+    )
 
 
 @router.get("/profiles/{profile_id}", response_model=dict[str, Any], summary="One profile")

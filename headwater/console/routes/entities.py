@@ -37,21 +37,24 @@ def entity_router(
     out_model: type[BaseModel],
     out: Callable[[ConfigEntry], BaseModel],
     check: Callable[[dict[str, Any]], None] | None = None,
+    check_in_context: Callable[[dict[str, Any], Scope, str], None] | None = None,
+    check_delete: Callable[[str, Scope, str], None] | None = None,
     env_owned: EnvOwned | None = None,
-    tenant_check: Callable[[dict[str, Any], Scope], None] | None = None,
 ) -> APIRouter:
-    """``env_owned`` fields (write keys) are the server's: made fresh on create, kept on
-    replace, never copied by deploy or rollback. ``tenant_check`` judges a body with
-    the caller's tenant and the settings (the outbound policy of flows)."""
+    """``check`` refuses a body on its own, ``check_in_context`` against what the
+    tenant's context holds (a rule's flow must exist there; it also runs on deploy,
+    against production), ``check_delete`` refuses deleting an entity others need.
+    ``env_owned`` fields (write keys) are the server's: made fresh on create, kept on
+    replace, never copied by deploy or rollback."""
     router = APIRouter(prefix=prefix, tags=[f"{noun}s"])
     label = kind.replace("-", "_")
 
-    def data_of(body: EntityIn, scope: Scope) -> dict[str, Any]:
+    def data_of(body: EntityIn, scope: Scope, env: str) -> dict[str, Any]:
         data = body.model_dump(mode="json", exclude={"version"})
         if check is not None:
             check(data)
-        if tenant_check is not None:
-            tenant_check(data, scope)
+        if check_in_context is not None:
+            check_in_context(data, scope, env)
         return data
 
     async def list_entities(scope: Read, x_context: Context = "staging") -> list[Any]:
@@ -63,7 +66,7 @@ def entity_router(
         x_context: Context = "staging",
     ) -> Any:
         # Random ids: a source id doubles as the write key, and is looked up across tenants.
-        data = data_of(body, scope)
+        data = data_of(body, scope, x_context)
         if env_owned is not None:
             data = env_owned.carry(data, None)
         return out(await scope.config.put(kind, x_context, str(uuid.uuid4()), data))
@@ -78,7 +81,7 @@ def entity_router(
         x_context: Context = "staging",
     ) -> Any:
         current = scope.config.get(kind, x_context, entity_id)  # 404 when not the caller's
-        data = data_of(body, scope)
+        data = data_of(body, scope, x_context)
         if env_owned is not None:
             data = env_owned.carry(data, current.data)
         return out(
@@ -88,9 +91,13 @@ def entity_router(
     async def delete_entity(
         scope: Write, entity_id: EntityId, x_context: Context = "staging"
     ) -> None:
+        if check_delete is not None:
+            check_delete(entity_id, scope, x_context)
         await scope.config.delete(kind, x_context, entity_id)
 
     async def deploy_entity(scope: Deploy, entity_id: EntityId) -> Any:
+        if check_in_context is not None:
+            check_in_context(scope.config.get(kind, "staging", entity_id).data, scope, "production")
         return out(await scope.config.deploy(kind, entity_id, env_owned=env_owned))
 
     async def rollback_entity(scope: Deploy, entity_id: EntityId) -> Any:

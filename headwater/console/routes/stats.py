@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from headwater.console.auth import Context, Scope, require
+from headwater.console.params import only_known_query_params
 from headwater.console.tenant_data import Interval
 from headwater.core.access import Permission
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/stats", tags=["data"])
-Read = Annotated[Scope, Depends(require(Permission.DATA_READ))]
+Read = Annotated[Scope, Depends(only_known_query_params(require(Permission.DATA_READ)))]
 
 
 class Counts(BaseModel):

@@ -2,7 +2,7 @@
 to a Python predicate for agents and to a search query for segment counts and members.
 docs/conditions.md describes the language."""
 
-from headwater.core.conditions.ast import Condition, Path, TimeValue
+from headwater.core.conditions.ast import Condition, Path, TimeValue, paths_of
 from headwater.core.conditions.parser import parse
 from headwater.core.conditions.predicate import Predicate, compile_predicate, evaluate
 from headwater.core.conditions.query import compile_query
@@ -16,4 +16,5 @@ __all__ = [
     "compile_query",
     "evaluate",
     "parse",
+    "paths_of",
 ]

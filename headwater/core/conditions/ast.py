@@ -20,6 +20,7 @@ __all__ = [
     "StartsWith",
     "TimeValue",
     "Value",
+    "paths_of",
 ]
 
 CompareOp = Literal["=", "!=", "<", "<=", ">", ">="]
@@ -103,3 +104,14 @@ class Any_:
 
 
 Condition: TypeAlias = Compare | In | Exists | Contains | StartsWith | Not | All | Any_
+
+
+def paths_of(condition: Condition) -> tuple[Path, ...]:
+    """Every path the condition reads, in order of appearance."""
+    match condition:
+        case Not(operand=operand):
+            return paths_of(operand)
+        case All(operands=operands) | Any_(operands=operands):
+            return tuple(p for o in operands for p in paths_of(o))
+        case _:
+            return (condition.path,)

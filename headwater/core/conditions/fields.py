@@ -11,7 +11,7 @@ from headwater.errors import ConditionNotSearchable
 
 __all__ = ["PROFILE_FIELDS", "Engine", "FieldKind", "profile_field"]
 
-FieldKind = Literal["keyword", "long", "date", "flat"]
+FieldKind = Literal["keyword", "long", "date", "flat", "counts"]
 # The search engine's dialect (the same names as infra/search/port.py's Engine). They differ
 # here in one way: Elasticsearch refuses wildcard queries on keys of ``flattened`` fields,
 # OpenSearch's ``flat_object`` answers them.
@@ -19,7 +19,9 @@ Engine = Literal["elasticsearch", "opensearch"]
 
 # Field (dotted, in the profile document) -> how it is indexed. "flat" fields are
 # Elasticsearch ``flattened`` / OpenSearch ``flat_object``: every leaf under them is a
-# keyword, so their numbers compare as text.
+# keyword, so their numbers compare as text. "counts" is a flat field whose leaves are
+# always whole numbers from 0 up, written by the profile fold (events per type): the
+# query compiler can order them exactly by listing the few counts below a bound.
 PROFILE_FIELDS: dict[str, FieldKind] = {
     "id": "keyword",
     "tenant": "keyword",
@@ -37,7 +39,7 @@ PROFILE_FIELDS: dict[str, FieldKind] = {
     "data": "flat",
     "consents": "flat",
     "interests": "flat",
-    "stats.by_type": "flat",
+    "stats.by_type": "counts",
     "metadata.field_times": "flat",
 }
 
@@ -53,6 +55,7 @@ def profile_field(path: Path) -> tuple[str, FieldKind]:
     if field in PROFILE_FIELDS:
         return field, PROFILE_FIELDS[field]
     for depth in range(len(path.keys) - 1, 0, -1):
-        if PROFILE_FIELDS.get(".".join(path.keys[:depth])) == "flat":
-            return field, "flat"
+        kind = PROFILE_FIELDS.get(".".join(path.keys[:depth]))
+        if kind in ("flat", "counts"):
+            return field, kind
     raise ConditionNotSearchable(f"{path.text}: the profile document has no such field")

@@ -5,11 +5,14 @@ time by the caller (the moment the search is about).
 The query answers exactly as the predicate does on the same documents within the value
 space docs/conditions.md describes; where it could not (numeric order over free-form
 fields, which the engine indexes as keywords), it refuses with ConditionNotSearchable
-instead of answering differently.
+instead of answering differently. Counts (``stats.by_type.*``) are keywords too, but
+always whole numbers from 0 up, so an order test over them becomes a test against the
+finite set of counts below the bound (up to MAX_LISTED_COUNT).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from headwater.core.conditions.ast import (
@@ -31,11 +34,15 @@ from headwater.core.conditions.fields import Engine, FieldKind, profile_field
 from headwater.core.conditions.parser import parse
 from headwater.errors import ConditionNotSearchable
 
-__all__ = ["compile_query"]
+__all__ = ["MAX_LISTED_COUNT", "compile_query"]
 
 Query = dict[str, Any]
 MATCH_NONE: Query = {"match_none": {}}
 _RANGE = {"<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
+_NUMERIC = ("long", "date", "counts")  # kinds whose stored values are never text
+# The largest bound an order test over counts may name: the query lists every count
+# from 0 to the bound.
+MAX_LISTED_COUNT = 1000
 
 
 def _number(value: object) -> bool:
@@ -54,8 +61,11 @@ def _equals(field: str, kind: FieldKind, value: Value, now: int) -> Query:
     """Documents where some value of ``field`` equals ``value`` (typed as the predicate)."""
     if isinstance(value, TimeValue):
         value = value.resolve(now)
-        if kind in ("keyword", "flat"):
+        if kind in ("keyword", "flat", "counts"):
             raise ConditionNotSearchable(f"{field}: a moment cannot match a keyword value")
+    if kind == "counts":
+        count = _count(value)
+        return MATCH_NONE if count is None else {"term": {field: str(count)}}
     if kind in ("long", "date"):
         if not _number(value):
             return MATCH_NONE  # stored numbers are never equal to text or booleans
@@ -70,7 +80,40 @@ def _equals(field: str, kind: FieldKind, value: Value, now: int) -> Query:
     return {"term": {field: value}}
 
 
+def _count(value: Value) -> int | None:
+    """``value`` as a count (a whole number from 0), or None when no count equals it."""
+    if not _number(value) or value < 0:  # type: ignore[operator]
+        return None
+    if isinstance(value, float) and not value.is_integer():
+        return None
+    return int(value)  # type: ignore[arg-type]
+
+
+def _counts_order(field: str, op: str, bound: float, text: str) -> Query:
+    """Counts where ``count <op> bound``: the counts 0..top are listed (those below for
+    < and <=; for > and >= the complement of those not above)."""
+    top = math.floor(bound) if op in ("<=", ">") else math.ceil(bound) - 1
+    if top > MAX_LISTED_COUNT:
+        raise ConditionNotSearchable(
+            f"{text}: counts are indexed as text, so a search compares them by listing "
+            f"every count up to the bound, at most {MAX_LISTED_COUNT}; use a smaller "
+            "bound or test it in a flow or rule"
+        )
+    listed = [str(n) for n in range(top + 1)]
+    if op in ("<", "<="):
+        return {"terms": {field: listed}} if listed else MATCH_NONE
+    if not listed:
+        return _exists(field)
+    return {"bool": {"filter": [_exists(field)], "must_not": [{"terms": {field: listed}}]}}
+
+
 def _order(field: str, kind: FieldKind, op: str, value: Value, now: int, text: str) -> Query:
+    if kind == "counts":
+        if isinstance(value, TimeValue):
+            raise ConditionNotSearchable(f"{text}: {field} holds counts, not moments")
+        if not _number(value):
+            return MATCH_NONE  # text never orders against stored numbers
+        return _counts_order(field, op, value, text)  # type: ignore[arg-type]
     bound = value.resolve(now) if isinstance(value, TimeValue) else value
     if kind in ("long", "date"):
         if not _number(bound):
@@ -106,7 +149,7 @@ def _compare(node: Compare, now: int) -> Query:
 def _within(path: Path, values: tuple[Scalar, ...], now: int) -> Query:
     field, kind = profile_field(path)
     wanted = [v for v in values if v is not None]
-    if kind in ("long", "date"):
+    if kind in _NUMERIC:
         options = [_equals(field, kind, v, now) for v in wanted]
         options = [o for o in options if o != MATCH_NONE]
     else:
@@ -128,7 +171,7 @@ def _wildcard_escape(text: str) -> str:
 
 def _text_test(path: Path, query: str, text: str, engine: Engine) -> Query:
     field, kind = profile_field(path)
-    if kind in ("long", "date"):
+    if kind in _NUMERIC:
         return MATCH_NONE  # numbers hold no text
     if query == "prefix":
         return {"prefix": {field: text}}
