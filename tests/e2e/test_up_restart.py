@@ -15,6 +15,7 @@ import pytest
 from headwater.core.tenancy import events_alias
 from tests.e2e.conftest import UpStack, free_port_run, run_up, start_up
 from tests.support.polling import eventually
+from tests.support.services import Endpoints
 
 pytestmark = pytest.mark.e2e
 
@@ -84,3 +85,18 @@ def test_up_on_busy_ports_stops_at_once_naming_the_port(tmp_path: Path) -> None:
     assert str(busy) in message and "--port-base" in message, message
     assert elapsed < 15
     assert not (tmp_path / "other" / "logs" / "worker.log").exists()  # nothing was started
+
+
+async def test_up_keeps_worker_state_built_from_a_real_broker(
+    endpoints: Endpoints, tmp_path: Path
+) -> None:
+    """With HEADWATER_KAFKA set the log outlives ``up``, and so does the state built from it."""
+    with run_up(tmp_path, endpoints) as first:
+        ctrl_c(first)
+    slot = next((tmp_path / "worker" / "headwater-worker").glob("slot-*"))
+    kept = slot / "kept-between-runs"
+    kept.touch()
+    with run_up(tmp_path, endpoints) as second:
+        assert kept.exists()
+        await track_and_find(second.info, "/kept")
+        ctrl_c(second)
