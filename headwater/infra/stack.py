@@ -216,14 +216,18 @@ def wait_log_line(process: ManagedProcess, needle: str, timeout: float) -> None:
 
 def run_up(settings: Settings, *, ports: StackPorts, data_dir: Path, as_json: bool) -> int:
     stack = _Stack(settings, ports, data_dir.resolve())
+    ready = threading.Event()
 
     def on_signal(signum: int, _: Any) -> None:
         stack.stopping.set()
+        if not ready.is_set():  # stop waiting for services nobody wants any more
+            raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
         info = stack.start()
+        ready.set()
         if as_json:
             print(json.dumps(info), flush=True)
         else:
@@ -248,5 +252,8 @@ def run_up(settings: Settings, *, ports: StackPorts, data_dir: Path, as_json: bo
     except ConfigurationError as exc:
         print(f"headwater up: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("headwater up: stopped before it was ready", file=sys.stderr)
+        return 130
     finally:
         stack.stop()

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from headwater.core.tenancy import events_alias
+from headwater.infra.embedded import port_in_use
 from tests.e2e.conftest import UpStack, free_port_run, run_up, start_up
 from tests.support.polling import eventually
 from tests.support.services import Endpoints
@@ -100,3 +101,22 @@ async def test_up_keeps_worker_state_built_from_a_real_broker(
         assert kept.exists()
         await track_and_find(second.info, "/kept")
         ctrl_c(second)
+
+
+def test_ctrl_c_while_starting_stops_at_once(tmp_path: Path) -> None:
+    base = free_port_run(4)
+    process, out = start_up(tmp_path, None, base)
+    try:
+        collector_log = tmp_path / "logs" / "collector.log"
+        deadline = time.monotonic() + 60
+        while not collector_log.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert collector_log.exists(), out.read_text()
+        process.send_signal(signal.SIGINT)  # the worker is not ready yet
+        code = process.wait(30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert code == 130, out.read_text()
+    assert "stopped before it was ready" in out.read_text()
+    assert not any(port_in_use("127.0.0.1", base + n) for n in range(4))  # nothing left
