@@ -74,13 +74,16 @@ class ManagedProcess:
             log.seek(self.log_start)
             return log.read().decode(errors="replace")
 
-    def exited_early(self) -> ConfigurationError:
-        """The error for a child that stopped before it was ready, with its last line."""
+    def exit_summary(self, *, early: bool = False) -> str:
+        """How this process ended, with the last line it logged (usually the reason)."""
         lines = self.log_text().strip().splitlines()
         last = f": {lines[-1].strip()}" if lines else ""
-        return ConfigurationError(
-            f"{self.name} exited early ({self.popen.returncode}){last}; see {self.log_path}"
-        )
+        when = " early" if early else ""
+        return f"{self.name} exited{when} ({self.popen.returncode}){last}; see {self.log_path}"
+
+    def exited_early(self) -> ConfigurationError:
+        """The error for a child that stopped before it was ready."""
+        return ConfigurationError(self.exit_summary(early=True))
 
     def stop(self, timeout: float = 15.0) -> int | None:
         if self.running:

@@ -173,11 +173,7 @@ class _Stack:
         while not self.stopping.wait(0.5):
             for process in self.processes:
                 if not process.running:
-                    print(
-                        f"headwater: {process.name} exited ({process.popen.returncode}); "
-                        f"see {process.log_path}",
-                        file=sys.stderr,
-                    )
+                    print(f"headwater: {process.exit_summary()}", file=sys.stderr)
                     return 1
         return 0
 
