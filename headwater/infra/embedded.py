@@ -21,6 +21,7 @@ from headwater.errors import ConfigurationError
 __all__ = [
     "ManagedProcess",
     "free_port",
+    "port_in_use",
     "start_osmem",
     "start_process",
     "start_tansu",
@@ -33,6 +34,17 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether a server could not listen on ``host:port`` now (someone else does)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+        return False
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child
@@ -48,10 +60,30 @@ class ManagedProcess:
     name: str
     popen: subprocess.Popen[bytes]
     log_path: Path | None
+    log_start: int = 0  # the log's size when this process started: earlier lines are not its
 
     @property
     def running(self) -> bool:
         return self.popen.poll() is None
+
+    def log_text(self) -> str:
+        """What this process (not an earlier one) wrote to its log so far."""
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        with self.log_path.open("rb") as log:
+            log.seek(self.log_start)
+            return log.read().decode(errors="replace")
+
+    def exit_summary(self, *, early: bool = False) -> str:
+        """How this process ended, with the last line it logged (usually the reason)."""
+        lines = self.log_text().strip().splitlines()
+        last = f": {lines[-1].strip()}" if lines else ""
+        when = " early" if early else ""
+        return f"{self.name} exited{when} ({self.popen.returncode}){last}; see {self.log_path}"
+
+    def exited_early(self) -> ConfigurationError:
+        """The error for a child that stopped before it was ready."""
+        return ConfigurationError(self.exit_summary(early=True))
 
     def stop(self, timeout: float = 15.0) -> int | None:
         if self.running:
@@ -76,9 +108,11 @@ def start_process(
     log_path: Path | None = None,
     env: Mapping[str, str] | None = None,
 ) -> ManagedProcess:
+    log_start = 0
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         out = open(log_path, "ab")  # noqa: SIM115 - owned by the child process
+        log_start = out.seek(0, os.SEEK_END)
     else:
         out = subprocess.DEVNULL  # type: ignore[assignment]
     popen = subprocess.Popen(
@@ -91,14 +125,14 @@ def start_process(
     )
     if log_path is not None:
         out.close()
-    return ManagedProcess(name, popen, log_path)
+    return ManagedProcess(name, popen, log_path, log_start)
 
 
 def wait_port(host: str, port: int, timeout: float, process: ManagedProcess | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and not process.running:
-            raise ConfigurationError(f"{process.name} exited early; see {process.log_path}")
+            raise process.exited_early()
         try:
             with socket.create_connection((host, port), timeout=0.5):
                 return
@@ -111,7 +145,7 @@ def wait_http(url: str, timeout: float, process: ManagedProcess | None = None) -
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and not process.running:
-            raise ConfigurationError(f"{process.name} exited early; see {process.log_path}")
+            raise process.exited_early()
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status < 300:

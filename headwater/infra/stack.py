@@ -3,6 +3,11 @@
 Starts the embedded broker and search server unless ``HEADWATER_KAFKA`` /
 ``HEADWATER_SEARCH`` point elsewhere, runs init, then the collector and a worker as
 child processes, and stops everything (newest first) on Ctrl-C or SIGTERM.
+
+Before starting anything it checks that every port it needs is free and that no other
+``up`` uses the data directory, and drops the worker state the embedded broker's new,
+empty log cannot back (see :mod:`headwater.infra.local_state`). Each run writes fresh
+logs; the previous run's are kept as ``<name>.log.1``.
 """
 
 from __future__ import annotations
@@ -17,20 +22,22 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from headwater.errors import ConfigurationError
 from headwater.infra.embedded import (
     ManagedProcess,
+    port_in_use,
     start_osmem,
     start_process,
     start_tansu,
     wait_http,
 )
 from headwater.infra.init import run_init
+from headwater.infra.local_state import EMBEDDED_BROKER, forget_state_of_lost_log, lock_data_dir
 from headwater.settings import Settings
 
-__all__ = ["DEFAULT_PORT_BASE", "StackPorts", "run_up"]
+__all__ = ["DEFAULT_PORT_BASE", "StackPorts", "run_up", "wait_log_line"]
 
 DEFAULT_PORT_BASE = 8686
 
@@ -66,16 +73,20 @@ class _Stack:
         self.logs = data_dir / "logs"
         self.processes: list[ManagedProcess] = []
         self.stopping = threading.Event()
+        self._data_dir_lock: IO[str] | None = None
 
     def start(self) -> dict[str, Any]:
+        self._check_ports()
+        self._data_dir_lock = lock_data_dir(self.data_dir)
+        forget_state_of_lost_log(self.data_dir, self.settings.kafka or EMBEDDED_BROKER)
         self.logs.mkdir(parents=True, exist_ok=True)
         kafka = self.settings.kafka
         if kafka is None:
-            self.processes.append(start_tansu(self.ports.kafka, self.logs / "kafka.log"))
+            self.processes.append(start_tansu(self.ports.kafka, self._log("kafka")))
             kafka = f"127.0.0.1:{self.ports.kafka}"
         search = self.settings.search
         if search is None:
-            self.processes.append(start_osmem(self.ports.search, self.logs / "search.log"))
+            self.processes.append(start_osmem(self.ports.search, self._log("search")))
             search = f"http://127.0.0.1:{self.ports.search}"
 
         settings = self.settings.model_copy(
@@ -99,24 +110,25 @@ class _Stack:
             env["HEADWATER_WORKER_SINGLE_RECORD_BATCHES"] = "true"
         python = [sys.executable, "-m", "headwater"]
         collector = start_process(
-            "collector", [*python, "collector"], log_path=self.logs / "collector.log", env=env
+            "collector", [*python, "collector"], log_path=self._log("collector"), env=env
         )
         self.processes.append(collector)
-        worker = start_process(
-            "worker", [*python, "worker"], log_path=self.logs / "worker.log", env=env
-        )
+        worker = start_process("worker", [*python, "worker"], log_path=self._log("worker"), env=env)
         self.processes.append(worker)
         api_env = {**env, "HEADWATER_API_PORT": str(self.ports.api)}
         if self.settings.api_secret is None:  # a local secret, made once, kept in data_dir
             api_env["HEADWATER_API_SECRET"] = local_secret(self.data_dir / "api-secret")
-        api = start_process("api", [*python, "api"], log_path=self.logs / "api.log", env=api_env)
+        api = start_process("api", [*python, "api"], log_path=self._log("api"), env=api_env)
         self.processes.append(api)
 
         collector_url = f"http://{settings.collector_host}:{self.ports.collector}"
         wait_http(f"{collector_url}/health/ready", 60, collector)
-        _wait_log_line(worker, "Ready", 90)
+        wait_log_line(worker, "Ready", 90)
         api_url = f"http://{settings.api_host}:{self.ports.api}"
         wait_http(f"{api_url}/health", 60, api)
+        for process in self.processes:  # ready means every child of this run still runs
+            if not process.running:
+                raise process.exited_early()
         return {
             "collector": collector_url,
             "api": api_url,
@@ -130,16 +142,38 @@ class _Stack:
             "logs": str(self.logs),
         }
 
+    def _check_ports(self) -> None:
+        """Refuse at once, before starting anything, when a port this stack needs is taken."""
+        wanted = [
+            ("collector", self.settings.collector_host, self.ports.collector),
+            ("api", self.settings.api_host, self.ports.api),
+        ]
+        if self.settings.kafka is None:
+            wanted.append(("kafka", "127.0.0.1", self.ports.kafka))
+        if self.settings.search is None:
+            wanted.append(("search", "127.0.0.1", self.ports.search))
+        taken = [f"{port} ({name})" for name, host, port in wanted if port_in_use(host, port)]
+        if taken:
+            ports = f"{'ports' if len(taken) > 1 else 'port'} {', '.join(taken)}"
+            raise ConfigurationError(
+                f"{ports} already in use (another `headwater up`?); stop it or choose other "
+                f"ports with --port-base (now {self.ports.base}; this stack uses "
+                f"{self.ports.base} to {self.ports.base + 3})"
+            )
+
+    def _log(self, name: str) -> Path:
+        """This run's log of ``name``; the previous run's is kept as ``<name>.log.1``."""
+        path = self.logs / f"{name}.log"
+        if path.exists():
+            path.replace(path.with_name(f"{name}.log.1"))
+        return path
+
     def watch(self) -> int:
         """Block until a signal arrives or a child dies; 0 on a requested stop."""
         while not self.stopping.wait(0.5):
             for process in self.processes:
                 if not process.running:
-                    print(
-                        f"headwater: {process.name} exited ({process.popen.returncode}); "
-                        f"see {process.log_path}",
-                        file=sys.stderr,
-                    )
+                    print(f"headwater: {process.exit_summary()}", file=sys.stderr)
                     return 1
         return 0
 
@@ -147,6 +181,9 @@ class _Stack:
         for process in reversed(self.processes):
             process.stop()
         self.processes.clear()
+        if self._data_dir_lock is not None:
+            self._data_dir_lock.close()
+            self._data_dir_lock = None
 
 
 def local_secret(path: Path) -> str:
@@ -161,13 +198,13 @@ def local_secret(path: Path) -> str:
     return secret
 
 
-def _wait_log_line(process: ManagedProcess, needle: str, timeout: float) -> None:
-    assert process.log_path is not None
+def wait_log_line(process: ManagedProcess, needle: str, timeout: float) -> None:
+    """Wait until ``process`` itself (not an earlier run in the same log) wrote ``needle``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not process.running:
-            raise ConfigurationError(f"{process.name} exited early; see {process.log_path}")
-        if process.log_path.exists() and needle in process.log_path.read_text(errors="replace"):
+            raise process.exited_early()
+        if needle in process.log_text():
             return
         time.sleep(0.2)
     raise ConfigurationError(f"{process.name} not ready after {timeout}s; see {process.log_path}")
@@ -175,14 +212,18 @@ def _wait_log_line(process: ManagedProcess, needle: str, timeout: float) -> None
 
 def run_up(settings: Settings, *, ports: StackPorts, data_dir: Path, as_json: bool) -> int:
     stack = _Stack(settings, ports, data_dir.resolve())
+    ready = threading.Event()
 
     def on_signal(signum: int, _: Any) -> None:
         stack.stopping.set()
+        if not ready.is_set():  # stop waiting for services nobody wants any more
+            raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
         info = stack.start()
+        ready.set()
         if as_json:
             print(json.dumps(info), flush=True)
         else:
@@ -207,5 +248,8 @@ def run_up(settings: Settings, *, ports: StackPorts, data_dir: Path, as_json: bo
     except ConfigurationError as exc:
         print(f"headwater up: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("headwater up: stopped before it was ready", file=sys.stderr)
+        return 130
     finally:
         stack.stop()

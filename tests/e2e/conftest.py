@@ -49,13 +49,14 @@ def up_stack(endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> 
         yield stack
 
 
-@contextmanager
-def run_up(data_dir: Path, endpoints: Endpoints | None) -> Iterator[UpStack]:
-    """Run ``headwater up --json``; with ``endpoints`` it is told to use them."""
+def start_up(
+    data_dir: Path, endpoints: Endpoints | None, port_base: int
+) -> tuple[subprocess.Popen[str], Path]:
+    """Start ``headwater up --json``; its output goes to ``data_dir/up.out`` (returned)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
     if endpoints is not None:
         env.update(HEADWATER_KAFKA=endpoints.kafka, HEADWATER_SEARCH=endpoints.search)
-    base = _free_port_run(4)
+    data_dir.mkdir(parents=True, exist_ok=True)
     out = data_dir / "up.out"
     with out.open("w") as sink:
         process = subprocess.Popen(
@@ -66,7 +67,7 @@ def run_up(data_dir: Path, endpoints: Endpoints | None) -> Iterator[UpStack]:
                 "up",
                 "--json",
                 "--port-base",
-                str(base),
+                str(port_base),
                 "--data-dir",
                 str(data_dir),
             ],
@@ -75,6 +76,15 @@ def run_up(data_dir: Path, endpoints: Endpoints | None) -> Iterator[UpStack]:
             text=True,
             env=env,
         )
+    return process, out
+
+
+@contextmanager
+def run_up(
+    data_dir: Path, endpoints: Endpoints | None, port_base: int | None = None
+) -> Iterator[UpStack]:
+    """Run ``headwater up --json``; with ``endpoints`` it is told to use them."""
+    process, out = start_up(data_dir, endpoints, port_base or free_port_run(4))
     try:
         info = _read_json_line(process, out, 120)
         yield UpStack(process, info, data_dir)
@@ -87,7 +97,7 @@ def run_up(data_dir: Path, endpoints: Endpoints | None) -> Iterator[UpStack]:
                 process.kill()
 
 
-def _free_port_run(count: int) -> int:
+def free_port_run(count: int) -> int:
     """A base port with ``count`` free ports after it."""
     import socket
 
