@@ -41,6 +41,7 @@ __all__ = [
     "SegmentOut",
     "SourceIn",
     "SourceOut",
+    "TenantChoiceOut",
     "TenantIn",
     "TenantOut",
     "TokenOut",
@@ -58,6 +59,12 @@ _ID = r"^[A-Za-z0-9_.:-]{1,128}$"
 class ErrorBody(BaseModel):
     error: str
     field: str | None = None
+
+
+class TenantChoiceOut(ErrorBody):
+    """A login whose password opens the email in several tenants: send one as ``tenant``."""
+
+    tenants: list[str]
 
 
 class Health(BaseModel):

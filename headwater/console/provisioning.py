@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from headwater.core.access import Role
-from headwater.core.accounts import USER_KIND, normalise_email, user_id_for
+from headwater.core.accounts import USER_KIND, new_user_id, normalise_email, users_with_email
 from headwater.core.config import config_key
 from headwater.core.sources import DEFAULT_CHANNELS, SOURCE_KIND, default_source_id
 from headwater.core.tenancy import ENVIRONMENTS, TENANT_KIND, check_tenant_id
@@ -72,10 +72,11 @@ def new_write_key(name: str = "default") -> dict[str, Any]:
     return {"key": f"hw_{secrets.token_hex(16)}", "name": name, "revoked": False}
 
 
-def admin_entity(tenant: str, admin: AdminAccount) -> tuple[str, dict[str, Any]]:
+def admin_entity(admin: AdminAccount) -> tuple[str, dict[str, Any]]:
+    """A new admin user: a random id and its data."""
     email = normalise_email(admin.email)
     data = {"email": email, "role": Role.ADMIN.value, "password_hash": admin.password_hash}
-    return user_id_for(tenant, email), data
+    return new_user_id(), data
 
 
 async def provision_tenant(
@@ -97,12 +98,15 @@ async def provision_tenant(
         (TENANT_KIND, None, tenant, {"name": name, "status": "active"})
     ]
     if admin is not None:
-        admin_id, data = admin_entity(tenant, admin)
         has_users = any(e.tenant == tenant for e in config.entries(USER_KIND))
         if not has_users:  # a repeated call never adds a second admin
+            admin_id, data = admin_entity(admin)
             wanted.append((USER_KIND, None, admin_id, data))
-        if not has_users or config.get(config_key(USER_KIND, tenant, None, admin_id)):
             result.admin_id = admin_id
+        else:
+            email = normalise_email(admin.email)
+            existing = users_with_email(config.entries(USER_KIND), email, tenant)
+            result.admin_id = existing[0].id if existing else None
     for source_env in ENVIRONMENTS:
         source_id = default_source_id(tenant, source_env)
         result.sources[source_env] = source_id
