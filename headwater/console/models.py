@@ -240,6 +240,7 @@ class SourceOut(Versioned):
     channels: list[str]
     rate_limit: RateLimitIn | None
     write_keys: list[WriteKeyOut]
+    default: bool = Field(default=False, description="the tenant's default source (made by init)")
 
     @classmethod
     def of(cls, entry: ConfigEntry) -> SourceOut:
@@ -252,6 +253,7 @@ class SourceOut(Versioned):
             enabled=bool(data.get("enabled", True)),
             channels=sorted(data.get("channels", ["track", "collect"])),
             rate_limit=data.get("rate_limit"),
+            default=bool(data.get("default", False)),
             write_keys=[
                 WriteKeyOut(key=k["key"], name=k.get("name", ""), revoked=k.get("revoked", False))
                 for k in data.get("write_keys", [])

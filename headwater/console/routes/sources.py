@@ -25,7 +25,7 @@ from headwater.console.repository import EnvOwned
 from headwater.console.routes.entities import EntityId, entity_router
 from headwater.core.access import Permission
 from headwater.core.mapping import MAPPING_KIND, mapping_from_config
-from headwater.core.sources import SOURCE_KIND
+from headwater.core.sources import DEFAULT_MARK, SOURCE_KIND
 from headwater.core.validation import EVENT_TYPE_KIND, event_type_rules
 from headwater.errors import InvalidInput, NotFound
 
@@ -50,7 +50,10 @@ def _valid_mapping(data: dict[str, Any]) -> None:
         raise InvalidInput(str(exc), field="fields") from exc
 
 
-WRITE_KEYS = EnvOwned(fields=("write_keys",), fresh=lambda: {"write_keys": [new_write_key()]})
+# The write keys and the default mark belong to the server and to one environment.
+WRITE_KEYS = EnvOwned(
+    fields=("write_keys", DEFAULT_MARK), fresh=lambda: {"write_keys": [new_write_key()]}
+)
 
 sources = entity_router(
     kind=SOURCE_KIND,
