@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,6 +21,7 @@ __all__ = [
     "WriteKey",
     "key_prefix",
     "new_source_id",
+    "write_key_id",
 ]
 
 SOURCE_KIND = "source"
@@ -35,6 +37,12 @@ def new_source_id() -> str:
     """A random source id. A source id is all ``/track`` and ``/collect`` need, so it
     must never follow from anything public (tenant name, environment)."""
     return new_id()
+
+
+def write_key_id(key: str) -> str:
+    """What names a write key once it has been shown: follows from the key, gives
+    nothing of it away (a digest), so keys stored before ids existed have one too."""
+    return "wk_" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 def key_prefix(key: str) -> str:

@@ -30,6 +30,7 @@ from headwater.core.flows.registry import ActionRegistry, registry_from_entry_po
 from headwater.core.flows.rules import rule_from_config
 from headwater.core.flows.runner import debug_flow
 from headwater.core.flows.validation import validate_flow
+from headwater.core.masking import restore_masked
 from headwater.core.segments import segment_from_config
 
 __all__ = ["flows", "rules", "segments"]
@@ -64,6 +65,7 @@ flows = entity_router(
     out_model=FlowOut,
     out=FlowOut.of,
     check=_valid_flow,
+    restore=restore_masked,  # FlowOut masks credentials; saving the masks back keeps them
 )
 rules = entity_router(
     kind=RULE_KIND,

@@ -38,11 +38,18 @@ def entity_router(
     out: Callable[[ConfigEntry], BaseModel],
     check: Callable[[dict[str, Any]], None] | None = None,
     env_owned: EnvOwned | None = None,
+    issued: Callable[[ConfigEntry | None, ConfigEntry], BaseModel] | None = None,
+    restore: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None,
 ) -> APIRouter:
     """``env_owned`` fields (write keys) are the server's: made fresh on create, kept on
-    replace, never copied by deploy or rollback."""
+    replace, never copied by deploy or rollback. ``issued(before, after)`` answers the
+    writes that may make them (create, deploy, rollback), to show new secrets once.
+    ``restore(body, stored)`` gives a replace back what reads masked."""
     router = APIRouter(prefix=prefix, tags=[f"{noun}s"])
     label = kind.replace("-", "_")
+
+    def answer(before: ConfigEntry | None, after: ConfigEntry) -> Any:
+        return issued(before, after) if issued is not None else out(after)
 
     def data_of(body: EntityIn) -> dict[str, Any]:
         data = body.model_dump(mode="json", exclude={"version"})
@@ -62,7 +69,7 @@ def entity_router(
         data = data_of(body)
         if env_owned is not None:
             data = env_owned.carry(data, None)
-        return out(await scope.config.put(kind, x_context, str(uuid.uuid4()), data))
+        return answer(None, await scope.config.put(kind, x_context, str(uuid.uuid4()), data))
 
     async def get_entity(scope: Read, entity_id: EntityId, x_context: Context = "staging") -> Any:
         return out(scope.config.get(kind, x_context, entity_id))
@@ -75,6 +82,8 @@ def entity_router(
     ) -> Any:
         current = scope.config.get(kind, x_context, entity_id)  # 404 when not the caller's
         data = data_of(body)
+        if restore is not None:
+            data = restore(data, current.data)
         if env_owned is not None:
             data = env_owned.carry(data, current.data)
         return out(
@@ -87,10 +96,12 @@ def entity_router(
         await scope.config.delete(kind, x_context, entity_id)
 
     async def deploy_entity(scope: Deploy, entity_id: EntityId) -> Any:
-        return out(await scope.config.deploy(kind, entity_id, env_owned=env_owned))
+        before = scope.config.find(kind, "production", entity_id)
+        return answer(before, await scope.config.deploy(kind, entity_id, env_owned=env_owned))
 
     async def rollback_entity(scope: Deploy, entity_id: EntityId) -> Any:
-        return out(await scope.config.rollback(kind, entity_id, env_owned=env_owned))
+        before = scope.config.find(kind, "production", entity_id)
+        return answer(before, await scope.config.rollback(kind, entity_id, env_owned=env_owned))
 
     # The body parameter is typed by the base class for the checker; FastAPI must see
     # the kind's own model to validate and document it.
