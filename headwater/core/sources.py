@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,6 +21,7 @@ __all__ = [
     "RateLimit",
     "WriteKey",
     "key_prefix",
+    "legacy_default_source_id",
     "new_source_id",
     "write_key_id",
 ]
@@ -37,6 +39,15 @@ def new_source_id() -> str:
     """A random source id. A source id is all ``/track`` and ``/collect`` need, so it
     must never follow from anything public (tenant name, environment)."""
     return new_id()
+
+
+_LEGACY_NS = uuid.UUID("6a1f3c52-2b0e-4d0e-9a55-2f5c1e0b7d10")
+
+
+def legacy_default_source_id(tenant: str, env: str) -> str:
+    """The id releases before random ids gave a default source: anyone could compute it.
+    Kept only so ``init`` can name such sources for the operator to retire."""
+    return str(uuid.uuid5(_LEGACY_NS, f"{tenant}/{env}/default-source"))
 
 
 def write_key_id(key: str) -> str:

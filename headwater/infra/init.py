@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from headwater.console.provisioning import ensure_default_sources, ensure_entity
 from headwater.core.config import config_key
+from headwater.core.sources import SOURCE_KIND, legacy_default_source_id
 from headwater.core.tenancy import ENVIRONMENTS, TENANT_KIND, check_tenant_id
 from headwater.infra.admin import ensure_admin
 from headwater.infra.search import connect_search
@@ -34,6 +35,8 @@ class InitResult:
     config_written: list[str] = field(default_factory=list)
     aliases: list[str] = field(default_factory=list)
     admin: str | None = None  # user id of the admin made by --admin-email
+    # sources an older init made with ids anyone can compute: to be retired
+    computable_sources: list[str] = field(default_factory=list)
 
 
 async def run_init(settings: Settings, *, admin_email: str | None = None) -> InitResult:
@@ -66,6 +69,18 @@ async def run_init(settings: Settings, *, admin_email: str | None = None) -> Ini
         result.sources = sources.ids
         result.write_keys = sources.write_keys()
         result.config_written.extend(sources.written)
+        for env in ENVIRONMENTS:
+            legacy = config_key(SOURCE_KIND, tenant, env, legacy_default_source_id(tenant, env))
+            entry = config.get(legacy)
+            if entry is not None and entry.data.get("enabled", True):
+                result.computable_sources.append(legacy)
+                log.warning(
+                    "event source %s (%s) has an id anyone can compute, made by an older "
+                    "init: move trackers to source %s, then disable or delete it",
+                    entry.id,
+                    env,
+                    sources.entries[env].id,
+                )
         if admin_email is not None:
             written = await ensure_admin(settings, config, publisher, tenant, admin_email)
             result.admin = written.user_id

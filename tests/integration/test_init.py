@@ -122,3 +122,33 @@ async def test_write_keys_resolve_their_source_until_revoked(settings: Settings)
     finally:
         await producer.stop()
         await log.stop()
+
+
+async def test_init_names_default_sources_whose_ids_anyone_can_compute(settings: Settings) -> None:
+    from headwater.core.config import config_key
+    from headwater.core.sources import legacy_default_source_id
+
+    await run_init(settings)
+    codec = AvroCodec.default()
+    log = ConfigLog(settings, codec)
+    await log.start(wait=20)
+    producer = AckedProducer(settings)
+    await producer.start(wait=10)
+    try:  # what an older init wrote: a source under the computable id
+        legacy = legacy_default_source_id("default", "production")
+        entry = await ConfigPublisher(settings, codec, producer).publish(
+            kind=SOURCE_KIND,
+            tenant="default",
+            env="production",
+            entity_id=legacy,
+            data={"name": "Default source", "enabled": True},
+            version=1,
+            updated_by="old-init",
+        )
+        await log.wait_for(entry.key, 1)
+    finally:
+        await producer.stop()
+        await log.stop()
+    result = await run_init(settings)
+    assert result.computable_sources == [config_key(SOURCE_KIND, "default", "production", legacy)]
+    assert result.sources["production"] != legacy
