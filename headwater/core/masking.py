@@ -5,7 +5,9 @@ Flows may carry credentials for the services they call: an ``Authorization`` or
 of a flow shows them masked, whatever the reader's role. An editor that saves back
 what it read sends the masks: :func:`restore_masked` puts the stored value back where
 the mask still stands at the same place, so saving never loses a credential (a new
-value replaces it as usual).
+value replaces it as usual). A configuration whose ``url`` now names another scheme or
+host gets no stored credential back: a writer can't send one elsewhere by editing the
+URL next to it.
 """
 
 from __future__ import annotations
@@ -90,6 +92,8 @@ def _restore(new: Any, masked: Any, stored: Any) -> Any:
     if isinstance(new, str):
         return stored if MASK in new and new == masked and isinstance(stored, str) else new
     if isinstance(new, Mapping) and isinstance(stored, Mapping) and isinstance(masked, Mapping):
+        if _origin(new.get("url")) != _origin(stored.get("url")):
+            return dict(new)  # a credential never follows its call to another host
         return {
             name: _restore(item, masked.get(name), stored.get(name)) if name in stored else item
             for name, item in new.items()
@@ -106,6 +110,15 @@ def _restore(new: Any, masked: Any, stored: Any) -> Any:
             for i, item in enumerate(new)
         ]
     return new
+
+
+_ORIGIN = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*)://(?:[^/?#@\s]*@)?([^/?#\s]*)")
+
+
+def _origin(url: Any) -> tuple[str, str] | None:
+    """Scheme and host[:port] of a URL (its userinfo left out), lowercased."""
+    match = _ORIGIN.match(url) if isinstance(url, str) else None
+    return (match[1].lower(), match[2].lower()) if match else None
 
 
 def _by_id(items: list[Any]) -> dict[Any, Any] | None:

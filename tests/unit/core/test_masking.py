@@ -70,3 +70,11 @@ def test_a_new_value_or_a_mask_moved_elsewhere_is_not_restored() -> None:
     changed_url = {"url": f"https://user:{MASK}@evil.example/x"}
     stored_url = {"url": "https://user:pa55@api.example/x"}
     assert restore_masked(changed_url, stored_url) == changed_url
+
+
+def test_a_credential_does_not_follow_its_call_to_another_host() -> None:
+    stored = {"url": "https://api.example/x", "headers": {"Authorization": "Bearer abc"}}
+    moved = {**mask_secrets(stored), "url": "https://attacker.example/x"}
+    assert restore_masked(moved, stored)["headers"]["Authorization"] == MASK
+    same_host = {**mask_secrets(stored), "url": "https://API.example/other/path"}
+    assert restore_masked(same_host, stored)["headers"]["Authorization"] == "Bearer abc"
