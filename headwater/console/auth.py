@@ -93,8 +93,9 @@ def token_revoked(runtime: ConsoleRuntime, claims: Claims) -> bool:
 
 
 def live_user(runtime: ConsoleRuntime, claims: Claims) -> tuple[ConfigEntry, UserRecord]:
-    """The user a checked token names, refused (401) when the token was revoked or the
-    user is gone or disabled."""
+    """The user a checked token names, refused (401) when the token was revoked (one by
+    one at logout, or all of a user's at once by a change to its password, role or
+    status) or the user is gone or disabled."""
     if token_revoked(runtime, claims):
         raise Unauthenticated("token revoked")
     entry = runtime.config.get(config_key(USER_KIND, claims.tenant, None, claims.subject))
@@ -103,6 +104,8 @@ def live_user(runtime: ConsoleRuntime, claims: Claims) -> tuple[ConfigEntry, Use
     user = UserRecord.model_validate(entry.data)
     if user.disabled:
         raise Unauthenticated("user disabled")
+    if claims.generation != user.token_generation:
+        raise Unauthenticated("token revoked")
     return entry, user
 
 

@@ -9,19 +9,27 @@ from datetime import datetime
 
 from headwater.console.auth import live_user, tenant_active, token_revoked
 from headwater.console.runtime import ConsoleRuntime
-from headwater.console.tokens import Claims
+from headwater.console.tokens import Claims, TokenKind
 from headwater.core.access import Role
 from headwater.core.accounts import (
     REVOKED_KIND,
     USER_KIND,
     UserRecord,
     normalise_email,
-    user_id_for,
+    users_with_email,
 )
 from headwater.core.config import ConfigEntry, config_key
-from headwater.errors import Forbidden, InvalidInput, TooManyAttempts, Unauthenticated
+from headwater.errors import Conflict, Forbidden, InvalidInput, TooManyAttempts, Unauthenticated
 
-__all__ = ["TokenPair", "find_user", "login", "prune_revocations", "refresh", "revoke"]
+__all__ = [
+    "TenantChoiceNeeded",
+    "TokenPair",
+    "accounts_for",
+    "login",
+    "prune_revocations",
+    "refresh",
+    "revoke",
+]
 
 log = logging.getLogger(__name__)
 
@@ -35,27 +43,75 @@ class TokenPair:
     role: Role
 
 
-def find_user(runtime: ConsoleRuntime, email: str, tenant: str | None) -> ConfigEntry | None:
-    """The user with this email; without a tenant only when exactly one tenant has it."""
+_PAIR: tuple[TokenKind, TokenKind] = ("access", "refresh")
+
+
+class TenantChoiceNeeded(Conflict):
+    """The password opens accounts of several tenants: the caller names one."""
+
+    def __init__(self, tenants: list[str]) -> None:
+        super().__init__(
+            "this email and password belong to several tenants: send one as 'tenant'",
+            field="tenant",
+        )
+        self.tenants = tenants
+
+
+Account = tuple[ConfigEntry, UserRecord]
+
+
+def accounts_for(runtime: ConsoleRuntime, email: str, tenant: str | None) -> list[Account]:
+    """The accounts with this email: of ``tenant``, or of every tenant when it is None."""
     try:
         email = normalise_email(email)
     except InvalidInput:
-        return None
-    if tenant is not None:
-        try:
-            return runtime.config.get(
-                config_key(USER_KIND, tenant, None, user_id_for(tenant, email))
-            )
-        except InvalidInput:
-            return None
-    found = [e for e in runtime.config.entries(USER_KIND) if e.data.get("email") == email]
-    return found[0] if len(found) == 1 else None
+        return []
+    found = users_with_email(runtime.config.entries(USER_KIND), email, tenant)
+    return [(e, UserRecord.model_validate(e.data)) for e in found]
 
 
-def _pair(runtime: ConsoleRuntime, user_id: str, tenant: str, role: Role) -> TokenPair:
-    access = runtime.tokens.issue(subject=user_id, tenant=tenant, role=role, kind="access")
-    fresh = runtime.tokens.issue(subject=user_id, tenant=tenant, role=role, kind="refresh")
-    return TokenPair(access.token, fresh.token, runtime.tokens.access_seconds, tenant, role)
+def _pair(runtime: ConsoleRuntime, entry: ConfigEntry, user: UserRecord) -> TokenPair:
+    tokens = [
+        runtime.tokens.issue(
+            subject=entry.id,
+            tenant=entry.tenant,
+            role=user.role,
+            kind=kind,
+            generation=user.token_generation,
+        )
+        for kind in _PAIR
+    ]
+    access, fresh = tokens
+    return TokenPair(
+        access.token, fresh.token, runtime.tokens.access_seconds, entry.tenant, user.role
+    )
+
+
+async def _matching(
+    runtime: ConsoleRuntime, accounts: list[Account], password: str
+) -> list[Account]:
+    """The enabled accounts the password opens; one hash check per account (a decoy
+    check when there is none, so an unknown email costs as much as a known one)."""
+    if not accounts:
+        await runtime.passwords.verify_async(None, password)
+        return []
+    return [
+        (entry, user)
+        for entry, user in accounts
+        if await runtime.passwords.verify_async(user.password_hash, password) and not user.disabled
+    ]
+
+
+def _choose(runtime: ConsoleRuntime, matched: list[Account]) -> Account:
+    """The one account to log in to; the tenants to choose from when several (active)
+    ones match. An email belongs to each tenant that made it a user, so another tenant
+    reusing the email never locks its first owner out."""
+    if len(matched) > 1:
+        active = [m for m in matched if tenant_active(runtime, m[0].tenant)]
+        if len(active) > 1:
+            raise TenantChoiceNeeded([entry.tenant for entry, _ in active])
+        matched = active or matched
+    return matched[0]
 
 
 async def login(
@@ -68,18 +124,19 @@ async def login(
         raise TooManyAttempts(
             "too many failed logins; try again later", retry_after=math.ceil(wait)
         )
-    entry = find_user(runtime, username, tenant)
-    user = UserRecord.model_validate(entry.data) if entry is not None else None
-    good = await runtime.passwords.verify_async(user.password_hash if user else None, password)
-    if entry is None or user is None or not good or user.disabled:
+    accounts = accounts_for(runtime, username, tenant)
+    matched = await _matching(runtime, accounts, password)
+    if not matched:
         runtime.logins.failed(account, runtime.clock())
-        log.info("login refused (%s)", f"user {entry.id}" if entry else "unknown account")
+        known = ", ".join(f"user {e.id}" for e, _ in accounts) or "unknown account"
+        log.info("login refused (%s)", known)
         raise Unauthenticated("wrong email or password")
     runtime.logins.succeeded(account)
+    entry, user = _choose(runtime, matched)
     if not tenant_active(runtime, entry.tenant):
         raise Forbidden(f"tenant {entry.tenant} is suspended or removed")
     log.info("login: user %s of tenant %s", entry.id, entry.tenant)
-    return _pair(runtime, entry.id, entry.tenant, user.role)
+    return _pair(runtime, entry, user)
 
 
 async def revoke(runtime: ConsoleRuntime, claims: Claims) -> None:
@@ -130,4 +187,4 @@ async def refresh(runtime: ConsoleRuntime, refresh_token: str) -> TokenPair:
     if not tenant_active(runtime, claims.tenant):
         raise Forbidden(f"tenant {claims.tenant} is suspended or removed")
     await revoke(runtime, claims)
-    return _pair(runtime, entry.id, entry.tenant, user.role)
+    return _pair(runtime, entry, user)

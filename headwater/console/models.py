@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from headwater.core.access import Role
 from headwater.core.config import ConfigEntry
+from headwater.core.masking import mask_secrets
+from headwater.core.sources import key_prefix, write_key_id
 from headwater.core.tenancy import TENANT_ID_PATTERN
 
 __all__ = [
@@ -41,6 +44,7 @@ __all__ = [
     "SegmentOut",
     "SourceIn",
     "SourceOut",
+    "TenantChoiceOut",
     "TenantIn",
     "TenantOut",
     "TokenOut",
@@ -58,6 +62,12 @@ _ID = r"^[A-Za-z0-9_.:-]{1,128}$"
 class ErrorBody(BaseModel):
     error: str
     field: str | None = None
+
+
+class TenantChoiceOut(ErrorBody):
+    """A login whose password opens the email in several tenants: send one as ``tenant``."""
+
+    tenants: list[str]
 
 
 class Health(BaseModel):
@@ -211,9 +221,24 @@ class SourceIn(EntityIn):
 
 
 class WriteKeyOut(BaseModel):
-    key: str
+    id: str = Field(description="names the key for revoke and rotate")
+    key: str | None = Field(
+        description="the key itself: only in the answer that issued it, null on every read"
+    )
+    hint: str = Field(description="the key's first characters, to tell keys apart")
     name: str
     revoked: bool
+
+    @classmethod
+    def of(cls, stored: dict[str, Any], *, reveal: bool = False) -> WriteKeyOut:
+        key = str(stored["key"])
+        return cls(
+            id=write_key_id(key),
+            key=key if reveal else None,
+            hint=key_prefix(key),
+            name=stored.get("name", ""),
+            revoked=bool(stored.get("revoked", False)),
+        )
 
 
 class WriteKeyIn(BaseModel):
@@ -221,7 +246,24 @@ class WriteKeyIn(BaseModel):
 
 
 class WriteKeyRef(BaseModel):
-    key: str = Field(min_length=8, max_length=256)
+    """One of a source's write keys, by its id or by the key itself."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(default=None, max_length=64)
+    key: str | None = Field(default=None, min_length=8, max_length=256)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Self:
+        if (self.id is None) == (self.key is None):
+            raise ValueError("name the write key by 'id' or by 'key' (one of them)")
+        return self
+
+    def matches(self, stored: dict[str, Any]) -> bool:
+        key = str(stored.get("key", ""))
+        return (self.key is not None and key == self.key) or (
+            self.id is not None and write_key_id(key) == self.id
+        )
 
 
 class SourceOut(Versioned):
@@ -233,9 +275,19 @@ class SourceOut(Versioned):
     channels: list[str]
     rate_limit: RateLimitIn | None
     write_keys: list[WriteKeyOut]
+    default: bool = Field(default=False, description="the tenant's default source (made by init)")
 
     @classmethod
-    def of(cls, entry: ConfigEntry) -> SourceOut:
+    def issued(cls, before: ConfigEntry | None, after: ConfigEntry) -> SourceOut:
+        """The answer to a write that may issue keys (create, deploy, rollback): the keys
+        it issued are shown, this once."""
+        known = {k["key"] for k in before.data.get("write_keys", [])} if before else set()
+        fresh = {k["key"] for k in after.data.get("write_keys", [])} - known
+        return cls.of(after, reveal=fresh)
+
+    @classmethod
+    def of(cls, entry: ConfigEntry, *, reveal: Collection[str] = ()) -> SourceOut:
+        """Write keys masked, but for those named in ``reveal``."""
         data = entry.data
         return cls(
             id=entry.id,
@@ -245,9 +297,9 @@ class SourceOut(Versioned):
             enabled=bool(data.get("enabled", True)),
             channels=sorted(data.get("channels", ["track", "collect"])),
             rate_limit=data.get("rate_limit"),
+            default=bool(data.get("default", False)),
             write_keys=[
-                WriteKeyOut(key=k["key"], name=k.get("name", ""), revoked=k.get("revoked", False))
-                for k in data.get("write_keys", [])
+                WriteKeyOut.of(k, reveal=k["key"] in reveal) for k in data.get("write_keys", [])
             ],
             version=entry.version,
             updated_at=entry.updated_at,
@@ -316,9 +368,17 @@ class FlowIn(EntityIn):
 
 
 class FlowOut(DefinitionOut):
+    """A flow as every role reads it: credentials in node configurations masked
+    (``core/masking.py``); saving the masks back keeps the stored values."""
+
     name: str = ""
     nodes: list[dict[str, Any]] = Field(default_factory=list)
     edges: list[dict[str, Any]] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, entry: ConfigEntry) -> Self:
+        flow = super().of(entry)
+        return flow.model_copy(update={"nodes": mask_secrets(flow.nodes)})
 
 
 class RuleIn(EntityIn):
@@ -428,6 +488,10 @@ class TenantOut(Versioned):
     status: Literal["active", "suspended"]
     admin_id: str | None = None
     sources: dict[str, str] = {}
+    write_keys: dict[str, str] = Field(
+        default_factory=dict,
+        description="env -> write key of a default source this call made: shown this once",
+    )
 
     @classmethod
     def of(cls, entry: ConfigEntry, **extra: Any) -> TenantOut:

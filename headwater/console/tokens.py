@@ -27,6 +27,7 @@ class Claims:
     kind: TokenKind
     token_id: str  # jti: what revocation names
     expires: datetime
+    generation: int = 0  # the user's token generation at issue; a later one revokes it
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,18 @@ class TokenSigner:
         return int(self._ttl["access"].total_seconds())
 
     def issue(
-        self, *, subject: str, tenant: str, role: Role, kind: TokenKind, now: datetime | None = None
+        self,
+        *,
+        subject: str,
+        tenant: str,
+        role: Role,
+        kind: TokenKind,
+        generation: int = 0,
+        now: datetime | None = None,
     ) -> IssuedToken:
         now = (now or datetime.now(UTC)).replace(microsecond=0)  # JWT times are whole seconds
-        claims = Claims(subject, tenant, role, kind, uuid.uuid4().hex, now + self._ttl[kind])
+        expires = now + self._ttl[kind]
+        claims = Claims(subject, tenant, role, kind, uuid.uuid4().hex, expires, generation)
         payload = {
             "iss": _ISSUER,
             "sub": subject,
@@ -56,6 +65,7 @@ class TokenSigner:
             "rol": role.value,
             "typ": kind,
             "jti": claims.token_id,
+            "gen": generation,
             "iat": int(now.timestamp()),
             "exp": int(claims.expires.timestamp()),
         }
@@ -80,7 +90,12 @@ class TokenSigner:
         try:
             role = Role(payload["rol"])
             tenant = str(payload["ten"])
+            generation = payload.get("gen", 0)  # tokens from before generations: 0
         except (KeyError, ValueError) as exc:
             raise Unauthenticated("invalid token") from exc
+        if not isinstance(generation, int) or isinstance(generation, bool):
+            raise Unauthenticated("invalid token")
         expires = datetime.fromtimestamp(int(payload["exp"]), UTC)
-        return Claims(str(payload["sub"]), tenant, role, kind, str(payload["jti"]), expires)
+        return Claims(
+            str(payload["sub"]), tenant, role, kind, str(payload["jti"]), expires, generation
+        )

@@ -10,11 +10,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from headwater.core.access import Role
+from headwater.core.config import ConfigEntry
+from headwater.core.ids import new_id
 from headwater.errors import InvalidInput
 
 __all__ = [
@@ -28,9 +31,11 @@ __all__ = [
     "format_api_key",
     "key_digest",
     "keys_match",
+    "new_user_id",
     "normalise_email",
     "split_api_key",
-    "user_id_for",
+    "users_with_email",
+    "with_token_generation",
 ]
 
 USER_KIND = "user"
@@ -40,7 +45,8 @@ MIN_PASSWORD_LENGTH = 12
 API_KEY_PREFIX = "hwk."
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_USER_NS = uuid.UUID("0d6b8a9e-52f1-4c0f-8f0e-6f3a3b9b2c41")
+# What a user's tokens stand for: a change to any of these revokes every token issued before.
+_TOKEN_BOUND = {"password_hash": None, "role": None, "disabled": False}  # name: default
 
 
 def normalise_email(email: str) -> str:
@@ -50,9 +56,35 @@ def normalise_email(email: str) -> str:
     return email
 
 
-def user_id_for(tenant: str, email: str) -> str:
-    """A user's id follows from tenant and email, so creating one twice is a no-op."""
-    return str(uuid.uuid5(_USER_NS, f"{tenant}/{normalise_email(email)}"))
+def new_user_id() -> str:
+    """Random, new for every creation: a user deleted and made again with the same email
+    is another user, and no token of the first names the second."""
+    return new_id()
+
+
+def users_with_email(
+    entries: Iterable[ConfigEntry], email: str, tenant: str | None = None
+) -> list[ConfigEntry]:
+    """The user entities with this (normalised) email, of ``tenant`` or of every tenant,
+    ordered by tenant."""
+    found = [
+        e
+        for e in entries
+        if e.kind == USER_KIND
+        and not e.deleted
+        and e.data.get("email") == email
+        and (tenant is None or e.tenant == tenant)
+    ]
+    return sorted(found, key=lambda e: (e.tenant, e.id))
+
+
+def with_token_generation(before: Mapping[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """``after`` with the token generation moved on when the password, role or status
+    changed, so every token issued before the change stops working."""
+    generation = int(before.get("token_generation", 0))
+    if any(before.get(k, d) != after.get(k, d) for k, d in _TOKEN_BOUND.items()):
+        generation += 1
+    return {**after, "token_generation": generation}
 
 
 def check_password_policy(password: str, email: str | None = None) -> None:
@@ -76,6 +108,7 @@ class UserRecord(BaseModel):
     role: Role
     password_hash: str = Field(repr=False)
     disabled: bool = False
+    token_generation: int = 0  # tokens carry it; a change to the user moves it on
 
 
 class ApiKeyRecord(BaseModel):

@@ -8,39 +8,52 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from headwater.core.ids import new_id
 from headwater.core.tenancy import TENANT_ID_PATTERN
 from headwater.errors import SourceForbidden
 
 __all__ = [
     "DEFAULT_CHANNELS",
+    "DEFAULT_MARK",
     "SOURCE_KIND",
     "Channel",
     "EventSource",
     "RateLimit",
     "WriteKey",
-    "default_source_id",
-    "default_write_key",
     "key_prefix",
+    "legacy_default_source_id",
+    "new_source_id",
+    "write_key_id",
 ]
 
 SOURCE_KIND = "source"
 Channel = Literal["track", "collect", "segment", "redirect"]
 DEFAULT_CHANNELS = ("track", "collect", "segment", "redirect")
 
-# Fixed namespace so the default source id is the same on every run of init.
-_DEFAULT_SOURCE_NS = uuid.UUID("6a1f3c52-2b0e-4d0e-9a55-2f5c1e0b7d10")
+# Marks the source provisioning made for a tenant and environment, so running it again
+# finds that source instead of making another.
+DEFAULT_MARK = "default"
 
 
-def default_source_id(tenant: str, env: str) -> str:
-    return str(uuid.uuid5(_DEFAULT_SOURCE_NS, f"{tenant}/{env}/default-source"))
+def new_source_id() -> str:
+    """A random source id. A source id is all ``/track`` and ``/collect`` need, so it
+    must never follow from anything public (tenant name, environment)."""
+    return new_id()
 
 
-def default_write_key(tenant: str, env: str) -> str:
-    """The write key ``init`` gives the default source: the same on every run, so a local
-    stack and its SDK settings survive restarts. Anyone who knows the tenant can compute
-    it: production deployments revoke it and issue random keys."""
-    digest = hashlib.sha256(f"headwater/{tenant}/{env}/default-write-key".encode()).hexdigest()
-    return f"hw_{digest[:32]}"
+_LEGACY_NS = uuid.UUID("6a1f3c52-2b0e-4d0e-9a55-2f5c1e0b7d10")
+
+
+def legacy_default_source_id(tenant: str, env: str) -> str:
+    """The id releases before random ids gave a default source: anyone could compute it.
+    Kept only so ``init`` can name such sources for the operator to retire."""
+    return str(uuid.uuid5(_LEGACY_NS, f"{tenant}/{env}/default-source"))
+
+
+def write_key_id(key: str) -> str:
+    """What names a write key once it has been shown: follows from the key, gives
+    nothing of it away (a digest), so keys stored before ids existed have one too."""
+    return "wk_" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 def key_prefix(key: str) -> str:

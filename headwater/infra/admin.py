@@ -10,7 +10,12 @@ from pydantic import SecretStr
 
 from headwater.console.passwords import PasswordVault
 from headwater.console.provisioning import AdminAccount, admin_entity, ensure_entity
-from headwater.core.accounts import USER_KIND, check_password_policy, user_id_for
+from headwater.core.accounts import (
+    USER_KIND,
+    check_password_policy,
+    normalise_email,
+    users_with_email,
+)
 from headwater.core.config import config_key
 from headwater.errors import ConfigurationError, InputError
 from headwater.settings import Settings
@@ -35,12 +40,12 @@ async def ensure_admin(
     """Create the tenant's admin unless that user exists; an existing one is left as is
     (its password is not reset by running init again)."""
     try:
-        user_id = user_id_for(tenant, email)
+        email = normalise_email(email)
     except InputError as exc:
         raise ConfigurationError(f"--admin-email: {exc.message}") from exc
-    result = AdminWritten(user_id)
-    if config.get(config_key(USER_KIND, tenant, None, user_id)) is not None:
-        return result
+    existing = users_with_email(config.entries(USER_KIND), email, tenant)
+    if existing:
+        return AdminWritten(existing[0].id)
     if settings.admin_password is None:
         raise ConfigurationError("no admin password given")
     password = settings.admin_password.get_secret_value()
@@ -48,7 +53,8 @@ async def ensure_admin(
         check_password_policy(password, email)
     except InputError as exc:
         raise ConfigurationError(f"admin password refused: {exc.message}") from exc
-    entity_id, data = admin_entity(tenant, AdminAccount(email, PasswordVault().hash(password)))
+    entity_id, data = admin_entity(AdminAccount(email, PasswordVault().hash(password)))
+    result = AdminWritten(entity_id)
     if await ensure_entity(
         config,
         publisher,

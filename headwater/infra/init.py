@@ -7,15 +7,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 
+from headwater.console.provisioning import ensure_default_sources, ensure_entity
 from headwater.core.config import config_key
-from headwater.core.sources import (
-    DEFAULT_CHANNELS,
-    SOURCE_KIND,
-    default_source_id,
-    default_write_key,
-)
+from headwater.core.sources import SOURCE_KIND, legacy_default_source_id
 from headwater.core.tenancy import ENVIRONMENTS, TENANT_KIND, check_tenant_id
 from headwater.infra.admin import ensure_admin
 from headwater.infra.search import connect_search
@@ -40,6 +35,8 @@ class InitResult:
     config_written: list[str] = field(default_factory=list)
     aliases: list[str] = field(default_factory=list)
     admin: str | None = None  # user id of the admin made by --admin-email
+    # sources an older init made with ids anyone can compute: to be retired
+    computable_sources: list[str] = field(default_factory=list)
 
 
 async def run_init(settings: Settings, *, admin_email: str | None = None) -> InitResult:
@@ -56,37 +53,34 @@ async def run_init(settings: Settings, *, admin_email: str | None = None) -> Ini
         await store.close()
 
     async with open_config(settings) as (config, publisher):
-        wanted: list[tuple[str, str | None, str, dict[str, Any]]] = [
-            (TENANT_KIND, None, tenant, {"name": "Default tenant", "status": "active"})
-        ]
+        if await ensure_entity(
+            config,
+            publisher,
+            kind=TENANT_KIND,
+            tenant=tenant,
+            env=None,
+            entity_id=tenant,
+            data={"name": "Default tenant", "status": "active"},
+            by="init",
+        ):
+            result.config_written.append(config_key(TENANT_KIND, tenant, None, tenant))
+        # random ids and write keys, found again (not made again) on the next run
+        sources = await ensure_default_sources(config, publisher, tenant, "init")
+        result.sources = sources.ids
+        result.write_keys = sources.write_keys()
+        result.config_written.extend(sources.written)
         for env in ENVIRONMENTS:
-            source_id = default_source_id(tenant, env)
-            result.sources[env] = source_id
-            write_key = default_write_key(tenant, env)
-            result.write_keys[env] = write_key
-            source: dict[str, Any] = {
-                "name": "Default source",
-                "type": "rest",
-                "enabled": True,
-                "channels": list(DEFAULT_CHANNELS),
-                "write_keys": [{"key": write_key, "name": "default"}],
-            }
-            wanted.append((SOURCE_KIND, env, source_id, source))
-        for kind, entity_env, entity_id, data in wanted:
-            key = config_key(kind, tenant, entity_env, entity_id)
-            if config.get(key) is not None:
-                continue
-            await publisher.publish(
-                kind=kind,
-                tenant=tenant,
-                env=entity_env,
-                entity_id=entity_id,
-                data=data,
-                version=1,
-                updated_by="init",
-            )
-            await config.wait_for(key, 1)
-            result.config_written.append(key)
+            legacy = config_key(SOURCE_KIND, tenant, env, legacy_default_source_id(tenant, env))
+            entry = config.get(legacy)
+            if entry is not None and entry.data.get("enabled", True):
+                result.computable_sources.append(legacy)
+                log.warning(
+                    "event source %s (%s) has an id anyone can compute, made by an older "
+                    "init: move trackers to source %s, then disable or delete it",
+                    entry.id,
+                    env,
+                    sources.entries[env].id,
+                )
         if admin_email is not None:
             written = await ensure_admin(settings, config, publisher, tenant, admin_email)
             result.admin = written.user_id

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from headwater.core.sources import SOURCE_KIND, default_source_id, default_write_key
+from headwater.core.sources import SOURCE_KIND
 from headwater.core.tenancy import events_alias, merges_alias, profiles_alias, sessions_alias
 from headwater.infra.init import run_init
 from headwater.infra.search import SearchStore
@@ -36,15 +38,14 @@ async def test_init_creates_everything_once(settings: Settings, search: SearchSt
         ]
     )
     assert len(first.config_written) == 3  # tenant + one source per environment
-    assert first.sources == {
-        "production": default_source_id("default", "production"),
-        "staging": default_source_id("default", "staging"),
-    }
+    assert set(first.sources) == {"production", "staging"}
+    assert all(uuid.UUID(s).version == 4 for s in first.sources.values())  # random, not derived
 
     second = await run_init(settings)
     assert second.topics_created == []
     assert second.config_written == []
-    assert second.sources == first.sources
+    assert second.sources == first.sources  # found again, not made again
+    assert second.write_keys == first.write_keys
 
     for env in ("production", "staging"):
         for alias in (events_alias, profiles_alias, sessions_alias, merges_alias):
@@ -79,7 +80,7 @@ async def test_config_log_sees_default_sources(settings: Settings) -> None:
 
 async def test_write_keys_resolve_their_source_until_revoked(settings: Settings) -> None:
     result = await run_init(settings)
-    assert result.write_keys["production"] == default_write_key("default", "production")
+    assert result.write_keys["production"] != result.write_keys["staging"]
     codec = AvroCodec.default()
     log = ConfigLog(settings, codec)
     await log.start(wait=20)
@@ -121,3 +122,33 @@ async def test_write_keys_resolve_their_source_until_revoked(settings: Settings)
     finally:
         await producer.stop()
         await log.stop()
+
+
+async def test_init_names_default_sources_whose_ids_anyone_can_compute(settings: Settings) -> None:
+    from headwater.core.config import config_key
+    from headwater.core.sources import legacy_default_source_id
+
+    await run_init(settings)
+    codec = AvroCodec.default()
+    log = ConfigLog(settings, codec)
+    await log.start(wait=20)
+    producer = AckedProducer(settings)
+    await producer.start(wait=10)
+    try:  # what an older init wrote: a source under the computable id
+        legacy = legacy_default_source_id("default", "production")
+        entry = await ConfigPublisher(settings, codec, producer).publish(
+            kind=SOURCE_KIND,
+            tenant="default",
+            env="production",
+            entity_id=legacy,
+            data={"name": "Default source", "enabled": True},
+            version=1,
+            updated_by="old-init",
+        )
+        await log.wait_for(entry.key, 1)
+    finally:
+        await producer.stop()
+        await log.stop()
+    result = await run_init(settings)
+    assert result.computable_sources == [config_key(SOURCE_KIND, "default", "production", legacy)]
+    assert result.sources["production"] != legacy

@@ -16,8 +16,10 @@ from headwater.core.accounts import (
     check_password_policy,
     format_api_key,
     key_digest,
+    new_user_id,
     normalise_email,
-    user_id_for,
+    users_with_email,
+    with_token_generation,
 )
 from headwater.errors import Conflict, Forbidden
 
@@ -44,8 +46,7 @@ async def create_user(scope: Users, body: UserIn) -> UserOut:
     email = normalise_email(body.email)
     password = body.password.get_secret_value()
     check_password_policy(password, email)
-    user_id = user_id_for(scope.tenant, email)
-    if scope.config.find(USER_KIND, None, user_id) is not None:
+    if users_with_email(scope.config.list(USER_KIND, None), email):
         raise Conflict(f"a user with email {email} exists")
     data = {
         "email": email,
@@ -53,7 +54,7 @@ async def create_user(scope: Users, body: UserIn) -> UserOut:
         "password_hash": await scope.runtime.passwords.hash_async(password),
         "disabled": False,
     }
-    return UserOut.of(await scope.config.put(USER_KIND, None, user_id, data))
+    return UserOut.of(await scope.config.put(USER_KIND, None, new_user_id(), data))
 
 
 @router.get("/users/{user_id}", response_model=UserOut)
@@ -76,7 +77,11 @@ async def change_user(scope: Users, user_id: str, body: UserPatch) -> UserOut:
         password = body.password.get_secret_value()
         check_password_policy(password, data["email"])
         data["password_hash"] = await scope.runtime.passwords.hash_async(password)
-    return UserOut.of(await scope.config.put(USER_KIND, None, user_id, data))
+    # a new password, role or status revokes every token the user holds
+    data = with_token_generation(current.data, data)
+    return UserOut.of(
+        await scope.config.put(USER_KIND, None, user_id, data, expected_version=current.version)
+    )
 
 
 @router.delete("/users/{user_id}", status_code=204)

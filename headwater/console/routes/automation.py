@@ -33,6 +33,7 @@ from headwater.core.flows.registry import ActionRegistry, registry_from_entry_po
 from headwater.core.flows.rules import rule_from_config
 from headwater.core.flows.runner import debug_flow
 from headwater.core.flows.validation import validate_flow
+from headwater.core.masking import restore_masked
 from headwater.core.segments import segment_from_config
 from headwater.errors import Conflict, FlowInvalid, InvalidInput
 from headwater.infra.outbound.addresses import address_policy, topic_policy
@@ -116,6 +117,7 @@ flows = entity_router(
     check=_valid_flow,
     check_in_context=_outbound_allowed,
     check_delete=_no_rule_runs,
+    restore=restore_masked,  # FlowOut masks credentials; saving the masks back keeps them
 )
 rules = entity_router(
     kind=RULE_KIND,

@@ -40,14 +40,21 @@ def entity_router(
     check_in_context: Callable[[dict[str, Any], Scope, str], None] | None = None,
     check_delete: Callable[[str, Scope, str], None] | None = None,
     env_owned: EnvOwned | None = None,
+    issued: Callable[[ConfigEntry | None, ConfigEntry], BaseModel] | None = None,
+    restore: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None,
 ) -> APIRouter:
     """``check`` refuses a body on its own, ``check_in_context`` against what the
     tenant's context holds (a rule's flow must exist there; it also runs on deploy,
     against production), ``check_delete`` refuses deleting an entity others need.
     ``env_owned`` fields (write keys) are the server's: made fresh on create, kept on
-    replace, never copied by deploy or rollback."""
+    replace, never copied by deploy or rollback. ``issued(before, after)`` answers the
+    writes that may make them (create, deploy, rollback), to show new secrets once.
+    ``restore(body, stored)`` gives a replace back what reads masked."""
     router = APIRouter(prefix=prefix, tags=[f"{noun}s"])
     label = kind.replace("-", "_")
+
+    def answer(before: ConfigEntry | None, after: ConfigEntry) -> Any:
+        return issued(before, after) if issued is not None else out(after)
 
     def data_of(body: EntityIn, scope: Scope, env: str) -> dict[str, Any]:
         data = body.model_dump(mode="json", exclude={"version"})
@@ -69,7 +76,7 @@ def entity_router(
         data = data_of(body, scope, x_context)
         if env_owned is not None:
             data = env_owned.carry(data, None)
-        return out(await scope.config.put(kind, x_context, str(uuid.uuid4()), data))
+        return answer(None, await scope.config.put(kind, x_context, str(uuid.uuid4()), data))
 
     async def get_entity(scope: Read, entity_id: EntityId, x_context: Context = "staging") -> Any:
         return out(scope.config.get(kind, x_context, entity_id))
@@ -82,6 +89,8 @@ def entity_router(
     ) -> Any:
         current = scope.config.get(kind, x_context, entity_id)  # 404 when not the caller's
         data = data_of(body, scope, x_context)
+        if restore is not None:
+            data = restore(data, current.data)
         if env_owned is not None:
             data = env_owned.carry(data, current.data)
         return out(
@@ -98,10 +107,12 @@ def entity_router(
     async def deploy_entity(scope: Deploy, entity_id: EntityId) -> Any:
         if check_in_context is not None:
             check_in_context(scope.config.get(kind, "staging", entity_id).data, scope, "production")
-        return out(await scope.config.deploy(kind, entity_id, env_owned=env_owned))
+        before = scope.config.find(kind, "production", entity_id)
+        return answer(before, await scope.config.deploy(kind, entity_id, env_owned=env_owned))
 
     async def rollback_entity(scope: Deploy, entity_id: EntityId) -> Any:
-        return out(await scope.config.rollback(kind, entity_id, env_owned=env_owned))
+        before = scope.config.find(kind, "production", entity_id)
+        return answer(before, await scope.config.rollback(kind, entity_id, env_owned=env_owned))
 
     # The body parameter is typed by the base class for the checker; FastAPI must see
     # the kind's own model to validate and document it.

@@ -24,8 +24,9 @@ from headwater.console.provisioning import new_write_key
 from headwater.console.repository import EnvOwned
 from headwater.console.routes.entities import EntityId, entity_router
 from headwater.core.access import Permission
+from headwater.core.config import ConfigEntry
 from headwater.core.mapping import MAPPING_KIND, mapping_from_config
-from headwater.core.sources import SOURCE_KIND
+from headwater.core.sources import DEFAULT_MARK, SOURCE_KIND
 from headwater.core.validation import EVENT_TYPE_KIND, event_type_rules
 from headwater.errors import InvalidInput, NotFound
 
@@ -50,7 +51,10 @@ def _valid_mapping(data: dict[str, Any]) -> None:
         raise InvalidInput(str(exc), field="fields") from exc
 
 
-WRITE_KEYS = EnvOwned(fields=("write_keys",), fresh=lambda: {"write_keys": [new_write_key()]})
+# The write keys and the default mark belong to the server and to one environment.
+WRITE_KEYS = EnvOwned(
+    fields=("write_keys", DEFAULT_MARK), fresh=lambda: {"write_keys": [new_write_key()]}
+)
 
 sources = entity_router(
     kind=SOURCE_KIND,
@@ -59,6 +63,7 @@ sources = entity_router(
     body_model=SourceIn,
     out_model=SourceOut,
     out=SourceOut.of,
+    issued=SourceOut.issued,
     env_owned=WRITE_KEYS,
 )
 event_types = entity_router(
@@ -85,7 +90,7 @@ mappings = entity_router(
     "/{entity_id}/write-keys",
     response_model=WriteKeyOut,
     status_code=201,
-    summary="Issue another write key for the source (in this context)",
+    summary="Issue another write key for the source (in this context); shown this once",
 )
 async def add_write_key(
     scope: Write, entity_id: EntityId, body: WriteKeyIn, x_context: Context = "staging"
@@ -94,7 +99,15 @@ async def add_write_key(
     issued = new_write_key(body.name)
     data = {**current.data, "write_keys": [*current.data.get("write_keys", []), issued]}
     await scope.config.put(SOURCE_KIND, x_context, entity_id, data)
-    return WriteKeyOut.model_validate(issued)
+    return WriteKeyOut.of(issued, reveal=True)
+
+
+def _named(current: ConfigEntry, ref: WriteKeyRef) -> list[dict[str, Any]]:
+    """The source's keys (copies), refused (404) when ``ref`` names none of them."""
+    keys = [dict(k) for k in current.data.get("write_keys", [])]
+    if not any(ref.matches(k) for k in keys):
+        raise NotFound("the source has no such write key", field="id" if ref.id else "key")
+    return keys
 
 
 @sources.post(
@@ -106,11 +119,25 @@ async def revoke_write_key(
     scope: Write, entity_id: EntityId, body: WriteKeyRef, x_context: Context = "staging"
 ) -> SourceOut:
     current = scope.config.get(SOURCE_KIND, x_context, entity_id)
-    keys = [dict(k) for k in current.data.get("write_keys", [])]
-    found = [k for k in keys if k.get("key") == body.key]
-    if not found:
-        raise NotFound("the source has no such write key", field="key")
-    for key in found:
-        key["revoked"] = True
+    keys = [{**k, "revoked": True} if body.matches(k) else k for k in _named(current, body)]
     data = {**current.data, "write_keys": keys}
     return SourceOut.of(await scope.config.put(SOURCE_KIND, x_context, entity_id, data))
+
+
+@sources.post(
+    "/{entity_id}/write-keys/rotate",
+    response_model=WriteKeyOut,
+    status_code=201,
+    summary="Replace a write key: revoke it and issue a new one of the same name, shown once",
+)
+async def rotate_write_key(
+    scope: Write, entity_id: EntityId, body: WriteKeyRef, x_context: Context = "staging"
+) -> WriteKeyOut:
+    current = scope.config.get(SOURCE_KIND, x_context, entity_id)
+    keys = _named(current, body)
+    old = next(k for k in keys if body.matches(k))
+    issued = new_write_key(str(old.get("name", "")))
+    keys = [{**k, "revoked": True} if body.matches(k) else k for k in keys]
+    data = {**current.data, "write_keys": [*keys, issued]}
+    await scope.config.put(SOURCE_KIND, x_context, entity_id, data)
+    return WriteKeyOut.of(issued, reveal=True)

@@ -56,7 +56,12 @@ async def create_tenant(request: Request, body: TenantIn) -> TenantOut:
     )
     entry = runtime.config.get(tenant_key(body.id))
     assert entry is not None  # provisioning waited until it was read back
-    return TenantOut.of(entry, admin_id=result.admin_id, sources=result.sources)
+    return TenantOut.of(
+        entry,
+        admin_id=result.admin_id,
+        sources=result.sources,
+        write_keys=result.new_write_keys,  # shown once: a repeated call made none
+    )
 
 
 @router.get("", response_model=list[TenantOut])

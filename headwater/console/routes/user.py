@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
+from starlette.responses import Response
 
 from headwater.console import login as logins
 from headwater.console.auth import Scope, require, runtime_of
-from headwater.console.models import LogoutIn, Me, RefreshIn, TokenOut
+from headwater.console.models import LogoutIn, Me, RefreshIn, TenantChoiceOut, TokenOut
 from headwater.core.access import Permission
 from headwater.core.accounts import USER_KIND
 from headwater.errors import Forbidden, Unauthenticated
+from headwater.infra.http_errors import json_answer
 
 __all__ = ["router"]
 
@@ -29,17 +31,27 @@ def _out(pair: logins.TokenPair) -> TokenOut:
     )
 
 
-@router.post("/token", response_model=TokenOut, summary="Log in: OAuth2 password grant")
+@router.post(
+    "/token",
+    response_model=TokenOut,
+    summary="Log in: OAuth2 password grant",
+    responses={409: {"model": TenantChoiceOut, "description": "name one of these tenants"}},
+)
 async def token(
     request: Request,
     username: Annotated[str, Form(description="the user's email")],
     password: Annotated[str, Form(json_schema_extra={"format": "password"})],
     grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
     tenant: Annotated[
-        str | None, Form(description="needed only when the email exists in several tenants")
+        str | None,
+        Form(description="needed only when the password opens the email in several tenants"),
     ] = None,
-) -> TokenOut:
-    pair = await logins.login(runtime_of(request), username, password, tenant)
+) -> TokenOut | Response:
+    try:
+        pair = await logins.login(runtime_of(request), username, password, tenant)
+    except logins.TenantChoiceNeeded as choice:
+        body = TenantChoiceOut(error=choice.message, field="tenant", tenants=choice.tenants)
+        return json_answer(409, body.model_dump())
     return _out(pair)
 
 

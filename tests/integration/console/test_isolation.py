@@ -115,8 +115,9 @@ async def test_a_tenant_cannot_touch_another_tenants_configuration(api: Api) -> 
     assert b_settings.status_code == 200, b_settings.text
     b_write_key = (await api.http.get(f"/sources/{b_source}", headers=b_admin)).json()[
         "write_keys"
-    ][0]["key"]
-    BODIES[("POST", "/sources/{entity_id}/write-keys/revoke")] = {"key": b_write_key}
+    ][0]["id"]
+    BODIES[("POST", "/sources/{entity_id}/write-keys/revoke")] = {"id": b_write_key}
+    BODIES[("POST", "/sources/{entity_id}/write-keys/rotate")] = {"id": b_write_key}
     b_key = await api.http.post("/api-keys", headers=b_admin, json={"name": "b", "role": "admin"})
     b_key_id, b_key_secret = b_key.json()["id"], b_key.json()["key"].rsplit(".", 1)[1]
     guesses = {

@@ -44,3 +44,10 @@ def test_token_ids_differ_and_token_stays_out_of_repr() -> None:
     two = signer().issue(subject="u1", tenant="acme", role=Role.ADMIN, kind="access")
     assert one.claims.token_id != two.claims.token_id
     assert one.token not in repr(one)
+
+
+def test_the_token_generation_travels_in_the_token() -> None:
+    issued = signer().issue(
+        subject="u1", tenant="acme", role=Role.ADMIN, kind="access", generation=7
+    )
+    assert signer().check(issued.token, "access").generation == 7

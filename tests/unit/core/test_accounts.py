@@ -12,9 +12,10 @@ from headwater.core.accounts import (
     format_api_key,
     key_digest,
     keys_match,
+    new_user_id,
     normalise_email,
     split_api_key,
-    user_id_for,
+    with_token_generation,
 )
 from headwater.errors import InvalidInput
 
@@ -29,9 +30,27 @@ def test_not_an_email(bad: str) -> None:
         normalise_email(bad)
 
 
-def test_user_id_follows_tenant_and_email() -> None:
-    assert user_id_for("acme", "Ada@example.com") == user_id_for("acme", "ada@example.com")
-    assert user_id_for("acme", "ada@example.com") != user_id_for("other", "ada@example.com")
+def test_user_ids_are_new_for_every_creation() -> None:
+    assert len({new_user_id() for _ in range(100)}) == 100
+
+
+_USER = {"email": "a@example.com", "role": "admin", "password_hash": "h1", "disabled": False}
+
+
+@pytest.mark.parametrize(
+    "change", [{"password_hash": "h2"}, {"role": "marketer"}, {"disabled": True}]
+)
+def test_a_change_of_what_tokens_stand_for_moves_the_generation_on(
+    change: dict[str, object],
+) -> None:
+    before = {**_USER, "token_generation": 3}
+    assert with_token_generation(before, {**before, **change})["token_generation"] == 4
+
+
+def test_other_changes_keep_the_generation() -> None:
+    before = {k: v for k, v in _USER.items() if k != "disabled"}  # stored without "disabled"
+    after = with_token_generation(before, {**before, "disabled": False})
+    assert after["token_generation"] == 0
 
 
 @pytest.mark.parametrize("password", ["short", "x" * 11, "x" * 1025])
