@@ -113,12 +113,12 @@ class ProfileStage:
             if "op" not in first and first["profile_id"] is None:  # profile-less: as they came
                 rules = self._rules_for(first["tenant"], first["env"])
                 for message, batch in items:
-                    record = self._out.profile_less(key, message.value, batch, rules)
-                    if (problem := self._oversized([record])) is not None:
+                    output = self._out.profile_less(key, message.value, batch, rules)
+                    if (problem := self._oversized([output])) is not None:
                         await self._dead.record(message, problem)
                         work.dead += 1
                         continue
-                    work.sent(key, await self._out.send([record]))
+                    work.sent(key, await self._out.send([output]))
                     work.applied += len(batch["events"])
                 continue
             try:
