@@ -23,6 +23,7 @@
     │   ├── NotReady                configuration not loaded yet                  -> 503
     │   └── SearchUnavailable       the search engine is unreachable or overloaded
     ├── SearchRejected             the search engine refused a request for good
+    ├── RecordRejected             Kafka refused a record for good (too large, bad topic)
     ├── ActionFailed               a flow node could not run (recorded in the trace)
     ├── DeliveryFailed             an outbound request failed (``retryable`` or not)
     ├── SchemaError                Avro schema problems
@@ -54,6 +55,7 @@ __all__ = [
     "NotReady",
     "PayloadTooLarge",
     "RateLimited",
+    "RecordRejected",
     "SchemaError",
     "SearchRejected",
     "SearchUnavailable",
@@ -188,6 +190,11 @@ class SearchUnavailable(DependencyError):
 
 class SearchRejected(HeadwaterError):
     """The search engine refused a request; retrying the same request will not help."""
+
+
+class RecordRejected(HeadwaterError):
+    """A record that can never be written as it is (over a size limit, an invalid or
+    forbidden topic): retrying will not help, so its cause is dead-lettered instead."""
 
 
 class ActionFailed(HeadwaterError):

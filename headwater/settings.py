@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from headwater.errors import ConfigurationError
@@ -103,6 +103,34 @@ class Settings(BaseSettings):
     broker_heartbeat_interval: float = Field(default=1.0, gt=0)
     broker_rebalance_timeout: float = Field(default=20.0, gt=0)
 
+    # --- limits on public input (docs/operations.md, "Security: limits on public input") --
+    profile_max_event_types: int = Field(
+        default=300, ge=1, le=100_000, description="distinct event types counted per profile"
+    )
+    profile_max_keys: int = Field(
+        default=100,
+        ge=1,
+        le=100_000,
+        description="keys of one object (items of one list) events may give a profile",
+    )
+    profile_max_value_bytes: int = Field(
+        default=2048,
+        ge=64,
+        le=1024 * 1024,
+        description="one value an event writes into a profile, with its path, as JSON",
+    )
+    profile_max_bytes: int = Field(
+        default=512 * 1024,
+        ge=16 * 1024,
+        description="a profile's stored state; a message that would pass it is dead-lettered",
+    )
+    worker_max_record_bytes: int = Field(
+        default=900 * 1024,
+        ge=16 * 1024,
+        description="one record the worker sends (below the broker's message.max.bytes); "
+        "a message whose output would pass it is dead-lettered",
+    )
+
     # --- destinations agent (outbound requests) ---------------------------------------
     outbound_timeout: float = Field(default=10.0, gt=0, description="seconds per attempt")
     outbound_max_attempts: int = Field(default=5, ge=1, le=100)
@@ -187,6 +215,15 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("must have at least 32 characters")
         return value
+
+    @model_validator(mode="after")
+    def _profile_fits_a_record(self) -> Settings:
+        # a profile's state and snapshot each travel as one record
+        if self.profile_max_bytes + 64 * 1024 > self.worker_max_record_bytes:
+            raise ValueError(
+                "profile_max_bytes must be at least 64 KiB below worker_max_record_bytes"
+            )
+        return self
 
     @property
     def api_signing_key(self) -> str:

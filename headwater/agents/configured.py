@@ -15,16 +15,25 @@ from headwater.core.flows.rules import rule_from_config
 from headwater.core.flows.validation import validate_flow
 from headwater.core.identity import MERGE_SETTINGS_KIND, MergeSettings
 from headwater.core.mapping import BUILTIN_MAPPINGS, MAPPING_KIND, mapping_from_config
-from headwater.core.profiles import FoldRules
+from headwater.core.profiles import FoldRules, ProfileLimits
 from headwater.core.segments import segment_from_config
 from headwater.core.validation import EVENT_TYPE_KIND, event_type_rules
 from headwater.errors import HeadwaterError
 from headwater.settings import Settings
 from headwater.streams.config_log import ConfigLog
 
-__all__ = ["ConfiguredRules", "RecordedAutomation", "build_automation"]
+__all__ = ["ConfiguredRules", "RecordedAutomation", "build_automation", "profile_limits"]
 
 log = logging.getLogger(__name__)
+
+
+def profile_limits(settings: Settings) -> ProfileLimits:
+    """How far events may grow a profile, as the operator set it."""
+    return ProfileLimits(
+        event_types=settings.profile_max_event_types,
+        keys=settings.profile_max_keys,
+        value_bytes=settings.profile_max_value_bytes,
+    )
 
 
 class ConfiguredRules:
@@ -35,6 +44,7 @@ class ConfiguredRules:
         self, settings: Settings, config: ConfigLog, registry: ActionRegistry | None = None
     ) -> None:
         self._gap = settings.session_gap_minutes * 60_000
+        self._limits = profile_limits(settings)
         self._config = config
         self.registry = registry or builtin_registry()
         self._cache: dict[tuple[str, str], tuple[int, FoldRules]] = {}
@@ -71,6 +81,7 @@ class ConfiguredRules:
             mappings=tuple(mappings),
             merge=merge,
             event_types=tuple(event_types),
+            limits=self._limits,
         )
         self._cache[(tenant, env)] = (self._config.generation, rules)
         return rules

@@ -11,6 +11,13 @@ Batches for a profile merged away are forwarded to its survivor. A crash at any 
 therefore either loses nothing (outputs written, state ahead: the redelivery is
 recognised by its offset) or redoes the work from older state (same deterministic
 outputs, absorbed downstream by event-id and version checks).
+
+Sizes are bounded so that one tenant cannot stall a partition: a message whose outputs
+include a record over ``worker_max_record_bytes``, or that grows its profile's state past
+``profile_max_bytes``, is dead-lettered with the reason before any of its outputs is
+sent, and the profile stays as it was before it. Should the broker still refuse a record
+for good (its own limit is lower), the messages of that profile are dead-lettered and
+its state is not written; the rest of the batch goes on.
 """
 
 from __future__ import annotations
@@ -21,7 +28,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from headwater.agents.profile_outputs import Outputs
+from headwater.agents.configured import profile_limits
+from headwater.agents.profile_outputs import Outputs, Record
 from headwater.core.automation import Automation, automate
 from headwater.core.flows.registry import ActionRegistry, builtin_registry
 from headwater.core.offsets import record as record_offset
@@ -30,7 +38,7 @@ from headwater.core.profile_ops import apply_op, claims_to_send, op
 from headwater.core.profiles import BatchResult, FoldRules, Profile, apply_batch
 from headwater.core.tenancy import profile_key
 from headwater.core.times import as_ms
-from headwater.errors import HeadwaterError
+from headwater.errors import HeadwaterError, RecordRejected
 from headwater.schemas import INTAKE_BATCH, PROFILE_OP
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
@@ -77,55 +85,89 @@ class ProfileStage:
         self._registry = registry or builtin_registry()
         self._table = table
         self._dead = dead_letters
-        default = FoldRules(session_gap_ms=settings.session_gap_minutes * 60_000)
+        default = FoldRules(
+            session_gap_ms=settings.session_gap_minutes * 60_000, limits=profile_limits(settings)
+        )
         self._rules_for = rules_for or (lambda tenant, env: default)
         self._topics = Topics(settings.topic_prefix)
         self._out = Outputs(codec, self._topics, send)
+        self._max_profile = settings.profile_max_bytes
+        self._max_record = settings.worker_max_record_bytes
 
     async def handle(self, messages: Sequence[SourceMessage]) -> ProfileResult:
         grouped: dict[bytes, list[tuple[SourceMessage, dict[str, Any]]]] = {}
-        dead = 0
+        work = _Work()
         for message in messages:
             is_op = message.topic == self._topics.profile_ops
             try:
                 record = self._codec.decode(PROFILE_OP if is_op else INTAKE_BATCH, message.value)
             except HeadwaterError as exc:
                 await self._dead.record(message, f"undecodable message: {exc}")
-                dead += 1
+                work.dead += 1
                 continue
             key = message.key or _fallback_key(record)
             grouped.setdefault(key, []).append((message, record))
 
-        work = _Work()
         for key, items in grouped.items():
             first = items[0][1]
             if "op" not in first and first["profile_id"] is None:  # profile-less: as they came
                 rules = self._rules_for(first["tenant"], first["env"])
                 for message, batch in items:
-                    work.pending.append(
-                        await self._out.profile_less(key, message.value, batch, rules)
-                    )
+                    output = self._out.profile_less(key, message.value, batch, rules)
+                    if (problem := self._oversized([output])) is not None:
+                        await self._dead.record(message, problem)
+                        work.dead += 1
+                        continue
+                    work.sent(key, await self._out.send([output]))
                     work.applied += len(batch["events"])
                 continue
             try:
                 await self._fold(key, items, work)
             except Exception as exc:  # one bad profile or batch must not stop the partition
                 log.exception("profile %r: fold failed; dead-lettering its messages", key)
+                work.states.pop(key, None)
                 for message, _ in items:
                     await self._dead.record(message, f"profile fold failed: {exc!r}")
-                    dead += 1
-        await asyncio.gather(*work.pending)  # every output acknowledged ...
-        # ... before the state that reflects it
-        await self._table.write({key: profile.dumps() for key, profile in work.states.items()})
+                    work.dead += 1
+        # every output acknowledged before the state that reflects it is written
+        for key, rejected in await work.acknowledged():
+            await self._refused(key, grouped[key], rejected, work)
+        await self._table.write(work.states)
         return ProfileResult(
-            len(messages), work.applied, work.duplicates, work.replayed, dead, work.late
+            len(messages), work.applied, work.duplicates, work.replayed, work.dead, work.late
         )
+
+    def _oversized(self, records: list[Record]) -> str | None:
+        """Why ``records`` cannot be sent (one is over the record limit), or None."""
+        for record in records:
+            if len(record.value) > self._max_record:
+                return (
+                    f"output to {record.topic} would be {len(record.value)} bytes, over "
+                    f"worker_max_record_bytes ({self._max_record}); nothing of it was sent"
+                )
+        return None
+
+    async def _refused(
+        self,
+        key: bytes,
+        items: list[tuple[SourceMessage, dict[str, Any]]],
+        rejected: RecordRejected,
+        work: _Work,
+    ) -> None:
+        """The broker refused an output of this profile for good: its messages are
+        dead-lettered and its state stays as it was (outputs already taken stand)."""
+        log.error("profile %r: an output was refused for good: %s", key, rejected)
+        work.states.pop(key, None)
+        for message, _ in items:
+            await self._dead.record(message, f"output refused by the broker: {rejected}")
+            work.dead += 1
 
     async def _fold(
         self, key: bytes, items: list[tuple[SourceMessage, dict[str, Any]]], work: _Work
     ) -> None:
         first = items[0][1]
-        profile = self._load(key, first["tenant"], first["env"], first["profile_id"])
+        kept = self._table.get(key)  # the state as of the last message kept
+        profile = self._load(kept, first["tenant"], first["env"], first["profile_id"])
         rules = self._rules_for(profile.tenant, profile.env)
         changed = reclaim = False
         for message, record in items:
@@ -133,63 +175,98 @@ class ProfileStage:
             if seen(profile.applied_offsets.get(origin), message.offset or 0):
                 work.replayed += 1
                 continue
-            if "op" in record:
-                outcome = apply_op(profile, record, rules.merge)
-                if outcome.note:
-                    log.info("profile %s: %s: %s", profile.id, record["op"], outcome.note)
-                for follow in outcome.ops:
-                    work.pending.append(await self._out.op(follow))
-                if outcome.forget:
-                    work.pending += await self._out.releases(profile)
-                    profile = profile.forgotten()
-                    work.pending.append(await self._out.snapshot(key, profile))
-                    changed = reclaim = False
-                reclaim |= outcome.reclaim
-                changed |= outcome.changed
-                _mark_applied(profile, origin, message.offset or 0)
-                work.states[key] = profile  # the offset is state too
+            step = await self._step(key, profile, message, record, rules, work)
+            state = step.profile.dumps()
+            problem = self._oversized(step.records) or self._outgrown(state, kept)
+            if problem is not None:  # back to the profile before this message
+                await self._dead.record(message, problem)
+                work.dead += 1
+                profile = self._load(kept, first["tenant"], first["env"], first["profile_id"])
                 continue
-            if profile.merged_into is not None:  # an alias: the survivor takes its events
-                work.pending.append(await self._out.forward(record, profile.merged_into))
-                _mark_applied(profile, origin, message.offset or 0)
-                work.states[key] = profile
-                continue
-            received = as_ms(record["received_at"])
-            automation = self._automation_for(profile.tenant, profile.env, received)
-            before = None if automation.idle or not profile.version else profile.snapshot()
-            result = apply_batch(profile, record, origin, message.offset or 0, rules)
-            work.duplicates += result.duplicates
-            if result.late:
-                work.late += 1
-                log.warning(
-                    "%s offset %s arrived after later offsets of profile %r; applied",
-                    origin,
-                    message.offset,
-                    key,
-                )
-            work.applied += len(result.applied)
-            changed = True
-            if result.applied and not automation.idle:
-                work.pending += await self._automate(profile, record, result, before, automation)
-            for previous in result.aliases:  # explicit alias: merge the earlier profile in
-                absorb = op("absorb", profile.tenant, profile.env, previous, profile.id)
-                work.pending.append(await self._out.op(absorb))
-            work.pending.append(await self._out.processed(key, message.value, profile.id, result))
+            work.sent(key, await self._out.send(step.records))
+            work.add(step)
+            profile, kept = step.profile, state
+            changed = (changed and not step.forgot) or step.changed
+            reclaim = (reclaim and not step.forgot) or step.reclaim
+            work.states[key] = state
         if changed or reclaim:
             identifiers = claims_to_send(profile, rules.merge, force=reclaim)
-            work.pending += await self._out.claims(profile, identifiers, rules)
+            if identifiers:  # the profile's identifiers were (re)set: part of its state
+                work.sent(key, await self._out.send(self._out.claims(profile, identifiers, rules)))
+                work.states[key] = profile.dumps()
         if changed:
-            work.pending.append(await self._out.snapshot(key, profile))
-            work.states[key] = profile
+            work.sent(key, await self._out.send([self._out.snapshot(key, profile)]))
 
-    async def _automate(
+    def _outgrown(self, state: bytes, before: bytes | None) -> str | None:
+        """Why a new state may not be kept (it grew past the profile limit), or None. A
+        state already over the limit (the limit was lowered) may change without growing."""
+        if len(state) <= self._max_profile or len(state) <= len(before or b""):
+            return None
+        return (
+            f"profile would grow to {len(state)} bytes, over profile_max_bytes "
+            f"({self._max_profile}); the message was not applied"
+        )
+
+    async def _step(
+        self,
+        key: bytes,
+        profile: Profile,
+        message: SourceMessage,
+        record: dict[str, Any],
+        rules: FoldRules,
+        work: _Work,
+    ) -> _Step:
+        """One message applied to ``profile`` (in place, or replaced): what to send."""
+        origin, offset = f"{message.topic}/{message.partition}", message.offset or 0
+        step = _Step(profile)
+        if "op" in record:
+            outcome = apply_op(profile, record, rules.merge)
+            if outcome.note:
+                log.info("profile %s: %s: %s", profile.id, record["op"], outcome.note)
+            step.records += [self._out.op(follow) for follow in outcome.ops]
+            if outcome.forget:
+                step.records += self._out.releases(profile)
+                step.profile = profile = profile.forgotten()
+                step.records.append(self._out.snapshot(key, profile))
+                step.forgot = True
+            step.reclaim, step.changed = outcome.reclaim, outcome.changed
+            _mark_applied(profile, origin, offset)  # the offset is state too
+            return step
+        if profile.merged_into is not None:  # an alias: the survivor takes its events
+            step.records.append(self._out.forward(record, profile.merged_into))
+            _mark_applied(profile, origin, offset)
+            return step
+        received = as_ms(record["received_at"])
+        automation = self._automation_for(profile.tenant, profile.env, received)
+        before = None if automation.idle or not profile.version else profile.snapshot()
+        result = apply_batch(profile, record, origin, offset, rules)
+        step.duplicates = result.duplicates
+        if result.late:
+            step.late = True
+            log.warning(
+                "%s offset %s arrived after later offsets of profile %r; applied",
+                origin,
+                message.offset,
+                key,
+            )
+        step.applied = len(result.applied)
+        step.changed = True
+        if result.applied and not automation.idle:
+            step.records += self._automate(profile, record, result, before, automation)
+        for previous in result.aliases:  # explicit alias: merge the earlier profile in
+            absorb = op("absorb", profile.tenant, profile.env, previous, profile.id)
+            step.records.append(self._out.op(absorb))
+        step.records.append(self._out.processed(key, message.value, profile.id, result))
+        return step
+
+    def _automate(
         self,
         profile: Profile,
         record: dict[str, Any],
         result: BatchResult,
         before: dict[str, Any] | None,
         automation: Automation,
-    ) -> list[Awaitable[Any]]:
+    ) -> list[Record]:
         """Rules, flows and segments for a folded batch: injected events back to intake,
         side effects to hw.outbound (core/automation.py)."""
         done = automate(
@@ -197,28 +274,62 @@ class ProfileStage:
         )
         for error in done.errors:
             log.warning("profile %s: %s", profile.id, error)
-        pending = [await self._out.outbound(profile, request) for request in done.requests]
+        records = [self._out.outbound(profile, request) for request in done.requests]
         if done.events:
-            pending.append(await self._out.inject(record, profile.id, done.events))
-        return pending
+            records.append(self._out.inject(record, profile.id, done.events))
+        return records
 
-    def _load(self, key: bytes, tenant: str, env: str, profile_id: str) -> Profile:
-        raw = self._table.get(key)
+    def _load(self, raw: bytes | None, tenant: str, env: str, profile_id: str) -> Profile:
         if raw is not None:
             return Profile.loads(raw)
         return Profile.new(tenant, env, profile_id)
 
 
 @dataclass
+class _Step:
+    """One message applied: the profile after it and what it sends."""
+
+    profile: Profile
+    records: list[Record] = field(default_factory=list)
+    changed: bool = False
+    reclaim: bool = False
+    forgot: bool = False  # the profile was forgotten: earlier changes are gone with it
+    applied: int = 0
+    duplicates: int = 0
+    late: bool = False
+
+
+@dataclass
 class _Work:
     """What one call of ``ProfileStage.handle`` has to send and store."""
 
-    pending: list[Awaitable[Any]] = field(default_factory=list)
-    states: dict[bytes, Profile] = field(default_factory=dict)
+    pending: list[tuple[bytes, Awaitable[Any]]] = field(default_factory=list)
+    states: dict[bytes, bytes | None] = field(default_factory=dict)
     applied: int = 0
     duplicates: int = 0
     replayed: int = 0
     late: int = 0
+    dead: int = 0
+
+    def sent(self, key: bytes, acks: list[Awaitable[Any]]) -> None:
+        self.pending += [(key, ack) for ack in acks]
+
+    def add(self, step: _Step) -> None:
+        self.applied += step.applied
+        self.duplicates += step.duplicates
+        self.late += int(step.late)
+
+    async def acknowledged(self) -> list[tuple[bytes, RecordRejected]]:
+        """Wait for every acknowledgement; the profiles with a record refused for good
+        (any other failure is raised)."""
+        outcomes = await asyncio.gather(*(ack for _, ack in self.pending), return_exceptions=True)
+        refused: dict[bytes, RecordRejected] = {}
+        for (key, _), outcome in zip(self.pending, outcomes, strict=True):
+            if isinstance(outcome, RecordRejected):
+                refused.setdefault(key, outcome)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+        return list(refused.items())
 
 
 def _mark_applied(profile: Profile, origin: str, offset: int) -> None:

@@ -1,11 +1,14 @@
 """What the profile stage sends, encoded: processed batches, snapshots, identity claims,
-profile operations and forwarded intake. Each call returns something to await for the
-broker's acknowledgement."""
+profile operations and forwarded intake. Each call encodes one :class:`Record` (or a
+list); :meth:`Outputs.send` queues them and returns what to await for the broker's
+acknowledgements. A stage encodes everything a message causes before it sends any of
+it, so a record too large to send can refuse the whole message (dead-lettered) instead
+of a part of it."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import Any
+from collections.abc import Awaitable, Sequence
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -25,7 +28,13 @@ from headwater.streams.codec import AvroCodec
 from headwater.streams.sender import Send
 from headwater.streams.topics import Topics
 
-__all__ = ["Outputs"]
+__all__ = ["Outputs", "Record"]
+
+
+class Record(NamedTuple):
+    topic: str
+    key: bytes
+    value: bytes
 
 
 class Outputs:
@@ -34,9 +43,11 @@ class Outputs:
         self._topics = topics
         self._send = send
 
-    async def processed(
-        self, key: bytes, intake: bytes, profile_id: str, result: BatchResult
-    ) -> Awaitable[Any]:
+    async def send(self, records: Sequence[Record]) -> list[Awaitable[Any]]:
+        """Queue ``records`` in order; one awaitable per acknowledgement."""
+        return [await self._send(r.topic, r.key, r.value) for r in records]
+
+    def processed(self, key: bytes, intake: bytes, profile_id: str, result: BatchResult) -> Record:
         sessions = [
             {
                 "id": s.id,
@@ -70,17 +81,18 @@ class Outputs:
                     "profile_version": a.profile_version,
                     "errors": a.errors,
                     "properties": a.properties,
+                    "limits": a.limits,
                 }
                 for a in result.applied
             ],
             "sessions": sessions + absorbed,
         }
         value = self._codec.encode(PROCESSED_BATCH, record)
-        return await self._send(self._topics.events, key, value)
+        return Record(self._topics.events, key, value)
 
-    async def profile_less(
+    def profile_less(
         self, key: bytes, intake: bytes, batch: dict[str, Any], rules: FoldRules
-    ) -> Awaitable[Any]:
+    ) -> Record:
         context = orjson.loads(batch["context"]) if batch["context"] != b"{}" else {}
         events = []
         for e in batch["events"]:
@@ -93,13 +105,14 @@ class Outputs:
                     "profile_version": 0,
                     "errors": checked.errors,
                     "properties": checked.properties,
+                    "limits": [],
                 }
             )
         record = {"intake": intake, "profile_id": None, "events": events, "sessions": []}
         value = self._codec.encode(PROCESSED_BATCH, record)
-        return await self._send(self._topics.events, key, value)
+        return Record(self._topics.events, key, value)
 
-    async def snapshot(self, key: bytes, profile: Profile) -> Awaitable[Any]:
+    def snapshot(self, key: bytes, profile: Profile) -> Record:
         value = self._codec.encode(
             PROFILE_SNAPSHOT,
             {
@@ -110,21 +123,19 @@ class Outputs:
                 "document": orjson.dumps(profile.snapshot()),
             },
         )
-        return await self._send(self._topics.profiles, key, value)
+        return Record(self._topics.profiles, key, value)
 
-    async def claims(
-        self, profile: Profile, identifiers: list[str], rules: FoldRules
-    ) -> list[Awaitable[Any]]:
+    def claims(self, profile: Profile, identifiers: list[str], rules: FoldRules) -> list[Record]:
         unique = unique_keys(identifiers, rules.merge)
-        return [await self._claim(profile, i, unique, release=False) for i in identifiers]
+        return [self._claim(profile, i, unique, release=False) for i in identifiers]
 
-    async def releases(self, profile: Profile) -> list[Awaitable[Any]]:
+    def releases(self, profile: Profile) -> list[Record]:
         """Give up every identifier of a forgotten profile in the identity table."""
-        return [await self._claim(profile, i, {}, release=True) for i in profile.identifiers]
+        return [self._claim(profile, i, {}, release=True) for i in profile.identifiers]
 
-    async def _claim(
+    def _claim(
         self, profile: Profile, identifier: str, unique: dict[str, str], *, release: bool
-    ) -> Awaitable[Any]:
+    ) -> Record:
         record = {
             "tenant": profile.tenant,
             "env": profile.env,
@@ -138,16 +149,16 @@ class Outputs:
         }
         key = f"{profile.tenant}/{profile.env}:{identifier}".encode()
         value = self._codec.encode(IDENTITY_CLAIM, record)
-        return await self._send(self._topics.identity, key, value)
+        return Record(self._topics.identity, key, value)
 
-    async def op(self, record: dict[str, Any]) -> Awaitable[Any]:
+    def op(self, record: dict[str, Any]) -> Record:
         key = profile_key(record["tenant"], record["env"], record["profile_id"])
         value = self._codec.encode(PROFILE_OP, record)
-        return await self._send(self._topics.profile_ops, key, value)
+        return Record(self._topics.profile_ops, key, value)
 
-    async def inject(
+    def inject(
         self, cause: dict[str, Any], profile_id: str, events: list[dict[str, Any]]
-    ) -> Awaitable[Any]:
+    ) -> Record:
         """Events flows injected (and segment changes) back through intake, for the same
         profile, as one ``internal`` batch; their ids are stable under replay."""
         record = {
@@ -172,9 +183,9 @@ class Outputs:
             ],
         }
         key = profile_key(cause["tenant"], cause["env"], profile_id)
-        return await self._send(self._topics.intake, key, self._codec.encode(INTAKE_BATCH, record))
+        return Record(self._topics.intake, key, self._codec.encode(INTAKE_BATCH, record))
 
-    async def outbound(self, profile: Profile, request: OutboundRequest) -> Awaitable[Any]:
+    def outbound(self, profile: Profile, request: OutboundRequest) -> Record:
         """A side effect for the destinations agent (never sent by a replay)."""
         record = {
             "tenant": profile.tenant,
@@ -191,10 +202,10 @@ class Outputs:
         }
         key = profile_key(profile.tenant, profile.env, profile.id)
         value = self._codec.encode(OUTBOUND_REQUEST, record)
-        return await self._send(self._topics.outbound, key, value)
+        return Record(self._topics.outbound, key, value)
 
-    async def forward(self, batch: dict[str, Any], survivor: str) -> Awaitable[Any]:
+    def forward(self, batch: dict[str, Any], survivor: str) -> Record:
         """An intake batch for a merged-away profile, re-addressed to its survivor."""
         value = self._codec.encode(INTAKE_BATCH, {**batch, "profile_id": survivor})
         key = profile_key(batch["tenant"], batch["env"], survivor)
-        return await self._send(self._topics.intake, key, value)
+        return Record(self._topics.intake, key, value)

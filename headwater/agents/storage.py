@@ -113,7 +113,11 @@ class StorageStage:
             processed["profile_id"],
             {
                 e["id"]: Applied(
-                    e["session_id"], e["profile_version"], tuple(e["errors"]), e["properties"]
+                    e["session_id"],
+                    e["profile_version"],
+                    tuple(e["errors"]),
+                    e["properties"],
+                    tuple(e["limits"]),
                 )
                 for e in processed["events"]
             },

@@ -6,7 +6,8 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from headwater.core.access import Role
 from headwater.core.config import ConfigEntry
@@ -359,12 +360,30 @@ class EventTypeOut(DefinitionOut):
     json_schema: dict[str, Any] | None = None
 
 
+MAX_NODE_BYTES = 64 * 1024  # one flow node as JSON
+MAX_FLOW_BYTES = 512 * 1024  # a whole flow's nodes as JSON
+
+
+def _json_within(value: Any, limit: int, what: str) -> None:
+    size = len(orjson.dumps(value))
+    if size > limit:
+        raise ValueError(f"{what} is {size} bytes as JSON, over the {limit}-byte limit")
+
+
 class FlowIn(EntityIn):
     """A workflow: nodes running actions, edges between their ports (docs/flows.md)."""
 
     name: str = Field(default="", max_length=200)
     nodes: list[dict[str, Any]] = Field(max_length=500)
     edges: list[dict[str, Any]] = Field(default_factory=list, max_length=2000)
+
+    @field_validator("nodes")
+    @classmethod
+    def _bounded_nodes(cls, nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for index, node in enumerate(nodes):
+            _json_within(node, MAX_NODE_BYTES, f"node {index}")
+        _json_within(nodes, MAX_FLOW_BYTES, "the flow's nodes")
+        return nodes
 
 
 class FlowOut(DefinitionOut):
@@ -423,6 +442,12 @@ class FlowDebugIn(BaseModel):
     event: dict[str, Any]
     profile: dict[str, Any] = Field(default_factory=dict)
     session: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("flow")
+    @classmethod
+    def _bounded_flow(cls, flow: dict[str, Any]) -> dict[str, Any]:
+        _json_within(flow, MAX_FLOW_BYTES, "the flow")
+        return flow
 
 
 class SegmentMembersOut(BaseModel):

@@ -34,6 +34,7 @@ class Applied:
     profile_version: int
     errors: tuple[str, ...] = ()  # invalid for its event type: why
     properties: bytes | None = None  # reshaped properties, None when unchanged
+    limits: tuple[str, ...] = ()  # profile limits the event reached (core/profiles.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,7 @@ def event_documents(
             "metadata": {
                 "valid": not applied.errors,
                 "errors": list(applied.errors),
+                "limits": list(applied.limits),
                 "profile_less": batch["profile_less"],
             },
         }

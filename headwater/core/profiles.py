@@ -36,7 +36,15 @@ from headwater.core.sessions import DEFAULT_GAP_MS, SessionState, place_event
 from headwater.core.times import as_ms
 from headwater.core.validation import Checked, EventTypeRules
 
-__all__ = ["AppliedEvent", "BatchResult", "FoldRules", "Profile", "apply_batch", "check_event"]
+__all__ = [
+    "AppliedEvent",
+    "BatchResult",
+    "FoldRules",
+    "Profile",
+    "ProfileLimits",
+    "apply_batch",
+    "check_event",
+]
 
 RECENT_EVENT_IDS = 512
 _DIGEST = 16  # hex characters of one remembered event id (a 64-bit BLAKE2b digest)
@@ -46,12 +54,25 @@ def _digest(event_id: str) -> str:
     return hashlib.blake2b(event_id.encode(), digest_size=8).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class ProfileLimits:
+    """How far events (public input) may grow a profile; the settings of the same names
+    with a ``profile_max_`` prefix (docs/operations.md). An event over a limit is applied
+    without the change that would pass it, and names the limit in ``AppliedEvent.limits``.
+    They are part of the fold: a replay must run with the same limits."""
+
+    event_types: int = 300  # distinct event types counted in stats.by_type
+    keys: int = 100  # keys of one object (items of one list) under traits, data, ...
+    value_bytes: int = 2048  # one value written into the profile, with its path, as JSON
+
+
 @dataclass(frozen=True)
 class FoldRules:
     session_gap_ms: int = DEFAULT_GAP_MS
     mappings: tuple[EventMapping, ...] = BUILTIN_MAPPINGS
     merge: MergeSettings = field(default_factory=MergeSettings)
     event_types: tuple[EventTypeRules, ...] = ()  # validation and reshaping
+    limits: ProfileLimits = field(default_factory=ProfileLimits)
 
 
 @dataclass(slots=True)
@@ -159,6 +180,9 @@ class AppliedEvent:
     profile_version: int
     errors: list[str] = field(default_factory=list)  # invalid for its event type: why
     properties: bytes | None = None  # reshaped properties, None when unchanged
+    # the profile limits the event reached ("<setting>: <where>"); what would have passed
+    # them was left out of the profile
+    limits: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -221,16 +245,22 @@ def apply_batch(
         result.sessions[session.id] = session
         profile.erased = False
         profile.events += 1
-        profile.by_type[event["type"]] = profile.by_type.get(event["type"], 0) + 1
+        limits: list[str] = []
+        if event["type"] in profile.by_type or len(profile.by_type) < rules.limits.event_types:
+            profile.by_type[event["type"]] = profile.by_type.get(event["type"], 0) + 1
+        else:
+            limits.append(f"profile_max_event_types: {rules.limits.event_types} types counted")
         profile.first_seen = time if profile.first_seen is None else min(profile.first_seen, time)
         profile.last_seen = time if profile.last_seen is None else max(profile.last_seen, time)
         if not checked.errors:  # an invalid event is counted but changes no field
-            _map(profile, event, context, batch["source_id"], time, rules)
+            _map(profile, event, context, batch["source_id"], time, rules, limits)
             if event["type"] == "alias":
                 result.aliases += _previous_profiles(event, profile.id)
         profile.version += 1
         result.applied.append(
-            AppliedEvent(event, session.id, profile.version, checked.errors, checked.properties)
+            AppliedEvent(
+                event, session.id, profile.version, checked.errors, checked.properties, limits
+            )
         )
     profile.recent = (profile.recent + "".join(applied_digests))[-RECENT_EVENT_IDS * _DIGEST :]
     return result
@@ -263,6 +293,7 @@ def _map(
     source_id: str,
     time: int,
     rules: FoldRules,
+    limits: list[str],
 ) -> None:
     mappings = [m for m in rules.mappings if m.applies_to(event["type"], source_id)]
     roots = {root for m in mappings for root in m.roots}
@@ -286,19 +317,55 @@ def _map(
             value = get_path(view, rule.source)
             if is_missing(value) or value in (None, ""):
                 continue
-            _update(profile, target, rule.target, value, rule.op, time)
+            _update(profile, target, rule.target, value, rule.op, time, rules.limits, limits)
         traits = view["properties"].get("traits") if mapping.merge_traits else None
         if isinstance(traits, dict):
             for key, value in traits.items():
-                _update(profile, target, f"traits.{key}", value, "equals", time)
+                path = f"traits.{key}"
+                _update(profile, target, path, value, "equals", time, rules.limits, limits)
 
 
 def _update(
-    profile: Profile, target: dict[str, Any], path: str, value: Any, op: Operation, time: int
+    profile: Profile,
+    target: dict[str, Any],
+    path: str,
+    value: Any,
+    op: Operation,
+    time: int,
+    bounds: ProfileLimits,
+    limits: list[str],
 ) -> None:
     """Last update wins by event time: an older event never overwrites a newer value,
-    whatever order the events arrive in."""
+    whatever order the events arrive in. A change past a limit is left out and named in
+    ``limits``."""
     if op == "equals" and profile.field_times.get(path, time) > time:
+        return
+    reached = _limit_reached(target, path, value, op, bounds)
+    if reached is not None:
+        limits.append(reached)
         return
     if set_path(target, path, value, op):
         profile.field_times[path] = max(time, profile.field_times.get(path, time))
+
+
+def _limit_reached(
+    target: dict[str, Any], path: str, value: Any, op: Operation, bounds: ProfileLimits
+) -> str | None:
+    """The limit writing ``value`` at ``path`` would pass, or None."""
+    if len(path) + len(orjson.dumps(value)) > bounds.value_bytes:
+        return f"profile_max_value_bytes: {path[:200]}"
+    *parents, leaf = path.split(".")
+    node: Any = target
+    walked: list[str] = []
+    for part in [*parents, leaf]:
+        if not isinstance(node, dict):
+            return None  # set_path starts a new object here
+        if part not in node and len(node) >= bounds.keys:
+            return f"profile_max_keys: {'.'.join(walked) or 'profile'}"
+        walked.append(part)
+        node = node.get(part)
+    if op == "append" and isinstance(node, list):
+        added = [v for v in (value if isinstance(value, list) else [value]) if v not in node]
+        if added and len(node) + len(added) > bounds.keys:
+            return f"profile_max_keys: {path}"
+    return None

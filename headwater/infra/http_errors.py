@@ -10,6 +10,7 @@ from collections.abc import Callable
 import orjson
 from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from headwater.errors import DependencyError, InputError, Unauthenticated
@@ -55,6 +56,12 @@ def install_common_handlers(
         assert isinstance(exc, StarletteHTTPException)
         return json_answer(exc.status_code, {"error": str(exc.detail)}, dict(exc.headers or {}))
 
+    async def gone(request: Request, _: Exception) -> Response:
+        # the server dropped the connection (a malformed body, e.g. a bad
+        # Transfer-Encoding) or the client left: one line, not a traceback per request
+        log.info("%s %s: the client's body ended early", request.method, request.url.path)
+        return json_answer(400, {"error": "the request body could not be read"})
+
     async def bug(_: Request, exc: Exception) -> Response:
         log.error("unexpected error", exc_info=exc)
         return json_answer(500, {"error": "internal error"})
@@ -62,4 +69,5 @@ def install_common_handlers(
     app.add_exception_handler(InputError, input_error)
     app.add_exception_handler(DependencyError, unavailable)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(ClientDisconnect, gone)
     app.add_exception_handler(Exception, bug)

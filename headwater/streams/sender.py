@@ -1,5 +1,7 @@
 """How the worker's stages send their outputs: queued at once, acknowledged together,
-retried with back-off while the broker is away."""
+retried with back-off while the broker is away; a record the broker can never take
+(too large, an invalid or forbidden topic) fails with RecordRejected at once, so the
+stage dead-letters its cause and the partition moves on."""
 
 from __future__ import annotations
 
@@ -9,16 +11,42 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
+from aiokafka import errors as kafka_errors
 from aiokafka.structs import RecordMetadata
 
-from headwater.errors import BrokerUnavailable
+from headwater.errors import BrokerUnavailable, RecordRejected
 from headwater.infra.backoff import Backoff
 from headwater.settings import Settings
 from headwater.streams.kafka import AckedProducer
 
-__all__ = ["RetryingSender", "Send"]
+__all__ = ["NOT_RETRIABLE", "RetryingSender", "Send", "rejection"]
 
 log = logging.getLogger(__name__)
+
+# Broker and client errors that the same record will meet again however often it is sent.
+NOT_RETRIABLE: tuple[type[BaseException], ...] = (
+    kafka_errors.MessageSizeTooLargeError,
+    kafka_errors.RecordTooLargeError,
+    kafka_errors.RecordListTooLargeError,
+    kafka_errors.InvalidTopicError,
+    kafka_errors.TopicAuthorizationFailedError,
+    kafka_errors.ClusterAuthorizationFailedError,
+    kafka_errors.UnsupportedForMessageFormatError,
+    kafka_errors.CorruptRecordException,
+)
+
+
+def rejection(error: BaseException, topic: str) -> RecordRejected | None:
+    """``error`` (or what caused it) as a RecordRejected when retrying cannot help."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, RecordRejected):
+            return seen
+        if isinstance(seen, NOT_RETRIABLE):
+            return RecordRejected(f"{topic}: {seen!r}")
+        seen = seen.__cause__
+    return None
+
 
 # Queues one record and returns something to await for the broker's acknowledgement.
 Send = Callable[[str, bytes, bytes], Awaitable[Awaitable[Any]]]
@@ -47,7 +75,12 @@ class RetryingSender:
     ) -> asyncio.Future[RecordMetadata]:
         try:
             sent = await self.producer.enqueue(topic, value, key, partition)
-        except BrokerUnavailable:
+        except BrokerUnavailable as exc:
+            if (rejected := rejection(exc, topic)) is not None:
+                log.error("%s output to %s refused for good: %s", self._stage, topic, rejected)
+                failed: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
+                failed.set_exception(rejected)
+                return failed
             return asyncio.ensure_future(self._deliver(topic, key, value, partition))
         confirmed: asyncio.Future[RecordMetadata] = asyncio.get_running_loop().create_future()
         sent.add_done_callback(partial(self._settle, confirmed, (topic, key, value, partition)))
@@ -62,6 +95,11 @@ class RetryingSender:
         if not sent.cancelled() and sent.exception() is None:
             confirmed.set_result(sent.result())
             return
+        error = None if sent.cancelled() else sent.exception()
+        if error is not None and (rejected := rejection(error, record[0])) is not None:
+            log.error("%s output to %s refused for good: %s", self._stage, record[0], rejected)
+            confirmed.set_exception(rejected)
+            return
         log.warning("%s output to %s not acknowledged; retrying", self._stage, record[0])
         retry = asyncio.ensure_future(self._deliver(*record))
         retry.add_done_callback(partial(_copy_outcome, confirmed))
@@ -74,6 +112,8 @@ class RetryingSender:
             try:
                 return await self.producer.send(topic, value, key, partition)
             except BrokerUnavailable as exc:
+                if (rejected := rejection(exc, topic)) is not None:
+                    raise rejected from exc
                 log.warning("%s outputs wait for Kafka: %s", self._stage, exc)
                 await backoff.wait()
 

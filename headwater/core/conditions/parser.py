@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
 from headwater.core.conditions.ast import (
@@ -35,6 +35,10 @@ from headwater.errors import ConditionSyntaxError
 __all__ = ["parse"]
 
 _RANGE_OPS = ("<", "<=", ">", ">=")
+# Bounds on what a condition may be: conditions come from flow and segment editors, and a
+# deeper tree would exhaust the recursion of the compilers (500 nested ``not``).
+MAX_CONDITION_CHARS = 10_000
+MAX_DEPTH = 64  # levels of the parse tree: nested not, parentheses, and/or
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
 
 # What the parser's terminal names mean to a person writing a condition.
@@ -197,8 +201,14 @@ def parse(text: str) -> Condition:
     configuration, parsed again for every event that reaches them."""
     if not text.strip():
         raise ConditionSyntaxError("empty condition", line=1, column=1, expected=("a path",))
+    if len(text) > MAX_CONDITION_CHARS:
+        raise ConditionSyntaxError(
+            f"longer than {MAX_CONDITION_CHARS} characters", line=1, column=1
+        )
     try:
-        tree = _parser().parse(text)
+        tree = _parser().parse(text)  # LALR: no recursion, whatever the nesting
+        if _depth(tree) > MAX_DEPTH:
+            raise ConditionSyntaxError(f"nested deeper than {MAX_DEPTH} levels", line=1, column=1)
         return _ToAst().transform(tree)
     except UnexpectedInput as exc:
         raise _translate(exc, text) from None
@@ -206,3 +216,13 @@ def parse(text: str) -> Condition:
         if isinstance(exc.orig_exc, ConditionSyntaxError):
             raise exc.orig_exc from None
         raise
+
+
+def _depth(tree: Tree[Token]) -> int:
+    """How deep ``tree`` is, counted without recursion."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
+    return deepest

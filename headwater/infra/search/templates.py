@@ -48,6 +48,7 @@ def events_template(
             "properties": {
                 "valid": {"type": "boolean"},
                 "errors": _KEYWORD,
+                "limits": _KEYWORD,
                 "profile_less": {"type": "boolean"},
             }
         },

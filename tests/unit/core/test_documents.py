@@ -104,7 +104,7 @@ def test_document_carries_ids_request_and_metadata(make_batch, two_events):
     assert body["options"] == {"saveEvents": True}
     assert body["tags"] == ["web", "landing"]
     assert body["request"] == {"ip": "203.0.113.7", "user_agent": "Mozilla/5.0 (X11; Linux x86_64)"}
-    assert body["metadata"] == {"valid": True, "errors": [], "profile_less": False}
+    assert body["metadata"] == {"valid": True, "errors": [], "limits": [], "profile_less": False}
     assert second.body["options"] == {}
     assert second.body["tags"] == []
 
@@ -138,7 +138,12 @@ def test_collect_without_session_has_null_profile_and_session(
     assert document.body["properties"] == {"order": "o-1"}
     assert document.body["context"] == {}
     assert document.body["request"]["ip"] is None
-    assert document.body["metadata"] == {"valid": True, "errors": [], "profile_less": True}
+    assert document.body["metadata"] == {
+        "valid": True,
+        "errors": [],
+        "limits": [],
+        "profile_less": True,
+    }
 
 
 def test_sample_tracker_body_makes_documents(make_batch, make_track_body):

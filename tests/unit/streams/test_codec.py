@@ -96,6 +96,7 @@ def processed_batch() -> dict[str, Any]:
                 "profile_version": 7,
                 "errors": ["properties/total: 1 is not of type 'string'"],
                 "properties": b'{"total": 1}',
+                "limits": ["profile_max_keys: traits"],
             }
         ],
         "sessions": [

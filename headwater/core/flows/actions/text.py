@@ -1,10 +1,19 @@
-"""Text: templates, case, regular expressions, splitting and URLs."""
+"""Text: templates, case, regular expressions, splitting and URLs.
+
+Patterns come from flow authors and run on public event data, so they run on RE2
+(``google-re2``), whose time is linear in the text: no pattern can stall the worker
+(Python's backtracking ``re`` took seconds on ``^(a+)+$``). RE2 has no backreferences
+or lookaround; such a pattern is refused when the flow is saved.
+"""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+import re2
 
 from headwater.core.flows.actions.schemas import PATH, STRING, TEXT, obj
 from headwater.core.flows.registry import ActionCall, ActionSpec, Output
@@ -41,11 +50,34 @@ def _upper(call: ActionCall) -> list[Output]:
     return call.passed()
 
 
-def _pattern(call: ActionCall) -> re.Pattern[str]:
+MAX_PATTERN = 1000  # characters of one pattern
+_OPTIONS = re2.Options()
+_OPTIONS.log_errors = False  # a refused pattern is reported, not written to stderr
+
+
+@lru_cache(maxsize=256)
+def compile_pattern(pattern: str) -> Any:
+    """``pattern`` compiled by RE2; ActionFailed with the reason when it cannot be."""
+    if len(pattern) > MAX_PATTERN:
+        raise ActionFailed(f"pattern: longer than {MAX_PATTERN} characters")
     try:
-        return re.compile(str(call.config["pattern"]))
-    except re.error as exc:
-        raise ActionFailed(f"pattern: {exc}") from exc
+        return re2.compile(pattern, options=_OPTIONS)
+    except re2.error as exc:
+        detail = exc.args[0] if exc.args else "invalid"
+        reason = detail.decode(errors="replace") if isinstance(detail, bytes) else str(detail)
+        raise ActionFailed(f"pattern: {reason} (patterns use RE2 syntax)") from exc
+
+
+def _check_pattern(config: Mapping[str, Any]) -> list[str]:
+    try:
+        compile_pattern(str(config["pattern"]))
+    except ActionFailed as exc:
+        return [str(exc)]
+    return []
+
+
+def _pattern(call: ActionCall) -> Any:
+    return compile_pattern(str(call.config["pattern"]))
 
 
 def _regex_match(call: ActionCall) -> list[Output]:
@@ -119,6 +151,7 @@ ACTIONS = [
         _regex_match,
         obj(("path", "pattern"), path=PATH, pattern=STRING, to=PATH),
         outputs=("matched", "unmatched"),
+        check=_check_pattern,
     ),
     ActionSpec(
         "regex-replace",
@@ -126,6 +159,7 @@ ACTIONS = [
         "Replaces every match of a pattern.",
         _regex_replace,
         obj(("path", "pattern"), path=PATH, pattern=STRING, replacement=TEXT, to=PATH),
+        check=_check_pattern,
     ),
     ActionSpec(
         "split-string",
