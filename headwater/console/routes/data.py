@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from headwater.console.auth import Context, Scope, require
+from headwater.console.auth import Scope, require
+from headwater.console.context import DataContext
 from headwater.console.models import PageOut
 from headwater.core.access import Permission
 from headwater.core.data_query import DataFamily
@@ -41,13 +42,14 @@ async def _page(
 ) -> PageOut:
     wanted = {name: value for name, value in filters.items() if value is not None}
     page = await scope.data.search(family, env, wanted, size=size, after=after, sort=sort)
-    return PageOut(total=page.total, items=page.items, next=page.next)
+    hint = await scope.data.hint(family, env, wanted) if page.total == 0 else None
+    return PageOut(total=page.total, items=page.items, next=page.next, context=env, hint=hint)
 
 
 @router.get("/events", response_model=PageOut, summary="Search events, newest first")
 async def search_events(
     scope: Read,
-    x_context: Context = "staging",
+    x_context: DataContext,
     type: Filter = None,
     profile_id: Filter = None,
     session_id: Filter = None,
@@ -73,7 +75,7 @@ async def search_events(
 @router.get("/profiles", response_model=PageOut, summary="Search profiles, by id")
 async def search_profiles(
     scope: Read,
-    x_context: Context = "staging",
+    x_context: DataContext,
     segment: Filter = None,
     size: Size = 50,
     after: After = None,
@@ -83,7 +85,7 @@ async def search_profiles(
 
 
 @router.get("/profiles/{profile_id}", response_model=dict[str, Any], summary="One profile")
-async def get_profile(scope: Read, profile_id: str, x_context: Context = "staging") -> Any:
+async def get_profile(scope: Read, profile_id: str, x_context: DataContext) -> Any:
     return await scope.data.get("profiles", x_context, profile_id)
 
 
@@ -95,7 +97,7 @@ _CODEC = AvroCodec.default()
     response_model=dict[str, int],
     summary="Right to be forgotten: delete the profile, its events and its sessions",
 )
-async def forget_profile(scope: Erase, profile_id: str, x_context: Context = "staging") -> Any:
+async def forget_profile(scope: Erase, profile_id: str, x_context: DataContext) -> Any:
     # the profile agent forgets the state (and the identity agent its identifiers)
     # first, so no later snapshot brings the document back; then the documents go
     record = op("forget", scope.tenant, x_context, profile_id)
@@ -110,7 +112,7 @@ async def forget_profile(scope: Erase, profile_id: str, x_context: Context = "st
 @router.get("/sessions", response_model=PageOut, summary="Search sessions, newest first")
 async def search_sessions(
     scope: Read,
-    x_context: Context = "staging",
+    x_context: DataContext,
     profile_id: Filter = None,
     size: Size = 50,
     after: After = None,

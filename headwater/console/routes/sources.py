@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends
 
-from headwater.console.auth import Context, Scope, require
+from headwater.console.auth import Scope, require
+from headwater.console.context import ConfigContext
 from headwater.console.models import (
     EventTypeIn,
     EventTypeOut,
@@ -88,7 +89,7 @@ mappings = entity_router(
     summary="Issue another write key for the source (in this context)",
 )
 async def add_write_key(
-    scope: Write, entity_id: EntityId, body: WriteKeyIn, x_context: Context = "staging"
+    scope: Write, entity_id: EntityId, body: WriteKeyIn, x_context: ConfigContext
 ) -> WriteKeyOut:
     current = scope.config.get(SOURCE_KIND, x_context, entity_id)
     issued = new_write_key(body.name)
@@ -103,7 +104,7 @@ async def add_write_key(
     summary="Revoke one of the source's write keys; collectors refuse it within seconds",
 )
 async def revoke_write_key(
-    scope: Write, entity_id: EntityId, body: WriteKeyRef, x_context: Context = "staging"
+    scope: Write, entity_id: EntityId, body: WriteKeyRef, x_context: ConfigContext
 ) -> SourceOut:
     current = scope.config.get(SOURCE_KIND, x_context, entity_id)
     keys = [dict(k) for k in current.data.get("write_keys", [])]
