@@ -4,8 +4,10 @@ an empty answer or a 404 says when the other context has what was asked for."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
+from tests.integration.conftest import running_collector
 from tests.integration.console.conftest import Api
 from tests.integration.console.test_isolation import store_data
 
@@ -99,3 +101,31 @@ async def test_configuration_is_staged_by_default_and_says_how_to_go_live(api: A
     assert empty.headers["x-context-hint"] == (
         "none in staging; production has 1 segment(s): send x-context: production"
     )
+
+
+async def test_a_staged_source_is_refused_in_production_with_the_reason(api: Api) -> None:
+    await api.tenant("ctx_e")
+    admin = await api.token("admin@ctx_e.example")
+    source = (
+        await api.http.post(
+            "/sources", headers=admin, json={"name": "web", "channels": ["track", "segment"]}
+        )
+    ).json()
+    key = source["write_keys"][0]["key"]
+    event = {"source": {"id": source["id"]}, "events": [{"type": "page-view"}]}
+    message = {"userId": "u-1", "event": "E"}
+    staging = api.settings.model_copy(update={"env": "staging"})
+
+    async with running_collector(api.settings) as url, httpx.AsyncClient(base_url=url) as http:
+        by_id = await http.post("/track", json=event)
+        by_key = await http.post("/v1/track", json=message, auth=(key, ""))
+    for refused, whose in ((by_id, "source"), (by_key, "source's key")):
+        assert refused.status_code == 401
+        assert refused.json()["error"].endswith(
+            f"it is a staging {whose}; this collector serves production: deploy the source "
+            "(POST /sources/{id}/deploy) or send to a staging collector"
+        ), refused.text
+
+    async with running_collector(staging) as url, httpx.AsyncClient(base_url=url) as http:
+        assert (await http.post("/track", json=event)).status_code == 200
+        assert (await http.post("/v1/track", json=message, auth=(key, ""))).status_code == 200
