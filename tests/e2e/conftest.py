@@ -50,12 +50,13 @@ def up_stack(endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 @contextmanager
-def run_up(data_dir: Path, endpoints: Endpoints | None) -> Iterator[UpStack]:
-    """Run ``headwater up --json``; with ``endpoints`` it is told to use them."""
+def run_up(data_dir: Path, endpoints: Endpoints | None, *extra: str) -> Iterator[UpStack]:
+    """Run ``headwater up --json`` (and ``extra`` arguments); with ``endpoints`` it is
+    told to use them."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
     if endpoints is not None:
         env.update(HEADWATER_KAFKA=endpoints.kafka, HEADWATER_SEARCH=endpoints.search)
-    base = _free_port_run(4)
+    base = _free_port_run(5)  # --staging-collector uses the fifth
     out = data_dir / "up.out"
     with out.open("w") as sink:
         process = subprocess.Popen(
@@ -69,6 +70,7 @@ def run_up(data_dir: Path, endpoints: Endpoints | None) -> Iterator[UpStack]:
                 str(base),
                 "--data-dir",
                 str(data_dir),
+                *extra,
             ],
             stdout=sink,
             stderr=subprocess.STDOUT,
