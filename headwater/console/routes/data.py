@@ -10,10 +10,13 @@ from fastapi import APIRouter, Depends, Query
 from headwater.console.auth import Scope, require
 from headwater.console.context import DataContext
 from headwater.console.models import PageOut
+from headwater.console.routes.merge_settings import SETTINGS_ID
 from headwater.core.access import Permission
 from headwater.core.data_query import DataFamily
+from headwater.core.identity import MERGE_SETTINGS_KIND, MergeSettings, lookup_identifier
 from headwater.core.profile_ops import op
 from headwater.core.tenancy import profile_key
+from headwater.errors import InvalidInput
 from headwater.schemas import PROFILE_OP
 from headwater.streams.codec import AvroCodec
 from headwater.streams.topics import Topics
@@ -72,16 +75,41 @@ async def search_events(
     )
 
 
+def _identifier(scope: Scope, env: str, text: str) -> str:
+    """``<merge key>:<value>`` as the identifier profiles claim, by the context's merge
+    settings (the built-in ones when none are configured, as the agents do)."""
+    entry = scope.config.find(MERGE_SETTINGS_KIND, env, SETTINGS_ID)
+    try:
+        settings = MergeSettings.from_config(entry.data) if entry else MergeSettings()
+    except (ValueError, KeyError, TypeError):
+        settings = MergeSettings()
+    try:
+        return lookup_identifier(scope.tenant, text, settings)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="identifier") from None
+
+
 @router.get("/profiles", response_model=PageOut, summary="Search profiles, by id")
 async def search_profiles(
     scope: Read,
     x_context: DataContext,
     segment: Filter = None,
+    identifier: Annotated[
+        str | None,
+        Query(
+            max_length=512,
+            description="<merge key>:<value>, e.g. email:ann@example.com, phone:+48600100200 "
+            "or customer_id:<Segment userId>",
+        ),
+    ] = None,
     size: Size = 50,
     after: After = None,
     sort: Sort = None,
 ) -> PageOut:
-    return await _page(scope, "profiles", x_context, size, after, sort, segment=segment)
+    hashed = _identifier(scope, x_context, identifier) if identifier is not None else None
+    return await _page(
+        scope, "profiles", x_context, size, after, sort, segment=segment, identifier=hashed
+    )
 
 
 @router.get("/profiles/{profile_id}", response_model=dict[str, Any], summary="One profile")
