@@ -18,7 +18,6 @@ from fastapi import Depends, Header, Response
 
 __all__ = [
     "CONFIG_DEFAULT",
-    "CONTEXTS",
     "DATA_DEFAULT",
     "HINT_HEADER",
     "ConfigContext",
@@ -29,7 +28,6 @@ __all__ = [
 ]
 
 ContextName = Literal["staging", "production"]
-CONTEXTS: tuple[ContextName, ...] = ("staging", "production")
 CONFIG_DEFAULT: ContextName = "staging"
 DATA_DEFAULT: ContextName = "production"
 HINT_HEADER = "x-context-hint"
