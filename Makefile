@@ -16,8 +16,8 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-up: install ## run the whole platform on this machine (embedded broker and search)
-	$(BIN)/headwater up
+up: install ## run the whole platform on this machine (UP_ARGS=--staging-collector: staging too)
+	$(BIN)/headwater up $(UP_ARGS)
 
 test: install ## run every test (unit, integration, end-to-end)
 	$(BIN)/pytest

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
-from headwater.core.intake import load_json_object
+from headwater.core.intake import JSON_EXPECTED, load_json_object
 from headwater.errors import MalformedInput, PayloadTooLarge
 
 __all__ = ["gunzip_limited", "read_decoded", "read_limited", "request_data"]
@@ -58,6 +58,9 @@ async def read_decoded(request: Request, limit: int) -> bytes:
     raise MalformedInput(f"Content-Encoding {encoding!r} is not supported; use gzip")
 
 
+_JSON_OR_FORM = f"{JSON_EXPECTED} or a form (content-type application/x-www-form-urlencoded)"
+
+
 def _flatten(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for key, value in pairs:
@@ -78,5 +81,5 @@ def request_data(request: Request, body: bytes) -> dict[str, Any]:
                 return _flatten(parse_qsl(body.decode(), keep_blank_values=True))
             except UnicodeDecodeError:
                 raise MalformedInput("form body is not UTF-8") from None
-        return load_json_object(body)
+        return load_json_object(body, _JSON_OR_FORM)
     return _flatten(list(request.query_params.multi_items()))

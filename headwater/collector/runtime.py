@@ -65,8 +65,23 @@ class CollectorRuntime:
         if source is None:
             if not self.config.caught_up:  # 401 would make SDKs drop the event for good
                 raise NotReady("event sources are still loading; retry shortly")
-            raise UnknownSource(f"unknown event source {source_id}", field="source.id")
+            elsewhere = self._elsewhere(self.config.source(source_id, self._other_env), "")
+            raise UnknownSource(f"unknown event source {source_id}{elsewhere}", field="source.id")
         return self._unsuspended(source, "source.id")
+
+    @property
+    def _other_env(self) -> str:
+        return "staging" if self.settings.env == "production" else "production"
+
+    def _elsewhere(self, source: EventSource | None, whose: str) -> str:
+        """Why a source of the other environment is refused here, and what to do."""
+        if source is None or source.env == self.settings.env:
+            return ""
+        return (
+            f": it is a {source.env} source{whose}; this collector serves {self.settings.env}: "
+            "deploy the source (POST /sources/{id}/deploy) or send to a "
+            f"{source.env} collector"
+        )
 
     def _unsuspended(self, source: EventSource, field: str) -> EventSource:
         tenant = self.config.get(tenant_key(source.tenant))
@@ -81,8 +96,9 @@ class CollectorRuntime:
             if source is None and not self.config.caught_up:
                 raise NotReady("event sources are still loading; retry shortly")
             # the key itself is a secret: say which one by its prefix only
+            elsewhere = self._elsewhere(source, "'s key")
             raise UnknownSource(
-                f"unknown or revoked write key {key_prefix(write_key)}", field="writeKey"
+                f"unknown or revoked write key {key_prefix(write_key)}{elsewhere}", field="writeKey"
             )
         return self._unsuspended(source, "writeKey")
 

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
-from fastapi import Depends, Header, Request, Security
+from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from headwater.console.repository import TenantConfig
@@ -35,7 +35,6 @@ from headwater.core.tenancy import tenant_key
 from headwater.errors import Forbidden, Unauthenticated
 
 __all__ = [
-    "Context",
     "Principal",
     "Scope",
     "TmsAccess",
@@ -195,7 +194,3 @@ async def tms_guard(
 
 
 TmsAccess = Depends(tms_guard)
-Context = Annotated[
-    Literal["staging", "production"],
-    Header(alias="x-context", description="configuration context; default staging"),
-]

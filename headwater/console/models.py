@@ -535,6 +535,10 @@ class PageOut(BaseModel):
     total: int
     items: list[dict[str, Any]]
     next: str | None = Field(description="pass as ?after= for the next page; null on the last")
+    context: str = Field(description="the context searched: staging or production")
+    hint: str | None = Field(
+        default=None, description="when nothing matched: what the other context has"
+    )
 
 
 SOURCE_ID_PATTERN = _ID

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from headwater.console.context import other, see_other
 from headwater.core.config import ConfigEntry, config_key
 from headwater.errors import Conflict, NotFound
 from headwater.streams.config_log import ConfigLog, ConfigPublisher
@@ -48,7 +49,11 @@ class TenantConfig:
     def get(self, kind: str, env: str | None, entity_id: str) -> ConfigEntry:
         entry = self.find(kind, env, entity_id)
         if entry is None:
-            raise NotFound(f"no {kind} {entity_id}")
+            if env is None:
+                raise NotFound(f"no {kind} {entity_id}")
+            there = self.find(kind, other(env), entity_id)
+            hint = f"; {see_other(other(env), 'it')}" if there and not there.deleted else ""
+            raise NotFound(f"no {kind} {entity_id} in {env}{hint}")
         return entry
 
     async def put(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from headwater.console.context import other, see_other
 from headwater.core.data_query import (
     DataFamily,
     decode_cursor,
@@ -14,7 +15,7 @@ from headwater.core.data_query import (
     sort_clause,
 )
 from headwater.core.tenancy import events_alias, profiles_alias, sessions_alias
-from headwater.errors import NotFound
+from headwater.errors import NotFound, SearchRejected
 from headwater.infra.search import SearchStore
 
 __all__ = ["DataFamily", "EventStats", "Interval", "Page", "TenantData"]
@@ -89,8 +90,25 @@ class TenantData:
         )
         found = response.get("hits", {}).get("hits", [])
         if not found:
-            raise NotFound(f"no {family[:-1]} {doc_id}")
+            there = await self._in_other(family, env, {"bool": {"filter": tenant_and_id}})
+            hint = f"; {see_other(other(env), 'it')}" if there else ""
+            raise NotFound(f"no {family[:-1]} {doc_id} in {env}{hint}")
         return dict(found[0]["_source"])
+
+    async def _in_other(self, family: DataFamily, env: str, query: dict[str, Any]) -> int:
+        """How many documents ``query`` matches in the other context (0 without its index)."""
+        try:
+            return await self.store.count(self.alias(family, other(env)), query)
+        except SearchRejected:
+            return 0
+
+    async def hint(self, family: DataFamily, env: str, filters: dict[str, str]) -> str | None:
+        """For an empty answer in ``env``: what the other context has, and how to see it."""
+        there = await self._in_other(family, env, filter_query(self.tenant, family, filters))
+        if not there:
+            return None
+        what = f"{there} {family if there > 1 else family[:-1]}"
+        return f"none in {env}; {see_other(other(env), what + (' that match' if filters else ''))}"
 
     async def profiles_matching(
         self, env: str, query: dict[str, Any], size: int
@@ -131,7 +149,9 @@ class TenantData:
             query = {"bool": {"filter": [tenant, match]}}
             deleted[family] = await self.store.delete_by_query(self.alias(family, env), query)
         if not any(deleted.values()):
-            raise NotFound(f"no profile {profile_id} and nothing of it")
+            there = await self._in_other("profiles", env, {"bool": {"filter": [tenant, profile]}})
+            hint = f"; {see_other(other(env), 'it')}" if there else ""
+            raise NotFound(f"no profile {profile_id} and nothing of it in {env}{hint}")
         return deleted
 
     async def counts(self, env: str) -> dict[str, int]:

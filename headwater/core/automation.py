@@ -99,6 +99,7 @@ def automate(
                     cause_event_id=last_event["id"],
                     now_ms=last_time,
                     cause_depth=cause_depth(last_event),
+                    profile_id=profile.id,
                 )
     return outcome
 

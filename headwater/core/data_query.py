@@ -34,7 +34,8 @@ FILTERS: dict[DataFamily, dict[str, str]] = {
         "session_id": "session.id",
         "source_id": "source.id",
     },
-    "profiles": {"id": "id", "segment": "segments"},
+    # identifier: hashed as the profile agent does (core/identity.py lookup_identifier)
+    "profiles": {"id": "id", "segment": "segments", "identifier": "ids"},
     "sessions": {"profile_id": "profile.id", "id": "id"},
 }
 SORTABLE: dict[DataFamily, tuple[str, ...]] = {

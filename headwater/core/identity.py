@@ -36,6 +36,7 @@ __all__ = [
     "claims_of",
     "decide",
     "identifier",
+    "lookup_identifier",
     "normalise",
 ]
 
@@ -118,6 +119,22 @@ def identifier(tenant: str, key: MergeKey, normal: str) -> str:
     tenants, and the raw value never leaves the profile agent."""
     digest = hashlib.sha256(f"{tenant}\x00{key.name}\x00{normal}".encode()).hexdigest()
     return f"{key.name}:{digest[:32]}"
+
+
+def lookup_identifier(tenant: str, text: str, settings: MergeSettings) -> str:
+    """The identifier a profile claims for ``<key name>:<value>`` (``email:ann@x.example``),
+    normalised and hashed as the profile agent does; ValueError says why it cannot be."""
+    name, colon, value = text.partition(":")
+    if not colon or not name.strip() or not value.strip():
+        raise ValueError("identifier must be <key>:<value>")
+    key = next((k for k in settings.keys if k.name == name.strip()), None)
+    if key is None:
+        known = ", ".join(k.name for k in settings.keys)
+        raise ValueError(f"no merge key {name.strip()}; the keys are {known}")
+    normal = normalise(key.kind, value)
+    if normal is None or normal.lower() in settings.blocked:
+        raise ValueError(f"{key.name}:{value.strip()} identifies nobody")
+    return identifier(tenant, key, normal)
 
 
 def claims_of(

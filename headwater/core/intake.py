@@ -30,6 +30,7 @@ from headwater.core.times import epoch_ms
 from headwater.errors import InvalidInput, MalformedInput, PayloadTooLarge
 
 __all__ = [
+    "JSON_EXPECTED",
     "Accepted",
     "IntakeLimits",
     "RequestMeta",
@@ -153,17 +154,20 @@ def field_path(loc: tuple[int | str, ...]) -> str:
     return path or "body"
 
 
-def load_json(body: bytes) -> Any:
-    """A request body as JSON; 400 when it is not JSON."""
+JSON_EXPECTED = "expected a JSON body (content-type application/json)"
+
+
+def load_json(body: bytes, expected: str = JSON_EXPECTED) -> Any:
+    """A request body as JSON; 400 saying what was ``expected`` when it is not JSON."""
     try:
         return orjson.loads(body)  # refuses numbers no double can hold (1e999)
     except orjson.JSONDecodeError as exc:
-        raise MalformedInput(f"invalid JSON: {exc}") from None
+        raise MalformedInput(f"{expected}; this is invalid JSON: {exc}") from None
 
 
-def load_json_object(body: bytes) -> dict[str, Any]:
+def load_json_object(body: bytes, expected: str = JSON_EXPECTED) -> dict[str, Any]:
     """A request body that must be a JSON object; 400 for bad JSON, 422 for another value."""
-    data = load_json(body)
+    data = load_json(body, expected)
     if not isinstance(data, dict):
         raise InvalidInput("body must be a JSON object", field="body")
     return data

@@ -2,7 +2,11 @@
 
 Operations: ``equals`` (overwrite), ``append`` (add to a list, once), and
 ``equals_if_not_exists`` (set only when empty). Built-in mappings make identify and
-profile-update events set contact data, identifiers and traits.
+profile-update events set contact data, identifiers and traits; a Segment ``identify``
+sets the profile's traits from its traits (its properties) and a Segment ``group`` the
+profile's group data, as every Segment destination does. A trait that a configured
+mapping names (``properties.<key>`` as a field's source) goes only where that mapping
+says.
 """
 
 from __future__ import annotations
@@ -14,9 +18,12 @@ from typing import Any, Literal
 __all__ = [
     "BUILTIN_MAPPINGS",
     "MAPPING_KIND",
+    "SEGMENT_CHANNEL",
     "EventMapping",
     "FieldMapping",
     "Operation",
+    "claimed_sources",
+    "copied_traits",
     "get_path",
     "is_missing",
     "mapping_from_config",
@@ -29,6 +36,7 @@ _OPERATIONS = ("equals", "append", "equals_if_not_exists")
 PROFILE_ROOTS = ("traits", "data", "consents", "interests")
 _SOURCE_ROOTS = ("properties", "context", "options")
 _MISSING = object()
+SEGMENT_CHANNEL = "segment"  # the intake channel of the Segment-compatible routes
 
 
 @dataclass(frozen=True)
@@ -48,21 +56,30 @@ class FieldMapping:
 @dataclass(frozen=True)
 class EventMapping:
     """The field mappings applied to events of one type (``*``: every type) from one
-    source, or any."""
+    source, or any, arriving through one intake channel, or any."""
 
     event_type: str
     fields: tuple[FieldMapping, ...]
     source_id: str | None = None
-    merge_traits: bool = False  # copy a ``properties.traits`` object into traits
+    merge_traits: bool = False  # copy each key of the object at traits_from ...
+    traits_from: str = "properties.traits"
+    traits_to: str = "traits"  # ... to traits_to.<key>
+    channel: str | None = None
 
-    def applies_to(self, event_type: str, source_id: str) -> bool:
-        return self.event_type in ("*", event_type) and self.source_id in (None, source_id)
+    def applies_to(self, event_type: str, source_id: str, channel: str | None = None) -> bool:
+        return (
+            self.event_type in ("*", event_type)
+            and self.source_id in (None, source_id)
+            and self.channel in (None, channel)
+        )
 
     @cached_property
     def roots(self) -> frozenset[str]:
         """The parts of an event the mapping reads (properties, context, options)."""
         found = {rule.source.split(".", 1)[0] for rule in self.fields}
-        return frozenset(found | ({"properties"} if self.merge_traits else set()))
+        if self.merge_traits:
+            found.add(self.traits_from.split(".", 1)[0])
+        return frozenset(found)
 
 
 _IDENTIFY_FIELDS = (
@@ -80,7 +97,48 @@ BUILTIN_MAPPINGS: tuple[EventMapping, ...] = (
     ),
     # Segment's userId (any call type) is the customer id: a unique merge key
     EventMapping("*", (FieldMapping("options.user_id", "data.identifier.customer_id"),)),
+    # a Segment identify's properties are its traits (core/segment_mapping.py)
+    EventMapping("identify", (), None, True, "properties", "traits", SEGMENT_CHANNEL),
+    # a Segment group's properties are {"groupId", "traits"}: the group the profile is in
+    EventMapping(
+        "group",
+        (
+            FieldMapping("properties.groupId", "data.group.id"),
+            FieldMapping("properties.groupId", "data.groups", "append"),
+        ),
+        None,
+        True,
+        "properties.traits",
+        "data.group.traits",
+        SEGMENT_CHANNEL,
+    ),
 )
+
+
+def claimed_sources(mappings: list[EventMapping]) -> frozenset[str]:
+    """The event paths that configured (not built-in) field mappings read: a trait at one
+    of them goes where its mapping says, not into the traits by default."""
+    return frozenset(
+        rule.source
+        for mapping in mappings
+        if not any(mapping is builtin for builtin in BUILTIN_MAPPINGS)
+        for rule in mapping.fields
+    )
+
+
+def copied_traits(
+    mapping: EventMapping, event: dict[str, Any], claimed: frozenset[str]
+) -> list[tuple[str, Any]]:
+    """``(profile path, value)`` for each key of the object the mapping merges as traits
+    (none when it merges none), but the keys a configured mapping claims."""
+    traits = get_path(event, mapping.traits_from) if mapping.merge_traits else None
+    if not isinstance(traits, dict):
+        return []
+    return [
+        (f"{mapping.traits_to}.{key}", value)
+        for key, value in traits.items()
+        if key and f"{mapping.traits_from}.{key}" not in claimed
+    ]
 
 
 def mapping_from_config(data: dict[str, Any]) -> EventMapping:

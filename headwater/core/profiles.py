@@ -27,6 +27,8 @@ from headwater.core.mapping import (
     BUILTIN_MAPPINGS,
     EventMapping,
     Operation,
+    claimed_sources,
+    copied_traits,
     get_path,
     is_missing,
     set_path,
@@ -253,7 +255,7 @@ def apply_batch(
         profile.first_seen = time if profile.first_seen is None else min(profile.first_seen, time)
         profile.last_seen = time if profile.last_seen is None else max(profile.last_seen, time)
         if not checked.errors:  # an invalid event is counted but changes no field
-            _map(profile, event, context, batch["source_id"], time, rules, limits)
+            _map(profile, event, context, batch, time, rules, limits)
             if event["type"] == "alias":
                 result.aliases += _previous_profiles(event, profile.id)
         profile.version += 1
@@ -290,12 +292,13 @@ def _map(
     profile: Profile,
     event: dict[str, Any],
     context: dict[str, Any],
-    source_id: str,
+    batch: dict[str, Any],
     time: int,
     rules: FoldRules,
     limits: list[str],
 ) -> None:
-    mappings = [m for m in rules.mappings if m.applies_to(event["type"], source_id)]
+    source_id, channel = batch["source_id"], batch.get("channel")
+    mappings = [m for m in rules.mappings if m.applies_to(event["type"], source_id, channel)]
     roots = {root for m in mappings for root in m.roots}
     if not roots:
         return
@@ -312,17 +315,15 @@ def _map(
         "consents": profile.consents,
         "interests": profile.interests,
     }
+    claimed = claimed_sources(mappings)
     for mapping in mappings:
         for rule in mapping.fields:
             value = get_path(view, rule.source)
             if is_missing(value) or value in (None, ""):
                 continue
             _update(profile, target, rule.target, value, rule.op, time, rules.limits, limits)
-        traits = view["properties"].get("traits") if mapping.merge_traits else None
-        if isinstance(traits, dict):
-            for key, value in traits.items():
-                path = f"traits.{key}"
-                _update(profile, target, path, value, "equals", time, rules.limits, limits)
+        for path, value in copied_traits(mapping, view, claimed):
+            _update(profile, target, path, value, "equals", time, rules.limits, limits)
 
 
 def _update(

@@ -13,7 +13,9 @@ The rules, also in ``docs/api.md``:
   are wrong, their differences are not), else ``timestamp``, else ``receivedAt``.
 - **Type**: ``track`` -> its ``event``; ``page``/``screen`` -> ``page-view``/``screen-view``;
   ``identify``, ``group``, ``alias`` keep their name. Identify's traits are its properties
-  (``context.traits`` too, where RudderStack's SDK puts them; ``traits`` wins).
+  (``context.traits`` too, where RudderStack's SDK puts them; ``traits`` wins); the
+  built-in mappings (core/mapping.py, channel ``segment``) set them as the profile's
+  traits, and a group's as the profile's group data.
 - **Identity**: ``userId`` becomes the profile's customer id (a unique merge key), so
   calls with one ``userId`` from several devices merge; ``alias`` names the profiles
   ``previousId`` may stand for (``previous_profiles``), which are merged into the

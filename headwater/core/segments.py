@@ -94,13 +94,21 @@ def segment_changes(
 
 
 def segment_events(
-    changes: SegmentChanges, *, cause_event_id: str, now_ms: int, cause_depth: int = 0
+    changes: SegmentChanges,
+    *,
+    cause_event_id: str,
+    now_ms: int,
+    cause_depth: int = 0,
+    profile_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """The ``segment-entered`` / ``segment-left`` events of ``changes``, ready to go back
     through intake so rules can trigger on them. Ids derive from the causing event, so a
     replay produces the same ids (and de-duplication drops them). ``cause_depth`` is the
     causing event's own depth (0 for a client's event; see ``cause_depth`` in
-    core/flows/actions/events.py), so the agent can cap chains of events."""
+    core/flows/actions/events.py), so the agent can cap chains of events. The properties
+    name the segment and the profile (``profile_id``): they are what a flow's payload
+    and so a webhook's default body are."""
+    who = {"profile_id": profile_id} if profile_id is not None else {}
     events = []
     for kind, ids in ((SEGMENT_ENTERED, changes.entered), (SEGMENT_LEFT, changes.left)):
         for segment in ids:
@@ -109,7 +117,7 @@ def segment_events(
                     "id": str(uuid.uuid5(_NS, f"{cause_event_id}:{kind}:{segment}")),
                     "type": kind,
                     "time": now_ms,
-                    "properties": {"segment": segment},
+                    "properties": {"segment": segment, **who},
                     "caused_by": {"event": cause_event_id, "depth": cause_depth + 1},
                 }
             )

@@ -31,7 +31,13 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
     from headwater.infra.stack import StackPorts, run_up
 
     data_dir = Path(args.data_dir) if args.data_dir else settings.data_dir
-    return run_up(settings, ports=StackPorts(args.port_base), data_dir=data_dir, as_json=args.json)
+    return run_up(
+        settings,
+        ports=StackPorts(args.port_base),
+        data_dir=data_dir,
+        as_json=args.json,
+        staging_collector=args.staging_collector,
+    )
 
 
 def _engines(args: argparse.Namespace, settings: Settings) -> int:
@@ -178,6 +184,11 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--data-dir", help="where logs and state go (default ./.headwater)")
     up.add_argument("--port-base", type=int, default=DEFAULT_PORT_BASE, help="first port used")
     up.add_argument("--json", action="store_true", help="print one JSON line when ready")
+    up.add_argument(
+        "--staging-collector",
+        action="store_true",
+        help="also run a collector for staging sources, on port base + 4",
+    )
     up.set_defaults(run=_up)
 
     engines = commands.add_parser(

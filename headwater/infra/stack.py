@@ -33,7 +33,7 @@ from headwater.infra.embedded import (
     start_tansu,
     wait_http,
 )
-from headwater.infra.init import run_init
+from headwater.infra.init import InitResult, run_init
 from headwater.infra.local_state import EMBEDDED_BROKER, forget_state_of_lost_log, lock_data_dir
 from headwater.settings import Settings
 
@@ -64,12 +64,19 @@ class StackPorts:
     def search(self) -> int:
         return self.base + 3
 
+    @property
+    def staging_collector(self) -> int:  # only with --staging-collector
+        return self.base + 4
+
 
 class _Stack:
-    def __init__(self, settings: Settings, ports: StackPorts, data_dir: Path) -> None:
+    def __init__(
+        self, settings: Settings, ports: StackPorts, data_dir: Path, staging: bool = False
+    ) -> None:
         self.settings = settings
         self.ports = ports
         self.data_dir = data_dir
+        self.staging = staging  # also run a collector for the staging environment
         self.logs = data_dir / "logs"
         self.processes: list[ManagedProcess] = []
         self.stopping = threading.Event()
@@ -126,10 +133,12 @@ class _Stack:
         wait_log_line(worker, "Ready", 90)
         api_url = f"http://{settings.api_host}:{self.ports.api}"
         wait_http(f"{api_url}/health", 60, api)
+        staging = self._start_staging_collector(env, settings, init) if self.staging else {}
         for process in self.processes:  # ready means every child of this run still runs
             if not process.running:
                 raise process.exited_early()
         return {
+            **staging,
             "collector": collector_url,
             "api": api_url,
             "search": search,
@@ -148,6 +157,10 @@ class _Stack:
             ("collector", self.settings.collector_host, self.ports.collector),
             ("api", self.settings.api_host, self.ports.api),
         ]
+        if self.staging:
+            wanted.append(
+                ("staging collector", self.settings.collector_host, self.ports.staging_collector)
+            )
         if self.settings.kafka is None:
             wanted.append(("kafka", "127.0.0.1", self.ports.kafka))
         if self.settings.search is None:
@@ -158,7 +171,7 @@ class _Stack:
             raise ConfigurationError(
                 f"{ports} already in use (another `headwater up`?); stop it or choose other "
                 f"ports with --port-base (now {self.ports.base}; this stack uses "
-                f"{self.ports.base} to {self.ports.base + 3})"
+                f"{self.ports.base} to {self.ports.base + (4 if self.staging else 3)})"
             )
 
     def _log(self, name: str) -> Path:
@@ -167,6 +180,27 @@ class _Stack:
         if path.exists():
             path.replace(path.with_name(f"{name}.log.1"))
         return path
+
+    def _start_staging_collector(
+        self, env: dict[str, str], settings: Settings, init: InitResult
+    ) -> dict[str, str]:
+        """A second collector, for the staging environment's sources and write keys: what
+        the private API's configuration routes edit by default (``x-context``)."""
+        port = self.ports.staging_collector
+        staging = start_process(
+            "staging-collector",
+            [sys.executable, "-m", "headwater", "collector"],
+            log_path=self._log("staging-collector"),
+            env={**env, "HEADWATER_ENV": "staging", "HEADWATER_COLLECTOR_PORT": str(port)},
+        )
+        self.processes.append(staging)
+        url = f"http://{settings.collector_host}:{port}"
+        wait_http(f"{url}/health/ready", 60, staging)
+        return {
+            "staging_collector": url,
+            "staging_source_id": init.sources["staging"],
+            "staging_write_key": init.write_keys["staging"],
+        }
 
     def watch(self) -> int:
         """Block until a signal arrives or a child dies; 0 on a requested stop."""
@@ -210,8 +244,25 @@ def wait_log_line(process: ManagedProcess, needle: str, timeout: float) -> None:
     raise ConfigurationError(f"{process.name} not ready after {timeout}s; see {process.log_path}")
 
 
-def run_up(settings: Settings, *, ports: StackPorts, data_dir: Path, as_json: bool) -> int:
-    stack = _Stack(settings, ports, data_dir.resolve())
+def _staging_lines(info: dict[str, Any]) -> str:
+    if "staging_collector" not in info:
+        return ""
+    return (
+        f"  staging    {info['staging_collector']} (collector for staging sources)\n"
+        f"             source id {info['staging_source_id']}, "
+        f"write key {info['staging_write_key']}\n"
+    )
+
+
+def run_up(
+    settings: Settings,
+    *,
+    ports: StackPorts,
+    data_dir: Path,
+    as_json: bool,
+    staging_collector: bool = False,
+) -> int:
+    stack = _Stack(settings, ports, data_dir.resolve(), staging_collector)
     ready = threading.Event()
 
     def on_signal(signum: int, _: Any) -> None:
@@ -236,6 +287,7 @@ def run_up(settings: Settings, *, ports: StackPorts, data_dir: Path, as_json: bo
                 f"  tenant     {info['tenant']} ({info['env']})\n"
                 f"  source id  {info['source_id']}\n"
                 f"  write key  {info['write_key']} (Segment-compatible SDKs, /v1/*)\n"
+                f"{_staging_lines(info)}"
                 f"  logs       {info['logs']}\n"
                 "Send an event:\n"
                 f"  curl -s {info['collector']}/track -H 'content-type: application/json' \\\n"

@@ -50,7 +50,7 @@ def up_stack(endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def start_up(
-    data_dir: Path, endpoints: Endpoints | None, port_base: int
+    data_dir: Path, endpoints: Endpoints | None, port_base: int, *extra: str
 ) -> tuple[subprocess.Popen[str], Path]:
     """Start ``headwater up --json``; its output goes to ``data_dir/up.out`` (returned)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
@@ -70,6 +70,7 @@ def start_up(
                 str(port_base),
                 "--data-dir",
                 str(data_dir),
+                *extra,
             ],
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -81,10 +82,15 @@ def start_up(
 
 @contextmanager
 def run_up(
-    data_dir: Path, endpoints: Endpoints | None, port_base: int | None = None
+    data_dir: Path,
+    endpoints: Endpoints | None,
+    port_base: int | None = None,
+    extra: tuple[str, ...] = (),
 ) -> Iterator[UpStack]:
-    """Run ``headwater up --json``; with ``endpoints`` it is told to use them."""
-    process, out = start_up(data_dir, endpoints, port_base or free_port_run(4))
+    """Run ``headwater up --json`` (and ``extra`` arguments); with ``endpoints`` it is
+    told to use them."""
+    # five ports: --staging-collector uses the fifth
+    process, out = start_up(data_dir, endpoints, port_base or free_port_run(5), *extra)
     try:
         info = _read_json_line(process, out, 120)
         yield UpStack(process, info, data_dir)

@@ -136,6 +136,13 @@ async def test_bad_input_gets_a_4xx_with_the_reason(
         assert answer["field"] == field
 
 
+async def test_a_form_body_is_told_that_json_is_expected(collector: str, source_id: str) -> None:
+    async with httpx.AsyncClient(base_url=collector) as http:
+        response = await http.post("/track", data={"source": source_id, "type": "page-view"})
+    assert response.status_code == 400
+    assert "expected a JSON body (content-type application/json)" in response.json()["error"]
+
+
 async def test_oversize_request_and_event_get_413(
     collector: str, source_id: str, settings: Settings
 ) -> None:

@@ -231,6 +231,16 @@ async def test_bad_messages_get_4xx_naming_the_field(
         assert response.json()["field"] == field
 
 
+@pytest.mark.parametrize("path", ["/v1/track", "/v1/batch"])
+async def test_a_form_body_is_told_that_json_is_expected(
+    collector: str, write_key: str, path: str
+) -> None:
+    async with httpx.AsyncClient(base_url=collector, headers=basic(write_key)) as http:
+        response = await http.post(path, data={"userId": "u", "event": "E"})
+    assert response.status_code == 400
+    assert "expected a JSON body (content-type application/json)" in response.json()["error"]
+
+
 async def test_oversize_message_request_and_batch_are_refused(
     collector: str, write_key: str, settings: Settings
 ) -> None:

@@ -10,7 +10,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query
 
-from headwater.console.auth import Context, Scope, require
+from headwater.console.auth import Scope, require
+from headwater.console.context import ConfigContext
 from headwater.console.models import (
     FlowDebugIn,
     FlowIn,
@@ -167,7 +168,7 @@ async def debug(scope: Write, body: FlowDebugIn) -> Any:
 async def members(
     scope: Data,
     entity_id: EntityId,
-    x_context: Context = "staging",
+    x_context: ConfigContext,
     size: Annotated[int, Query(ge=0, le=1000)] = 100,
 ) -> SegmentMembersOut:
     segment = scope.config.get(SEGMENT_KIND, x_context, entity_id)  # 404 when not ours

@@ -7,14 +7,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from headwater.console.auth import Context, Scope, require
+from headwater.console.auth import Scope, require
+from headwater.console.context import DataContext
 from headwater.console.models import PageOut
 from headwater.console.params import only_known_query_params
+from headwater.console.routes.merge_settings import SETTINGS_ID
 from headwater.console.segment_search import defined_segment_query
 from headwater.core.access import Permission
 from headwater.core.data_query import DataFamily
+from headwater.core.identity import MERGE_SETTINGS_KIND, MergeSettings, lookup_identifier
 from headwater.core.profile_ops import op
 from headwater.core.tenancy import profile_key
+from headwater.errors import InvalidInput
 from headwater.schemas import PROFILE_OP
 from headwater.streams.codec import AvroCodec
 from headwater.streams.topics import Topics
@@ -46,13 +50,14 @@ async def _page(
     page = await scope.data.search(
         family, env, wanted, size=size, after=after, sort=sort, where=where
     )
-    return PageOut(total=page.total, items=page.items, next=page.next)
+    hint = await scope.data.hint(family, env, wanted) if page.total == 0 else None
+    return PageOut(total=page.total, items=page.items, next=page.next, context=env, hint=hint)
 
 
 @router.get("/events", response_model=PageOut, summary="Search events, newest first")
 async def search_events(
     scope: Read,
-    x_context: Context = "staging",
+    x_context: DataContext,
     type: Filter = None,
     profile_id: Filter = None,
     session_id: Filter = None,
@@ -75,11 +80,33 @@ async def search_events(
     )
 
 
+def _identifier(scope: Scope, env: str, text: str) -> str:
+    """``<merge key>:<value>`` as the identifier profiles claim, by the context's merge
+    settings (the built-in ones when none are configured, as the agents do)."""
+    entry = scope.config.find(MERGE_SETTINGS_KIND, env, SETTINGS_ID)
+    try:
+        settings = MergeSettings.from_config(entry.data) if entry else MergeSettings()
+    except (ValueError, KeyError, TypeError):
+        settings = MergeSettings()
+    try:
+        return lookup_identifier(scope.tenant, text, settings)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="identifier") from None
+
+
 @router.get("/profiles", response_model=PageOut, summary="Search profiles, by id")
 async def search_profiles(
     scope: Read,
-    x_context: Context = "staging",
+    x_context: DataContext,
     segment: Filter = None,
+    identifier: Annotated[
+        str | None,
+        Query(
+            max_length=512,
+            description="<merge key>:<value>, e.g. email:ann@example.com, phone:+48600100200 "
+            "or customer_id:<Segment userId>",
+        ),
+    ] = None,
     size: Size = 50,
     after: After = None,
     sort: Sort = None,
@@ -89,13 +116,22 @@ async def search_profiles(
     where = defined_segment_query(scope, x_context, segment) if segment else None
     if where is not None:
         segment = None
+    hashed = _identifier(scope, x_context, identifier) if identifier is not None else None
     return await _page(
-        scope, "profiles", x_context, size, after, sort, where=where, segment=segment
+        scope,
+        "profiles",
+        x_context,
+        size,
+        after,
+        sort,
+        where=where,
+        segment=segment,
+        identifier=hashed,
     )
 
 
 @router.get("/profiles/{profile_id}", response_model=dict[str, Any], summary="One profile")
-async def get_profile(scope: Read, profile_id: str, x_context: Context = "staging") -> Any:
+async def get_profile(scope: Read, profile_id: str, x_context: DataContext) -> Any:
     return await scope.data.get("profiles", x_context, profile_id)
 
 
@@ -107,7 +143,7 @@ _CODEC = AvroCodec.default()
     response_model=dict[str, int],
     summary="Right to be forgotten: delete the profile, its events and its sessions",
 )
-async def forget_profile(scope: Erase, profile_id: str, x_context: Context = "staging") -> Any:
+async def forget_profile(scope: Erase, profile_id: str, x_context: DataContext) -> Any:
     # the profile agent forgets the state (and the identity agent its identifiers)
     # first, so no later snapshot brings the document back; then the documents go
     record = op("forget", scope.tenant, x_context, profile_id)
@@ -122,7 +158,7 @@ async def forget_profile(scope: Erase, profile_id: str, x_context: Context = "st
 @router.get("/sessions", response_model=PageOut, summary="Search sessions, newest first")
 async def search_sessions(
     scope: Read,
-    x_context: Context = "staging",
+    x_context: DataContext,
     profile_id: Filter = None,
     size: Size = 50,
     after: After = None,

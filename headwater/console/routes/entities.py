@@ -11,10 +11,11 @@ import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel
 
-from headwater.console.auth import Context, Scope, require
+from headwater.console.auth import Scope, require
+from headwater.console.context import HINT_HEADER, ConfigContext, other, see_other
 from headwater.console.models import SOURCE_ID_PATTERN, EntityIn
 from headwater.console.repository import EnvOwned
 from headwater.core.access import Permission
@@ -64,30 +65,47 @@ def entity_router(
             check_in_context(data, scope, env)
         return data
 
-    async def list_entities(scope: Read, x_context: Context = "staging") -> list[Any]:
-        return [out(e) for e in scope.config.list(kind, x_context)]
+    async def list_entities(scope: Read, response: Response, x_context: ConfigContext) -> list[Any]:
+        found = scope.config.list(kind, x_context)
+        elsewhere = [] if found else scope.config.list(kind, other(x_context))
+        if elsewhere:
+            hint = see_other(other(x_context), f"{len(elsewhere)} {noun}(s)")
+            response.headers[HINT_HEADER] = f"none in {x_context}; {hint}"
+        return [out(e) for e in found]
+
+    def staged(response: Response, x_context: str, entity_id: str) -> None:
+        if x_context == "staging":
+            response.headers[HINT_HEADER] = (
+                f"saved in staging, which only staging collectors and workers use; "
+                f"POST {prefix}/{entity_id}/deploy puts it in production"
+            )
 
     async def create_entity(
         scope: Write,
         body: EntityIn,
-        x_context: Context = "staging",
+        response: Response,
+        x_context: ConfigContext,
     ) -> Any:
         # Random ids: a source id doubles as the write key, and is looked up across tenants.
         data = data_of(body, scope, x_context)
         if env_owned is not None:
             data = env_owned.carry(data, None)
-        return answer(None, await scope.config.put(kind, x_context, str(uuid.uuid4()), data))
+        entity_id = str(uuid.uuid4())
+        staged(response, x_context, entity_id)
+        return answer(None, await scope.config.put(kind, x_context, entity_id, data))
 
-    async def get_entity(scope: Read, entity_id: EntityId, x_context: Context = "staging") -> Any:
+    async def get_entity(scope: Read, entity_id: EntityId, x_context: ConfigContext) -> Any:
         return out(scope.config.get(kind, x_context, entity_id))
 
     async def replace_entity(
         scope: Write,
         entity_id: EntityId,
         body: EntityIn,
-        x_context: Context = "staging",
+        response: Response,
+        x_context: ConfigContext,
     ) -> Any:
         current = scope.config.get(kind, x_context, entity_id)  # 404 when not the caller's
+        staged(response, x_context, entity_id)
         data = data_of(body, scope, x_context)
         if restore is not None:
             data = restore(data, current.data)
@@ -97,9 +115,7 @@ def entity_router(
             await scope.config.put(kind, x_context, entity_id, data, expected_version=body.version)
         )
 
-    async def delete_entity(
-        scope: Write, entity_id: EntityId, x_context: Context = "staging"
-    ) -> None:
+    async def delete_entity(scope: Write, entity_id: EntityId, x_context: ConfigContext) -> None:
         if check_delete is not None:
             check_delete(entity_id, scope, x_context)
         await scope.config.delete(kind, x_context, entity_id)

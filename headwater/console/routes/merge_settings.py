@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
-from headwater.console.auth import Context, Scope, require
+from headwater.console.auth import Scope, require
+from headwater.console.context import ConfigContext
 from headwater.console.models import PROFILE_PATH, MergeSettingsIn, MergeSettingsOut
 from headwater.core.access import Permission
 from headwater.core.identity import MERGE_SETTINGS_KIND, MergeSettings
@@ -42,7 +43,7 @@ def _checked(body: MergeSettingsIn) -> dict[str, Any]:
 
 
 @router.get("", response_model=MergeSettingsOut, summary="The context's merge settings")
-async def get_settings(scope: Read, x_context: Context = "staging") -> MergeSettingsOut:
+async def get_settings(scope: Read, x_context: ConfigContext) -> MergeSettingsOut:
     """404 when none are configured: the built-in defaults apply (email, phone,
     customer id)."""
     return MergeSettingsOut.of(scope.config.get(MERGE_SETTINGS_KIND, x_context, SETTINGS_ID))
@@ -50,7 +51,7 @@ async def get_settings(scope: Read, x_context: Context = "staging") -> MergeSett
 
 @router.put("", response_model=MergeSettingsOut, summary="Set them, as a new version")
 async def put_settings(
-    scope: Write, body: MergeSettingsIn, x_context: Context = "staging"
+    scope: Write, body: MergeSettingsIn, x_context: ConfigContext
 ) -> MergeSettingsOut:
     entry = await scope.config.put(
         MERGE_SETTINGS_KIND, x_context, SETTINGS_ID, _checked(body), expected_version=body.version
@@ -59,7 +60,7 @@ async def put_settings(
 
 
 @router.delete("", status_code=204, summary="Back to the built-in defaults")
-async def delete_settings(scope: Write, x_context: Context = "staging") -> None:
+async def delete_settings(scope: Write, x_context: ConfigContext) -> None:
     await scope.config.delete(MERGE_SETTINGS_KIND, x_context, SETTINGS_ID)
 
 

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends
 
-from headwater.console.auth import Context, Scope, require
+from headwater.console.auth import Scope, require
+from headwater.console.context import ConfigContext
 from headwater.console.models import (
     EventTypeIn,
     EventTypeOut,
@@ -93,7 +94,7 @@ mappings = entity_router(
     summary="Issue another write key for the source (in this context); shown this once",
 )
 async def add_write_key(
-    scope: Write, entity_id: EntityId, body: WriteKeyIn, x_context: Context = "staging"
+    scope: Write, entity_id: EntityId, body: WriteKeyIn, x_context: ConfigContext
 ) -> WriteKeyOut:
     current = scope.config.get(SOURCE_KIND, x_context, entity_id)
     issued = new_write_key(body.name)
@@ -116,7 +117,7 @@ def _named(current: ConfigEntry, ref: WriteKeyRef) -> list[dict[str, Any]]:
     summary="Revoke one of the source's write keys; collectors refuse it within seconds",
 )
 async def revoke_write_key(
-    scope: Write, entity_id: EntityId, body: WriteKeyRef, x_context: Context = "staging"
+    scope: Write, entity_id: EntityId, body: WriteKeyRef, x_context: ConfigContext
 ) -> SourceOut:
     current = scope.config.get(SOURCE_KIND, x_context, entity_id)
     keys = [{**k, "revoked": True} if body.matches(k) else k for k in _named(current, body)]
@@ -131,7 +132,7 @@ async def revoke_write_key(
     summary="Replace a write key: revoke it and issue a new one of the same name, shown once",
 )
 async def rotate_write_key(
-    scope: Write, entity_id: EntityId, body: WriteKeyRef, x_context: Context = "staging"
+    scope: Write, entity_id: EntityId, body: WriteKeyRef, x_context: ConfigContext
 ) -> WriteKeyOut:
     current = scope.config.get(SOURCE_KIND, x_context, entity_id)
     keys = _named(current, body)

@@ -47,6 +47,7 @@ async def test_event_histogram_and_types_of_the_callers_tenant(api: Api) -> None
     marketer = await api.user(
         await api.token("admin@stats_a.example"), "m@stats_a.example", "marketer"
     )
+    marketer = {**marketer, "x-context": "staging"}  # store_events writes to staging
 
     found = await api.http.get(
         "/stats/events",
@@ -79,10 +80,24 @@ async def test_counts_per_family(api: Api) -> None:
     await store_data(api, "stats_c", "production", "p1")
     await store_data(api, "stats_c", "production", "p2")
     admin = await api.token("admin@stats_c.example")
-    counts = await api.http.get("/stats", headers={**admin, "x-context": "production"})
-    assert counts.json() == {"events": 2, "profiles": 2, "sessions": 2}
-    staging = await api.http.get("/stats", headers=admin)
-    assert staging.json() == {"events": 0, "profiles": 0, "sessions": 0}
+    counts = await api.http.get("/stats", headers=admin)  # data routes: production first
+    assert counts.headers["x-context"] == "production"
+    assert counts.json() == {
+        "events": 2,
+        "profiles": 2,
+        "sessions": 2,
+        "context": "production",
+        "hint": None,
+    }
+    staging = await api.http.get("/stats", headers={**admin, "x-context": "staging"})
+    assert staging.headers["x-context"] == "staging"
+    assert staging.json() == {
+        "events": 0,
+        "profiles": 0,
+        "sessions": 0,
+        "context": "staging",
+        "hint": "none in staging; production has 2 events: send x-context: production",
+    }
 
 
 async def test_aggregate_with_the_elasticsearch_client(api: Api, endpoints: Endpoints) -> None:

@@ -183,6 +183,9 @@ def test_bad_json(make_request, body):
         request_data(incoming.request, body)
 
     assert caught.value.status == 400
+    assert "expected a JSON body (content-type application/json) or a form" in str(
+        caught.value.message
+    )
 
 
 # --- gzip ------------------------------------------------------------------------------

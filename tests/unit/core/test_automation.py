@@ -90,3 +90,35 @@ def test_entering_and_leaving_segments_makes_events_once():
     assert [e["type"] for e in outcome.events] == ["segment-entered"]
     assert [e["type"] for e in left.events] == ["segment-left"]
     assert profile.segments == []
+
+
+def test_a_webhook_on_entering_a_segment_sends_the_profile_id_by_default():
+    profile = Profile.new("acme", "production", "p-42")
+    profile.visits = 3
+    hook = Flow.from_dict(
+        {
+            "id": "notify",
+            "nodes": [
+                {"id": "start", "action": "start"},
+                {"id": "hook", "action": "webhook", "config": {"url": "https://crm.example/h"}},
+            ],
+            "edges": [{"from": "start", "to": "hook"}],
+        }
+    )
+    rule = rule_from_config({"id": "r", "flow_id": "notify", "event_type": "segment-entered"})
+    automation = Automation(
+        (rule,), {"notify": hook}, segments=(Segment("loyal", "profile.stats.visits >= 3"),)
+    )
+    entered = automate(profile, [applied("page-view")], {"segments": []}, automation, REGISTRY, "s")
+    [event] = entered.events  # goes back through intake, then triggers the rule
+    caused = {"caused_by": event["caused_by"]}
+    back = AppliedEvent(
+        {**event, "properties": orjson.dumps(event["properties"]), "options": orjson.dumps(caused)},
+        "s-1",
+        2,
+    )
+
+    outcome = automate(profile, [back], profile.snapshot(), automation, REGISTRY, "internal")
+
+    [request] = outcome.requests
+    assert request.body == {"segment": "loyal", "profile_id": "p-42"}

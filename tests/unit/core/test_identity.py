@@ -146,3 +146,17 @@ def test_a_claim_of_an_owner_already_absorbed_transfers():
 
     assert decision.action == "transfer"
     assert decision.owner.profile_id == "survivor"
+
+
+def test_a_lookup_hashes_a_value_as_the_profile_claims_it():
+    from headwater.core.identity import lookup_identifier
+
+    settings = MergeSettings()
+    document = {"data": {"contact": {"email": " Ann@Example.com", "phone": "0048 600-100-200"}}}
+    claimed = set(claims_of("acme", document, settings))
+
+    assert lookup_identifier("acme", "email:ann@example.COM", settings) in claimed
+    assert lookup_identifier("acme", "phone:+48600100200", settings) in claimed
+    assert lookup_identifier("zeta", "email:ann@example.com", settings) not in claimed
+    with pytest.raises(ValueError, match="no merge key fax"):
+        lookup_identifier("acme", "fax:1", settings)

@@ -274,8 +274,16 @@ def test_event_mapping_for_one_source_applies_only_there():
     assert mapping.applies_to("refund", "src-shop") is False
 
 
+def test_a_mapping_of_one_channel_applies_only_to_events_of_that_channel():
+    mapping = EventMapping("identify", (), channel="segment")
+
+    assert mapping.applies_to("identify", "src-web-1", "segment") is True
+    assert mapping.applies_to("identify", "src-web-1", "track") is False
+    assert mapping.applies_to("identify", "src-web-1") is False
+
+
 def test_builtin_mappings_cover_identity_events_and_merge_traits():
-    identity = [m for m in BUILTIN_MAPPINGS if m.event_type != "*"]
+    identity = [m for m in BUILTIN_MAPPINGS if m.event_type != "*" and m.channel is None]
     types = {m.event_type for m in identity}
 
     assert types == {"identify", "profile-update", "sign-up", "sign-in"}
