@@ -74,7 +74,8 @@ async def _ids(api: Api, admin: dict[str, str], path: str) -> tuple[int, list[st
 
 async def test_members_profiles_by_segment_and_predicate_agree(api: Api) -> None:
     await api.tenant(TENANT)
-    admin = await api.token(f"admin@{TENANT}.example")
+    # segments and documents in staging: every call names the context
+    admin = {**await api.token(f"admin@{TENANT}.example"), "x-context": "staging"}
     created = []
     for condition in CONDITIONS:
         saved = await api.http.post(
@@ -105,7 +106,8 @@ async def test_members_profiles_by_segment_and_predicate_agree(api: Api) -> None
 
 async def test_a_label_flows_add_is_found_by_the_profiles_that_list_it(api: Api) -> None:
     await api.tenant(TENANT)
-    admin = await api.token(f"admin@{TENANT}.example")
+    # segments and documents in staging: every call names the context
+    admin = {**await api.token(f"admin@{TENANT}.example"), "x-context": "staging"}
     index = generation_index(profiles_alias(api.settings.index_prefix, TENANT, "staging"))
     labelled = _profile(20, segments=["from-a-flow"])
     await api.runtime.search.bulk([BulkAction(index, labelled["id"], labelled, op="index")])
@@ -127,7 +129,8 @@ async def test_a_segment_the_search_cannot_list_is_refused_on_save(
     api: Api, condition: str, reason: str
 ) -> None:
     await api.tenant(TENANT)
-    admin = await api.token(f"admin@{TENANT}.example")
+    # segments and documents in staging: every call names the context
+    admin = {**await api.token(f"admin@{TENANT}.example"), "x-context": "staging"}
 
     refused = await api.http.post("/segments", headers=admin, json={"condition": condition})
 
