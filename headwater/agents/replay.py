@@ -4,6 +4,8 @@ The replay reads the intake and profile-operation topics from the beginning (or 
 point in time) with a plain consumer outside the workers' group, folds them with the
 same profile stage the workers run (state in memory) and writes the documents with the
 same storage stage into the next index generation, which no alias points at yet.
+The two topics are handed to the profile stage in the order the live stage applied
+them (by record time, replay_order.py), so merges and forgets land where they did live.
 Collection and the live workers go on meanwhile. Once the replay has caught up with the
 log it
 
@@ -31,6 +33,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from headwater.agents.configured import ConfiguredRules, RecordedAutomation
 from headwater.agents.profile import ProfileStage
+from headwater.agents.replay_order import Interleave
 from headwater.agents.storage import StorageStage
 from headwater.core.config import ConfigEntry
 from headwater.core.flows.registry import registry_from_entry_points
@@ -83,8 +86,8 @@ class ReplayPlan:
 
 @dataclass
 class ReplayReport:
-    messages: int = 0
-    events: int = 0
+    messages: int = 0  # records read from intake and operations (what the progress counts)
+    events: int = 0  # events applied to profiles
     generations: dict[str, int] = field(default_factory=dict)  # "tenant/env" -> generation
     dead_lettered: int = 0
 
@@ -114,6 +117,7 @@ class Replay:
         # Merges travel as profile operations; their merge-in records carry the absorbed
         # profile's state as it was, so replaying both topics rebuilds merged profiles.
         self._sources = (topics.intake, topics.profile_ops)
+        self._order = Interleave(*self._sources)  # the order the live stage saw
         self._documents = (topics.events, topics.profiles)
         self._targets: dict[tuple[str, str], int] = {}
         self._outputs: list[SourceMessage] = []
@@ -152,10 +156,14 @@ class Replay:
             await self._switch(report)
             deadline = time.monotonic() + plan.follow_seconds
             while time.monotonic() < deadline:
-                await self._step(consumer, plan, report)
+                ends = await consumer.end_offsets(partitions)
+                await self._step(consumer, ends, plan, report)
+            await self._apply(self._order.drain(), report)
         finally:
             await consumer.stop()
         report.dead_lettered = self._dead.count
+        # every message read is replayed: the last word of the progress is the summary's
+        self._progress(report.messages, report.messages)
         return report
 
     async def _assign(
@@ -187,36 +195,48 @@ class Replay:
         report: ReplayReport,
     ) -> None:
         """Replay until the positions reach end offsets read after the last pass."""
-        starts = {p: await consumer.position(p) for p in partitions}
         while True:
             ends = await consumer.end_offsets(list(partitions))
-            total = sum(ends[p] - starts[p] for p in partitions)
             while True:
                 positions = {p: await consumer.position(p) for p in partitions}
-                done = sum(min(positions[p], ends[p]) - starts[p] for p in partitions)
-                self._progress(done, total)
-                if done >= total:
+                left = sum(max(ends[p] - positions[p], 0) for p in partitions)
+                self._progress(report.messages, report.messages + left)
+                if not left:
                     break
-                await self._step(consumer, plan, report)
+                await self._step(consumer, ends, plan, report)
             if await consumer.end_offsets(list(partitions)) == ends:
+                await self._apply(self._order.drain(), report)  # everything written is read
                 return
 
     async def _step(
-        self, consumer: AIOKafkaConsumer, plan: ReplayPlan, report: ReplayReport
+        self,
+        consumer: AIOKafkaConsumer,
+        ends: dict[TopicPartition, int],
+        plan: ReplayPlan,
+        report: ReplayReport,
     ) -> None:
+        """Fetch what comes, then replay what the interleaving lets go (replay_order.py)."""
         fetched = await consumer.getmany(
             timeout_ms=500, max_records=self._settings.storage_batch_messages
         )
-        messages = [
-            SourceMessage(r.topic, r.partition, r.offset, r.key, r.value)
-            for records in fetched.values()
-            for r in records
-        ]
-        wanted = [m for m in messages if self._wanted(m, plan)]
-        report.messages += len(messages)
-        if not wanted:
+        for records in fetched.values():
+            for r in records:
+                report.messages += 1
+                message = SourceMessage(r.topic, r.partition, r.offset, r.key, r.value)
+                if self._wanted(message, plan):
+                    self._order.add(message, r.timestamp)
+        positions = {p: await consumer.position(p) for p in ends}
+
+        def drained(topic: str, partition: int) -> bool:
+            at = TopicPartition(topic, partition)
+            return at not in ends or positions[at] >= ends[at]
+
+        await self._apply(self._order.release(drained), report)
+
+    async def _apply(self, messages: Sequence[SourceMessage], report: ReplayReport) -> None:
+        if not messages:
             return
-        result = await self._profiles.handle(wanted)
+        result = await self._profiles.handle(messages)
         report.events += result.applied
         outputs, self._outputs = self._outputs, []
         # Only documents: claims, operations and forwarded intake are in the log already.

@@ -10,7 +10,10 @@ the reason.
 
 Documents go to the index generation ``generation_for(tenant, env)`` names. The live
 stage creates indices behind their aliases; a replay's stage (``live=False``) fills the
-next generation unseen and moves the aliases when it is done.
+next generation unseen and moves the aliases when it is done. A replay's stage also
+deletes the events and sessions of a forgotten profile when its deletion comes by, as
+``DELETE /profiles/{id}`` did in the live generation (the live stage leaves that to the
+API: its topics are not ordered with each other).
 """
 
 from __future__ import annotations
@@ -83,7 +86,7 @@ class StorageStage:
     async def handle(self, messages: Sequence[SourceMessage]) -> StorageResult:
         actions: list[BulkAction] = []
         origin: dict[tuple[str, str], SourceMessage] = {}
-        dead = 0
+        dead = written = 0
         for message in messages:
             try:
                 if message.topic == self._topics.profiles:
@@ -99,11 +102,48 @@ class StorageStage:
             for action in found:
                 actions.append(action)
                 origin[(action.index, action.id)] = message
-        for action, reason in await self._writer.write(actions):
+            forgotten = found[0] if message.topic == self._topics.profiles else None
+            if not self._live and forgotten is not None and forgotten.op == "delete":
+                # what DELETE /profiles/{id} does live, in its place in the log
+                dead += await self._write(actions, origin)
+                written += len(actions)
+                actions, origin = [], {}
+                await self._erase(forgotten)
+        dead += await self._write(actions, origin)
+        return StorageResult(len(messages), written + len(actions), dead)
+
+    async def _write(
+        self, actions: list[BulkAction], origin: dict[tuple[str, str], SourceMessage]
+    ) -> int:
+        """Write ``actions``; dead-letter what the engine refuses. Returns how many."""
+        refused = await self._writer.write(actions)
+        for action, reason in refused:
             message = origin[(action.index, action.id)]
             await self._dead.record(message, reason, payload=orjson.dumps(action.doc))
-            dead += 1
-        return StorageResult(len(messages), len(actions), dead)
+        return len(refused)
+
+    async def _erase(self, profile: BulkAction) -> None:
+        """A replay's forgotten profile: its events and sessions written so far go from
+        the generation being built, as the private API deleted them from the live one."""
+        document = profile.doc
+        tenant, env = document["tenant"], document["env"]
+        generation = self._generation_for(tenant, env)
+        prefix = self._settings.index_prefix
+        owned = {
+            "bool": {
+                "filter": [{"term": {"tenant": tenant}}, {"term": {"profile.id": profile.id}}]
+            }
+        }
+        for index in (
+            f"{events_alias(prefix, tenant, env)}-{generation:06d}-*",
+            generation_index(sessions_alias(prefix, tenant, env), generation),
+        ):
+
+            async def erase(index: str = index) -> None:
+                await self._store.refresh(index)
+                await self._store.delete_by_query(index, owned)
+
+            await self._writer.retrying(erase)
 
     async def _event_actions(self, value: bytes) -> list[BulkAction]:
         processed = self._codec.decode(PROCESSED_BATCH, value)

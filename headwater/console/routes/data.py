@@ -3,7 +3,7 @@ search_after (no 10,000-hit window)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
@@ -25,6 +25,10 @@ Erase = Annotated[Scope, Depends(require(Permission.DATA_DELETE))]
 Size = Annotated[int, Query(ge=1, le=1000)]
 After = Annotated[str | None, Query(description="the `next` cursor of the previous page")]
 Filter = Annotated[str | None, Query(max_length=256)]
+Merged = Annotated[
+    Literal["false", "true", "any"],
+    Query(description="profiles merged into another: false (not listed), true (only), any"),
+]
 Sort = Annotated[
     str | None, Query(max_length=64, description="field:asc|desc; keep it when paging")
 ]
@@ -75,11 +79,14 @@ async def search_profiles(
     scope: Read,
     x_context: Context = "staging",
     segment: Filter = None,
+    merged: Merged = "false",
     size: Size = 50,
     after: After = None,
     sort: Sort = None,
 ) -> PageOut:
-    return await _page(scope, "profiles", x_context, size, after, sort, segment=segment)
+    return await _page(
+        scope, "profiles", x_context, size, after, sort, segment=segment, merged=merged
+    )
 
 
 @router.get("/profiles/{profile_id}", response_model=dict[str, Any], summary="One profile")
