@@ -7,7 +7,11 @@ into its profile (core/profiles.py) or applies the operation, sends the processe
 batches, identity claims, follow-up operations and one snapshot per changed profile,
 waits until the broker has acknowledged all of them, and only then writes the new
 states to the table (its changelog first, then the local store).
-Batches for a profile merged away are forwarded to its survivor. A crash at any point
+Batches for a profile merged away are forwarded to its survivor. Before an operation the
+identifiers of what came before it are claimed, as at the end of a set, so where the
+sets are cut changes nothing (a replay cuts them elsewhere than the workers did; the
+absorbed profile's last identifiers were lost when an ``absorb`` shared its set with
+the batch that brought them). A crash at any point
 therefore either loses nothing (outputs written, state ahead: the redelivery is
 recognised by its offset) or redoes the work from older state (same deterministic
 outputs, absorbed downstream by event-id and version checks).
@@ -134,6 +138,10 @@ class ProfileStage:
                 work.replayed += 1
                 continue
             if "op" in record:
+                if changed or reclaim:  # claim what came before, as if the batch ended here
+                    identifiers = claims_to_send(profile, rules.merge, force=reclaim)
+                    work.pending += await self._out.claims(profile, identifiers, rules)
+                    reclaim = False
                 outcome = apply_op(profile, record, rules.merge)
                 if outcome.note:
                     log.info("profile %s: %s: %s", profile.id, record["op"], outcome.note)
