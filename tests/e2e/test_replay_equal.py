@@ -6,6 +6,7 @@ injected back through intake)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,7 +31,7 @@ from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigPublisher
 from headwater.streams.kafka import AckedProducer
 from headwater.streams.topics import Topics
-from tests.e2e.test_automation import CONFIG, purchase
+from tests.e2e.test_automation import CONFIG, purchase, records_in
 from tests.support.intake import Sender
 from tests.support.polling import eventually
 from tests.support.processes import start_worker
@@ -181,10 +182,27 @@ async def test_replay_rebuilds_the_live_generation_document_for_document(
         await live.until("r-gone", events=1)
         await live.settled({"r-a": 7, "r-b": 4, "r-shop": 3, "r-gone": 1})
 
-        report = await run_replay(
-            settings, ReplayPlan(env=ENV, follow_seconds=2), node_class=endpoints.es_node_class
+        progress: list[tuple[int, int]] = []
+        replaying = asyncio.create_task(
+            run_replay(
+                settings,
+                ReplayPlan(env=ENV, follow_seconds=4),
+                progress=lambda done, total: progress.append((done, total)),
+                node_class=endpoints.es_node_class,
+            )
         )
+
+        async def switched() -> bool:
+            aliased = await store.get_alias(live.profiles)
+            return aliased == [generation_index(live.profiles, 2)]
+
+        await eventually(switched, timeout=60, every=0.1)
+        # read while the replay follows the log (another environment: not rebuilt)
+        await Sender(settings, producer, env="staging").send("r-late", views(16, 1))
+        report = await replaying
         assert report.generations == {f"default/{ENV}": 2}
+        topics = Topics(settings.topic_prefix)
+        logged = sum([await records_in(settings, t) for t in (topics.intake, topics.profile_ops)])
 
         prefix = settings.index_prefix
         rebuilt: dict[str, dict[str, dict[str, Any]]] = {}
@@ -215,3 +233,6 @@ async def test_replay_rebuilds_the_live_generation_document_for_document(
         assert sorted(rebuilt[family]) == sorted(original[family]), family
         for doc_id, doc in original[family].items():
             assert rebuilt[family][doc_id] == doc, (family, doc_id)
+    # the summary and the progress count the same messages: every one in the log
+    assert progress[-1] == (report.messages, report.messages) == (logged, logged)
+    assert all(done <= total for done, total in progress)
