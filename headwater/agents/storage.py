@@ -130,9 +130,7 @@ class StorageStage:
         generation = self._generation_for(tenant, env)
         prefix = self._settings.index_prefix
         owned = {
-            "bool": {
-                "filter": [{"term": {"tenant": tenant}}, {"term": {"profile.id": profile.id}}]
-            }
+            "bool": {"filter": [{"term": {"tenant": tenant}}, {"term": {"profile.id": profile.id}}]}
         }
         for index in (
             f"{events_alias(prefix, tenant, env)}-{generation:06d}-*",
