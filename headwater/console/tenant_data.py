@@ -160,10 +160,13 @@ class TenantData:
         return deleted
 
     async def counts(self, env: str) -> dict[str, int]:
-        """Documents per family, for a dashboard."""
-        tenant_only = {"bool": {"filter": [{"term": {"tenant": self.tenant}}]}}
+        """Documents per family, for a dashboard; profiles merged away are not counted,
+        as ``GET /profiles`` does not list them."""
         families: tuple[DataFamily, ...] = ("events", "profiles", "sessions")
-        return {f: await self.store.count(self.alias(f, env), tenant_only) for f in families}
+        return {
+            f: await self.store.count(self.alias(f, env), filter_query(self.tenant, f, {}))
+            for f in families
+        }
 
     async def event_stats(
         self, env: str, interval: Interval, since: str | None, until: str | None
