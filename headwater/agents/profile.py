@@ -43,7 +43,7 @@ from headwater.streams.sender import Send
 from headwater.streams.table_state import StateTable
 from headwater.streams.topics import Topics
 
-__all__ = ["AutomationFor", "ProfileResult", "ProfileStage", "RulesFor"]
+__all__ = ["AppliedBeforeMerge", "AutomationFor", "ProfileResult", "ProfileStage", "RulesFor"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,9 @@ RulesFor = Callable[[str, str], FoldRules]
 # The rules, flows and segments in force for a tenant and environment, for an event
 # received at a moment (epoch ms; live: what is configured now).
 AutomationFor = Callable[[str, str, int], Automation]
+# For a replay: whether the live stage applied this intake message (origin, offset) to
+# the profile before it was merged away (live: never asked, a merged profile forwards).
+AppliedBeforeMerge = Callable[[Profile, str, int], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +78,10 @@ class ProfileStage:
         rules_for: RulesFor | None = None,
         automation_for: AutomationFor | None = None,
         registry: ActionRegistry | None = None,
+        applied_before_merge: AppliedBeforeMerge | None = None,
     ) -> None:
         self._codec = codec
+        self._applied_before_merge = applied_before_merge or (lambda profile, at, offset: False)
         self._automation_for = automation_for or (lambda tenant, env, at: Automation())
         self._registry = registry or builtin_registry()
         self._table = table
@@ -157,7 +162,9 @@ class ProfileStage:
                 _mark_applied(profile, origin, message.offset or 0)
                 work.states[key] = profile  # the offset is state too
                 continue
-            if profile.merged_into is not None:  # an alias: the survivor takes its events
+            if profile.merged_into is not None and not self._applied_before_merge(
+                profile, origin, message.offset or 0
+            ):  # an alias: the survivor takes its events
                 work.pending.append(await self._out.forward(record, profile.merged_into))
                 _mark_applied(profile, origin, message.offset or 0)
                 work.states[key] = profile

@@ -33,10 +33,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from headwater.agents.configured import ConfiguredRules, RecordedAutomation
 from headwater.agents.profile import ProfileStage
-from headwater.agents.replay_order import Interleave
+from headwater.agents.replay_order import Interleave, MergePoints, merge_points
 from headwater.agents.storage import StorageStage
 from headwater.core.config import ConfigEntry
 from headwater.core.flows.registry import registry_from_entry_points
+from headwater.core.offsets import seen
+from headwater.core.profiles import Profile
 from headwater.core.tenancy import (
     GENERATION_KIND,
     events_alias,
@@ -63,6 +65,8 @@ __all__ = [
     "ReplayPlan",
     "ReplayReport",
     "read_config_history",
+    "read_merge_points",
+    "read_topic",
     "run_replay",
 ]
 
@@ -106,8 +110,10 @@ class Replay:
         codec: AvroCodec | None = None,
         progress: Progress | None = None,
         recorded: RecordedAutomation | None = None,
+        merged: MergePoints | None = None,
     ) -> None:
         self._settings = settings
+        self._merged = merged or {}
         self._store = store
         self._config = config
         self._publisher = publisher
@@ -138,6 +144,7 @@ class Replay:
             # runs as live, but nothing it would send leaves the replay
             recorded or rules.automation,
             rules.registry,
+            self._applied_before_merge,
         )
         self._storage = StorageStage(
             settings, self._codec, store, self._writer, ignore, self._generation, live=False
@@ -242,6 +249,12 @@ class Replay:
         # Only documents: claims, operations and forwarded intake are in the log already.
         await self._storage.handle([o for o in outputs if o.topic in self._documents])
 
+    def _applied_before_merge(self, profile: Profile, origin: str, offset: int) -> bool:
+        """Whether the live stage applied this batch before the profile was merged
+        away, though the replay merged it first (replay_order.py)."""
+        point = self._merged.get((profile.tenant, profile.env, profile.id), {})
+        return seen(point.get(origin), offset)
+
     def _wanted(self, message: SourceMessage, plan: ReplayPlan) -> bool:
         if plan.tenant is None and plan.env is None:
             return True
@@ -323,7 +336,8 @@ async def run_replay(
         if plan.flows == "recorded":
             history = await read_config_history(settings, codec)
             recorded = RecordedAutomation(history, registry_from_entry_points())
-        replay = Replay(settings, store, config, publisher, codec, progress, recorded)
+        points = await read_merge_points(settings, codec)
+        replay = Replay(settings, store, config, publisher, codec, progress, recorded, points)
         return await replay.run(plan)
     finally:
         await producer.stop()
@@ -334,20 +348,39 @@ async def run_replay(
 async def read_config_history(
     settings: Settings, codec: AvroCodec, quiet: float = 1.0
 ) -> list[ConfigEntry]:
-    """Every configuration change on the history topic, oldest first. Read until the
-    end offsets and then until nothing new came for ``quiet`` seconds (the embedded
-    broker under-reports end offsets of batches)."""
+    """Every configuration change on the history topic, oldest first."""
     topic = Topics(settings.topic_prefix).config_history
+    return [decode_entry(codec, value) for value in await read_topic(settings, topic, quiet)]
+
+
+async def read_merge_points(
+    settings: Settings, codec: AvroCodec, quiet: float = 1.0
+) -> MergePoints:
+    """What each absorbed profile had applied when it was merged, from hw.profile.ops."""
+    topic = Topics(settings.topic_prefix).profile_ops
+    operations = []
+    for value in await read_topic(settings, topic, quiet):
+        try:
+            operations.append(codec.decode(PROFILE_OP, value))
+        except HeadwaterError:  # the replay's profile stage dead-letters it with the reason
+            continue
+    return merge_points(operations)
+
+
+async def read_topic(settings: Settings, topic: str, quiet: float = 1.0) -> list[bytes]:
+    """Every record value of a topic, in log order per partition. Read until the end
+    offsets and then until nothing new came for ``quiet`` seconds (the embedded broker
+    under-reports end offsets of batches)."""
     consumer = AIOKafkaConsumer(
         **kafka_client_options(settings), enable_auto_commit=False, group_id=None
     )
     await consumer.start()
-    entries: list[ConfigEntry] = []
+    values: list[bytes] = []
     try:
         await consumer.topics()
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         if not partitions:
-            return entries
+            return values
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         idle_since = time.monotonic()
@@ -356,8 +389,8 @@ async def read_config_history(
             for records in fetched.values():
                 for record in records:
                     if record.value is not None:
-                        entries.append(decode_entry(codec, record.value))
+                        values.append(record.value)
                     idle_since = time.monotonic()
     finally:
         await consumer.stop()
-    return entries
+    return values

@@ -14,16 +14,45 @@ batch; a forwarded copy or an injected event is written after the batch that cau
 it), so for each partition number the replay merges the two topics by record time,
 intake first on a tie. A record is handed on only when the other topic's partition has
 a later record waiting or has been read to its end.
+
+That is the live order except when a batch and an operation were written within the
+workers' consumer lag of each other and applied live the other way round. For a merge
+the log says how it went: the ``merge-in`` record carries the absorbed profile's state
+as it was, with the intake offsets it had applied (:func:`merge_points`). A batch that
+reaches a profile merged away in the replay but was applied before the merge live is
+applied to it, as live, instead of being forwarded (the forward is not in the log, so
+it would be lost).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
+import orjson
+
+from headwater.core.offsets import AppliedOffsets, upgrade
 from headwater.streams.deadletter import SourceMessage
 
-__all__ = ["Interleave"]
+__all__ = ["Interleave", "MergePoints", "merge_points"]
+
+# (tenant, env, absorbed profile id) -> "topic/partition" -> intake offsets it had applied
+MergePoints = dict[tuple[str, str, str], dict[str, AppliedOffsets]]
+
+
+def merge_points(operations: Iterable[dict[str, Any]]) -> MergePoints:
+    """What every absorbed profile had applied when it was merged away, from the
+    ``merge-in`` records among decoded profile operations (log order; a profile merged
+    away a second time, after being forgotten, keeps its first point)."""
+    points: MergePoints = {}
+    for record in operations:
+        if record["op"] != "merge-in" or not record["state"] or record["other"] is None:
+            continue
+        state = orjson.loads(record["state"])
+        key = (record["tenant"], record["env"], record["other"])
+        points.setdefault(key, upgrade(state))
+    return points
 
 
 class Interleave:
