@@ -10,10 +10,14 @@ the reason.
 
 Documents go to the index generation ``generation_for(tenant, env)`` names. The live
 stage creates indices behind their aliases; a replay's stage (``live=False``) fills the
-next generation unseen and moves the aliases when it is done. A replay's stage also
-deletes the events and sessions of a forgotten profile when its deletion comes by, as
-``DELETE /profiles/{id}`` did in the live generation (the live stage leaves that to the
-API: its topics are not ordered with each other).
+next generation unseen and moves the aliases when it is done.
+
+A forgotten profile's deletion (its last snapshot) also deletes its events from before
+it (by profile version), so none applied just before the state was forgotten outlives
+``DELETE /profiles/{id}``. A replay's stage, which sees the documents in log order, also
+deletes the profile's sessions written so far, as the API did in the live generation
+(live, sessions are left to the API: the two topics are not ordered with each other, and
+a new profile with the same id may have stored a session already).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -103,8 +108,7 @@ class StorageStage:
                 actions.append(action)
                 origin[(action.index, action.id)] = message
             forgotten = found[0] if message.topic == self._topics.profiles else None
-            if not self._live and forgotten is not None and forgotten.op == "delete":
-                # what DELETE /profiles/{id} does live, in its place in the log
+            if forgotten is not None and forgotten.op == "delete":
                 dead += await self._write(actions, origin)
                 written += len(actions)
                 actions, origin = [], {}
@@ -123,23 +127,30 @@ class StorageStage:
         return len(refused)
 
     async def _erase(self, profile: BulkAction) -> None:
-        """A replay's forgotten profile: its events and sessions written so far go from
-        the generation being built, as the private API deleted them from the live one."""
+        """A forgotten profile's events from before the deletion go, wherever they were
+        when ``DELETE /profiles/{id}`` deleted documents (an event applied just before
+        the state was forgotten is stored after that); those of the new profile with that
+        id have higher versions and stay. A replay's stage, which sees every document in
+        log order, also deletes the sessions written so far, as the API did live."""
         document = profile.doc
         tenant, env = document["tenant"], document["env"]
-        generation = self._generation_for(tenant, env)
         prefix = self._settings.index_prefix
-        owned = {
-            "bool": {"filter": [{"term": {"tenant": tenant}}, {"term": {"profile.id": profile.id}}]}
-        }
-        for index in (
-            f"{events_alias(prefix, tenant, env)}-{generation:06d}-*",
-            generation_index(sessions_alias(prefix, tenant, env), generation),
-        ):
+        events = events_alias(prefix, tenant, env)
+        owned = [{"term": {"tenant": tenant}}, {"term": {"profile.id": profile.id}}]
+        erased: list[tuple[str, dict[str, Any]]] = []
+        before = {"range": {"profile.version": {"lt": profile.version}}}
+        if self._live:
+            erased.append((events, {"bool": {"filter": [*owned, before]}}))
+        else:
+            generation = self._generation_for(tenant, env)
+            sessions = generation_index(sessions_alias(prefix, tenant, env), generation)
+            erased.append((f"{events}-{generation:06d}-*", {"bool": {"filter": [*owned, before]}}))
+            erased.append((sessions, {"bool": {"filter": owned}}))
+        for index, query in erased:
 
-            async def erase(index: str = index) -> None:
+            async def erase(index: str = index, query: dict[str, Any] = query) -> None:
                 await self._store.refresh(index)
-                await self._store.delete_by_query(index, owned)
+                await self._store.delete_by_query(index, query)
 
             await self._writer.retrying(erase)
 
