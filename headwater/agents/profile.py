@@ -7,7 +7,11 @@ into its profile (core/profiles.py) or applies the operation, sends the processe
 batches, identity claims, follow-up operations and one snapshot per changed profile,
 waits until the broker has acknowledged all of them, and only then writes the new
 states to the table (its changelog first, then the local store).
-Batches for a profile merged away are forwarded to its survivor. A crash at any point
+Batches for a profile merged away are forwarded to its survivor. Before an operation the
+identifiers of what came before it are claimed, as at the end of a set, so where the
+sets are cut changes nothing (a replay cuts them elsewhere than the workers did; the
+absorbed profile's last identifiers were lost when an ``absorb`` shared its set with
+the batch that brought them). A crash at any point
 therefore either loses nothing (outputs written, state ahead: the redelivery is
 recognised by its offset) or redoes the work from older state (same deterministic
 outputs, absorbed downstream by event-id and version checks).
@@ -47,7 +51,7 @@ from headwater.streams.sender import Send
 from headwater.streams.table_state import StateTable
 from headwater.streams.topics import Topics
 
-__all__ = ["AutomationFor", "ProfileResult", "ProfileStage", "RulesFor"]
+__all__ = ["AppliedBeforeMerge", "AutomationFor", "ProfileResult", "ProfileStage", "RulesFor"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +60,9 @@ RulesFor = Callable[[str, str], FoldRules]
 # The rules, flows and segments in force for a tenant and environment, for an event
 # received at a moment (epoch ms; live: what is configured now).
 AutomationFor = Callable[[str, str, int], Automation]
+# For a replay: whether the live stage applied this intake message (origin, offset) to
+# the profile before it was merged away (live: never asked, a merged profile forwards).
+AppliedBeforeMerge = Callable[[Profile, str, int], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +86,10 @@ class ProfileStage:
         rules_for: RulesFor | None = None,
         automation_for: AutomationFor | None = None,
         registry: ActionRegistry | None = None,
+        applied_before_merge: AppliedBeforeMerge | None = None,
     ) -> None:
         self._codec = codec
+        self._applied_before_merge = applied_before_merge or (lambda profile, at, offset: False)
         self._automation_for = automation_for or (lambda tenant, env, at: Automation())
         self._registry = registry or builtin_registry()
         self._table = table
@@ -175,6 +184,14 @@ class ProfileStage:
             if seen(profile.applied_offsets.get(origin), message.offset or 0):
                 work.replayed += 1
                 continue
+            if "op" in record and (changed or reclaim):
+                # claim what came before, as if the set of messages ended here
+                identifiers = claims_to_send(profile, rules.merge, force=reclaim)
+                if identifiers:
+                    claims = self._out.claims(profile, identifiers, rules)
+                    work.sent(key, await self._out.send(claims))
+                    kept = work.states[key] = profile.dumps()
+                reclaim = False
             step = await self._step(key, profile, message, record, rules, work)
             state = step.profile.dumps()
             problem = self._oversized(step.records) or self._outgrown(state, kept)
@@ -232,7 +249,9 @@ class ProfileStage:
             step.reclaim, step.changed = outcome.reclaim, outcome.changed
             _mark_applied(profile, origin, offset)  # the offset is state too
             return step
-        if profile.merged_into is not None:  # an alias: the survivor takes its events
+        if profile.merged_into is not None and not self._applied_before_merge(
+            profile, origin, offset
+        ):  # an alias: the survivor takes its events
             step.records.append(self._out.forward(record, profile.merged_into))
             _mark_applied(profile, origin, offset)
             return step

@@ -4,6 +4,8 @@ The replay reads the intake and profile-operation topics from the beginning (or 
 point in time) with a plain consumer outside the workers' group, folds them with the
 same profile stage the workers run (state in memory) and writes the documents with the
 same storage stage into the next index generation, which no alias points at yet.
+The two topics are handed to the profile stage in the order the live stage applied
+them (by record time, replay_order.py), so merges and forgets land where they did live.
 Collection and the live workers go on meanwhile. Once the replay has caught up with the
 log it
 
@@ -31,9 +33,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from headwater.agents.configured import ConfiguredRules, RecordedAutomation
 from headwater.agents.profile import ProfileStage
+from headwater.agents.replay_order import Interleave, MergePoints, merge_points
 from headwater.agents.storage import StorageStage
 from headwater.core.config import ConfigEntry
 from headwater.core.flows.registry import registry_from_entry_points
+from headwater.core.offsets import seen
+from headwater.core.profiles import Profile
 from headwater.core.tenancy import (
     GENERATION_KIND,
     events_alias,
@@ -60,6 +65,8 @@ __all__ = [
     "ReplayPlan",
     "ReplayReport",
     "read_config_history",
+    "read_merge_points",
+    "read_topic",
     "run_replay",
 ]
 
@@ -83,8 +90,8 @@ class ReplayPlan:
 
 @dataclass
 class ReplayReport:
-    messages: int = 0
-    events: int = 0
+    messages: int = 0  # records read from intake and operations (what the progress counts)
+    events: int = 0  # events applied to profiles
     generations: dict[str, int] = field(default_factory=dict)  # "tenant/env" -> generation
     dead_lettered: int = 0
 
@@ -103,8 +110,10 @@ class Replay:
         codec: AvroCodec | None = None,
         progress: Progress | None = None,
         recorded: RecordedAutomation | None = None,
+        merged: MergePoints | None = None,
     ) -> None:
         self._settings = settings
+        self._merged = merged or {}
         self._store = store
         self._config = config
         self._publisher = publisher
@@ -114,6 +123,7 @@ class Replay:
         # Merges travel as profile operations; their merge-in records carry the absorbed
         # profile's state as it was, so replaying both topics rebuilds merged profiles.
         self._sources = (topics.intake, topics.profile_ops)
+        self._order = Interleave(*self._sources)  # the order the live stage saw
         self._documents = (topics.events, topics.profiles)
         self._targets: dict[tuple[str, str], int] = {}
         self._outputs: list[SourceMessage] = []
@@ -134,6 +144,7 @@ class Replay:
             # runs as live, but nothing it would send leaves the replay
             recorded or rules.automation,
             rules.registry,
+            self._applied_before_merge,
         )
         self._storage = StorageStage(
             settings, self._codec, store, self._writer, ignore, self._generation, live=False
@@ -152,10 +163,14 @@ class Replay:
             await self._switch(report)
             deadline = time.monotonic() + plan.follow_seconds
             while time.monotonic() < deadline:
-                await self._step(consumer, plan, report)
+                ends = await consumer.end_offsets(partitions)
+                await self._step(consumer, ends, plan, report)
+            await self._apply(self._order.drain(), report)
         finally:
             await consumer.stop()
         report.dead_lettered = self._dead.count
+        # every message read is replayed: the last word of the progress is the summary's
+        self._progress(report.messages, report.messages)
         return report
 
     async def _assign(
@@ -187,40 +202,58 @@ class Replay:
         report: ReplayReport,
     ) -> None:
         """Replay until the positions reach end offsets read after the last pass."""
-        starts = {p: await consumer.position(p) for p in partitions}
         while True:
             ends = await consumer.end_offsets(list(partitions))
-            total = sum(ends[p] - starts[p] for p in partitions)
             while True:
                 positions = {p: await consumer.position(p) for p in partitions}
-                done = sum(min(positions[p], ends[p]) - starts[p] for p in partitions)
-                self._progress(done, total)
-                if done >= total:
+                left = sum(max(ends[p] - positions[p], 0) for p in partitions)
+                self._progress(report.messages, report.messages + left)
+                if not left:
                     break
-                await self._step(consumer, plan, report)
+                await self._step(consumer, ends, plan, report)
             if await consumer.end_offsets(list(partitions)) == ends:
+                await self._apply(self._order.drain(), report)  # everything written is read
                 return
 
     async def _step(
-        self, consumer: AIOKafkaConsumer, plan: ReplayPlan, report: ReplayReport
+        self,
+        consumer: AIOKafkaConsumer,
+        ends: dict[TopicPartition, int],
+        plan: ReplayPlan,
+        report: ReplayReport,
     ) -> None:
+        """Fetch what comes, then replay what the interleaving lets go (replay_order.py)."""
         fetched = await consumer.getmany(
             timeout_ms=500, max_records=self._settings.storage_batch_messages
         )
-        messages = [
-            SourceMessage(r.topic, r.partition, r.offset, r.key, r.value)
-            for records in fetched.values()
-            for r in records
-        ]
-        wanted = [m for m in messages if self._wanted(m, plan)]
-        report.messages += len(messages)
-        if not wanted:
+        for records in fetched.values():
+            for r in records:
+                report.messages += 1
+                message = SourceMessage(r.topic, r.partition, r.offset, r.key, r.value)
+                if self._wanted(message, plan):
+                    self._order.add(message, r.timestamp)
+        positions = {p: await consumer.position(p) for p in ends}
+
+        def drained(topic: str, partition: int) -> bool:
+            at = TopicPartition(topic, partition)
+            return at not in ends or positions[at] >= ends[at]
+
+        await self._apply(self._order.release(drained), report)
+
+    async def _apply(self, messages: Sequence[SourceMessage], report: ReplayReport) -> None:
+        if not messages:
             return
-        result = await self._profiles.handle(wanted)
+        result = await self._profiles.handle(messages)
         report.events += result.applied
         outputs, self._outputs = self._outputs, []
         # Only documents: claims, operations and forwarded intake are in the log already.
         await self._storage.handle([o for o in outputs if o.topic in self._documents])
+
+    def _applied_before_merge(self, profile: Profile, origin: str, offset: int) -> bool:
+        """Whether the live stage applied this batch before the profile was merged
+        away, though the replay merged it first (replay_order.py)."""
+        point = self._merged.get((profile.tenant, profile.env, profile.id), {})
+        return seen(point.get(origin), offset)
 
     def _wanted(self, message: SourceMessage, plan: ReplayPlan) -> bool:
         if plan.tenant is None and plan.env is None:
@@ -303,7 +336,8 @@ async def run_replay(
         if plan.flows == "recorded":
             history = await read_config_history(settings, codec)
             recorded = RecordedAutomation(history, registry_from_entry_points())
-        replay = Replay(settings, store, config, publisher, codec, progress, recorded)
+        points = await read_merge_points(settings, codec)
+        replay = Replay(settings, store, config, publisher, codec, progress, recorded, points)
         return await replay.run(plan)
     finally:
         await producer.stop()
@@ -314,20 +348,39 @@ async def run_replay(
 async def read_config_history(
     settings: Settings, codec: AvroCodec, quiet: float = 1.0
 ) -> list[ConfigEntry]:
-    """Every configuration change on the history topic, oldest first. Read until the
-    end offsets and then until nothing new came for ``quiet`` seconds (the embedded
-    broker under-reports end offsets of batches)."""
+    """Every configuration change on the history topic, oldest first."""
     topic = Topics(settings.topic_prefix).config_history
+    return [decode_entry(codec, value) for value in await read_topic(settings, topic, quiet)]
+
+
+async def read_merge_points(
+    settings: Settings, codec: AvroCodec, quiet: float = 1.0
+) -> MergePoints:
+    """What each absorbed profile had applied when it was merged, from hw.profile.ops."""
+    topic = Topics(settings.topic_prefix).profile_ops
+    operations = []
+    for value in await read_topic(settings, topic, quiet):
+        try:
+            operations.append(codec.decode(PROFILE_OP, value))
+        except HeadwaterError:  # the replay's profile stage dead-letters it with the reason
+            continue
+    return merge_points(operations)
+
+
+async def read_topic(settings: Settings, topic: str, quiet: float = 1.0) -> list[bytes]:
+    """Every record value of a topic, in log order per partition. Read until the end
+    offsets and then until nothing new came for ``quiet`` seconds (the embedded broker
+    under-reports end offsets of batches)."""
     consumer = AIOKafkaConsumer(
         **kafka_client_options(settings), enable_auto_commit=False, group_id=None
     )
     await consumer.start()
-    entries: list[ConfigEntry] = []
+    values: list[bytes] = []
     try:
         await consumer.topics()
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         if not partitions:
-            return entries
+            return values
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         idle_since = time.monotonic()
@@ -336,8 +389,8 @@ async def read_config_history(
             for records in fetched.values():
                 for record in records:
                     if record.value is not None:
-                        entries.append(decode_entry(codec, record.value))
+                        values.append(record.value)
                     idle_since = time.monotonic()
     finally:
         await consumer.stop()
-    return entries
+    return values

@@ -11,6 +11,13 @@ the reason.
 Documents go to the index generation ``generation_for(tenant, env)`` names. The live
 stage creates indices behind their aliases; a replay's stage (``live=False``) fills the
 next generation unseen and moves the aliases when it is done.
+
+A forgotten profile's deletion (its last snapshot) also deletes its events from before
+it (by profile version), so none applied just before the state was forgotten outlives
+``DELETE /profiles/{id}``. A replay's stage, which sees the documents in log order, also
+deletes the profile's sessions written so far, as the API did in the live generation
+(live, sessions are left to the API: the two topics are not ordered with each other, and
+a new profile with the same id may have stored a session already).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -83,7 +91,7 @@ class StorageStage:
     async def handle(self, messages: Sequence[SourceMessage]) -> StorageResult:
         actions: list[BulkAction] = []
         origin: dict[tuple[str, str], SourceMessage] = {}
-        dead = 0
+        dead = written = 0
         for message in messages:
             try:
                 if message.topic == self._topics.profiles:
@@ -99,11 +107,52 @@ class StorageStage:
             for action in found:
                 actions.append(action)
                 origin[(action.index, action.id)] = message
-        for action, reason in await self._writer.write(actions):
+            forgotten = found[0] if message.topic == self._topics.profiles else None
+            if forgotten is not None and forgotten.op == "delete":
+                dead += await self._write(actions, origin)
+                written += len(actions)
+                actions, origin = [], {}
+                await self._erase(forgotten)
+        dead += await self._write(actions, origin)
+        return StorageResult(len(messages), written + len(actions), dead)
+
+    async def _write(
+        self, actions: list[BulkAction], origin: dict[tuple[str, str], SourceMessage]
+    ) -> int:
+        """Write ``actions``; dead-letter what the engine refuses. Returns how many."""
+        refused = await self._writer.write(actions)
+        for action, reason in refused:
             message = origin[(action.index, action.id)]
             await self._dead.record(message, reason, payload=orjson.dumps(action.doc))
-            dead += 1
-        return StorageResult(len(messages), len(actions), dead)
+        return len(refused)
+
+    async def _erase(self, profile: BulkAction) -> None:
+        """A forgotten profile's events from before the deletion go, wherever they were
+        when ``DELETE /profiles/{id}`` deleted documents (an event applied just before
+        the state was forgotten is stored after that); those of the new profile with that
+        id have higher versions and stay. A replay's stage, which sees every document in
+        log order, also deletes the sessions written so far, as the API did live."""
+        document = profile.doc
+        tenant, env = document["tenant"], document["env"]
+        prefix = self._settings.index_prefix
+        events = events_alias(prefix, tenant, env)
+        owned = [{"term": {"tenant": tenant}}, {"term": {"profile.id": profile.id}}]
+        erased: list[tuple[str, dict[str, Any]]] = []
+        before = {"range": {"profile.version": {"lt": profile.version}}}
+        if self._live:
+            erased.append((events, {"bool": {"filter": [*owned, before]}}))
+        else:
+            generation = self._generation_for(tenant, env)
+            sessions = generation_index(sessions_alias(prefix, tenant, env), generation)
+            erased.append((f"{events}-{generation:06d}-*", {"bool": {"filter": [*owned, before]}}))
+            erased.append((sessions, {"bool": {"filter": owned}}))
+        for index, query in erased:
+
+            async def erase(index: str = index, query: dict[str, Any] = query) -> None:
+                await self._store.refresh(index)
+                await self._store.delete_by_query(index, query)
+
+            await self._writer.retrying(erase)
 
     async def _event_actions(self, value: bytes) -> list[BulkAction]:
         processed = self._codec.decode(PROCESSED_BATCH, value)

@@ -1,5 +1,11 @@
 """Tenant-scoped access to the search engine: the caller's tenant picks the aliases, and
-every query also filters on the tenant field."""
+every query also filters on the tenant field.
+
+Reads follow merges. Events and sessions stay stored under the profile that applied
+them; a profile merged away keeps its document, with ``merged_into`` naming the survivor
+(chains collapse, so it names the last one). Asking for a profile's events or sessions
+therefore asks for those of the profile and of every profile merged into it.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +35,9 @@ class EventStats:
     by_type: list[tuple[str, int]]
     over_time: list[tuple[str, int]]  # (bucket start, ISO 8601 UTC; count)
 
+
+# profiles merged into one survivor, at most (merge-settings ``max_merges`` is far lower)
+MERGED_LIMIT = 10_000
 
 _ALIASES = {"events": events_alias, "profiles": profiles_alias, "sessions": sessions_alias}
 
@@ -62,7 +71,10 @@ class TenantData:
     ) -> Page:
         """``where``: one more query clause every hit must match (a segment's)."""
         order = sort_clause(family, sort)
-        query = filter_query(self.tenant, family, filters)
+        wanted: dict[str, str | list[str]] = dict(filters)
+        if family != "profiles" and "profile_id" in filters:
+            wanted["profile_id"] = await self.merged_ids(env, filters["profile_id"])
+        query = filter_query(self.tenant, family, wanted)
         if where is not None:
             query["bool"]["filter"].append(where)
         response = await self.store.search(
@@ -110,6 +122,19 @@ class TenantData:
         what = f"{there} {family if there > 1 else family[:-1]}"
         return f"none in {env}; {see_other(other(env), what + (' that match' if filters else ''))}"
 
+    async def merged_ids(self, env: str, profile_id: str) -> list[str]:
+        """``profile_id`` and the id of every profile merged into it."""
+        query = {
+            "bool": {
+                "filter": [{"term": {"tenant": self.tenant}}, {"term": {"merged_into": profile_id}}]
+            }
+        }
+        response = await self.store.search(
+            self.alias("profiles", env), query=query, size=MERGED_LIMIT, sort=[{"id": "asc"}]
+        )
+        found = [str(h["_source"]["id"]) for h in response.get("hits", {}).get("hits", [])]
+        return [profile_id, *(i for i in found if i != profile_id)]
+
     async def profiles_matching(
         self, env: str, query: dict[str, Any], size: int
     ) -> tuple[int, list[str]]:
@@ -130,12 +155,17 @@ class TenantData:
 
     async def forget_profile(self, env: str, profile_id: str) -> dict[str, int]:
         """Right to be forgotten: the profile (also where it is a merged id), its events
-        and its sessions, from this tenant's indices. Counts per family."""
+        and its sessions and those of the profiles merged into it, from this tenant's
+        indices. Counts per family."""
         tenant = {"term": {"tenant": self.tenant}}
-        owned_by = {"term": {"profile.id": profile_id}}
+        owned_by = {"terms": {"profile.id": await self.merged_ids(env, profile_id)}}
         profile = {
             "bool": {
-                "should": [{"ids": {"values": [profile_id]}}, {"term": {"ids": profile_id}}],
+                "should": [
+                    {"ids": {"values": [profile_id]}},
+                    {"term": {"ids": profile_id}},
+                    {"term": {"merged_into": profile_id}},
+                ],
                 "minimum_should_match": 1,
             }
         }
@@ -155,10 +185,13 @@ class TenantData:
         return deleted
 
     async def counts(self, env: str) -> dict[str, int]:
-        """Documents per family, for a dashboard."""
-        tenant_only = {"bool": {"filter": [{"term": {"tenant": self.tenant}}]}}
+        """Documents per family, for a dashboard; profiles merged away are not counted,
+        as ``GET /profiles`` does not list them."""
         families: tuple[DataFamily, ...] = ("events", "profiles", "sessions")
-        return {f: await self.store.count(self.alias(f, env), tenant_only) for f in families}
+        return {
+            f: await self.store.count(self.alias(f, env), filter_query(self.tenant, f, {}))
+            for f in families
+        }
 
     async def event_stats(
         self, env: str, interval: Interval, since: str | None, until: str | None

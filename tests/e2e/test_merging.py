@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from headwater.agents.rescan import run_rescan
+from headwater.console.tenant_data import TenantData
 from headwater.core.identity import MERGE_SETTINGS_KIND
 from headwater.core.profile_ops import op
 from headwater.core.tenancy import events_alias, merges_alias, profile_key, profiles_alias
@@ -91,9 +92,7 @@ async def test_merging_scenarios(endpoints: Endpoints, tmp_path: Path) -> None:
     try:
         await _anonymous_then_identified(send, profiles)
         await _forgotten(sender, profiles, producer, settings)
-        await _two_devices_one_email(
-            send, profiles, store, events_alias(prefix, "default", "production")
-        )
+        await _two_devices_one_email(send, profiles, store, prefix)
         await _chain(send, profiles)
         await _concurrent_claims(send, profiles, settings.partitions)
         await _segment_user_ids_and_alias(sender, profiles)
@@ -150,8 +149,9 @@ async def _forgotten(
 
 
 async def _two_devices_one_email(
-    send: Send, profiles: Profiles, store: SearchStore, events: str
+    send: Send, profiles: Profiles, store: SearchStore, prefix: str
 ) -> None:
+    events = events_alias(prefix, "default", "production")
     await send(
         "s2-phone", [*views(9, 3), identify(9, email="s2@example.com", traits={"plan": "pro"})]
     )
@@ -177,6 +177,18 @@ async def _two_devices_one_email(
     await store.refresh(events)
     stored = await store.search(events, query={"terms": {"profile.id": phone["ids"]}}, size=50)
     assert stored["hits"]["total"]["value"] == 9
+    # the private API's reads follow the merge: all 9 under the survivor, the absorbed
+    # profile listed only as merged
+    data = TenantData(store, prefix, "default")
+    found = await data.search(
+        "events", "production", {"profile_id": "s2-phone"}, size=50, after=None
+    )
+    assert found.total == phone["stats"]["events"] == 9
+    listed = await data.search("profiles", "production", {}, size=1000, after=None)
+    assert "s2-phone" in [p["id"] for p in listed.items]
+    assert "s2-laptop" not in [p["id"] for p in listed.items]
+    merged = await data.search("profiles", "production", {"merged": "true"}, size=1000, after=None)
+    assert ("s2-laptop", "s2-phone") in [(p["id"], p["merged_into"]) for p in merged.items]
 
 
 async def _chain(send: Send, profiles: Profiles) -> None:

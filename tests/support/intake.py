@@ -29,11 +29,13 @@ __all__ = ["Sender"]
 class Sender:
     """Builds intake records the way the collector does and produces them."""
 
-    def __init__(self, settings: Settings, producer: AckedProducer) -> None:
+    def __init__(
+        self, settings: Settings, producer: AckedProducer, env: str = "production"
+    ) -> None:
         self._settings = settings
         self._producer = producer
         self._codec = AvroCodec.default()
-        self._source = EventSource(id="src", tenant="default", env="production")
+        self._source = EventSource(id="src", tenant="default", env=env)
         self._limits = IntakeLimits(settings.max_event_bytes, settings.max_request_bytes)
         self.sent: Counter[str] = Counter()  # events per profile
         self.types: dict[str, Counter[str]] = {}  # events per profile and type

@@ -3,7 +3,7 @@ search_after (no 10,000-hit window)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
@@ -31,6 +31,10 @@ Erase = Annotated[Scope, Depends(only_known_query_params(require(Permission.DATA
 Size = Annotated[int, Query(ge=1, le=1000)]
 After = Annotated[str | None, Query(description="the `next` cursor of the previous page")]
 Filter = Annotated[str | None, Query(max_length=256)]
+Merged = Annotated[
+    Literal["false", "true", "any"],
+    Query(description="profiles merged into another: false (not listed), true (only), any"),
+]
 Sort = Annotated[
     str | None, Query(max_length=64, description="field:asc|desc; keep it when paging")
 ]
@@ -107,6 +111,7 @@ async def search_profiles(
             "or customer_id:<Segment userId>",
         ),
     ] = None,
+    merged: Merged = "false",
     size: Size = 50,
     after: After = None,
     sort: Sort = None,
@@ -127,6 +132,7 @@ async def search_profiles(
         where=where,
         segment=segment,
         identifier=hashed,
+        merged=merged,
     )
 
 

@@ -47,3 +47,22 @@ def test_cursor_round_trip_and_sort_binding() -> None:
     for bad in ("%%%", "bm90IGpzb24", "WzFd"):  # not base64, not JSON, a bare list
         with pytest.raises(InvalidInput):
             decode_cursor(bad, order)
+
+
+def test_merged_profiles_are_left_out_unless_asked_for() -> None:
+    live = filter_query("acme", "profiles", {})
+    assert live["bool"]["must_not"] == [{"exists": {"field": "merged_into"}}]
+    only = filter_query("acme", "profiles", {"merged": "true"})
+    assert {"exists": {"field": "merged_into"}} in only["bool"]["filter"]
+    assert "must_not" not in only["bool"]
+    every = filter_query("acme", "profiles", {"merged": "any"})
+    assert every == {"bool": {"filter": [{"term": {"tenant": "acme"}}]}}
+    with pytest.raises(InvalidInput):
+        filter_query("acme", "profiles", {"merged": "maybe"})
+    with pytest.raises(InvalidInput):  # only profiles are merged
+        filter_query("acme", "events", {"merged": "true"})
+
+
+def test_a_list_of_values_matches_any_of_them() -> None:
+    query = filter_query("acme", "events", {"profile_id": ["survivor", "absorbed"]})
+    assert {"terms": {"profile.id": ["survivor", "absorbed"]}} in query["bool"]["filter"]
