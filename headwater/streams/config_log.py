@@ -160,10 +160,7 @@ class ConfigLog:
         )
         self._consumer = consumer
         await consumer.start()
-        while self._topic not in await consumer.topics():  # topics() refreshes metadata
-            log.info("config topic %s does not exist yet; waiting", self._topic)
-            await asyncio.sleep(1.0)
-        partitions = consumer.partitions_for_topic(self._topic) or set()
+        partitions = await self._partitions(consumer)
         assigned = [TopicPartition(self._topic, p) for p in sorted(partitions)]
         consumer.assign(assigned)
         await consumer.seek_to_beginning(*assigned)
@@ -176,6 +173,17 @@ class ConfigLog:
             if not self._caught_up.is_set() and await self._reached(consumer, ends):
                 log.info("config log read: %d entries", len(self._entries))
                 self._caught_up.set()
+
+    async def _partitions(self, consumer: AIOKafkaConsumer) -> set[int]:
+        """The config topic's partitions, once it exists and they have leaders (a topic
+        just created on Apache Kafka is listed before its partitions are)."""
+        while True:
+            if self._topic in await consumer.topics():  # topics() refreshes metadata
+                partitions = consumer.partitions_for_topic(self._topic)
+                if partitions:
+                    return set(partitions)
+            log.info("config topic %s is not ready yet; waiting", self._topic)
+            await asyncio.sleep(0.5)
 
     @staticmethod
     async def _reached(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
