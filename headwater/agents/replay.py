@@ -55,7 +55,7 @@ from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigLog, ConfigPublisher, decode_entry
 from headwater.streams.deadletter import DeadLetters, SourceMessage
-from headwater.streams.kafka import kafka_client_options
+from headwater.streams.kafka import kafka_client_options, partitions_of
 from headwater.streams.table_state import MemoryState
 from headwater.streams.topics import Topics
 
@@ -176,11 +176,10 @@ class Replay:
     async def _assign(
         self, consumer: AIOKafkaConsumer, since: datetime | None
     ) -> list[TopicPartition]:
-        await consumer.topics()  # fetches the cluster metadata
         partitions = [
             TopicPartition(topic, p)
             for topic in self._sources
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
+            for p in await partitions_of(self._settings, topic)
         ]
         consumer.assign(partitions)
         if since is None:
@@ -377,8 +376,7 @@ async def read_topic(settings: Settings, topic: str, quiet: float = 1.0) -> list
     await consumer.start()
     values: list[bytes] = []
     try:
-        await consumer.topics()
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        partitions = [TopicPartition(topic, p) for p in await partitions_of(settings, topic)]
         if not partitions:
             return values
         consumer.assign(partitions)

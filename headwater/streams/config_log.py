@@ -24,7 +24,7 @@ from headwater.errors import BrokerUnavailable, HeadwaterError
 from headwater.schemas import CONFIG_RECORD
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
-from headwater.streams.kafka import AckedProducer, kafka_client_options
+from headwater.streams.kafka import AckedProducer, kafka_client_options, partitions_of
 from headwater.streams.topics import Topics
 
 __all__ = ["ConfigLog", "ConfigPublisher", "decode_entry", "encode_entry", "open_config"]
@@ -160,7 +160,7 @@ class ConfigLog:
         )
         self._consumer = consumer
         await consumer.start()
-        partitions = await self._partitions(consumer)
+        partitions = await self._partitions()
         assigned = [TopicPartition(self._topic, p) for p in sorted(partitions)]
         consumer.assign(assigned)
         await consumer.seek_to_beginning(*assigned)
@@ -174,16 +174,12 @@ class ConfigLog:
                 log.info("config log read: %d entries", len(self._entries))
                 self._caught_up.set()
 
-    async def _partitions(self, consumer: AIOKafkaConsumer) -> set[int]:
-        """The config topic's partitions, once it exists and they have leaders (a topic
-        just created on Apache Kafka is listed before its partitions are)."""
-        while True:
-            if self._topic in await consumer.topics():  # topics() refreshes metadata
-                partitions = consumer.partitions_for_topic(self._topic)
-                if partitions:
-                    return set(partitions)
+    async def _partitions(self) -> list[int]:
+        """The config topic's partitions, once it exists and each has a leader."""
+        while not (partitions := await partitions_of(self._settings, self._topic)):
             log.info("config topic %s is not ready yet; waiting", self._topic)
             await asyncio.sleep(0.5)
+        return partitions
 
     @staticmethod
     async def _reached(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:

@@ -210,3 +210,24 @@ async def ensure_topics(settings: Settings, specs: Iterable[TopicSpec]) -> list[
     finally:
         await admin.close()
     return created
+
+
+async def partitions_of(settings: Settings, topic: str) -> list[int]:
+    """The partitions of ``topic``, asked of the cluster; [] while it does not exist or
+    a partition has no leader yet. (A consumer's own metadata covers only the topics it
+    already reads: on Apache Kafka, ``partitions_for_topic`` of any other topic is None.)"""
+    admin = AIOKafkaAdminClient(**kafka_client_options(settings), client_id="headwater-metadata")
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    except KafkaError as exc:
+        raise BrokerUnavailable(f"could not describe topic {topic}: {exc!r}") from exc
+    finally:
+        await admin.close()
+    for entry in described:
+        if entry["topic"] != topic or entry["error_code"]:
+            continue
+        partitions = entry["partitions"]
+        if partitions and all(p["error_code"] == 0 and p["leader"] >= 0 for p in partitions):
+            return sorted(int(p["partition"]) for p in partitions)
+    return []

@@ -21,7 +21,7 @@ from headwater.schemas import OUTBOUND_REQUEST
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigPublisher
-from headwater.streams.kafka import AckedProducer
+from headwater.streams.kafka import AckedProducer, partitions_of
 from headwater.streams.topics import Topics
 from tests.support.intake import Sender
 from tests.support.kafka import read_topic
@@ -76,8 +76,7 @@ async def records_in(settings: Settings, topic: str, quiet: float = 3.0) -> int:
     await consumer.start()
     count = 0
     try:
-        await consumer.topics()
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        partitions = [TopicPartition(topic, p) for p in await partitions_of(settings, topic)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         idle_since = time.monotonic()

@@ -8,7 +8,18 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from headwater.settings import load_settings
 from headwater.streams.codec import AvroCodec
+from headwater.streams.kafka import partitions_of
+
+
+async def _partitions(servers: str, topic: str) -> list[int]:
+    """The topic's partitions, once it exists and each has a leader."""
+    settings = load_settings(kafka=servers)
+    while True:
+        if found := await partitions_of(settings, topic):
+            return found
+        await asyncio.sleep(0.1)
 
 
 async def read_topic(
@@ -27,9 +38,7 @@ async def read_topic(
     records: list[dict[str, Any]] = []
     try:
         async with asyncio.timeout(timeout):
-            while not (partitions := consumer.partitions_for_topic(topic)):
-                await consumer.topics()
-            assigned = [TopicPartition(topic, p) for p in partitions]
+            assigned = [TopicPartition(topic, p) for p in await _partitions(servers, topic)]
             consumer.assign(assigned)
             await consumer.seek_to_beginning(*assigned)
             while not until(records):
