@@ -39,6 +39,8 @@ public final class HeadwaterSearchNode extends Node {
             .put("discovery.type", "single-node")
             // a development node on a shared disk: never turn indices read-only
             .put("cluster.routing.allocation.disk.threshold_enabled", false)
+            // tests make an index family per test: more than the default 1,000 shards
+            .put("cluster.max_shards_per_node", 100000)
             .build();
         HeadwaterSearchNode node = new HeadwaterSearchNode(settings);
         CountDownLatch stopped = new CountDownLatch(1);

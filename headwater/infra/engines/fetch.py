@@ -3,6 +3,7 @@ into a cache outside the repository and used offline afterwards."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -103,10 +104,17 @@ def fetch(spec: EngineSpec, cache: Path) -> Path:
     compiled launcher if any); fetched the first time, reused offline after."""
     home = spec.home(cache)
     done = home / ".fetched"
-    if done.exists():
-        return home
+    if not done.exists():
+        _download(spec, home)
+        done.write_text(spec.version)
+    if spec.launcher is not None:
+        _compile(spec.launcher, home)
+    return home
+
+
+def _download(spec: EngineSpec, home: Path) -> None:
     mvn = _require("mvn", "Maven")
-    java = java_binary()
+    java_binary()
     home.mkdir(parents=True, exist_ok=True)
     (home / "pom.xml").write_text(_pom(spec))
     lib = home / "lib"
@@ -121,17 +129,24 @@ def fetch(spec: EngineSpec, cache: Path) -> Path:
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-5:])
         raise ConfigurationError(f"Maven could not fetch {spec.name} {spec.version}:\n{tail}")
-    if spec.launcher is not None:
-        classes = home / "classes"
-        classes.mkdir(exist_ok=True)
-        javac = str(Path(java).with_name("javac"))
-        compiled = subprocess.run(
-            [javac, "-cp", f"{lib}/*", "-d", str(classes), str(spec.launcher)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if compiled.returncode != 0:
-            raise ConfigurationError(f"javac failed for {spec.launcher.name}:\n{compiled.stderr}")
-    done.write_text(spec.version)
-    return home
+
+
+def _compile(source: Path, home: Path) -> None:
+    """Compile the launcher once per version of its source."""
+    classes = home / "classes"
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    stamp = classes / ".source-sha256"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    shutil.rmtree(classes, ignore_errors=True)
+    classes.mkdir(parents=True)
+    javac = str(Path(java_binary()).with_name("javac"))
+    compiled = subprocess.run(
+        [javac, "-cp", f"{home / 'lib'}/*", "-d", str(classes), str(source)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if compiled.returncode != 0:
+        raise ConfigurationError(f"javac failed for {source.name}:\n{compiled.stderr}")
+    stamp.write_text(digest)
