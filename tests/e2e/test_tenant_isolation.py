@@ -31,6 +31,7 @@ from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigPublisher
 from headwater.streams.kafka import AckedProducer
 from headwater.streams.topics import Topics
+from tests.support.config import publish_entries
 from tests.support.kafka import read_topic
 from tests.support.polling import eventually
 from tests.support.processes import start_worker
@@ -100,19 +101,11 @@ async def test_a_tenant_whose_outputs_cannot_be_sent_does_not_slow_another(
     producer = AckedProducer(settings)
     await producer.start(wait=10)
     publisher = ConfigPublisher(settings, CODEC, producer)
-    for kind, entity_id, data in [
+    flood = [
         (FLOW_KIND, "flood", FLOOD),
         (RULE_KIND, "on-flood", {"flow_id": "flood", "event_type": "flood"}),
-    ]:
-        await publisher.publish(
-            kind=kind,
-            tenant="ta",
-            env="production",
-            entity_id=entity_id,
-            data=data,
-            version=1,
-            updated_by="test",
-        )
+    ]
+    await publish_entries(publisher, flood, tenant="ta")
     worker = start_worker(settings, tmp_path / "worker.log")
     store = await connect_search(settings, node_class=endpoints.es_node_class)
     tenants = Tenants(settings, producer)

@@ -28,6 +28,7 @@ from headwater.streams.deadletter import DeadLetters, SourceMessage
 from headwater.streams.kafka import AckedProducer
 from headwater.streams.table_state import MemoryState
 from headwater.streams.topics import Topics
+from tests.support.config import publish_entries
 from tests.support.kafka import read_topic
 
 pytestmark = pytest.mark.integration
@@ -168,16 +169,7 @@ async def fold_with_config(
     )
     publisher = ConfigPublisher(settings, CODEC, producer)
     try:
-        for kind, entity_id, data in entries:
-            entry = await publisher.publish(
-                kind=kind,
-                tenant="default",
-                env="production",
-                entity_id=entity_id,
-                data=data,
-                version=1,
-                updated_by="test",
-            )
+        for entry in await publish_entries(publisher, entries):
             await config.wait_for(entry.key, 1)
         body = {"source": {"id": "src"}, "profile": {"id": "cy"}, "events": events}
         accepted = build_tracker_batch(
