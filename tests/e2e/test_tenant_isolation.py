@@ -32,6 +32,7 @@ from headwater.streams.config_log import ConfigPublisher
 from headwater.streams.kafka import AckedProducer
 from headwater.streams.topics import Topics
 from tests.support.config import publish_entries
+from tests.support.flows import FLOOD, FLOOD_RULE
 from tests.support.kafka import read_topic
 from tests.support.polling import eventually
 from tests.support.processes import start_worker
@@ -40,17 +41,6 @@ from tests.support.services import Endpoints, settings_for
 pytestmark = pytest.mark.e2e
 
 CODEC = AvroCodec.default()
-FLOOD = {
-    "nodes": [
-        {"id": "start", "action": "start"},
-        {
-            "id": "write",
-            "action": "update-traits",
-            "config": {"traits": {f"t{i}": {"path": "event.properties.v"} for i in range(300)}},
-        },
-    ],
-    "edges": [{"from": "start", "to": "write"}],
-}
 
 
 class Tenants:
@@ -101,10 +91,7 @@ async def test_a_tenant_whose_outputs_cannot_be_sent_does_not_slow_another(
     producer = AckedProducer(settings)
     await producer.start(wait=10)
     publisher = ConfigPublisher(settings, CODEC, producer)
-    flood = [
-        (FLOW_KIND, "flood", FLOOD),
-        (RULE_KIND, "on-flood", {"flow_id": "flood", "event_type": "flood"}),
-    ]
+    flood = [(FLOW_KIND, "flood", FLOOD), (RULE_KIND, "on-flood", FLOOD_RULE)]
     await publish_entries(publisher, flood, tenant="ta")
     worker = start_worker(settings, tmp_path / "worker.log")
     store = await connect_search(settings, node_class=endpoints.es_node_class)

@@ -31,6 +31,7 @@ from headwater.streams.deadletter import DeadLetters, SourceMessage
 from headwater.streams.sender import RetryingSender
 from headwater.streams.table_state import MemoryState
 from headwater.streams.topics import Topics
+from tests.support.flows import FLOOD, FLOOD_RULE
 from tests.support.kafka import read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -39,23 +40,9 @@ CODEC = AvroCodec.default()
 T0 = 1_795_900_000_000
 BIG = "x" * 20_000
 
-FLOOD = Flow.from_dict(  # 300 traits, each the event's 20,000-character value: ~6 MB
-    {
-        "id": "flood",
-        "nodes": [
-            {"id": "start", "action": "start"},
-            {
-                "id": "write",
-                "action": "update-traits",
-                "config": {"traits": {f"t{i}": {"path": "event.properties.v"} for i in range(300)}},
-            },
-        ],
-        "edges": [{"from": "start", "to": "write"}],
-    }
-)
 AUTOMATION = Automation(
-    rules=(rule_from_config({"id": "r", "flow_id": "flood", "event_type": "flood"}),),
-    flows={"flood": FLOOD},
+    rules=(rule_from_config({"id": "r", **FLOOD_RULE}),),
+    flows={"flood": Flow.from_dict({"id": "flood", **FLOOD})},  # with BIG: ~6 MB
 )
 
 
