@@ -10,17 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from headwater.core.automation import FLOW_KIND, RULE_KIND
-from headwater.core.intake import (
-    IntakeLimits,
-    RequestMeta,
-    build_tracker_batch,
-    parse_tracker_payload,
-)
-from headwater.core.sources import EventSource
 from headwater.core.tenancy import events_alias
 from headwater.errors import HeadwaterError
 from headwater.infra.init import run_init
@@ -33,6 +25,7 @@ from headwater.streams.kafka import AckedProducer
 from headwater.streams.topics import Topics
 from tests.support.config import publish_entries
 from tests.support.flows import FLOOD, FLOOD_RULE
+from tests.support.intake import tracker_batch
 from tests.support.kafka import read_topic
 from tests.support.polling import eventually
 from tests.support.processes import start_worker
@@ -52,12 +45,7 @@ class Tenants:
 
     async def track(self, tenant: str, profile: str, event: dict[str, Any]) -> str:
         body = {"source": {"id": "src"}, "profile": {"id": profile}, "events": [event]}
-        accepted = build_tracker_batch(
-            parse_tracker_payload(orjson.dumps(body)),
-            EventSource(id="src", tenant=tenant, env="production"),
-            RequestMeta(received_at=int(time.time() * 1000)),
-            IntakeLimits(self._settings.max_event_bytes, self._settings.max_request_bytes),
-        )
+        accepted = tracker_batch(self._settings, body, tenant=tenant)
         topic = Topics(self._settings.topic_prefix).intake
         await self._producer.send(topic, CODEC.encode(INTAKE_BATCH, accepted.record), accepted.key)
         return accepted.event_ids[0]

@@ -8,23 +8,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import orjson
 import pytest
 
 from headwater.agents.profile import ProfileStage
 from headwater.core.automation import Automation
 from headwater.core.flows.model import Flow
 from headwater.core.flows.rules import rule_from_config
-from headwater.core.intake import (
-    IntakeLimits,
-    RequestMeta,
-    build_tracker_batch,
-    parse_tracker_payload,
-)
 from headwater.core.profiles import Profile
-from headwater.core.sources import EventSource
 from headwater.infra.init import run_init
-from headwater.schemas import DEAD_LETTER, INTAKE_BATCH, PROCESSED_BATCH
+from headwater.schemas import DEAD_LETTER, PROCESSED_BATCH
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.deadletter import DeadLetters, SourceMessage
@@ -32,6 +24,7 @@ from headwater.streams.sender import RetryingSender
 from headwater.streams.table_state import MemoryState
 from headwater.streams.topics import Topics
 from tests.support.flows import FLOOD, FLOOD_RULE
+from tests.support.intake import intake_source_message, tracker_batch
 from tests.support.kafka import read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -50,14 +43,8 @@ def intake(
     settings: Settings, profile: str, offset: int, events: list[dict[str, Any]]
 ) -> SourceMessage:
     body = {"source": {"id": "src"}, "profile": {"id": profile}, "events": events}
-    accepted = build_tracker_batch(
-        parse_tracker_payload(orjson.dumps(body)),
-        EventSource(id="src", tenant="default", env="production"),
-        RequestMeta(received_at=T0 + offset * 60_000),
-        IntakeLimits(settings.max_event_bytes, settings.max_request_bytes),
-    )
-    value = CODEC.encode(INTAKE_BATCH, accepted.record)
-    return SourceMessage(Topics(settings.topic_prefix).intake, 0, offset, accepted.key, value)
+    accepted = tracker_batch(settings, body, received_at=T0 + offset * 60_000)
+    return intake_source_message(settings, accepted, offset)
 
 
 async def test_an_oversized_flow_output_is_dead_lettered_and_the_batch_goes_on(
