@@ -22,6 +22,7 @@ from headwater.streams.kafka import AckedProducer
 from headwater.streams.table_state import MemoryState
 from headwater.streams.topics import Topics
 from tests.support.config import publish_entries
+from tests.support.dead_letters import refusing_dead_letters
 from tests.support.intake import intake_source_message, tracker_batch
 from tests.support.kafka import read_topic
 
@@ -52,11 +53,8 @@ async def test_profiles_fold_outputs_are_acknowledged_and_replays_skipped(
     async def send(topic: str, key: bytes, value: bytes) -> Any:
         return asyncio.ensure_future(producer.send(topic, value, key))
 
-    async def no_dead_letters(key: bytes | None, value: bytes) -> None:
-        raise AssertionError("nothing here should be dead-lettered")
-
     stage = ProfileStage(
-        settings, CODEC, MemoryState(table), send, DeadLetters(CODEC, "profile", no_dead_letters)
+        settings, CODEC, MemoryState(table), send, refusing_dead_letters("profile")
     )
     messages = [
         intake(settings, "ann", 0, ["page-view", "page-view"]),
@@ -143,16 +141,13 @@ async def fold_with_config(
     async def send(topic: str, key: bytes, value: bytes) -> Any:
         return asyncio.ensure_future(producer.send(topic, value, key))
 
-    async def no_dead_letters(key: bytes | None, value: bytes) -> None:
-        raise AssertionError("nothing here should be dead-lettered")
-
     rules = ConfiguredRules(settings, config)
     stage = ProfileStage(
         settings,
         CODEC,
         MemoryState(table),
         send,
-        DeadLetters(CODEC, "profile", no_dead_letters),
+        refusing_dead_letters("profile"),
         rules,
     )
     publisher = ConfigPublisher(settings, CODEC, producer)

@@ -23,6 +23,7 @@ from headwater.streams.deadletter import DeadLetters, SourceMessage
 from headwater.streams.sender import RetryingSender
 from headwater.streams.table_state import MemoryState
 from headwater.streams.topics import Topics
+from tests.support.dead_letters import refusing_dead_letters
 from tests.support.flows import FLOOD, FLOOD_RULE
 from tests.support.intake import intake_source_message, tracker_batch
 from tests.support.kafka import read_topic
@@ -95,12 +96,9 @@ async def test_an_event_over_a_profile_limit_is_applied_and_marked(settings: Set
     send = RetryingSender(settings, "profile")
     await send.producer.start(wait=10)
 
-    async def no_dead_letters(key: bytes | None, value: bytes) -> None:
-        raise AssertionError("nothing here should be dead-lettered")
-
     table: dict[bytes, bytes] = {}
     stage = ProfileStage(
-        settings, CODEC, MemoryState(table), send, DeadLetters(CODEC, "profile", no_dead_letters)
+        settings, CODEC, MemoryState(table), send, refusing_dead_letters("profile")
     )
     identify = {"type": "identify", "properties": {"traits": {"bio": BIG, "plan": "gold"}}}
     try:

@@ -15,8 +15,9 @@ from headwater.infra.search.writer import BulkWriter
 from headwater.schemas import INTAKE_BATCH, PROCESSED_BATCH, PROFILE_SNAPSHOT
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
-from headwater.streams.deadletter import DeadLetters, SourceMessage
+from headwater.streams.deadletter import SourceMessage
 from headwater.streams.topics import Topics
+from tests.support.dead_letters import refusing_dead_letters
 from tests.support.intake import tracker_batch
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -63,15 +64,12 @@ async def test_a_forgotten_profiles_events_go_with_its_deletion(
 ) -> None:
     await run_init(settings)
 
-    async def refuse(key: bytes | None, value: bytes) -> None:
-        raise AssertionError("nothing here should be dead-lettered")
-
     stage = StorageStage(
         settings,
         CODEC,
         search,
         BulkWriter(search, max_backoff=1.0),
-        DeadLetters(CODEC, "s", refuse),
+        refusing_dead_letters("s"),
     )
     # v1, v2: the old profile; the API deleted v1 already, v2 is stored after that; v4:
     # the new profile with the same id, stored before the deletion came by; p-other kept

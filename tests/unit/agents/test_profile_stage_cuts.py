@@ -13,9 +13,10 @@ from headwater.core.profile_ops import op
 from headwater.schemas import IDENTITY_CLAIM, PROFILE_OP, PROFILE_SNAPSHOT
 from headwater.settings import load_settings
 from headwater.streams.codec import AvroCodec
-from headwater.streams.deadletter import DeadLetters, SourceMessage
+from headwater.streams.deadletter import SourceMessage
 from headwater.streams.table_state import MemoryState
 from headwater.streams.topics import Topics
+from tests.support.dead_letters import refusing_dead_letters
 from tests.support.intake import intake_source_message, tracker_batch
 
 CODEC = AvroCodec.default()
@@ -51,10 +52,7 @@ async def outputs(*cuts: list[SourceMessage]) -> tuple[dict[str, Any], list[str]
         sent.append((topic, value))
         return acknowledged()
 
-    async def refuse(key: bytes | None, value: bytes) -> None:
-        raise AssertionError("nothing here should be dead-lettered")
-
-    stage = ProfileStage(SETTINGS, CODEC, MemoryState(), send, DeadLetters(CODEC, "p", refuse))
+    stage = ProfileStage(SETTINGS, CODEC, MemoryState(), send, refusing_dead_letters("p"))
     for cut in cuts:
         sent_before = len(sent)
         await stage.handle(cut)
