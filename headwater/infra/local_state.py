@@ -10,7 +10,6 @@ kept: it matches the log, and only what changed since is read again.
 
 from __future__ import annotations
 
-import fcntl
 import shutil
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from headwater.errors import ConfigurationError
+from headwater.infra.file_lock import try_lock
 
 __all__ = ["DERIVED_STATE", "EMBEDDED_BROKER", "forget_state_of_lost_log", "lock_data_dir"]
 
@@ -29,15 +29,12 @@ _BUILT_FROM = ".built-from"  # in DERIVED_STATE: which broker's log the state ca
 def lock_data_dir(data_dir: Path) -> IO[str]:
     """Hold ``data_dir`` for this ``up`` (until the returned file is closed or we exit)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    handle = (data_dir / "up.lock").open("a")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
+    handle = try_lock(data_dir / "up.lock")
+    if handle is None:
         raise ConfigurationError(
             f"{data_dir} is used by another running `headwater up`; stop it or choose "
             "another --data-dir"
-        ) from None
+        )
     return handle
 
 
@@ -67,12 +64,7 @@ def forget_state_of_lost_log(data_dir: Path, broker: str) -> bool:
 def _slot_locks(state: Path) -> Iterator[IO[str]]:
     """Each worker slot's lock (see ``claim_state_dir``), taken; refuses if one is held."""
     for lock in sorted(state.glob("*/slot-*/.lock")):
-        handle = lock.open("a")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            raise ConfigurationError(
-                f"{lock.parent} is used by a running worker; stop it first"
-            ) from None
+        handle = try_lock(lock)
+        if handle is None:
+            raise ConfigurationError(f"{lock.parent} is used by a running worker; stop it first")
         yield handle

@@ -11,7 +11,6 @@ partitioner (murmur2 of the key), so they always agree.
 
 from __future__ import annotations
 
-import fcntl
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from faust.stores.memory import Store as MemoryStore
 from faust.stores.rocksdb import Store as RocksDBStore
 
 from headwater.errors import ConfigurationError
+from headwater.infra.file_lock import try_lock
 from headwater.streams.partitioning import key_partition
 
 __all__ = [
@@ -91,11 +91,8 @@ def claim_state_dir(base: Path) -> Path:
     for number in range(1024):
         slot = base / f"slot-{number}"
         slot.mkdir(parents=True, exist_ok=True)
-        handle = (slot / ".lock").open("a")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
+        handle = try_lock(slot / ".lock")
+        if handle is None:
             continue
         _held.append(handle)
         return slot

@@ -23,6 +23,7 @@ from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigPublisher
 from headwater.streams.kafka import AckedProducer, partitions_of
 from headwater.streams.topics import Topics
+from tests.support.config import publish_entries
 from tests.support.intake import Sender
 from tests.support.kafka import read_topic
 from tests.support.polling import eventually
@@ -105,16 +106,7 @@ async def test_flows_and_segments_run_in_the_profile_agent(
     producer = AckedProducer(settings)
     await producer.start(wait=10)
     publisher = ConfigPublisher(settings, codec, producer)
-    for kind, entity_id, data in CONFIG:
-        await publisher.publish(
-            kind=kind,
-            tenant="default",
-            env="production",
-            entity_id=entity_id,
-            data=data,
-            version=1,
-            updated_by="test",
-        )
+    await publish_entries(publisher, CONFIG)
     worker = start_worker(settings, tmp_path / "worker.log")
     store = await connect_search(settings, node_class=endpoints.es_node_class)
     profiles = profiles_alias(settings.index_prefix, "default", "production")

@@ -7,16 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
-from headwater.core.intake import (
-    IntakeLimits,
-    RequestMeta,
-    build_tracker_batch,
-    parse_tracker_payload,
-)
-from headwater.core.sources import EventSource
 from headwater.core.tenancy import profiles_alias, sessions_alias
 from headwater.infra.init import run_init
 from headwater.infra.search import connect_search
@@ -24,7 +16,7 @@ from headwater.schemas import INTAKE_BATCH
 from headwater.streams.codec import AvroCodec
 from headwater.streams.kafka import AckedProducer
 from headwater.streams.topics import Topics
-from tests.support.intake import Sender
+from tests.support.intake import Sender, tracker_batch
 from tests.support.polling import eventually
 from tests.support.processes import start_worker
 from tests.support.services import Endpoints, settings_for
@@ -38,8 +30,6 @@ async def test_sessions_split_at_a_gap_whatever_order_events_arrive_in(
     settings = settings_for(endpoints, tmp_path)
     await run_init(settings)
     codec = AvroCodec.default()
-    source = EventSource(id="src", tenant="default", env="production")
-    limits = IntakeLimits(settings.max_event_bytes, settings.max_request_bytes)
     producer = AckedProducer(settings)
     await producer.start(wait=10)
     # 10:00, then 10:40 (over 30 minutes later), then 10:20 arriving late, then 11:30:
@@ -51,12 +41,7 @@ async def test_sessions_split_at_a_gap_whatever_order_events_arrive_in(
                 "profile": {"id": "walker"},
                 "events": [{"type": "page-view", "time": {"create": f"2026-11-28T{clock}:00Z"}}],
             }
-            accepted = build_tracker_batch(
-                parse_tracker_payload(orjson.dumps(body)),
-                source,
-                RequestMeta(received_at=1_795_900_000_000 + n),
-                limits,
-            )
+            accepted = tracker_batch(settings, body, received_at=1_795_900_000_000 + n)
             topic = Topics(settings.topic_prefix).intake
             await producer.send(topic, codec.encode(INTAKE_BATCH, accepted.record), accepted.key)
     finally:

@@ -32,6 +32,7 @@ from headwater.streams.config_log import ConfigPublisher
 from headwater.streams.kafka import AckedProducer
 from headwater.streams.topics import Topics
 from tests.e2e.test_automation import CONFIG, purchase, records_in
+from tests.support.config import publish_entries
 from tests.support.intake import Sender
 from tests.support.polling import eventually
 from tests.support.processes import start_worker
@@ -113,16 +114,7 @@ async def test_replay_rebuilds_the_live_generation_document_for_document(
     producer = AckedProducer(settings)
     await producer.start(wait=10)
     publisher = ConfigPublisher(settings, codec, producer)
-    for kind, entity_id, data in CONFIG:
-        await publisher.publish(
-            kind=kind,
-            tenant="default",
-            env=ENV,
-            entity_id=entity_id,
-            data=data,
-            version=1,
-            updated_by="test",
-        )
+    await publish_entries(publisher, CONFIG, env=ENV)
     worker = start_worker(settings, tmp_path / "worker.log")
     store = await connect_search(settings, node_class=endpoints.es_node_class)
     live = Live(store, settings.index_prefix)

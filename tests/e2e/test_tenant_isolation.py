@@ -10,17 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from headwater.core.automation import FLOW_KIND, RULE_KIND
-from headwater.core.intake import (
-    IntakeLimits,
-    RequestMeta,
-    build_tracker_batch,
-    parse_tracker_payload,
-)
-from headwater.core.sources import EventSource
 from headwater.core.tenancy import events_alias
 from headwater.errors import HeadwaterError
 from headwater.infra.init import run_init
@@ -31,6 +23,9 @@ from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigPublisher
 from headwater.streams.kafka import AckedProducer
 from headwater.streams.topics import Topics
+from tests.support.config import publish_entries
+from tests.support.flows import FLOOD, FLOOD_RULE
+from tests.support.intake import tracker_batch
 from tests.support.kafka import read_topic
 from tests.support.polling import eventually
 from tests.support.processes import start_worker
@@ -39,17 +34,6 @@ from tests.support.services import Endpoints, settings_for
 pytestmark = pytest.mark.e2e
 
 CODEC = AvroCodec.default()
-FLOOD = {
-    "nodes": [
-        {"id": "start", "action": "start"},
-        {
-            "id": "write",
-            "action": "update-traits",
-            "config": {"traits": {f"t{i}": {"path": "event.properties.v"} for i in range(300)}},
-        },
-    ],
-    "edges": [{"from": "start", "to": "write"}],
-}
 
 
 class Tenants:
@@ -61,12 +45,7 @@ class Tenants:
 
     async def track(self, tenant: str, profile: str, event: dict[str, Any]) -> str:
         body = {"source": {"id": "src"}, "profile": {"id": profile}, "events": [event]}
-        accepted = build_tracker_batch(
-            parse_tracker_payload(orjson.dumps(body)),
-            EventSource(id="src", tenant=tenant, env="production"),
-            RequestMeta(received_at=int(time.time() * 1000)),
-            IntakeLimits(self._settings.max_event_bytes, self._settings.max_request_bytes),
-        )
+        accepted = tracker_batch(self._settings, body, tenant=tenant)
         topic = Topics(self._settings.topic_prefix).intake
         await self._producer.send(topic, CODEC.encode(INTAKE_BATCH, accepted.record), accepted.key)
         return accepted.event_ids[0]
@@ -100,19 +79,8 @@ async def test_a_tenant_whose_outputs_cannot_be_sent_does_not_slow_another(
     producer = AckedProducer(settings)
     await producer.start(wait=10)
     publisher = ConfigPublisher(settings, CODEC, producer)
-    for kind, entity_id, data in [
-        (FLOW_KIND, "flood", FLOOD),
-        (RULE_KIND, "on-flood", {"flow_id": "flood", "event_type": "flood"}),
-    ]:
-        await publisher.publish(
-            kind=kind,
-            tenant="ta",
-            env="production",
-            entity_id=entity_id,
-            data=data,
-            version=1,
-            updated_by="test",
-        )
+    flood = [(FLOW_KIND, "flood", FLOOD), (RULE_KIND, "on-flood", FLOOD_RULE)]
+    await publish_entries(publisher, flood, tenant="ta")
     worker = start_worker(settings, tmp_path / "worker.log")
     store = await connect_search(settings, node_class=endpoints.es_node_class)
     tenants = Tenants(settings, producer)

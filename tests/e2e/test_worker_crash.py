@@ -9,16 +9,8 @@ import random
 import signal
 from pathlib import Path
 
-import orjson
 import pytest
 
-from headwater.core.intake import (
-    IntakeLimits,
-    RequestMeta,
-    build_tracker_batch,
-    parse_tracker_payload,
-)
-from headwater.core.sources import EventSource
 from headwater.core.tenancy import events_alias, profiles_alias
 from headwater.infra.embedded import ManagedProcess
 from headwater.infra.init import run_init
@@ -28,6 +20,7 @@ from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.kafka import AckedProducer
 from headwater.streams.topics import Topics
+from tests.support.intake import tracker_batch
 from tests.support.polling import eventually
 from tests.support.processes import start_worker
 from tests.support.services import Endpoints, settings_for
@@ -44,8 +37,6 @@ PROFILES = 50
 async def produce(settings: Settings, count: int) -> set[str]:
     """Intake batches as the collector writes them, at a steady pace; returns event ids."""
     codec = AvroCodec.default()
-    source = EventSource(id="src", tenant="default", env="production")
-    limits = IntakeLimits(settings.max_event_bytes, settings.max_request_bytes)
     producer = AckedProducer(settings)
     await producer.start(wait=10)
     topic = Topics(settings.topic_prefix).intake
@@ -57,12 +48,7 @@ async def produce(settings: Settings, count: int) -> set[str]:
                 "profile": {"id": f"p{n % PROFILES}"},
                 "events": [{"type": f"t{i}", "properties": {"n": n}} for i in range(4)],
             }
-            accepted = build_tracker_batch(
-                parse_tracker_payload(orjson.dumps(body)),
-                source,
-                RequestMeta(received_at=1_795_900_000_000 + n),
-                limits,
-            )
+            accepted = tracker_batch(settings, body, received_at=1_795_900_000_000 + n)
             await producer.send(topic, codec.encode(INTAKE_BATCH, accepted.record), accepted.key)
             ids.update(accepted.event_ids)
             if n % 100 == 0:

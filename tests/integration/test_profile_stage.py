@@ -10,15 +10,8 @@ import pytest
 
 from headwater.agents.profile import ProfileStage
 from headwater.core.documents import Applied, Resolution, event_documents
-from headwater.core.intake import (
-    IntakeLimits,
-    RequestMeta,
-    build_tracker_batch,
-    parse_tracker_payload,
-)
 from headwater.core.mapping import MAPPING_KIND
 from headwater.core.profiles import Profile
-from headwater.core.sources import EventSource
 from headwater.core.validation import EVENT_TYPE_KIND
 from headwater.infra.init import run_init
 from headwater.schemas import INTAKE_BATCH, PROCESSED_BATCH, PROFILE_SNAPSHOT
@@ -28,6 +21,9 @@ from headwater.streams.deadletter import DeadLetters, SourceMessage
 from headwater.streams.kafka import AckedProducer
 from headwater.streams.table_state import MemoryState
 from headwater.streams.topics import Topics
+from tests.support.config import publish_entries
+from tests.support.dead_letters import refusing_dead_letters
+from tests.support.intake import intake_source_message, tracker_batch
 from tests.support.kafka import read_topic
 
 pytestmark = pytest.mark.integration
@@ -40,16 +36,10 @@ def intake(settings: Settings, profile: str | None, offset: int, types: list[str
     body: dict[str, Any] = {"source": {"id": "src"}, "events": [{"type": t} for t in types]}
     if profile:
         body["profile"] = {"id": profile}
-    accepted = build_tracker_batch(
-        parse_tracker_payload(orjson.dumps(body)),
-        EventSource(id="src", tenant="default", env="production"),
-        RequestMeta(received_at=T0 + offset * 60_000),
-        IntakeLimits(settings.max_event_bytes, settings.max_request_bytes),
-        profile_less=profile is None,
+    accepted = tracker_batch(
+        settings, body, received_at=T0 + offset * 60_000, profile_less=profile is None
     )
-    topic = Topics(settings.topic_prefix).intake
-    value = CODEC.encode(INTAKE_BATCH, accepted.record)
-    return SourceMessage(topic, 0, offset, accepted.key, value)
+    return intake_source_message(settings, accepted, offset)
 
 
 async def test_profiles_fold_outputs_are_acknowledged_and_replays_skipped(
@@ -63,11 +53,8 @@ async def test_profiles_fold_outputs_are_acknowledged_and_replays_skipped(
     async def send(topic: str, key: bytes, value: bytes) -> Any:
         return asyncio.ensure_future(producer.send(topic, value, key))
 
-    async def no_dead_letters(key: bytes | None, value: bytes) -> None:
-        raise AssertionError("nothing here should be dead-lettered")
-
     stage = ProfileStage(
-        settings, CODEC, MemoryState(table), send, DeadLetters(CODEC, "profile", no_dead_letters)
+        settings, CODEC, MemoryState(table), send, refusing_dead_letters("profile")
     )
     messages = [
         intake(settings, "ann", 0, ["page-view", "page-view"]),
@@ -154,41 +141,22 @@ async def fold_with_config(
     async def send(topic: str, key: bytes, value: bytes) -> Any:
         return asyncio.ensure_future(producer.send(topic, value, key))
 
-    async def no_dead_letters(key: bytes | None, value: bytes) -> None:
-        raise AssertionError("nothing here should be dead-lettered")
-
     rules = ConfiguredRules(settings, config)
     stage = ProfileStage(
         settings,
         CODEC,
         MemoryState(table),
         send,
-        DeadLetters(CODEC, "profile", no_dead_letters),
+        refusing_dead_letters("profile"),
         rules,
     )
     publisher = ConfigPublisher(settings, CODEC, producer)
     try:
-        for kind, entity_id, data in entries:
-            entry = await publisher.publish(
-                kind=kind,
-                tenant="default",
-                env="production",
-                entity_id=entity_id,
-                data=data,
-                version=1,
-                updated_by="test",
-            )
+        for entry in await publish_entries(publisher, entries):
             await config.wait_for(entry.key, 1)
         body = {"source": {"id": "src"}, "profile": {"id": "cy"}, "events": events}
-        accepted = build_tracker_batch(
-            parse_tracker_payload(orjson.dumps(body)),
-            EventSource(id="src", tenant="default", env="production"),
-            RequestMeta(received_at=T0),
-            IntakeLimits(settings.max_event_bytes, settings.max_request_bytes),
-        )
-        topic = Topics(settings.topic_prefix).intake
-        value = CODEC.encode(INTAKE_BATCH, accepted.record)
-        await stage.handle([SourceMessage(topic, 0, 0, accepted.key, value)])
+        accepted = tracker_batch(settings, body, received_at=T0)
+        await stage.handle([intake_source_message(settings, accepted, 0)])
     finally:
         await config.stop()
         await producer.stop()

@@ -8,29 +8,24 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import orjson
 import pytest
 
 from headwater.agents.profile import ProfileStage
 from headwater.core.automation import Automation
 from headwater.core.flows.model import Flow
 from headwater.core.flows.rules import rule_from_config
-from headwater.core.intake import (
-    IntakeLimits,
-    RequestMeta,
-    build_tracker_batch,
-    parse_tracker_payload,
-)
 from headwater.core.profiles import Profile
-from headwater.core.sources import EventSource
 from headwater.infra.init import run_init
-from headwater.schemas import DEAD_LETTER, INTAKE_BATCH, PROCESSED_BATCH
+from headwater.schemas import DEAD_LETTER, PROCESSED_BATCH
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.deadletter import DeadLetters, SourceMessage
 from headwater.streams.sender import RetryingSender
 from headwater.streams.table_state import MemoryState
 from headwater.streams.topics import Topics
+from tests.support.dead_letters import refusing_dead_letters
+from tests.support.flows import FLOOD, FLOOD_RULE
+from tests.support.intake import intake_source_message, tracker_batch
 from tests.support.kafka import read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -39,23 +34,9 @@ CODEC = AvroCodec.default()
 T0 = 1_795_900_000_000
 BIG = "x" * 20_000
 
-FLOOD = Flow.from_dict(  # 300 traits, each the event's 20,000-character value: ~6 MB
-    {
-        "id": "flood",
-        "nodes": [
-            {"id": "start", "action": "start"},
-            {
-                "id": "write",
-                "action": "update-traits",
-                "config": {"traits": {f"t{i}": {"path": "event.properties.v"} for i in range(300)}},
-            },
-        ],
-        "edges": [{"from": "start", "to": "write"}],
-    }
-)
 AUTOMATION = Automation(
-    rules=(rule_from_config({"id": "r", "flow_id": "flood", "event_type": "flood"}),),
-    flows={"flood": FLOOD},
+    rules=(rule_from_config({"id": "r", **FLOOD_RULE}),),
+    flows={"flood": Flow.from_dict({"id": "flood", **FLOOD})},  # with BIG: ~6 MB
 )
 
 
@@ -63,14 +44,8 @@ def intake(
     settings: Settings, profile: str, offset: int, events: list[dict[str, Any]]
 ) -> SourceMessage:
     body = {"source": {"id": "src"}, "profile": {"id": profile}, "events": events}
-    accepted = build_tracker_batch(
-        parse_tracker_payload(orjson.dumps(body)),
-        EventSource(id="src", tenant="default", env="production"),
-        RequestMeta(received_at=T0 + offset * 60_000),
-        IntakeLimits(settings.max_event_bytes, settings.max_request_bytes),
-    )
-    value = CODEC.encode(INTAKE_BATCH, accepted.record)
-    return SourceMessage(Topics(settings.topic_prefix).intake, 0, offset, accepted.key, value)
+    accepted = tracker_batch(settings, body, received_at=T0 + offset * 60_000)
+    return intake_source_message(settings, accepted, offset)
 
 
 async def test_an_oversized_flow_output_is_dead_lettered_and_the_batch_goes_on(
@@ -121,12 +96,9 @@ async def test_an_event_over_a_profile_limit_is_applied_and_marked(settings: Set
     send = RetryingSender(settings, "profile")
     await send.producer.start(wait=10)
 
-    async def no_dead_letters(key: bytes | None, value: bytes) -> None:
-        raise AssertionError("nothing here should be dead-lettered")
-
     table: dict[bytes, bytes] = {}
     stage = ProfileStage(
-        settings, CODEC, MemoryState(table), send, DeadLetters(CODEC, "profile", no_dead_letters)
+        settings, CODEC, MemoryState(table), send, refusing_dead_letters("profile")
     )
     identify = {"type": "identify", "properties": {"traits": {"bio": BIG, "plan": "gold"}}}
     try:

@@ -11,13 +11,6 @@ import pytest
 import pytest_asyncio
 
 from headwater.agents.storage import StorageStage
-from headwater.core.intake import (
-    IntakeLimits,
-    RequestMeta,
-    build_tracker_batch,
-    parse_tracker_payload,
-)
-from headwater.core.sources import EventSource
 from headwater.core.tenancy import (
     events_alias,
     events_index,
@@ -34,6 +27,7 @@ from headwater.streams.codec import AvroCodec
 from headwater.streams.deadletter import DeadLetters, SourceMessage
 from headwater.streams.kafka import AckedProducer
 from headwater.streams.topics import Topics
+from tests.support.intake import intake_source_message, tracker_batch
 from tests.support.kafka import read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -99,20 +93,12 @@ def snapshot_message(settings: Settings, version: int, offset: int) -> SourceMes
 
 
 def intake_message(settings: Settings, events: int, offset: int = 0) -> SourceMessage:
-    source = EventSource(id="src", tenant="default", env="production")
     body = {
         "source": {"id": "src"},
         "context": {"page": {"url": "https://shop.example/"}},
         "events": [{"type": "page-view", "properties": {"n": i}} for i in range(events)],
     }
-    accepted = build_tracker_batch(
-        parse_tracker_payload(orjson.dumps(body)),
-        source,
-        RequestMeta(received_at=int(datetime.now(UTC).timestamp() * 1000)),
-        IntakeLimits(settings.max_event_bytes, settings.max_request_bytes),
-    )
-    value = CODEC.encode(INTAKE_BATCH, accepted.record)
-    return SourceMessage(Topics(settings.topic_prefix).intake, 0, offset, accepted.key, value)
+    return intake_source_message(settings, tracker_batch(settings, body), offset)
 
 
 async def test_redelivered_batches_are_stored_once(

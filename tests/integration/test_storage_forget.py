@@ -4,19 +4,10 @@ before the state was forgotten), and keeps those of the new profile with the sam
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import orjson
 import pytest
 
 from headwater.agents.storage import StorageStage
-from headwater.core.intake import (
-    IntakeLimits,
-    RequestMeta,
-    build_tracker_batch,
-    parse_tracker_payload,
-)
-from headwater.core.sources import EventSource
 from headwater.core.tenancy import events_alias
 from headwater.infra.init import run_init
 from headwater.infra.search import SearchStore
@@ -24,8 +15,10 @@ from headwater.infra.search.writer import BulkWriter
 from headwater.schemas import INTAKE_BATCH, PROCESSED_BATCH, PROFILE_SNAPSHOT
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
-from headwater.streams.deadletter import DeadLetters, SourceMessage
+from headwater.streams.deadletter import SourceMessage
 from headwater.streams.topics import Topics
+from tests.support.dead_letters import refusing_dead_letters
+from tests.support.intake import tracker_batch
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -35,12 +28,7 @@ CODEC = AvroCodec.default()
 def processed(settings: Settings, profile: str, version: int, offset: int) -> SourceMessage:
     """One page view of ``profile``, applied at ``version``."""
     body = {"source": {"id": "src"}, "profile": {"id": profile}, "events": [{"type": "page-view"}]}
-    accepted = build_tracker_batch(
-        parse_tracker_payload(orjson.dumps(body)),
-        EventSource(id="src", tenant="default", env="production"),
-        RequestMeta(received_at=int(datetime.now(UTC).timestamp() * 1000)),
-        IntakeLimits(settings.max_event_bytes, settings.max_request_bytes),
-    )
+    accepted = tracker_batch(settings, body)
     intake = CODEC.encode(INTAKE_BATCH, accepted.record)
     batch = accepted.record
     record = {
@@ -76,15 +64,12 @@ async def test_a_forgotten_profiles_events_go_with_its_deletion(
 ) -> None:
     await run_init(settings)
 
-    async def refuse(key: bytes | None, value: bytes) -> None:
-        raise AssertionError("nothing here should be dead-lettered")
-
     stage = StorageStage(
         settings,
         CODEC,
         search,
         BulkWriter(search, max_backoff=1.0),
-        DeadLetters(CODEC, "s", refuse),
+        refusing_dead_letters("s"),
     )
     # v1, v2: the old profile; the API deleted v1 already, v2 is stored after that; v4:
     # the new profile with the same id, stored before the deletion came by; p-other kept

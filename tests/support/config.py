@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
+from headwater.core.config import ConfigEntry
 from headwater.core.sources import SOURCE_KIND
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
@@ -24,3 +28,26 @@ async def publish_source(settings: Settings, source_id: str, version: int, **dat
         )
     finally:
         await producer.stop()
+
+
+async def publish_entries(
+    publisher: ConfigPublisher,
+    entries: Iterable[tuple[str, str, dict[str, Any]]],
+    *,
+    tenant: str = "default",
+    env: str = "production",
+) -> list[ConfigEntry]:
+    """Publish each (kind, id, data) of ``entries`` as its first version, in order."""
+    published = []
+    for kind, entity_id, data in entries:
+        entry = await publisher.publish(
+            kind=kind,
+            tenant=tenant,
+            env=env,
+            entity_id=entity_id,
+            data=data,
+            version=1,
+            updated_by="test",
+        )
+        published.append(entry)
+    return published

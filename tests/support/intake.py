@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from headwater.core.intake import (
+    Accepted,
     IntakeLimits,
     RequestMeta,
     build_tracker_batch,
@@ -20,10 +21,41 @@ from headwater.core.sources import EventSource
 from headwater.schemas import INTAKE_BATCH
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
+from headwater.streams.deadletter import SourceMessage
 from headwater.streams.kafka import AckedProducer
 from headwater.streams.topics import Topics
 
-__all__ = ["Sender"]
+__all__ = ["Sender", "intake_source_message", "tracker_batch"]
+
+_CODEC = AvroCodec.default()
+
+
+def tracker_batch(
+    settings: Settings,
+    body: dict[str, Any],
+    *,
+    tenant: str = "default",
+    env: str = "production",
+    received_at: int | None = None,
+    profile_less: bool = False,
+) -> Accepted:
+    """``body``, a ``/track`` payload, accepted as the collector accepts it from source
+    ``src`` of ``tenant``/``env``; received now, or at ``received_at`` (epoch ms)."""
+    if received_at is None:
+        received_at = int(datetime.now(UTC).timestamp() * 1000)
+    return build_tracker_batch(
+        parse_tracker_payload(orjson.dumps(body)),
+        EventSource(id="src", tenant=tenant, env=env),
+        RequestMeta(received_at=received_at),
+        IntakeLimits(settings.max_event_bytes, settings.max_request_bytes),
+        profile_less=profile_less,
+    )
+
+
+def intake_source_message(settings: Settings, accepted: Accepted, offset: int) -> SourceMessage:
+    """``accepted`` as a stage reads it from the intake topic (partition 0, ``offset``)."""
+    value = _CODEC.encode(INTAKE_BATCH, accepted.record)
+    return SourceMessage(Topics(settings.topic_prefix).intake, 0, offset, accepted.key, value)
 
 
 class Sender:
@@ -43,12 +75,7 @@ class Sender:
 
     async def send(self, profile: str, events: list[dict[str, Any]]) -> None:
         body = {"source": {"id": "src"}, "profile": {"id": profile}, "events": events}
-        accepted = build_tracker_batch(
-            parse_tracker_payload(orjson.dumps(body)),
-            self._source,
-            RequestMeta(received_at=int(datetime.now(UTC).timestamp() * 1000)),
-            self._limits,
-        )
+        accepted = tracker_batch(self._settings, body, env=self._source.env)
         value = self._codec.encode(INTAKE_BATCH, accepted.record)
         await self._producer.send(Topics(self._settings.topic_prefix).intake, value, accepted.key)
         self.sent[profile] += len(events)

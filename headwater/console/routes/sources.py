@@ -97,9 +97,23 @@ async def add_write_key(
     scope: Write, entity_id: EntityId, body: WriteKeyIn, x_context: ConfigContext
 ) -> WriteKeyOut:
     current = scope.config.get(SOURCE_KIND, x_context, entity_id)
-    issued = new_write_key(body.name)
-    data = {**current.data, "write_keys": [*current.data.get("write_keys", []), issued]}
-    await scope.config.put(SOURCE_KIND, x_context, entity_id, data)
+    keys = current.data.get("write_keys", [])
+    return await _with_new_key(scope, x_context, entity_id, current, keys, body.name)
+
+
+async def _with_new_key(
+    scope: Scope,
+    context: str,
+    entity_id: str,
+    current: ConfigEntry,
+    keys: list[dict[str, Any]],
+    name: str,
+) -> WriteKeyOut:
+    """Store the source (``current``) with ``keys`` and a new key called ``name``;
+    returns the new key, shown this once."""
+    issued = new_write_key(name)
+    data = {**current.data, "write_keys": [*keys, issued]}
+    await scope.config.put(SOURCE_KIND, context, entity_id, data)
     return WriteKeyOut.of(issued, reveal=True)
 
 
@@ -137,8 +151,6 @@ async def rotate_write_key(
     current = scope.config.get(SOURCE_KIND, x_context, entity_id)
     keys = _named(current, body)
     old = next(k for k in keys if body.matches(k))
-    issued = new_write_key(str(old.get("name", "")))
     keys = [{**k, "revoked": True} if body.matches(k) else k for k in keys]
-    data = {**current.data, "write_keys": [*keys, issued]}
-    await scope.config.put(SOURCE_KIND, x_context, entity_id, data)
-    return WriteKeyOut.of(issued, reveal=True)
+    name = str(old.get("name", ""))
+    return await _with_new_key(scope, x_context, entity_id, current, keys, name)

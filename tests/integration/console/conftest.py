@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -18,7 +19,9 @@ from argon2 import PasswordHasher
 from headwater.console import create_app
 from headwater.console.passwords import PasswordVault
 from headwater.console.runtime import ConsoleRuntime
+from headwater.core.tenancy import events_index
 from headwater.infra.init import run_init
+from headwater.infra.search import BulkAction
 from headwater.settings import Settings
 from tests.support.services import Endpoints, settings_for
 
@@ -81,6 +84,36 @@ class Api:
         )
         assert response.status_code in (201, 409), response.text
         return await self.token(email)
+
+    async def store(self, tenant: str, env: str, actions: list[BulkAction]) -> None:
+        """Write documents of ``tenant``/``env`` (every one must be written), then
+        refresh its events, profiles and sessions so that reads see them."""
+        outcome = await self.runtime.search.bulk(actions)
+        assert outcome.written == len(actions), outcome
+        prefix = self.settings.index_prefix
+        for family in ("events", "profiles", "sessions"):
+            await self.runtime.search.refresh(f"{prefix}-{tenant}-{env}-{family}")
+
+
+def event_action(
+    settings: Settings, tenant: str, env: str, now: datetime, event: str, kind: str, profile: str
+) -> BulkAction:
+    """An event ``event`` of type ``kind``, of ``profile`` and its session ``se-{profile}``,
+    as the worker writes it (created and inserted ``now``)."""
+    stamp = now.isoformat()
+    return BulkAction(
+        events_index(settings.index_prefix, tenant, env, now),
+        event,
+        {
+            "id": event,
+            "type": kind,
+            "tenant": tenant,
+            "env": env,
+            "profile": {"id": profile},
+            "session": {"id": f"se-{profile}"},
+            "time": {"create": stamp, "insert": stamp},
+        },
+    )
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="module")

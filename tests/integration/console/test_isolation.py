@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from headwater.core.tenancy import events_index, generation_index, profiles_alias, sessions_alias
+from headwater.core.tenancy import generation_index, profiles_alias, sessions_alias
 from headwater.infra.search import BulkAction
-from tests.integration.console.conftest import Api
+from tests.integration.console.conftest import Api, event_action
 from tests.integration.console.test_routes_need_auth import TMS, enumerate_routes
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -38,19 +38,7 @@ async def store_data(api: Api, tenant: str, env: str, profile_id: str) -> None:
     now = datetime.now(UTC)
     stamp = now.isoformat()
     actions = [
-        BulkAction(
-            events_index(prefix, tenant, env, now),
-            f"ev-{profile_id}",
-            {
-                "id": f"ev-{profile_id}",
-                "type": "purchase",
-                "tenant": tenant,
-                "env": env,
-                "profile": {"id": profile_id},
-                "session": {"id": f"se-{profile_id}"},
-                "time": {"create": stamp, "insert": stamp},
-            },
-        ),
+        event_action(api.settings, tenant, env, now, f"ev-{profile_id}", "purchase", profile_id),
         BulkAction(
             generation_index(profiles_alias(prefix, tenant, env)),
             profile_id,
@@ -70,10 +58,7 @@ async def store_data(api: Api, tenant: str, env: str, profile_id: str) -> None:
             op="index",
         ),
     ]
-    outcome = await api.runtime.search.bulk(actions)
-    assert outcome.written == 3, outcome
-    for alias in ("events", "profiles", "sessions"):
-        await api.runtime.search.refresh(f"{prefix}-{tenant}-{env}-{alias}")
+    await api.store(tenant, env, actions)
 
 
 async def test_a_tenant_cannot_touch_another_tenants_configuration(api: Api) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from headwater.core.tenancy import events_index, generation_index, profiles_alias, sessions_alias
+from headwater.core.tenancy import generation_index, profiles_alias, sessions_alias
 from headwater.infra.search import BulkAction
-from tests.integration.console.conftest import Api
+from tests.integration.console.conftest import Api, event_action
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -33,22 +33,9 @@ async def store_merged(api: Api) -> None:
     """As the worker writes them: mr-b (2 events) merged into mr-a (3 of its own)."""
     prefix = api.settings.index_prefix
     now = datetime.now(UTC)
-    stamp = now.isoformat()
     owners = {"mr-a": 3, "mr-b": 2, "mr-c": 1}
     actions = [
-        BulkAction(
-            events_index(prefix, TENANT, ENV, now),
-            f"ev-{owner}-{n}",
-            {
-                "id": f"ev-{owner}-{n}",
-                "type": "page-view",
-                "tenant": TENANT,
-                "env": ENV,
-                "profile": {"id": owner},
-                "session": {"id": f"se-{owner}"},
-                "time": {"create": stamp, "insert": stamp},
-            },
-        )
+        event_action(api.settings, TENANT, ENV, now, f"ev-{owner}-{n}", "page-view", owner)
         for owner, count in owners.items()
         for n in range(count)
     ]
@@ -68,10 +55,7 @@ async def store_merged(api: Api) -> None:
         profile("mr-c", 1),
     ):
         actions.append(BulkAction(profiles, doc["id"], doc, op="index"))
-    outcome = await api.runtime.search.bulk(actions)
-    assert outcome.written == len(actions), outcome
-    for family in ("events", "profiles", "sessions"):
-        await api.runtime.search.refresh(f"{prefix}-{TENANT}-{ENV}-{family}")
+    await api.store(TENANT, ENV, actions)
 
 
 async def test_reads_follow_merges(api: Api) -> None:

@@ -9,20 +9,15 @@ from typing import Any
 import orjson
 
 from headwater.agents.profile import ProfileStage
-from headwater.core.intake import (
-    IntakeLimits,
-    RequestMeta,
-    build_tracker_batch,
-    parse_tracker_payload,
-)
 from headwater.core.profile_ops import op
-from headwater.core.sources import EventSource
-from headwater.schemas import IDENTITY_CLAIM, INTAKE_BATCH, PROFILE_OP, PROFILE_SNAPSHOT
+from headwater.schemas import IDENTITY_CLAIM, PROFILE_OP, PROFILE_SNAPSHOT
 from headwater.settings import load_settings
 from headwater.streams.codec import AvroCodec
-from headwater.streams.deadletter import DeadLetters, SourceMessage
+from headwater.streams.deadletter import SourceMessage
 from headwater.streams.table_state import MemoryState
 from headwater.streams.topics import Topics
+from tests.support.dead_letters import refusing_dead_letters
+from tests.support.intake import intake_source_message, tracker_batch
 
 CODEC = AvroCodec.default()
 SETTINGS = load_settings(topic_prefix="cuts")
@@ -35,15 +30,8 @@ def identify(profile: str, email: str) -> SourceMessage:
         "profile": {"id": profile},
         "events": [{"type": "identify", "properties": {"email": email}}],
     }
-    accepted = build_tracker_batch(
-        parse_tracker_payload(orjson.dumps(body)),
-        EventSource(id="src", tenant="default", env="production"),
-        RequestMeta(received_at=1_795_900_000_000),
-        IntakeLimits(SETTINGS.max_event_bytes, SETTINGS.max_request_bytes),
-    )
-    return SourceMessage(
-        TOPICS.intake, 0, 0, accepted.key, CODEC.encode(INTAKE_BATCH, accepted.record)
-    )
+    accepted = tracker_batch(SETTINGS, body, received_at=1_795_900_000_000)
+    return intake_source_message(SETTINGS, accepted, 0)
 
 
 def absorb(profile: str, into: str) -> SourceMessage:
@@ -64,10 +52,7 @@ async def outputs(*cuts: list[SourceMessage]) -> tuple[dict[str, Any], list[str]
         sent.append((topic, value))
         return acknowledged()
 
-    async def refuse(key: bytes | None, value: bytes) -> None:
-        raise AssertionError("nothing here should be dead-lettered")
-
-    stage = ProfileStage(SETTINGS, CODEC, MemoryState(), send, DeadLetters(CODEC, "p", refuse))
+    stage = ProfileStage(SETTINGS, CODEC, MemoryState(), send, refusing_dead_letters("p"))
     for cut in cuts:
         sent_before = len(sent)
         await stage.handle(cut)

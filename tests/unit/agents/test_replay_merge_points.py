@@ -12,8 +12,9 @@ from headwater.core.offsets import record as record_offset
 from headwater.core.profile_ops import op
 from headwater.core.profiles import Profile
 from headwater.schemas import INTAKE_BATCH, PROCESSED_BATCH
-from headwater.streams.deadletter import DeadLetters, SourceMessage
+from headwater.streams.deadletter import SourceMessage
 from headwater.streams.table_state import MemoryState
+from tests.support.dead_letters import refusing_dead_letters
 from tests.unit.agents.test_profile_stage_cuts import CODEC, SETTINGS, TOPICS, absorb, identify
 
 
@@ -51,15 +52,12 @@ async def fed(
             sent.append((topic, CODEC.decode(PROCESSED_BATCH, value)))
         return acknowledged()
 
-    async def refuse(key: bytes | None, value: bytes) -> None:
-        raise AssertionError("nothing here should be dead-lettered")
-
     stage = ProfileStage(
         SETTINGS,
         CODEC,
         MemoryState(),
         send,
-        DeadLetters(CODEC, "p", refuse),
+        refusing_dead_letters("p"),
         applied_before_merge=applied_before_merge,
     )
     for message in messages:
