@@ -120,7 +120,9 @@ class TenantData:
         if not there:
             return None
         what = f"{there} {family if there > 1 else family[:-1]}"
-        return f"none in {env}; {see_other(other(env), what + (' that match' if filters else ''))}"
+        # merged=false is every profile listing's default, not a filter the caller named
+        named = {k: v for k, v in filters.items() if (k, v) != ("merged", "false")}
+        return f"none in {env}; {see_other(other(env), what + (' that match' if named else ''))}"
 
     async def merged_ids(self, env: str, profile_id: str) -> list[str]:
         """``profile_id`` and the id of every profile merged into it."""

@@ -84,7 +84,12 @@ async def test_reads_follow_merges(api: Api) -> None:
     assert (await get("/profiles", merged="any"))["total"] == 3
     bad = await api.http.get("/profiles", headers=headers, params={"merged": "maybe"})
     assert bad.status_code == 422
-    assert await get("/stats") == {"events": 6, "profiles": 2, "sessions": 3}
+    stats = await get("/stats")
+    assert {k: stats[k] for k in ("events", "profiles", "sessions")} == {
+        "events": 6,
+        "profiles": 2,
+        "sessions": 3,
+    }
 
     # forgetting the survivor forgets what was merged into it, events included
     forgotten = await api.http.delete("/profiles/mr-a", headers=headers)
