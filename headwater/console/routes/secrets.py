@@ -98,11 +98,12 @@ async def put_secret(
         raise InvalidInput(f"a secret holds at most {MAX_SECRET_BYTES} bytes", field="value")
     box = secret_box(scope.runtime.settings)  # 503 without HEADWATER_SECRETS_KEY
     current = scope.config.find(SECRET_KIND, x_context, name)
-    created = (
-        {k: current.data[k] for k in ("created_at", "created_by") if k in current.data}
-        if current is not None
-        else {}
-    ) or {"created_at": datetime.now(UTC).isoformat(), "created_by": scope.config.actor}
+    created: dict[str, Any] = {
+        "created_at": datetime.now(UTC).isoformat(),
+        "created_by": scope.config.actor,
+    }
+    if current is not None:  # a replacement keeps who made the secret, and when
+        created.update({k: current.data[k] for k in created if k in current.data})
     data = {"sealed": box.seal(body.value), **created}
     return SecretOut.of(await scope.config.put(SECRET_KIND, x_context, name, data))
 
