@@ -59,6 +59,7 @@ __all__ = [
     "SchemaError",
     "SearchRejected",
     "SearchUnavailable",
+    "SecretsUnavailable",
     "SourceForbidden",
     "TooManyAttempts",
     "Unauthenticated",
@@ -186,6 +187,10 @@ class NotReady(DependencyError):
 
 class SearchUnavailable(DependencyError):
     pass
+
+
+class SecretsUnavailable(DependencyError):
+    """Stored secrets cannot be sealed or opened: HEADWATER_SECRETS_KEY is unset or wrong."""
 
 
 class SearchRejected(HeadwaterError):

@@ -182,6 +182,11 @@ class Settings(BaseSettings):
     admin_password: SecretStr | None = Field(
         default=None, description="first admin's password for init --admin-email"
     )
+    secrets_key: SecretStr | None = Field(
+        default=None,
+        description="encrypts the secrets flows name (API and worker); 32+ characters; "
+        "several, comma-separated: the first encrypts, each decrypts (rotation)",
+    )
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
     refresh_token_hours: int = Field(default=24, ge=1, le=24 * 90)
     login_max_failures: int = Field(default=5, ge=1, le=100)
@@ -214,6 +219,14 @@ class Settings(BaseSettings):
     def _strong_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("must have at least 32 characters")
+        return value
+
+    @field_validator("secrets_key")
+    @classmethod
+    def _strong_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        keys = value.get_secret_value().split(",") if value is not None else []
+        if any(len(key.strip()) < 32 for key in keys):
+            raise ValueError("each key must have at least 32 characters")
         return value
 
     @model_validator(mode="after")

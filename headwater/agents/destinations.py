@@ -10,6 +10,10 @@ has been delivered or dead-lettered, so Faust acks nothing still pending. A requ
 - is refused (dead-lettered at once) when it publishes outside the tenant's topic
   prefixes or to a platform topic, or when its address is not one the operator allows
   (``headwater/core/outbound_policy.py``; the address is checked at each attempt);
+- has its ``{{secret.NAME}}`` placeholders filled right before it is tried (``fill``:
+  :class:`headwater.infra.secrets.StoredSecrets`), never earlier, and is dead-lettered
+  at once when one is not set in its environment; the values never reach a dead letter
+  or a log line (they are cut out of error texts);
 - goes through its destination's circuit breaker (host for HTTP, server for the
   others): while the breaker is open the request waits instead of failing;
 - is dead-lettered (stage ``destinations``, payload = the request, reason = the last
@@ -25,7 +29,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -38,6 +42,7 @@ from headwater.core.delivery import (
     classify_exception,
 )
 from headwater.core.flows.state import OutboundRequest
+from headwater.core.secrets import secret_names
 from headwater.errors import DeliveryFailed, HeadwaterError
 from headwater.infra.outbound.addresses import topic_policy
 from headwater.infra.outbound.base import Transport
@@ -65,21 +70,39 @@ class _Outcome:
     attempts: int
 
 
-def decode_request(codec: AvroCodec, value: bytes) -> tuple[str, OutboundRequest]:
-    """The tenant whose flow asked, and the request."""
+SecretFiller = Callable[[str, str, OutboundRequest], tuple[OutboundRequest, Mapping[str, str]]]
+
+
+def no_secrets(
+    tenant: str, env: str, request: OutboundRequest
+) -> tuple[OutboundRequest, Mapping[str, str]]:
+    """For a stage without stored secrets: a request naming one is refused."""
+    if names := secret_names([request.target, request.body]):
+        raise DeliveryFailed(
+            f"secret {min(names)} cannot be used here (no secrets store)", retryable=False
+        )
+    return request, {}
+
+
+def decode_request(codec: AvroCodec, value: bytes) -> tuple[str, str, OutboundRequest]:
+    """The tenant and environment whose flow asked, and the request."""
     record = codec.decode(OUTBOUND_REQUEST, value)
     target = orjson.loads(record["target"])
     if not isinstance(target, dict):
         raise DeliveryFailed("target is not a JSON object", retryable=False)
-    return record["tenant"], OutboundRequest(
-        kind=record["kind"],
-        target=target,
-        body=orjson.loads(record["body"]),
-        idempotency_key=record["idempotency_key"],
-        flow_id=record["flow_id"],
-        node_id=record["node_id"],
-        event_id=record["event_id"],
-        not_before_ms=record["not_before_ms"],
+    return (
+        record["tenant"],
+        record["env"],
+        OutboundRequest(
+            kind=record["kind"],
+            target=target,
+            body=orjson.loads(record["body"]),
+            idempotency_key=record["idempotency_key"],
+            flow_id=record["flow_id"],
+            node_id=record["node_id"],
+            event_id=record["event_id"],
+            not_before_ms=record["not_before_ms"],
+        ),
     )
 
 
@@ -94,7 +117,9 @@ class DestinationsStage:
         clock: Callable[[], float] = time.monotonic,
         wall_ms: Callable[[], int] = lambda: int(time.time() * 1000),
         rand: Callable[[], float] = random.random,
+        fill: SecretFiller = no_secrets,
     ) -> None:
+        self._fill = fill
         self._settings = settings
         self._codec = codec
         self._transports = transports
@@ -133,19 +158,20 @@ class DestinationsStage:
 
     async def _one(self, message: SourceMessage) -> _Outcome:
         try:
-            tenant, request = decode_request(self._codec, message.value)
+            tenant, env, request = decode_request(self._codec, message.value)
             transport = self._transports.get(request.kind)
             if transport is None:
                 raise DeliveryFailed(f"unknown outbound kind {request.kind!r}", retryable=False)
             refusal = self._topics.target_refusal(request.kind, request.target, tenant)
             if refusal is not None:
                 raise DeliveryFailed(refusal, retryable=False)
-            destination = transport.destination(request)
+            destination = transport.destination(request)  # placeholders still in
+            request, values = self._fill(tenant, env, request)
         except (HeadwaterError, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             await self._dead.record(message, f"outbound request refused: {exc}")
             return _Outcome(False, 0)
         await self._hold_until(request.not_before_ms)
-        attempts, error = await self._attempts(request, transport, destination)
+        attempts, error = await self._attempts(request, transport, destination, values.values())
         if error is None:
             return _Outcome(True, attempts)
         await self._dead.record(message, error, attempts=attempts)
@@ -156,7 +182,11 @@ class DestinationsStage:
             await asyncio.sleep(wait / 1000)
 
     async def _attempts(
-        self, request: OutboundRequest, transport: Transport, destination: str
+        self,
+        request: OutboundRequest,
+        transport: Transport,
+        destination: str,
+        hidden: Collection[str] = (),
     ) -> tuple[int, str | None]:
         """Attempts made, and the last error (None once delivered)."""
         breaker = self.breaker(destination)
@@ -176,7 +206,7 @@ class DestinationsStage:
             probe = breaker.state(now) is not BreakerState.CLOSED
             try:
                 async with self._slots:  # only attempts take a slot, never the waits
-                    verdict, error = await self._attempt(request, transport)
+                    verdict, error = await self._attempt(request, transport, hidden)
             except asyncio.CancelledError:
                 if probe:
                     breaker.released()  # let another request probe
@@ -201,7 +231,9 @@ class DestinationsStage:
             )
             await asyncio.sleep(delay)
 
-    async def _attempt(self, request: OutboundRequest, transport: Transport) -> tuple[Verdict, str]:
+    async def _attempt(
+        self, request: OutboundRequest, transport: Transport, hidden: Collection[str]
+    ) -> tuple[Verdict, str]:
         try:
             async with asyncio.timeout(self._settings.outbound_timeout):
                 await transport.send(request)
@@ -210,5 +242,13 @@ class DestinationsStage:
         except TimeoutError as exc:
             return classify_exception(exc), f"timed out after {self._settings.outbound_timeout}s"
         except Exception as exc:
-            return classify_exception(exc), str(exc) or type(exc).__name__
+            return classify_exception(exc), _without(str(exc) or type(exc).__name__, hidden)
         return Verdict.DELIVERED, ""
+
+
+def _without(text: str, hidden: Collection[str]) -> str:
+    """``text`` with each secret value in it masked (an error may quote a URL path)."""
+    for value in hidden:
+        if value:
+            text = text.replace(value, "********")
+    return text

@@ -18,6 +18,7 @@ from headwater.infra.backoff import Backoff
 from headwater.infra.outbound import build_transports
 from headwater.infra.search import SearchStore, connect_search
 from headwater.infra.search.writer import BulkWriter
+from headwater.infra.secrets import StoredSecrets
 from headwater.settings import Settings
 from headwater.streams.app import create_faust_app
 from headwater.streams.codec import AvroCodec
@@ -184,10 +185,13 @@ def install_destinations(app: Any, settings: Settings, codec: AvroCodec) -> None
     send = RetryingSender(settings, "destinations")  # its producer serves kafka requests
     transports = build_transports(settings, send.producer)
     dead = DeadLetters(codec, "destinations", _dead_letter_sender(app, settings))
-    stage = DestinationsStage(settings, codec, transports, dead)
+    config = ConfigLog(settings, codec)  # the stored secrets requests name
+    fill = StoredSecrets(settings, config)
+    stage = DestinationsStage(settings, codec, transports, dead, fill=fill)
 
     @app.agent(source, name="destinations")  # type: ignore[untyped-decorator]
     async def destinations(stream: Any) -> None:
+        await config.start(wait=settings.config_wait)
         await send.producer.start(wait=settings.config_wait)
         for transport in transports.values():
             await transport.start()
@@ -197,6 +201,7 @@ def install_destinations(app: Any, settings: Settings, codec: AvroCodec) -> None
             for transport in transports.values():
                 await transport.close()
             await send.producer.stop()
+            await config.stop()
 
 
 AGENTS: dict[str, Callable[[Any, Settings, AvroCodec], None]] = {

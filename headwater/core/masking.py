@@ -7,7 +7,8 @@ what it read sends the masks: :func:`restore_masked` puts the stored value back 
 the mask still stands at the same place, so saving never loses a credential (a new
 value replaces it as usual). A configuration whose ``url`` now names another scheme or
 host gets no stored credential back: a writer can't send one elsewhere by editing the
-URL next to it.
+URL next to it. A value that only names stored secrets (``Bearer {{secret.crm}}``, see
+``core/secrets.py``) holds no credential and is shown as it is.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from headwater.core.secrets import only_references
 
 __all__ = ["MASK", "mask_secrets", "restore_masked"]
 
@@ -44,6 +47,8 @@ def _mask_userinfo(match: re.Match[str]) -> str:
 def _mask_param(match: re.Match[str]) -> str:
     if not _SECRET_FIELD.match(match["name"]) or not match["value"]:
         return match[0]
+    if only_references(match["value"]):
+        return match[0]
     return f"{match['lead']}{match['name']}={MASK}"
 
 
@@ -56,10 +61,16 @@ def _mask_text(text: str) -> str:
 def _mask_headers(headers: Mapping[str, Any]) -> dict[str, Any]:
     return {
         name: MASK
-        if _SECRET_HEADER.search(str(name)) and isinstance(value, str) and value
+        if _SECRET_HEADER.search(str(name)) and _credential(value)
         else mask_secrets(value)
         for name, value in headers.items()
     }
+
+
+def _credential(value: Any) -> bool:
+    """A non-empty string that is not only ``{{secret.NAME}}`` references (those name a
+    stored secret, whose value is never shown: they are shown as they are)."""
+    return isinstance(value, str) and bool(value) and not only_references(value)
 
 
 def mask_secrets(value: Any) -> Any:
@@ -73,7 +84,7 @@ def mask_secrets(value: Any) -> Any:
         for name, item in value.items():
             if str(name).lower() == "headers" and isinstance(item, Mapping):
                 masked[name] = _mask_headers(item)
-            elif _SECRET_FIELD.match(str(name)) and isinstance(item, str) and item:
+            elif _SECRET_FIELD.match(str(name)) and _credential(item):
                 masked[name] = MASK
             else:
                 masked[name] = mask_secrets(item)

@@ -120,6 +120,9 @@ class _Stack:
             "collector", [*python, "collector"], log_path=self._log("collector"), env=env
         )
         self.processes.append(collector)
+        if self.settings.secrets_key is None:  # the worker opens what the API seals
+            secrets_key = local_secret(self.data_dir / "secrets-key")
+            env = {**env, "HEADWATER_SECRETS_KEY": secrets_key}
         worker = start_process("worker", [*python, "worker"], log_path=self._log("worker"), env=env)
         self.processes.append(worker)
         api_env = {**env, "HEADWATER_API_PORT": str(self.ports.api)}

@@ -53,9 +53,10 @@ async def test_up_serves_the_private_api_with_a_local_secret(up_stack: UpStack) 
         assert (await http.get("/health")).json()["status"] == "ok"
         assert "/user/token" in (await http.get("/openapi.json")).json()["paths"]
         assert (await http.get("/sources")).status_code == 401
-    secret = up_stack.data_dir / "api-secret"
-    assert secret.stat().st_mode & 0o777 == 0o600
-    assert len(secret.read_text()) >= 32
+    for name in ("api-secret", "secrets-key"):  # the worker and the API share the latter
+        secret = up_stack.data_dir / name
+        assert secret.stat().st_mode & 0o777 == 0o600
+        assert len(secret.read_text()) >= 32
 
 
 async def test_tracked_event_is_searchable_within_five_seconds(up_stack: UpStack) -> None:

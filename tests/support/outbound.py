@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from headwater.agents.destinations import DestinationsStage
+from headwater.agents.destinations import DestinationsStage, SecretFiller, no_secrets
 from headwater.infra.outbound import build_transports
 from headwater.schemas import DEAD_LETTER, OUTBOUND_REQUEST
 from headwater.settings import Settings, load_settings
@@ -82,15 +82,19 @@ def outbound_settings(**overrides: Any) -> Settings:
 
 @asynccontextmanager
 async def running_stage(
-    settings: Settings, send: Any, producer: AckedProducer | None = None
+    settings: Settings,
+    send: Any,
+    producer: AckedProducer | None = None,
+    fill: SecretFiller = no_secrets,
 ) -> AsyncIterator[DestinationsStage]:
-    """The stage with every real transport started (and closed after)."""
+    """The stage with every real transport started (and closed after); ``fill`` puts
+    stored secrets into requests (none by default)."""
     transports = build_transports(settings, producer or AckedProducer(settings))
     for transport in transports.values():
         await transport.start()
     try:
         yield DestinationsStage(
-            settings, CODEC, transports, DeadLetters(CODEC, "destinations", send)
+            settings, CODEC, transports, DeadLetters(CODEC, "destinations", send), fill=fill
         )
     finally:
         for transport in transports.values():

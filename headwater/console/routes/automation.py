@@ -24,6 +24,7 @@ from headwater.console.models import (
 )
 from headwater.console.params import only_known_query_params
 from headwater.console.routes.entities import EntityId, entity_router
+from headwater.console.routes.secrets import flow_secrets_set
 from headwater.console.segment_search import check_searchable, members_query
 from headwater.core.access import Permission
 from headwater.core.automation import FLOW_KIND, RULE_KIND, SEGMENT_KIND
@@ -56,7 +57,9 @@ def _valid_flow(data: dict[str, Any]) -> None:
 
 
 def _outbound_allowed(data: dict[str, Any], scope: Scope, env: str) -> None:
-    """422 for a flow whose outbound nodes the operator's policy refuses."""
+    """422 for a flow whose outbound nodes the operator's policy refuses, or that names
+    a secret its context does not have."""
+    flow_secrets_set(data, scope, env)
     settings = scope.runtime.settings
     flow = Flow.from_dict({**data, "id": "draft"})
     problems = outbound_problems(

@@ -163,7 +163,12 @@ class FlowState:
         return value
 
     def render(self, template: str, payload: Any) -> str:
+        """Fills ``{{ path }}`` placeholders; ``{{secret.NAME}}`` stays as it is (the
+        destinations stage fills it right before sending: ``core/secrets.py``)."""
+
         def fill(match: re.Match[str]) -> str:
+            if match.group(1).startswith("secret."):
+                return match.group(0)
             found = self.read(match.group(1), payload)
             return "" if found is None else str(found)
 
