@@ -38,6 +38,7 @@ def api_settings(endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory)
         api_secret=API_SECRET,
         tms_key=TMS_KEY,
         login_max_failures=3,
+        secrets_key="secrets-key-for-tests-0123456789abcdef",
     )
 
 
