@@ -21,6 +21,7 @@ from headwater.infra.secrets import SecretBox, StoredSecrets
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigLog, ConfigPublisher
+from headwater.streams.deadletter import SourceMessage
 from headwater.streams.kafka import AckedProducer
 from tests.support.http_sink import http_sink
 from tests.support.outbound import Letters, outbound_message, outbound_settings, running_stage
@@ -79,6 +80,17 @@ def _flow(url: str, headers: dict[str, str], body: Any = None) -> dict[str, Any]
     }
 
 
+async def _deliver(
+    settings: Settings, config: ConfigLog, letters: Letters, message: SourceMessage
+) -> Any:
+    """``message`` through a destinations stage that fills the stored secrets."""
+    stage_settings = _with_key(settings)
+    async with running_stage(
+        stage_settings, letters, fill=StoredSecrets(stage_settings, config)
+    ) as stage:
+        return await stage.handle([message])
+
+
 def _run(flow: dict[str, Any], properties: dict[str, Any]) -> Any:
     """The outbound request the flow runner makes of ``flow`` for one event."""
     parsed = validate_flow(Flow.from_dict({**flow, "id": "flow-1"}), builtin_registry())
@@ -102,11 +114,7 @@ async def test_a_named_secret_reaches_the_destination_and_only_its_placeholder_i
         message = outbound_message("http", request.target, request.body)  # hw.outbound
         assert PLACEHOLDER.encode() in message.value
         assert VALUE.encode() not in message.value
-        stage_settings = _with_key(settings)
-        async with running_stage(
-            stage_settings, letters, fill=StoredSecrets(stage_settings, config)
-        ) as stage:
-            result = await stage.handle([message])
+        result = await _deliver(settings, config, letters, message)
 
     assert (result.delivered, result.dead_lettered) == (1, 0), letters.records
     [received] = sink.received
@@ -121,11 +129,9 @@ async def test_a_missing_secret_is_dead_lettered_with_the_reason_and_not_sent(
         flow = _flow(sink.url, {"Authorization": "Bearer {{secret.nope}}"})
         await _publish(settings, config, FLOW_KIND, "flow-1", flow)
         request = _run(flow, {})
-        stage_settings = _with_key(settings)
-        async with running_stage(
-            stage_settings, letters, fill=StoredSecrets(stage_settings, config)
-        ) as stage:
-            result = await stage.handle([outbound_message("http", request.target, request.body)])
+        result = await _deliver(
+            settings, config, letters, outbound_message("http", request.target, request.body)
+        )
 
     assert (result.delivered, result.dead_lettered, result.attempts) == (0, 1, 0)
     assert sink.received == []
@@ -144,11 +150,9 @@ async def test_event_data_cannot_name_a_secret_its_node_does_not_name(
         await _publish(settings, config, FLOW_KIND, "flow-1", flow)
         request = _run(flow, {"note": "{{secret.crm_token}}"})  # sent to a public source
         assert request.body == {"note": "{{secret.crm_token}}"}
-        stage_settings = _with_key(settings)
-        async with running_stage(
-            stage_settings, letters, fill=StoredSecrets(stage_settings, config)
-        ) as stage:
-            result = await stage.handle([outbound_message("http", request.target, request.body)])
+        result = await _deliver(
+            settings, config, letters, outbound_message("http", request.target, request.body)
+        )
 
     assert (result.delivered, result.dead_lettered) == (0, 1)
     assert sink.received == []

@@ -86,6 +86,15 @@ class Api:
         assert response.status_code in (201, 409), response.text
         return await self.token(email)
 
+    async def roles(self, tenant: str) -> dict[str, dict[str, str]]:
+        """``tenant`` with its admin and one user of every other role: auth headers by role."""
+        await self.tenant(tenant)
+        admin = await self.token(f"admin@{tenant}.example")
+        roles = {"admin": admin}
+        for role in ("marketer", "developer", "maintainer"):
+            roles[role] = await self.user(admin, f"{role}@{tenant}.example", role)
+        return roles
+
     async def store(self, tenant: str, env: str, actions: list[BulkAction]) -> None:
         """Write documents of ``tenant``/``env`` (every one must be written), then
         refresh its events, profiles and sessions so that reads see them."""

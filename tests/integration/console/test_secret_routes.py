@@ -11,36 +11,14 @@ import pytest
 
 from headwater.console import create_app
 from headwater.console.runtime import ConsoleRuntime
-from headwater.settings import Settings
 from headwater.streams.topics import Topics
-from tests.integration.console.conftest import API_SECRET, TMS_KEY, Api, cheap_vault
+from tests.integration.console.conftest import Api, cheap_vault
 from tests.support.kafka import read_topic
-from tests.support.services import Endpoints, settings_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 VALUE = "crm-token-7f3a9c1e5b2d4f60"
 PRODUCTION = {"x-context": "production"}
-
-
-@pytest.fixture(scope="module")
-def api_settings(endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return settings_for(
-        endpoints,
-        tmp_path_factory.mktemp("api"),
-        api_secret=API_SECRET,
-        tms_key=TMS_KEY,
-        secrets_key="secrets-key-for-tests-0123456789abcdef",
-    )
-
-
-async def _roles(api: Api, tenant: str) -> dict[str, dict[str, str]]:
-    await api.tenant(tenant)
-    admin = await api.token(f"admin@{tenant}.example")
-    roles = {"admin": admin}
-    for role in ("marketer", "developer", "maintainer"):
-        roles[role] = await api.user(admin, f"{role}@{tenant}.example", role)
-    return roles
 
 
 def _flow(header: str) -> dict[str, object]:
@@ -59,7 +37,7 @@ def _flow(header: str) -> dict[str, object]:
 
 
 async def test_a_secret_is_stored_once_and_never_shown_back(api: Api) -> None:
-    roles = await _roles(api, "sec_store")
+    roles = await api.roles("sec_store")
     answers: list[httpx.Response] = []
     secret = {"value": VALUE}
     put = await api.http.put("/secrets/crm_token", headers=roles["developer"], json=secret)
@@ -96,7 +74,7 @@ async def test_a_secret_is_stored_once_and_never_shown_back(api: Api) -> None:
 
 
 async def test_only_writers_set_or_delete_secrets(api: Api) -> None:
-    roles = await _roles(api, "sec_roles")
+    roles = await api.roles("sec_roles")
     for role in ("marketer", "maintainer"):
         put = await api.http.put("/secrets/a", headers=roles[role], json={"value": "x"})
         assert put.status_code == 403, (role, put.text)
@@ -110,8 +88,8 @@ async def test_only_writers_set_or_delete_secrets(api: Api) -> None:
 
 
 async def test_tenants_see_only_their_own_secrets(api: Api) -> None:
-    one = (await _roles(api, "sec_one"))["admin"]
-    two = (await _roles(api, "sec_two"))["admin"]
+    one = (await api.roles("sec_one"))["admin"]
+    two = (await api.roles("sec_two"))["admin"]
     assert (await api.http.put("/secrets/shared", headers=one, json={"value": VALUE})).is_success
     assert (await api.http.get("/secrets", headers=two)).json() == []
     assert (await api.http.delete("/secrets/shared", headers=two)).status_code == 404
@@ -122,7 +100,7 @@ async def test_tenants_see_only_their_own_secrets(api: Api) -> None:
 
 
 async def test_bad_names_and_values_are_refused(api: Api) -> None:
-    admin = (await _roles(api, "sec_bad"))["admin"]
+    admin = (await api.roles("sec_bad"))["admin"]
     for name in ("1abc", "a b", "a" * 65, "a/b"):
         put = await api.http.put(f"/secrets/{name}", headers=admin, json={"value": "x"})
         assert put.status_code in (404, 422), (name, put.text)
@@ -133,7 +111,7 @@ async def test_bad_names_and_values_are_refused(api: Api) -> None:
 
 
 async def test_flows_name_secrets_of_their_context_which_stay_while_named(api: Api) -> None:
-    admin = (await _roles(api, "sec_flows"))["admin"]
+    admin = (await api.roles("sec_flows"))["admin"]
     header = "Bearer {{secret.crm_token}}"
     refused = await api.http.post("/flows", headers=admin, json=_flow(header))
     assert refused.status_code == 422
@@ -155,7 +133,7 @@ async def test_flows_name_secrets_of_their_context_which_stay_while_named(api: A
 async def test_without_a_secrets_key_secrets_are_refused_never_stored_in_clear(
     api: Api, tmp_path: Path
 ) -> None:
-    admin = (await _roles(api, "sec_nokey"))["admin"]
+    admin = (await api.roles("sec_nokey"))["admin"]
     settings = api.settings.model_copy(update={"secrets_key": None})
     runtime = ConsoleRuntime.create(settings, passwords=cheap_vault())
     await runtime.start()

@@ -40,17 +40,8 @@ FLOW = {
 SECRETS = (BEARER, "sk_live", BASIC_PASSWORD, "k-999", "key-42-abcdef", "tok-7-abcdef")
 
 
-async def _roles(api: Api, tenant: str) -> dict[str, dict[str, str]]:
-    await api.tenant(tenant)
-    admin = await api.token(f"admin@{tenant}.example")
-    roles = {"admin": admin}
-    for role in ("marketer", "developer", "maintainer"):
-        roles[role] = await api.user(admin, f"{role}@{tenant}.example", role)
-    return roles
-
-
 async def test_write_keys_are_shown_once_and_masked_on_every_read(api: Api) -> None:
-    roles = await _roles(api, "sec_wk")
+    roles = await api.roles("sec_wk")
     admin = roles["admin"]
     created = await api.http.post("/sources", headers=admin, json={"name": "web"})
     assert created.status_code == 201
@@ -115,7 +106,7 @@ async def test_rotating_a_write_key_shows_the_new_one_once_and_retires_the_old(
 async def test_credentials_in_flows_are_masked_for_every_role_and_kept_on_save(
     api: Api,
 ) -> None:
-    roles = await _roles(api, "sec_fl")
+    roles = await api.roles("sec_fl")
     admin = roles["admin"]
     created = await api.http.post("/flows", headers=admin, json=FLOW)
     assert created.status_code == 201, created.text
