@@ -40,11 +40,14 @@ LOOPBACK = {"0100007F", "0000000000000000FFFF00000100007F"}  # 127.0.0.1, ::ffff
 
 def _listening_on(pid: int) -> set[str]:
     """The addresses ``pid``'s listening TCP sockets are bound to, as /proc/net shows them."""
-    inodes = {
-        link.readlink().name[len("socket:[") : -1]
-        for link in Path(f"/proc/{pid}/fd").iterdir()
-        if link.readlink().name.startswith("socket:")
-    }
+    inodes = set()
+    for link in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = link.readlink().name
+        except FileNotFoundError:  # closed while we looked: the JVM opens and closes files
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
     bound: set[str] = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
