@@ -40,7 +40,7 @@ LOOPBACK = {"0100007F", "0000000000000000FFFF00000100007F"}  # 127.0.0.1, ::ffff
 
 def _listening_on(pid: int) -> set[str]:
     """The addresses ``pid``'s listening TCP sockets are bound to, as /proc/net shows them."""
-    inodes = set()
+    inodes: set[str] = set()
     for link in Path(f"/proc/{pid}/fd").iterdir():
         try:
             target = link.readlink().name
