@@ -11,8 +11,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query
 
 from headwater.console.auth import Scope, require
-from headwater.console.context import ConfigContext
-from headwater.console.models import (
+from headwater.console.automation_models import (
     FlowDebugIn,
     FlowIn,
     FlowOut,
@@ -22,6 +21,7 @@ from headwater.console.models import (
     SegmentMembersOut,
     SegmentOut,
 )
+from headwater.console.context import ConfigContext
 from headwater.console.params import only_known_query_params
 from headwater.console.routes.entities import EntityId, entity_router
 from headwater.console.routes.secrets import flow_secrets_set
