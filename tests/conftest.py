@@ -17,21 +17,29 @@ from tests.support.channels import (
     amqp_server,
     mqtt_server,
 )
-from tests.support.services import Endpoints, container_endpoints, embedded_endpoints
+from tests.support.services import STANDINS, Endpoints, main_kind, started_endpoints
 
 
-@pytest.fixture(scope="session", params=["embedded", "containers"])
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that needs engines runs on the main kind; ``smoke`` tests also on the
+    stand-ins when the main kind is Apache (tests/support/services.py)."""
+    if "endpoints" not in metafunc.fixturenames:
+        return
+    kinds = [main_kind()]
+    if metafunc.definition.get_closest_marker("smoke") and STANDINS not in kinds:
+        kinds.append(STANDINS)
+    metafunc.parametrize("endpoints", kinds, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
 def endpoints(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Endpoints]:
     """A real Kafka-protocol broker and search server (see tests/support/services.py)."""
-    if request.param == "containers":
-        with container_endpoints() as found:
-            yield found
-    else:
-        logs: Path = tmp_path_factory.mktemp("services")
-        with embedded_endpoints(logs) as found:
-            yield found
+    kind: str = request.param
+    logs: Path = tmp_path_factory.mktemp(f"engines-{kind}")
+    with started_endpoints(kind, logs, use_env=kind == main_kind()) as found:
+        yield found
 
 
 T = TypeVar("T")

@@ -44,7 +44,7 @@ def _read_json_line(process: subprocess.Popen[str], out: Path, timeout: float) -
 @pytest.fixture(scope="module")
 def up_stack(endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpStack]:
     """``headwater up --json`` on free ports; the external endpoints when not embedded."""
-    external = endpoints.kind != "embedded"
+    external = not endpoints.standins
     with run_up(tmp_path_factory.mktemp("up"), endpoints if external else None) as stack:
         yield stack
 

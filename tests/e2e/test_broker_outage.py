@@ -28,13 +28,13 @@ from tests.support.kafka import read_topic
 from tests.support.polling import eventually
 from tests.support.services import Endpoints, settings_for
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.smoke]
 
 
 @pytest.fixture
 def own_broker(endpoints: Endpoints, tmp_path: Path) -> Iterator[tuple[ManagedProcess, int]]:
-    if endpoints.kind != "embedded":
-        pytest.skip("stops and restarts its own embedded broker")
+    if not endpoints.standins:
+        pytest.skip("stops and restarts its own stand-in broker")
     port = free_port()
     broker = start_tansu(port, tmp_path / "kafka.log")
     yield broker, port

@@ -34,7 +34,7 @@ from tests.support.polling import eventually
 from tests.support.processes import start_worker, worker_env
 from tests.support.services import Endpoints, settings_for
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
+pytestmark = [pytest.mark.e2e, pytest.mark.smoke, pytest.mark.asyncio(loop_scope="session")]
 
 
 @dataclass

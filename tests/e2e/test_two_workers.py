@@ -50,8 +50,6 @@ async def profiles_sum(store: SearchStore, alias: str) -> int:
 async def test_two_workers_split_partitions_and_hand_them_over(
     endpoints: Endpoints, tmp_path: Path
 ) -> None:
-    if endpoints.kind != "embedded":
-        pytest.skip("runs against the embedded services")
     settings = settings_for(endpoints, tmp_path, partitions=4)
     await run_init(settings)
     store = await connect_search(settings, node_class=endpoints.es_node_class)

@@ -71,8 +71,6 @@ async def stored(store: SearchStore, alias: str) -> int:
 async def test_sigkilled_worker_loses_and_duplicates_nothing(
     endpoints: Endpoints, tmp_path: Path
 ) -> None:
-    if endpoints.kind != "embedded":
-        pytest.skip("runs against the embedded services")
     settings = settings_for(endpoints, tmp_path)
     await run_init(settings)
     store = await connect_search(settings, node_class=endpoints.es_node_class)

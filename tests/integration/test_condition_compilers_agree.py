@@ -20,9 +20,9 @@ from headwater.infra.search import BulkAction, SearchStore, connect_search
 from headwater.infra.search.provision import provision_events
 from headwater.settings import Settings
 from tests.support.condition_cases import NOW, conditions, profile_documents
-from tests.support.services import Endpoints
+from tests.support.services import Endpoints, elasticsearch_client_or_skip
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.smoke]
 
 
 @dataclass
@@ -38,8 +38,8 @@ def searching(
 ) -> Iterator[Searching]:
     """A store on its own event loop: hypothesis drives the test synchronously."""
     client = request.param
-    if endpoints.kind == "containers" and client == "opensearch":
-        pytest.skip("the OpenSearch client does not talk to Elasticsearch")
+    if client == "elasticsearch":
+        elasticsearch_client_or_skip(endpoints)
     node = endpoints.es_node_class if client == "elasticsearch" else None
     with asyncio.Runner() as runner:
         store = runner.run(connect_search(shared_settings, client=client, node_class=node))

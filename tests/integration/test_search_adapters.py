@@ -16,9 +16,9 @@ from headwater.infra.search.port import AliasMove
 from headwater.infra.search.provision import drop_tenant_indices, provision_events
 from headwater.infra.search.templates import flat_type
 from headwater.settings import Settings
-from tests.support.services import Endpoints
+from tests.support.services import Endpoints, elasticsearch_client_or_skip
 
-pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+pytestmark = [pytest.mark.integration, pytest.mark.smoke, pytest.mark.asyncio(loop_scope="session")]
 
 
 @pytest_asyncio.fixture(loop_scope="session", params=["elasticsearch", "opensearch"])
@@ -27,8 +27,8 @@ async def store(
 ) -> AsyncIterator[SearchStore]:
     client = request.param
     node = endpoints.es_node_class if client == "elasticsearch" else None
-    if endpoints.kind == "containers" and client == "opensearch":
-        pytest.skip("the OpenSearch client does not talk to Elasticsearch")
+    if client == "elasticsearch":
+        elasticsearch_client_or_skip(endpoints)
     adapter = await connect_search(settings, client=client, node_class=node)
     yield adapter
     await adapter.close()

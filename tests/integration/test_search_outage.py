@@ -15,14 +15,14 @@ from headwater.infra.search.provision import provision_events
 from headwater.infra.search.writer import BulkWriter
 from tests.support.services import Endpoints, settings_for
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.smoke]
 
 
 async def test_writer_waits_out_an_outage_and_loses_nothing(
     endpoints: Endpoints, tmp_path: Path
 ) -> None:
-    if endpoints.kind != "embedded":
-        pytest.skip("stops and restarts its own embedded search server")
+    if not endpoints.standins:
+        pytest.skip("stops and restarts its own stand-in search server")
     port = free_port()
     server = start_osmem(port, tmp_path / "search.log")
     settings = settings_for(endpoints, tmp_path, search=f"http://127.0.0.1:{port}")

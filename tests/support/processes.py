@@ -18,11 +18,15 @@ def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
         "HEADWATER_PARTITIONS": str(settings.partitions),
         "HEADWATER_WORKER_ID": f"{settings.topic_prefix}-worker",
         "HEADWATER_DATA_DIR": str(settings.data_dir),
-        # the embedded broker misreports end offsets of multi-record batches: see Settings
-        "HEADWATER_WORKER_SINGLE_RECORD_BATCHES": "true",
+        # on only for Tansu, which misreports end offsets of multi-record batches: see Settings
+        "HEADWATER_WORKER_SINGLE_RECORD_BATCHES": _flag(settings.worker_single_record_batches),
         "PATH": "/usr/bin:/bin",
         **extra,
     }
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
 
 
 def start_worker(settings: Settings, log: Path, **extra: str) -> ManagedProcess:

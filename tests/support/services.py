@@ -1,13 +1,25 @@
 """Real broker and search endpoints for integration and end-to-end tests.
 
-``embedded``: HEADWATER_KAFKA / HEADWATER_SEARCH when set, else Tansu and osmem started
-on free loopback ports. ``containers``: Apache Kafka and Elasticsearch through
-testcontainers, when a Docker engine answers; otherwise the test is skipped.
+Two kinds of engines:
+
+- ``apache``: Apache Kafka 4 (KRaft) and OpenSearch 2.19, what production runs, fetched
+  from Maven Central and started on free loopback ports (``headwater.infra.engines``).
+  The integration and end-to-end suites run on them.
+- ``standins``: the pip-only stand-ins ``headwater up`` embeds by default (Tansu and
+  osmem). Tests marked ``smoke`` also run on them, so the README's first command keeps
+  working on a machine with nothing but Python.
+
+``HEADWATER_TEST_ENGINES`` picks the main kind (``apache`` or ``standins``); by default
+``apache`` where Java and Maven (or an already fetched cache) are present, else
+``standins`` with a notice. Under CI (``CI`` set) the default is ``apache`` and missing
+Java fails the run. ``HEADWATER_KAFKA`` / ``HEADWATER_SEARCH`` point the main kind at
+engines that already run instead of starting new ones.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -18,43 +30,73 @@ from typing import Any
 import pytest
 
 from headwater.infra.embedded import free_port, start_osmem, start_tansu
+from headwater.infra.engines import KAFKA, OPENSEARCH, start_kafka, start_opensearch
 from headwater.settings import Settings, load_settings
+
+APACHE = "apache"
+STANDINS = "standins"
 
 
 @dataclass(frozen=True)
 class Endpoints:
-    kind: str  # "embedded" or "containers"
+    kind: str  # APACHE or STANDINS
     kafka: str
     search: str
     # the Elasticsearch client needs the test-only node class against osmem
     es_node_class: Any = None
 
+    @property
+    def standins(self) -> bool:
+        return self.kind == STANDINS
 
-def docker_or_skip() -> None:
-    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-    if host.startswith("unix://") and not Path(host.removeprefix("unix://")).exists():
-        pytest.skip(f"no Docker engine reachable for testcontainers: no socket at {host}")
-    import docker
 
-    try:
-        client = docker.from_env()
-    except Exception as exc:
-        pytest.skip(f"no Docker engine reachable for testcontainers: {type(exc).__name__}")
-    try:
-        client.ping()
-    except Exception as exc:
-        pytest.skip(f"no Docker engine reachable for testcontainers: {type(exc).__name__}")
-    finally:
-        client.close()
+def engines_cache() -> Path:
+    return load_settings().engines_cache
+
+
+def apache_available() -> str | None:
+    """Why the Apache engines cannot start here, or None when they can."""
+    if shutil.which("java") is None:
+        return "no java on PATH (Debian: apt-get install -y openjdk-17-jre-headless)"
+    cache = engines_cache()
+    fetched = all(spec.home(cache).is_dir() for spec in (KAFKA, OPENSEARCH))
+    if not fetched and shutil.which("mvn") is None:
+        return "no mvn on PATH to fetch the engines (Debian: apt-get install -y maven)"
+    return None
+
+
+def main_kind() -> str:
+    """The engines the integration and end-to-end suites run on."""
+    chosen = os.environ.get("HEADWATER_TEST_ENGINES", "").strip().lower()
+    if chosen in (APACHE, STANDINS):
+        return chosen
+    if chosen:
+        raise ValueError(f"HEADWATER_TEST_ENGINES must be apache or standins, not {chosen!r}")
+    if os.environ.get("CI") or apache_available() is None:
+        return APACHE
+    return STANDINS
 
 
 @contextmanager
-def embedded_endpoints(logs: Path) -> Iterator[Endpoints]:
+def started_endpoints(kind: str, logs: Path, *, use_env: bool) -> Iterator[Endpoints]:
+    """Endpoints of ``kind``: the ones in HEADWATER_KAFKA / HEADWATER_SEARCH when
+    ``use_env`` and set, the others started here and stopped on exit."""
     from tests.support.es_compat import PlainMediaTypeNode
 
+    kafka = os.environ.get("HEADWATER_KAFKA") if use_env else None
+    search = os.environ.get("HEADWATER_SEARCH") if use_env else None
     with ExitStack() as stack:
-        kafka = os.environ.get("HEADWATER_KAFKA")
-        search = os.environ.get("HEADWATER_SEARCH")
+        if kind == APACHE:
+            if not kafka:
+                engine = start_kafka(logs, engines_cache(), log_path=logs / "kafka.log")
+                stack.callback(engine.stop)
+                kafka = engine.address
+            if not search:
+                engine = start_opensearch(logs, engines_cache(), log_path=logs / "search.log")
+                stack.callback(engine.stop)
+                search = engine.address
+            yield Endpoints(APACHE, kafka, search)
+            return
         if not kafka:
             port = free_port()
             stack.callback(start_tansu(port, logs / "kafka.log").stop)
@@ -65,21 +107,7 @@ def embedded_endpoints(logs: Path) -> Iterator[Endpoints]:
             stack.callback(start_osmem(port, logs / "search.log").stop)
             search = f"http://127.0.0.1:{port}"
             node = PlainMediaTypeNode
-        yield Endpoints("embedded", kafka, search, node)
-
-
-@contextmanager
-def container_endpoints() -> Iterator[Endpoints]:
-    docker_or_skip()
-    from testcontainers.community.elasticsearch import ElasticSearchContainer
-    from testcontainers.community.kafka import KafkaContainer
-
-    with (
-        KafkaContainer("apache/kafka:3.9.0") as kafka,
-        ElasticSearchContainer("elasticsearch:8.17.0", mem_limit="1g") as es,
-    ):
-        url = f"http://{es.get_container_host_ip()}:{es.get_exposed_port(9200)}"
-        yield Endpoints("containers", kafka.get_bootstrap_server(), url)
+        yield Endpoints(STANDINS, kafka, search, node)
 
 
 def unique_prefix() -> str:
@@ -96,6 +124,19 @@ def settings_for(endpoints: Endpoints, data_dir: Path, **overrides: Any) -> Sett
         "index_prefix": prefix,
         "data_dir": data_dir,
         "partitions": 3,
+        # Tansu misreports end offsets of multi-record batches (see Settings); Kafka does not
+        "worker_single_record_batches": endpoints.standins,
     }
     values.update(overrides)
     return load_settings(**values)
+
+
+def elasticsearch_client_or_skip(endpoints: Endpoints) -> None:
+    """The official Elasticsearch client talks to osmem (through PlainMediaTypeNode) and
+    to Elasticsearch, not to OpenSearch: it sends ``compatible-with=9`` media types that
+    OpenSearch answers with 406, and it checks the product header."""
+    if endpoints.es_node_class is None and not endpoints.standins:
+        pytest.skip(
+            "the elasticsearch client needs an Elasticsearch node; these engines are "
+            "OpenSearch (its runs on the stand-ins cover the client)"
+        )

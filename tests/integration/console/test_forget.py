@@ -7,7 +7,7 @@ import pytest
 from headwater.infra.search import SearchStore, connect_search
 from tests.integration.console.conftest import Api
 from tests.integration.console.test_isolation import store_data
-from tests.support.services import Endpoints
+from tests.support.services import Endpoints, elasticsearch_client_or_skip
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -58,10 +58,12 @@ async def test_forgetting_a_profile_leaves_no_document_of_it(api: Api) -> None:
     assert await count_of(api, "forget_b", "p-gone") == 6  # the other tenant's is untouched
 
 
+@pytest.mark.smoke
 async def test_delete_by_query_with_the_elasticsearch_client(
     api: Api, endpoints: Endpoints
 ) -> None:
     """The same port method through the other adapter."""
+    elasticsearch_client_or_skip(endpoints)
     await api.tenant("forget_es")
     await store_data(api, "forget_es", "staging", "p-es")
     store: SearchStore = await connect_search(

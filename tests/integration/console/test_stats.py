@@ -10,7 +10,7 @@ from headwater.core.tenancy import events_index
 from headwater.infra.search import BulkAction, connect_search
 from tests.integration.console.conftest import Api
 from tests.integration.console.test_isolation import store_data
-from tests.support.services import Endpoints
+from tests.support.services import Endpoints, elasticsearch_client_or_skip
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -100,7 +100,9 @@ async def test_counts_per_family(api: Api) -> None:
     }
 
 
+@pytest.mark.smoke
 async def test_aggregate_with_the_elasticsearch_client(api: Api, endpoints: Endpoints) -> None:
+    elasticsearch_client_or_skip(endpoints)
     await api.tenant("stats_es")
     await store_events(api, "stats_es")
     store = await connect_search(
