@@ -200,6 +200,14 @@ class Settings(BaseSettings):
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
+    # --- Kafka producers (docs/operations.md, "Idempotent producers") ------------------
+    kafka_idempotence: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="idempotent producers (a retried send is never written twice): auto "
+        "turns them on where the broker grants a producer id (Apache Kafka) and falls "
+        "back, with one warning, where it refuses (the embedded Tansu); on insists",
+    )
+
     @field_validator("kafka", "search")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:

@@ -24,6 +24,7 @@ from headwater.streams.app import create_faust_app
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigLog
 from headwater.streams.deadletter import DeadLetters, SourceMessage
+from headwater.streams.deadletter import Send as DeadLetterSend
 from headwater.streams.sender import RetryingSender
 from headwater.streams.table_state import ChangelogState
 from headwater.streams.topics import Topics
@@ -47,12 +48,13 @@ def _raw_topic(app: Any, *names: str) -> Any:
     return app.topic(*names, key_serializer="raw", value_serializer="raw")
 
 
-def _dead_letter_sender(app: Any, settings: Settings) -> Any:
-    dead_topic = _raw_topic(app, Topics(settings.topic_prefix).deadletter)
+def _dead_letter_sender(send: RetryingSender, settings: Settings) -> DeadLetterSend:
+    """Dead letters leave through the stage's own producer, like its other outputs
+    (idempotent where the broker allows: kafka.py), retried while the broker is away."""
+    dead_topic = Topics(settings.topic_prefix).deadletter
 
     async def send_dead_letter(key: bytes | None, value: bytes) -> None:
-        pending = await dead_topic.send(key=key, value=value)
-        await pending
+        await (await send(dead_topic, key, value))
 
     return send_dead_letter
 
@@ -110,7 +112,7 @@ def install_profile(app: Any, settings: Settings, codec: AvroCodec) -> None:
     source = _raw_topic(app, topics.intake, topics.profile_ops)
     table = _keyed_table(app, "profiles", settings)
     send = RetryingSender(settings, "profile")
-    dead = DeadLetters(codec, "profile", _dead_letter_sender(app, settings))
+    dead = DeadLetters(codec, "profile", _dead_letter_sender(send, settings))
     config = ConfigLog(settings, codec)
     rules = ConfiguredRules(settings, config, registry_from_entry_points())
     state = ChangelogState(table, send, mark_ends=settings.worker_single_record_batches)
@@ -135,7 +137,7 @@ def install_identity(app: Any, settings: Settings, codec: AvroCodec) -> None:
     source = _raw_topic(app, topics.identity)
     table = _keyed_table(app, "identities", settings)
     send = RetryingSender(settings, "identity")
-    dead = DeadLetters(codec, "identity", _dead_letter_sender(app, settings))
+    dead = DeadLetters(codec, "identity", _dead_letter_sender(send, settings))
     config = ConfigLog(settings, codec)
     rules = ConfiguredRules(settings, config)
     state = ChangelogState(table, send, mark_ends=settings.worker_single_record_batches)
@@ -157,11 +159,13 @@ def install_identity(app: Any, settings: Settings, codec: AvroCodec) -> None:
 def install_storage(app: Any, settings: Settings, codec: AvroCodec) -> None:
     topics = Topics(settings.topic_prefix)
     source = _raw_topic(app, topics.events, topics.profiles, topics.merges)
-    send_dead_letter = _dead_letter_sender(app, settings)
+    send = RetryingSender(settings, "storage")  # its dead letters
+    send_dead_letter = _dead_letter_sender(send, settings)
     config = ConfigLog(settings, codec)  # the index generation a replay switched to
 
     @app.agent(source, name="storage")  # type: ignore[untyped-decorator]
     async def storage(stream: Any) -> None:
+        await send.producer.start(wait=settings.config_wait)
         await config.start(wait=settings.config_wait)
         store = await _connect_search(settings)
         writer = BulkWriter(
@@ -177,6 +181,7 @@ def install_storage(app: Any, settings: Settings, codec: AvroCodec) -> None:
         finally:
             await store.close()
             await config.stop()
+            await send.producer.stop()
 
 
 def install_destinations(app: Any, settings: Settings, codec: AvroCodec) -> None:
@@ -184,7 +189,7 @@ def install_destinations(app: Any, settings: Settings, codec: AvroCodec) -> None
     source = _raw_topic(app, Topics(settings.topic_prefix).outbound)
     send = RetryingSender(settings, "destinations")  # its producer serves kafka requests
     transports = build_transports(settings, send.producer)
-    dead = DeadLetters(codec, "destinations", _dead_letter_sender(app, settings))
+    dead = DeadLetters(codec, "destinations", _dead_letter_sender(send, settings))
     config = ConfigLog(settings, codec)  # the stored secrets requests name
     fill = StoredSecrets(settings, config)
     stage = DestinationsStage(settings, codec, transports, dead, fill=fill)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Sequence
+from functools import partial
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka import errors as kafka_errors
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 from aiokafka.structs import RecordMetadata
 
@@ -18,11 +20,31 @@ from headwater.settings import Settings
 from headwater.streams.partitioning import CachedPartitioner
 from headwater.streams.topics import TopicSpec
 
-__all__ = ["AckedProducer", "ensure_topics", "kafka_client_options", "new_producer"]
+__all__ = [
+    "AckedProducer",
+    "ensure_topics",
+    "idempotence_wanted",
+    "kafka_client_options",
+    "new_producer",
+]
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH_BYTES = 1024 * 1024
+
+# Bootstrap servers whose broker refused a producer id (``kafka_idempotence=auto``): the
+# process asks once, warns once, and produces without idempotence there from then on.
+_REFUSED_IDEMPOTENCE: set[str] = set()
+
+# What an idempotent producer meets when the broker lost or no longer accepts its
+# producer state: every later batch would fail the same way, so a new producer (a new
+# producer id) takes over.
+_PRODUCER_STATE_LOST: tuple[type[BaseException], ...] = (
+    kafka_errors.OutOfOrderSequenceNumber,
+    kafka_errors.UnknownProducerId,
+    kafka_errors.InvalidProducerEpoch,
+    kafka_errors.ProducerFenced,
+)
 
 
 def kafka_client_options(settings: Settings) -> dict[str, Any]:
@@ -43,16 +65,29 @@ def kafka_client_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
-def new_producer(settings: Settings, *, linger_ms: int = 0) -> AIOKafkaProducer:
+def idempotence_wanted(settings: Settings) -> bool:
+    """Whether the next producer should ask the broker for a producer id."""
+    if settings.kafka_idempotence == "auto":
+        return settings.kafka_servers not in _REFUSED_IDEMPOTENCE
+    return settings.kafka_idempotence == "on"
+
+
+def new_producer(
+    settings: Settings, *, linger_ms: int = 0, idempotent: bool = False
+) -> AIOKafkaProducer:
     """A producer that only reports success once every in-sync replica has the record.
 
-    Idempotence stays off: it needs InitProducerId, which not every Kafka-protocol
-    broker supports; duplicates are handled downstream by idempotent processing.
+    ``idempotent``: the broker drops a batch it already has (a retry after a lost
+    acknowledgement), so a retried send is written once. It needs InitProducerId, which
+    Apache Kafka grants and the embedded Tansu refuses (see :func:`idempotence_wanted`);
+    either way processing downstream is idempotent too. An idempotent producer retries
+    a sent batch until the broker takes it: callers keep their own deadlines.
     """
     timeout_ms = int(settings.produce_timeout * 1000)
     return AIOKafkaProducer(
         **kafka_client_options(settings),
         acks="all",
+        enable_idempotence=idempotent,
         linger_ms=linger_ms,
         request_timeout_ms=timeout_ms,
         retry_backoff_ms=100,
@@ -80,12 +115,28 @@ class AckedProducer:
         self._linger_ms = settings.producer_linger_ms if linger_ms is None else linger_ms
         self._producer: AIOKafkaProducer | None = None
         self._starting: asyncio.Task[None] | None = None
+        self._retired: asyncio.Task[None] | None = None  # a replaced producer stopping
+        self._idempotent = False
         self._closed = False
         self._timeout = settings.produce_timeout + 1.0
 
     @property
     def connected(self) -> bool:
         return self._producer is not None
+
+    @property
+    def idempotent(self) -> bool:
+        """True while connected through an idempotent producer."""
+        return self._producer is not None and self._idempotent
+
+    @property
+    def producer_id(self) -> int | None:
+        """The producer id the broker granted while idempotent, else None."""
+        manager = getattr(self._producer, "_txn_manager", None)  # aiokafka keeps it there
+        if manager is None or not manager.has_pid():
+            return None
+        producer_id: int = manager.producer_id
+        return producer_id
 
     async def start(self, wait: float = 0.0) -> None:
         """Begin connecting; wait up to ``wait`` seconds for the first connection."""
@@ -96,17 +147,47 @@ class AckedProducer:
     async def _connect_forever(self) -> None:
         delay = 0.2
         while not self._closed:
-            producer = new_producer(self._settings, linger_ms=self._linger_ms)
+            idempotent = idempotence_wanted(self._settings)
+            producer = new_producer(
+                self._settings, linger_ms=self._linger_ms, idempotent=idempotent
+            )
             try:
                 await producer.start()
             except KafkaError as exc:
-                await producer.stop()
-                log.warning("kafka not reachable (%s); retrying in %.1fs", exc, delay)
+                await _stop_within(producer, self._timeout)
+                if idempotent and self._refused_idempotence(exc):
+                    continue
+                log.warning("kafka not ready (%r); retrying in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
+            self._idempotent = idempotent
             self._producer = producer
             return
+
+    def _refused_idempotence(self, error: KafkaError) -> bool:
+        """The broker answered, and refused a producer id: with ``auto``, remember it
+        and produce without idempotence (one warning per process and cluster)."""
+        if isinstance(error, KafkaConnectionError) or self._settings.kafka_idempotence != "auto":
+            return False
+        _REFUSED_IDEMPOTENCE.add(self._settings.kafka_servers)
+        log.warning(
+            "the broker refused a producer id (%r): producing without idempotence "
+            "(HEADWATER_KAFKA_IDEMPOTENCE=auto; Apache Kafka grants it)",
+            error,
+        )
+        return True
+
+    def _watch_state(self, producer: AIOKafkaProducer, sent: asyncio.Future[Any]) -> None:
+        """Replace an idempotent producer whose producer state the broker lost."""
+        if sent.cancelled() or not isinstance(sent.exception(), _PRODUCER_STATE_LOST):
+            return
+        if self._producer is not producer or self._closed:
+            return  # already replaced
+        log.warning("kafka lost this producer's state (%r); starting a new one", sent.exception())
+        self._producer = None
+        self._retired = asyncio.create_task(_stop_within(producer, self._timeout))
+        self._starting = asyncio.create_task(self._connect_forever(), name="producer-connect")
 
     async def send(
         self,
@@ -147,6 +228,8 @@ class AckedProducer:
             )
         except KafkaError as exc:
             raise BrokerUnavailable(f"Kafka did not take the record: {exc!r}") from exc
+        if self._idempotent:
+            queued.add_done_callback(partial(self._watch_state, producer))
         return queued
 
     async def send_many(self, topic: str, records: Sequence[tuple[bytes, bytes | None]]) -> None:
@@ -155,12 +238,9 @@ class AckedProducer:
         They are queued at once and their acknowledgements awaited together, so a request
         that touches many profiles costs one round of waiting, not one per record.
         """
-        producer = self._producer
-        if producer is None:
-            raise BrokerUnavailable("not connected to Kafka yet")
         try:
             async with asyncio.timeout(self._timeout):
-                acks = [await producer.send(topic, value, key=key) for value, key in records]
+                acks = [await self.enqueue(topic, value, key) for value, key in records]
                 await asyncio.gather(*acks)
         except TimeoutError as exc:
             raise BrokerUnavailable("Kafka did not acknowledge in time") from exc
@@ -182,8 +262,27 @@ class AckedProducer:
         if self._starting is not None and not self._starting.done():
             self._starting.cancel()
         if self._producer is not None:
-            await self._producer.stop()
+            await _stop_within(self._producer, self._timeout)
             self._producer = None
+        if self._retired is not None:
+            await self._retired
+
+
+async def _stop_within(producer: AIOKafkaProducer, seconds: float) -> None:
+    """Stop ``producer``, flushing what it holds for at most ``seconds``.
+
+    An idempotent producer retries a sent batch until the broker takes it, so while the
+    broker is away its flush never ends; its callers have had their own deadlines, so
+    what is still unacknowledged then is given up (nobody was told it was stored).
+    """
+    try:
+        await asyncio.wait_for(producer.stop(), seconds)
+    except TimeoutError:
+        log.warning("kafka producer stopped with unacknowledged records")
+        sender = producer._sender.sender_task  # aiokafka's delivery loop
+        if sender is not None and not sender.done():
+            sender.cancel()
+        await producer.client.close()
 
 
 async def ensure_topics(settings: Settings, specs: Iterable[TopicSpec]) -> list[str]:

@@ -71,7 +71,7 @@ class RetryingSender:
         self.producer = AckedProducer(settings, linger_ms=0)
 
     async def __call__(
-        self, topic: str, key: bytes, value: bytes | None, partition: int | None = None
+        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
     ) -> asyncio.Future[RecordMetadata]:
         try:
             sent = await self.producer.enqueue(topic, value, key, partition)
@@ -89,7 +89,7 @@ class RetryingSender:
     def _settle(
         self,
         confirmed: asyncio.Future[RecordMetadata],
-        record: tuple[str, bytes, bytes | None, int | None],
+        record: tuple[str, bytes | None, bytes | None, int | None],
         sent: asyncio.Future[RecordMetadata],
     ) -> None:
         if not sent.cancelled() and sent.exception() is None:
@@ -105,7 +105,7 @@ class RetryingSender:
         retry.add_done_callback(partial(_copy_outcome, confirmed))
 
     async def _deliver(
-        self, topic: str, key: bytes, value: bytes | None, partition: int | None
+        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None
     ) -> RecordMetadata:
         backoff = Backoff(self._max_backoff)
         while True:
