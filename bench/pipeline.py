@@ -82,9 +82,12 @@ def start_worker(
     args: list[str],
     worker_id: str,
     *,
-    single_record_batches: bool = True,
+    single_record_batches: bool | None = None,
 ) -> ManagedProcess:
-    """A worker process configured like tests/support/processes.py ``worker_env``."""
+    """A worker process configured like tests/support/processes.py ``worker_env``; its
+    table writes end with single-record batches only on the embedded Tansu."""
+    if single_record_batches is None:
+        single_record_batches = services.single_record_batches
     env = services.env(
         HEADWATER_TOPIC_PREFIX=settings.topic_prefix,
         HEADWATER_INDEX_PREFIX=settings.index_prefix,

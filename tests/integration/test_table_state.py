@@ -71,15 +71,20 @@ async def _read_back(
     return records, {tp.partition: offset for tp, offset in ends.items()}
 
 
+@pytest.mark.parametrize("mark_ends", [True, False], ids=["end-marks", "no-end-marks"])
 async def test_writes_reach_the_changelog_then_the_store_with_correct_end_offsets(
-    settings: Settings,
+    settings: Settings, mark_ends: bool
 ) -> None:
+    """Without end marks (Apache Kafka, where worker_single_record_batches stays off) the
+    end offsets are just as right: the marks are only for Tansu."""
+    if not mark_ends and settings.worker_single_record_batches:
+        pytest.skip("this broker misreports multi-record batches' end offsets (Tansu)")
     topic = f"{settings.topic_prefix}-state-changelog"
     await ensure_topics(settings, [TopicSpec(topic, PARTITIONS, {"cleanup.policy": "compact"})])
     sender = RetryingSender(settings, "test")
     await sender.producer.start(wait=10)
     table = _table(topic)
-    state = ChangelogState(table, sender, mark_ends=True)
+    state = ChangelogState(table, sender, mark_ends=mark_ends)
     first = {f"tenant:env:p{n}".encode(): f"v1-{n}".encode() for n in range(60)}
     second: dict[bytes, bytes | None] = {f"tenant:env:p{n}".encode(): None for n in range(10)}
     second.update({f"tenant:env:p{n}".encode(): f"v2-{n}".encode() for n in range(10, 40)})
@@ -98,7 +103,10 @@ async def test_writes_reach_the_changelog_then_the_store_with_correct_end_offset
     for partition, found in records.items():
         assert ends[partition] == store.persisted[partition] + 1  # recovery reads it all
         last = found[-1]
-        assert (last.key, last.value) == (END_MARK, None)  # a write ends with its mark
+        if mark_ends:
+            assert (last.key, last.value) == (END_MARK, None)  # a write ends with its mark
+        else:
+            assert END_MARK not in {record.key for record in found}
         for record in found:
             if record.key != END_MARK:
                 assert key_partition(record.key, PARTITIONS) == partition
