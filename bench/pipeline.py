@@ -149,18 +149,22 @@ async def measure_naive(
     return Measured(n / flow.seconds, flow.seconds, cpu.shares(flow.first_ts, flow.last_ts))
 
 
+PROFILE_WORKER = ["headwater", "worker", "--agents", "profile"]
+
+
 async def measure_profile(
-    stack: ExitStack, services: EmbeddedServices, settings: Settings, n: int, timeout: float
+    stack: ExitStack,
+    services: EmbeddedServices,
+    settings: Settings,
+    n: int,
+    timeout: float,
+    command: list[str] = PROFILE_WORKER,
 ) -> Measured:
-    """``headwater worker --agents profile``, timed by its processed batches."""
+    """``headwater worker --agents profile`` (or ``command``), timed by its processed
+    batches."""
     events_topic = Topics(settings.topic_prefix).events
     worker = start_worker(
-        stack,
-        services,
-        settings,
-        "profile-worker",
-        ["headwater", "worker", "--agents", "profile"],
-        f"{settings.topic_prefix}-worker",
+        stack, services, settings, "profile-worker", command, f"{settings.topic_prefix}-worker"
     )
     with CpuSampler({"worker": worker.popen.pid, **service_pids()}) as cpu:
         flow = await watch(
