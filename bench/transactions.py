@@ -6,8 +6,9 @@ The profile agent exactly as bench/pipeline.py measures it (same intake messages
 fresh topic prefix per round, timed by the record timestamps of its processed batches),
 run alternately as ``headwater worker --agents profile`` (idempotent producer; a batch's
 outputs acknowledged, then its offsets committed by Faust; a redelivered batch is
-recognised by the profile fold) and as bench/txn_worker.py (each batch one Kafka
-transaction: outputs, changelog and consumed offsets committed together). Point it at
+recognised by the profile fold) and as the two prototypes of bench/txn_worker.py (each
+batch committed as Kafka transactions: outputs, changelog and consumed offsets together;
+one transaction per batch, or one per input partition per batch). Point it at
 Apache Kafka with HEADWATER_KAFKA / HEADWATER_SEARCH: the embedded Tansu refuses
 InitProducerId, so it cannot run the transactional side. Ends with one JSON line.
 """
@@ -27,12 +28,16 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench._harness import EmbeddedServices, print_json
 from bench._workload import intake_messages, produce
-from bench.pipeline import Measured, fresh, measure_profile, median_line
+from bench.pipeline import PROFILE_WORKER, Measured, fresh, measure_profile, median_line
 from headwater.settings import Settings
 from headwater.streams.kafka import ensure_topics, kafka_client_options, partitions_of
 from headwater.streams.topics import Topics
 
-TRANSACTIONAL_WORKER = ["bench.txn_worker", "--agents", "profile"]
+VARIANTS = {  # name: worker command (bench/txn_worker.py)
+    "idempotent fold (today)": None,
+    "transaction per batch": ["bench.txn_worker", "worker", "--agents", "profile"],
+    "transaction per partition": ["bench.txn_worker", "partition", "--agents", "profile"],
+}
 
 
 async def markers(settings: Settings) -> int:
@@ -64,29 +69,32 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: EmbeddedServ
     base = services.settings
     tag = secrets.token_hex(3)
     n, timeout = args.events, 60 + args.events / 200
-    fold = [fresh(base, tag, f"i{i}") for i in range(args.rounds)]
-    txn = [fresh(base, tag, f"t{i}") for i in range(args.rounds)]
+    prefixes = {
+        name: [fresh(base, tag, f"{v}{i}") for i in range(args.rounds)]
+        for v, name in enumerate(VARIANTS)
+    }
     messages = intake_messages(
         base, services.init.sources[base.env], n, args.per_message, args.profiles
     )
-    for settings in fold + txn:
-        await ensure_topics(settings, Topics(settings.topic_prefix).specs(settings.partitions))
-        await produce(settings, Topics(settings.topic_prefix).intake, messages)
-    print(f"intake: {n} events in {len(messages)} messages on each of {2 * args.rounds} prefixes")
-    fold_rounds: list[Measured] = []
-    txn_rounds: list[Measured] = []
-    for plain, transactional in zip(fold, txn, strict=True):
-        fold_rounds.append(await measure_profile(stack, services, plain, n, timeout))
-        txn_rounds.append(
-            await measure_profile(
-                stack, services, transactional, n, timeout, command=TRANSACTIONAL_WORKER
+    for rounds in prefixes.values():
+        for settings in rounds:
+            topics = Topics(settings.topic_prefix)
+            await ensure_topics(settings, topics.specs(settings.partitions))
+            await produce(settings, topics.intake, messages)
+    print(f"intake: {n} events in {len(messages)} messages per prefix", flush=True)
+    measured: dict[str, list[Measured]] = {name: [] for name in VARIANTS}
+    for i in range(args.rounds):  # the variants alternate within every round
+        for name, command in VARIANTS.items():
+            settings = prefixes[name][i]
+            figures = await measure_profile(
+                stack, services, settings, n, timeout, command=command or PROFILE_WORKER
             )
-        )
-    fold_m = median_line("idempotent fold (today)", fold_rounds)
-    txn_m = median_line("one transaction per batch", txn_rounds)
-    ratio = txn_m.events_per_s / fold_m.events_per_s
-    print(f"transactions / idempotent fold: {ratio:.2f}x", flush=True)
-    marks = {"fold": await markers(fold[0]), "transactions": await markers(txn[0])}
+            measured[name].append(figures)
+    medians = {name: median_line(name, rounds) for name, rounds in measured.items()}
+    fold = next(iter(medians.values())).events_per_s
+    ratios = {name: m.events_per_s / fold for name, m in medians.items()}
+    print(", ".join(f"{name}: {r:.2f}x" for name, r in ratios.items()), flush=True)
+    marks = {name: await markers(rounds[0]) for name, rounds in prefixes.items()}
     print(f"commit markers on the events topic of round 1: {marks}", flush=True)
     print_json(
         {
@@ -95,12 +103,10 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: EmbeddedServ
             "per_message": args.per_message,
             "profiles": args.profiles,
             "rounds": args.rounds,
-            "idempotent_fold_events_per_s": round(fold_m.events_per_s, 1),
-            "transactions_events_per_s": round(txn_m.events_per_s, 1),
-            "ratio": round(ratio, 3),
+            "events_per_s": {name: round(m.events_per_s, 1) for name, m in medians.items()},
+            "ratio_to_fold": {name: round(r, 3) for name, r in ratios.items()},
             "commit_markers_round_1": marks,
-            "idempotent_fold": [m.figures() for m in fold_rounds],
-            "transactions": [m.figures() for m in txn_rounds],
+            "per_round": {name: [m.figures() for m in rounds] for name, rounds in measured.items()},
         }
     )
 
