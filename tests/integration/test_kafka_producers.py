@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from headwater.settings import Settings
 from headwater.streams import kafka
 from headwater.streams.kafka import AckedProducer, ensure_topics, kafka_client_options
+from headwater.streams.sender import RetryingSender
 from headwater.streams.topics import TopicSpec
 from tests.support.services import Endpoints
 
@@ -25,16 +26,18 @@ pytestmark = [pytest.mark.integration, pytest.mark.smoke]
 PARTITIONS = 3
 
 
-async def _read_all(settings: Settings, topic: str, count: int) -> list[bytes]:
+async def _read_all(
+    settings: Settings, topic: str, count: int, partitions: int = PARTITIONS
+) -> list[bytes]:
     consumer = AIOKafkaConsumer(
         **kafka_client_options(settings), enable_auto_commit=False, group_id=None
     )
     await consumer.start()
     values: list[bytes] = []
     try:
-        partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
+        assigned = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
         async with asyncio.timeout(20):
             while len(values) < count:
                 for batch in (await consumer.getmany(timeout_ms=200)).values():
@@ -139,3 +142,29 @@ async def test_lag_is_the_end_offset_minus_the_position_with_multi_record_batche
     expected = {p: produced[p] - consumed[p] for p in produced}
     assert lag == expected
     assert committed == expected
+
+
+async def test_a_producer_whose_state_the_broker_lost_is_replaced(
+    settings: Settings, endpoints: Endpoints
+) -> None:
+    """After a sequence gap the broker refuses every later batch of that producer id;
+    the stage's sender keeps retrying and a new producer (a new id) delivers once."""
+    if endpoints.standins:
+        pytest.skip("Tansu grants no producer ids")
+    topic = f"{settings.topic_prefix}.renewed"
+    await ensure_topics(settings, [TopicSpec(topic, 1)])
+    sender = RetryingSender(settings.model_copy(update={"storage_max_backoff": 0.5}), "test")
+    await sender.producer.start(wait=15)
+    try:
+        await (await sender(topic, b"k", b"first"))
+        first_id = sender.producer.producer_id
+        assert first_id is not None
+        # as if the broker had lost this producer's state: the next batch leaves a gap
+        manager = sender.producer._producer._txn_manager  # type: ignore[union-attr]
+        manager.increment_sequence_number(TopicPartition(topic, 0), 10)
+        async with asyncio.timeout(30):
+            await (await sender(topic, b"k", b"second"))
+        assert sender.producer.producer_id not in (None, first_id)
+    finally:
+        await sender.producer.stop()
+    assert await _read_all(settings, topic, 2, partitions=1) == [b"first", b"second"]
