@@ -11,7 +11,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka import errors as kafka_errors
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 from aiokafka.structs import RecordMetadata
 
@@ -166,9 +166,10 @@ class AckedProducer:
             return
 
     def _refused_idempotence(self, error: KafkaError) -> bool:
-        """The broker answered, and refused a producer id: with ``auto``, remember it
-        and produce without idempotence (one warning per process and cluster)."""
-        if isinstance(error, KafkaConnectionError) or self._settings.kafka_idempotence != "auto":
+        """The broker answered, and refused a producer id for good (a retriable error,
+        such as no connection, is not a refusal): with ``auto``, remember it and produce
+        without idempotence (one warning per process and cluster)."""
+        if error.retriable or self._settings.kafka_idempotence != "auto":
             return False
         _REFUSED_IDEMPOTENCE.add(self._settings.kafka_servers)
         log.warning(

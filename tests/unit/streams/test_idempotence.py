@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from aiokafka import errors as kafka_errors
 
 from headwater.settings import load_settings
 from headwater.streams import kafka
-from headwater.streams.kafka import idempotence_wanted, new_producer
+from headwater.streams.kafka import AckedProducer, idempotence_wanted, new_producer
 
 
 @pytest.fixture(autouse=True)
@@ -41,3 +42,15 @@ async def test_an_idempotent_producer_waits_for_every_replica() -> None:
 def test_a_bad_setting_is_refused() -> None:
     with pytest.raises(ValueError, match="kafka_idempotence"):
         load_settings(kafka_idempotence="maybe")
+
+
+def test_only_a_broker_that_answers_with_a_lasting_error_refuses() -> None:
+    settings = load_settings(kafka="127.0.0.1:9092")
+    producer = AckedProducer(settings)
+    assert not producer._refused_idempotence(kafka_errors.KafkaConnectionError())
+    assert not producer._refused_idempotence(kafka_errors.RequestTimedOutError())
+    assert idempotence_wanted(settings)  # still asking
+    assert producer._refused_idempotence(kafka_errors.UnknownError())  # what Tansu answers
+    assert not idempotence_wanted(settings)
+    insisting = AckedProducer(settings.model_copy(update={"kafka_idempotence": "on"}))
+    assert not insisting._refused_idempotence(kafka_errors.UnknownError())
