@@ -1,13 +1,17 @@
 """``headwater up``: the whole platform on one machine.
 
-Starts the embedded broker and search server unless ``HEADWATER_KAFKA`` /
-``HEADWATER_SEARCH`` point elsewhere, runs init, then the collector and a worker as
-child processes, and stops everything (newest first) on Ctrl-C or SIGTERM.
+Starts a broker and a search server (the embedded stand-ins, or Apache Kafka and
+OpenSearch with ``--engines apache``: see :mod:`headwater.infra.up_engines`) unless
+``HEADWATER_KAFKA`` / ``HEADWATER_SEARCH`` point elsewhere, runs init, then the
+collector, a worker and the private API as child processes, and stops everything (newest
+first) on Ctrl-C or SIGTERM.
 
-Before starting anything it checks that every port it needs is free and that no other
-``up`` uses the data directory, and drops the worker state the embedded broker's new,
-empty log cannot back (see :mod:`headwater.infra.local_state`). Each run writes fresh
-logs; the previous run's are kept as ``<name>.log.1``.
+Before starting anything it checks that Java is there when the Apache engines are
+wanted, that every port it needs is free and that no other ``up`` uses the data
+directory. Before the worker starts it drops the worker state the broker's log cannot
+back, such as the embedded broker's new, empty log (see
+:mod:`headwater.infra.local_state`). Each run writes fresh logs; the previous run's are
+kept as ``<name>.log.1``.
 """
 
 from __future__ import annotations
@@ -25,16 +29,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from headwater.errors import ConfigurationError
-from headwater.infra.embedded import (
-    ManagedProcess,
-    port_in_use,
-    start_osmem,
-    start_process,
-    start_tansu,
-    wait_http,
-)
+from headwater.infra.embedded import ManagedProcess, port_in_use, start_process, wait_http
 from headwater.infra.init import InitResult, run_init
 from headwater.infra.local_state import EMBEDDED_BROKER, forget_state_of_lost_log, lock_data_dir
+from headwater.infra.up_engines import STANDINS, UpEngines
 from headwater.settings import Settings
 
 __all__ = ["DEFAULT_PORT_BASE", "StackPorts", "run_up", "wait_log_line"]
@@ -71,9 +69,15 @@ class StackPorts:
 
 class _Stack:
     def __init__(
-        self, settings: Settings, ports: StackPorts, data_dir: Path, staging: bool = False
+        self,
+        settings: Settings,
+        ports: StackPorts,
+        data_dir: Path,
+        staging: bool = False,
+        engines: str = STANDINS,
     ) -> None:
         self.settings = settings
+        self.engines = UpEngines(engines, settings, data_dir)
         self.ports = ports
         self.data_dir = data_dir
         self.staging = staging  # also run a collector for the staging environment
@@ -83,18 +87,14 @@ class _Stack:
         self._data_dir_lock: IO[str] | None = None
 
     def start(self) -> dict[str, Any]:
+        self.engines.check()
         self._check_ports()
         self._data_dir_lock = lock_data_dir(self.data_dir)
-        forget_state_of_lost_log(self.data_dir, self.settings.kafka or EMBEDDED_BROKER)
         self.logs.mkdir(parents=True, exist_ok=True)
-        kafka = self.settings.kafka
-        if kafka is None:
-            self.processes.append(start_tansu(self.ports.kafka, self._log("kafka")))
-            kafka = f"127.0.0.1:{self.ports.kafka}"
-        search = self.settings.search
-        if search is None:
-            self.processes.append(start_osmem(self.ports.search, self._log("search")))
-            search = f"http://127.0.0.1:{self.ports.search}"
+        started = self.processes.append
+        kafka, broker = self.engines.start_kafka(self.ports.kafka, self._log, started)
+        search = self.engines.start_search(self.ports.search, self._log, started)
+        forget_state_of_lost_log(self.data_dir, broker)
 
         settings = self.settings.model_copy(
             update={
@@ -113,7 +113,7 @@ class _Stack:
             "HEADWATER_DATA_DIR": str(self.data_dir),
             "HEADWATER_COLLECTOR_PORT": str(self.ports.collector),
         }
-        if self.settings.kafka is None:  # the embedded broker: see Settings
+        if broker == EMBEDDED_BROKER:  # Tansu: see Settings
             env["HEADWATER_WORKER_SINGLE_RECORD_BATCHES"] = "true"
         python = [sys.executable, "-m", "headwater"]
         collector = start_process(
@@ -152,6 +152,7 @@ class _Stack:
             "write_key": init.write_keys[settings.env],
             "data_dir": str(self.data_dir),
             "logs": str(self.logs),
+            **self.engines.summary(),
         }
 
     def _check_ports(self) -> None:
@@ -264,8 +265,9 @@ def run_up(
     data_dir: Path,
     as_json: bool,
     staging_collector: bool = False,
+    engines: str = STANDINS,
 ) -> int:
-    stack = _Stack(settings, ports, data_dir.resolve(), staging_collector)
+    stack = _Stack(settings, ports, data_dir.resolve(), staging_collector, engines)
     ready = threading.Event()
 
     def on_signal(signum: int, _: Any) -> None:
@@ -287,6 +289,7 @@ def run_up(
                 f"  api        {info['api']}\n"
                 f"  search     {info['search']}\n"
                 f"  kafka      {info['kafka']}\n"
+                f"  engines    {stack.engines.describe()}\n"
                 f"  tenant     {info['tenant']} ({info['env']})\n"
                 f"  source id  {info['source_id']}\n"
                 f"  write key  {info['write_key']} (Segment-compatible SDKs, /v1/*)\n"
