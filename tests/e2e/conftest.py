@@ -54,6 +54,8 @@ def start_up(
 ) -> tuple[subprocess.Popen[str], Path]:
     """Start ``headwater up --json``; its output goes to ``data_dir/up.out`` (returned)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+    if "HEADWATER_ENGINES_CACHE" in os.environ:  # where `--engines apache` finds its jars
+        env["HEADWATER_ENGINES_CACHE"] = os.environ["HEADWATER_ENGINES_CACHE"]
     if endpoints is not None:
         env.update(HEADWATER_KAFKA=endpoints.kafka, HEADWATER_SEARCH=endpoints.search)
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -86,13 +88,14 @@ def run_up(
     endpoints: Endpoints | None,
     port_base: int | None = None,
     extra: tuple[str, ...] = (),
+    ready_timeout: float = 120,
 ) -> Iterator[UpStack]:
     """Run ``headwater up --json`` (and ``extra`` arguments); with ``endpoints`` it is
     told to use them."""
     # five ports: --staging-collector uses the fifth
     process, out = start_up(data_dir, endpoints, port_base or free_port_run(5), *extra)
     try:
-        info = _read_json_line(process, out, 120)
+        info = _read_json_line(process, out, ready_timeout)
         yield UpStack(process, info, data_dir)
     finally:
         if process.poll() is None:
