@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from headwater.infra.embedded import free_port
 from tests.support.services import Endpoints
 
 pytestmark = pytest.mark.e2e
@@ -107,13 +108,13 @@ def run_up(
 
 
 def free_port_run(count: int) -> int:
-    """A base port with ``count`` free ports after it."""
-    import socket
-
-    for _ in range(50):
-        base = free_port()
-        if base + count > 65535:
-            continue
+    """A base port with ``count`` free ports after it, below the ephemeral range: a port
+    in that range can be taken by any outgoing connection (the stack's own clients among
+    them) between this check and the server's bind, and the slower ``up`` starts (Apache
+    engines: a minute), the likelier that is."""
+    low = _ephemeral_low() - count
+    for _ in range(200):
+        base = random.randrange(10_000, low)
         try:
             sockets = []
             for offset in range(count):
@@ -127,3 +128,11 @@ def free_port_run(count: int) -> int:
                 sock.close()
         return base
     raise RuntimeError("no run of free ports found")
+
+
+def _ephemeral_low() -> int:
+    """The first port the kernel hands out for outgoing connections (Linux; else IANA's)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 49152
