@@ -91,7 +91,7 @@ class _Stack:
         self._check_ports()
         self._data_dir_lock = lock_data_dir(self.data_dir)
         self.logs.mkdir(parents=True, exist_ok=True)
-        started = self.processes.append
+        started = self._started
         kafka, broker = self.engines.start_kafka(self.ports.kafka, self._log, started)
         search = self.engines.start_search(self.ports.search, self._log, started)
         forget_state_of_lost_log(self.data_dir, broker)
@@ -119,17 +119,17 @@ class _Stack:
         collector = start_process(
             "collector", [*python, "collector"], log_path=self._log("collector"), env=env
         )
-        self.processes.append(collector)
+        self._started(collector)
         if self.settings.secrets_key is None:  # the worker opens what the API seals
             secrets_key = local_secret(self.data_dir / "secrets-key")
             env = {**env, "HEADWATER_SECRETS_KEY": secrets_key}
         worker = start_process("worker", [*python, "worker"], log_path=self._log("worker"), env=env)
-        self.processes.append(worker)
+        self._started(worker)
         api_env = {**env, "HEADWATER_API_PORT": str(self.ports.api)}
         if self.settings.api_secret is None:  # a local secret, made once, kept in data_dir
             api_env["HEADWATER_API_SECRET"] = local_secret(self.data_dir / "api-secret")
         api = start_process("api", [*python, "api"], log_path=self._log("api"), env=api_env)
-        self.processes.append(api)
+        self._started(api)
 
         collector_url = f"http://{settings.collector_host}:{self.ports.collector}"
         wait_http(f"{collector_url}/health/ready", 60, collector)
@@ -154,6 +154,14 @@ class _Stack:
             "logs": str(self.logs),
             **self.engines.summary(),
         }
+
+    def _started(self, process: ManagedProcess) -> None:
+        """Keep ``process`` to stop it later, and stop starting when a stop was asked for:
+        a Ctrl-C that arrives while a child is forked is not raised in Python (it lands
+        in a fork handler, which ignores exceptions), only recorded in ``stopping``."""
+        self.processes.append(process)
+        if self.stopping.is_set():
+            raise KeyboardInterrupt
 
     def _check_ports(self) -> None:
         """Refuse at once, before starting anything, when a port this stack needs is taken."""
@@ -197,7 +205,7 @@ class _Stack:
             log_path=self._log("staging-collector"),
             env={**env, "HEADWATER_ENV": "staging", "HEADWATER_COLLECTOR_PORT": str(port)},
         )
-        self.processes.append(staging)
+        self._started(staging)
         url = f"http://{settings.collector_host}:{port}"
         wait_http(f"{url}/health/ready", 60, staging)
         return {
@@ -279,6 +287,8 @@ def run_up(
     signal.signal(signal.SIGTERM, on_signal)
     try:
         info = stack.start()
+        if stack.stopping.is_set():  # asked while starting, but not raised (see _started)
+            raise KeyboardInterrupt
         ready.set()
         if as_json:
             print(json.dumps(info), flush=True)
