@@ -5,8 +5,10 @@ start on the same data directory."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ import httpx
 import pytest
 
 from headwater.core.tenancy import events_alias, profiles_alias
-from tests.e2e.conftest import free_port_run, run_up
+from tests.e2e.conftest import free_port_run, run_up, start_up
 from tests.e2e.test_up_restart import ctrl_c
 from tests.support.polling import eventually
 from tests.support.services import apache_available
@@ -169,3 +171,33 @@ def test_up_on_apache_engines_without_java_says_what_to_install(tmp_path: Path) 
         "openjdk-17-jdk-headless) or set JAVA_HOME"
     ]
     assert not (tmp_path / "data").exists()  # no lock, no logs, no process
+
+
+def processes_using(path: Path) -> list[int]:
+    """Pids of processes whose command line names ``path`` (the engines' JVMs do)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(path).encode() in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:  # gone meanwhile
+            continue
+    return found
+
+
+def test_ctrl_c_while_the_engines_start_stops_them_before_exiting(tmp_path: Path) -> None:
+    apache_or_skip()
+    process, out = start_up(tmp_path, None, free_port_run(5), *APACHE)
+    try:
+        kafka_log = tmp_path / "logs" / "kafka.log"
+        deadline = time.monotonic() + 120
+        while "Kafka Server started" not in (kafka_log.read_text() if kafka_log.exists() else ""):
+            assert time.monotonic() < deadline and process.poll() is None, out.read_text()
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)  # OpenSearch is starting now
+        code = process.wait(150)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert code == 130, out.read_text()
+    assert processes_using(tmp_path / "engines") == []  # both stopped, not left to exit

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +70,17 @@ def _kafka_properties(log_dirs: Path, port: int, controller_port: int) -> str:
             "",
         ]
     )
+
+
+@contextmanager
+def _stopped_unless_ready(process: ManagedProcess) -> Iterator[None]:
+    """Stop (and wait for) an engine that is not ready in time or whose start is
+    interrupted (Ctrl-C): the caller never got it, so nobody else would."""
+    try:
+        yield
+    except BaseException:
+        process.stop()
+        raise
 
 
 def kafka_cluster_id(data_dir: Path) -> str | None:
@@ -133,7 +146,8 @@ def start_kafka(
         log_path=log_path,
         stop_timeout=STOP_TIMEOUT,
     )
-    wait_port("127.0.0.1", port, 120, process)
+    with _stopped_unless_ready(process):
+        wait_port("127.0.0.1", port, 120, process)
     return RunningEngine("kafka", f"127.0.0.1:{port}", process)
 
 
@@ -164,5 +178,6 @@ def start_opensearch(
         stop_timeout=STOP_TIMEOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    wait_http(f"{url}/_cluster/health?wait_for_status=yellow&timeout=1s", 180, process)
+    with _stopped_unless_ready(process):
+        wait_http(f"{url}/_cluster/health?wait_for_status=yellow&timeout=1s", 180, process)
     return RunningEngine("opensearch", url, process)
