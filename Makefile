@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-up: install ## run the whole platform on this machine (UP_ARGS=--staging-collector: staging too)
+up: install ## run the whole platform on this machine (UP_ARGS: --staging-collector, --engines apache)
 	$(BIN)/headwater up $(UP_ARGS)
 
 test: install ## run every test (unit, integration, end-to-end)

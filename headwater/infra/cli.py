@@ -37,6 +37,7 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
         data_dir=data_dir,
         as_json=args.json,
         staging_collector=args.staging_collector,
+        engines=args.engines,
     )
 
 
@@ -176,11 +177,12 @@ def _merge(args: argparse.Namespace, settings: Settings) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     from headwater.infra.stack import DEFAULT_PORT_BASE
+    from headwater.infra.up_engines import APACHE, ENGINES, STANDINS
 
     parser = argparse.ArgumentParser(prog="headwater", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    up = commands.add_parser("up", help="run everything on this machine (embedded services)")
+    up = commands.add_parser("up", help="run everything on this machine")
     up.add_argument("--data-dir", help="where logs and state go (default ./.headwater)")
     up.add_argument("--port-base", type=int, default=DEFAULT_PORT_BASE, help="first port used")
     up.add_argument("--json", action="store_true", help="print one JSON line when ready")
@@ -188,6 +190,14 @@ def _parser() -> argparse.ArgumentParser:
         "--staging-collector",
         action="store_true",
         help="also run a collector for staging sources, on port base + 4",
+    )
+    up.add_argument(
+        "--engines",
+        choices=ENGINES,
+        default=STANDINS,
+        help=f"{STANDINS} (default): the embedded Kafka and search stand-ins, in memory; "
+        f"{APACHE}: Apache Kafka and OpenSearch (Java 17 and Maven), data kept in "
+        "DATA_DIR/engines",
     )
     up.set_defaults(run=_up)
 

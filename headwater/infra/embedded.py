@@ -61,6 +61,7 @@ class ManagedProcess:
     popen: subprocess.Popen[bytes]
     log_path: Path | None
     log_start: int = 0  # the log's size when this process started: earlier lines are not its
+    stop_timeout: float = 15.0  # how long a SIGTERM may take before SIGKILL
 
     @property
     def running(self) -> bool:
@@ -85,11 +86,11 @@ class ManagedProcess:
         """The error for a child that stopped before it was ready."""
         return ConfigurationError(self.exit_summary(early=True))
 
-    def stop(self, timeout: float = 15.0) -> int | None:
+    def stop(self, timeout: float | None = None) -> int | None:
         if self.running:
             self.popen.send_signal(signal.SIGTERM)
             try:
-                self.popen.wait(timeout)
+                self.popen.wait(self.stop_timeout if timeout is None else timeout)
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait(5)
@@ -107,6 +108,7 @@ def start_process(
     *,
     log_path: Path | None = None,
     env: Mapping[str, str] | None = None,
+    stop_timeout: float = 15.0,
 ) -> ManagedProcess:
     log_start = 0
     if log_path is not None:
@@ -125,7 +127,7 @@ def start_process(
     )
     if log_path is not None:
         out.close()
-    return ManagedProcess(name, popen, log_path, log_start)
+    return ManagedProcess(name, popen, log_path, log_start, stop_timeout)
 
 
 def wait_port(host: str, port: int, timeout: float, process: ManagedProcess | None = None) -> None:

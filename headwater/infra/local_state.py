@@ -5,7 +5,9 @@ topics. The embedded broker keeps its topics in memory, so each ``up`` starts wi
 empty log; state built from the previous run's log would then claim offsets the new log
 never had (Faust stops with a ``ConsistencyError``) or serve profiles the log no longer
 holds. Such state is deleted before the worker starts. With a real broker the state is
-kept: it matches the log, and only what changed since is read again.
+kept: it matches the log, and only what changed since is read again. ``up --engines
+apache`` names its broker by the cluster id of the log under ``<data dir>/engines``, so
+the state is kept across restarts (on any port) and dropped once that log is deleted.
 """
 
 from __future__ import annotations

@@ -1,13 +1,17 @@
 """``headwater up``: the whole platform on one machine.
 
-Starts the embedded broker and search server unless ``HEADWATER_KAFKA`` /
-``HEADWATER_SEARCH`` point elsewhere, runs init, then the collector and a worker as
-child processes, and stops everything (newest first) on Ctrl-C or SIGTERM.
+Starts a broker and a search server (the embedded stand-ins, or Apache Kafka and
+OpenSearch with ``--engines apache``: see :mod:`headwater.infra.up_engines`) unless
+``HEADWATER_KAFKA`` / ``HEADWATER_SEARCH`` point elsewhere, runs init, then the
+collector, a worker and the private API as child processes, and stops everything (newest
+first) on Ctrl-C or SIGTERM.
 
-Before starting anything it checks that every port it needs is free and that no other
-``up`` uses the data directory, and drops the worker state the embedded broker's new,
-empty log cannot back (see :mod:`headwater.infra.local_state`). Each run writes fresh
-logs; the previous run's are kept as ``<name>.log.1``.
+Before starting anything it checks that Java is there when the Apache engines are
+wanted, that every port it needs is free and that no other ``up`` uses the data
+directory. Before the worker starts it drops the worker state the broker's log cannot
+back, such as the embedded broker's new, empty log (see
+:mod:`headwater.infra.local_state`). Each run writes fresh logs; the previous run's are
+kept as ``<name>.log.1``.
 """
 
 from __future__ import annotations
@@ -25,16 +29,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from headwater.errors import ConfigurationError
-from headwater.infra.embedded import (
-    ManagedProcess,
-    port_in_use,
-    start_osmem,
-    start_process,
-    start_tansu,
-    wait_http,
-)
+from headwater.infra.embedded import ManagedProcess, port_in_use, start_process, wait_http
 from headwater.infra.init import InitResult, run_init
 from headwater.infra.local_state import EMBEDDED_BROKER, forget_state_of_lost_log, lock_data_dir
+from headwater.infra.up_engines import STANDINS, UpEngines
 from headwater.settings import Settings
 
 __all__ = ["DEFAULT_PORT_BASE", "StackPorts", "run_up", "wait_log_line"]
@@ -71,9 +69,15 @@ class StackPorts:
 
 class _Stack:
     def __init__(
-        self, settings: Settings, ports: StackPorts, data_dir: Path, staging: bool = False
+        self,
+        settings: Settings,
+        ports: StackPorts,
+        data_dir: Path,
+        staging: bool = False,
+        engines: str = STANDINS,
     ) -> None:
         self.settings = settings
+        self.engines = UpEngines(engines, settings, data_dir)
         self.ports = ports
         self.data_dir = data_dir
         self.staging = staging  # also run a collector for the staging environment
@@ -83,18 +87,14 @@ class _Stack:
         self._data_dir_lock: IO[str] | None = None
 
     def start(self) -> dict[str, Any]:
+        self.engines.check()
         self._check_ports()
         self._data_dir_lock = lock_data_dir(self.data_dir)
-        forget_state_of_lost_log(self.data_dir, self.settings.kafka or EMBEDDED_BROKER)
         self.logs.mkdir(parents=True, exist_ok=True)
-        kafka = self.settings.kafka
-        if kafka is None:
-            self.processes.append(start_tansu(self.ports.kafka, self._log("kafka")))
-            kafka = f"127.0.0.1:{self.ports.kafka}"
-        search = self.settings.search
-        if search is None:
-            self.processes.append(start_osmem(self.ports.search, self._log("search")))
-            search = f"http://127.0.0.1:{self.ports.search}"
+        started = self._started
+        kafka, broker = self.engines.start_kafka(self.ports.kafka, self._log, started)
+        search = self.engines.start_search(self.ports.search, self._log, started)
+        forget_state_of_lost_log(self.data_dir, broker)
 
         settings = self.settings.model_copy(
             update={
@@ -113,23 +113,23 @@ class _Stack:
             "HEADWATER_DATA_DIR": str(self.data_dir),
             "HEADWATER_COLLECTOR_PORT": str(self.ports.collector),
         }
-        if self.settings.kafka is None:  # the embedded broker: see Settings
+        if broker == EMBEDDED_BROKER:  # Tansu: see Settings
             env["HEADWATER_WORKER_SINGLE_RECORD_BATCHES"] = "true"
         python = [sys.executable, "-m", "headwater"]
         collector = start_process(
             "collector", [*python, "collector"], log_path=self._log("collector"), env=env
         )
-        self.processes.append(collector)
+        self._started(collector)
         if self.settings.secrets_key is None:  # the worker opens what the API seals
             secrets_key = local_secret(self.data_dir / "secrets-key")
             env = {**env, "HEADWATER_SECRETS_KEY": secrets_key}
         worker = start_process("worker", [*python, "worker"], log_path=self._log("worker"), env=env)
-        self.processes.append(worker)
+        self._started(worker)
         api_env = {**env, "HEADWATER_API_PORT": str(self.ports.api)}
         if self.settings.api_secret is None:  # a local secret, made once, kept in data_dir
             api_env["HEADWATER_API_SECRET"] = local_secret(self.data_dir / "api-secret")
         api = start_process("api", [*python, "api"], log_path=self._log("api"), env=api_env)
-        self.processes.append(api)
+        self._started(api)
 
         collector_url = f"http://{settings.collector_host}:{self.ports.collector}"
         wait_http(f"{collector_url}/health/ready", 60, collector)
@@ -152,7 +152,16 @@ class _Stack:
             "write_key": init.write_keys[settings.env],
             "data_dir": str(self.data_dir),
             "logs": str(self.logs),
+            **self.engines.summary(),
         }
+
+    def _started(self, process: ManagedProcess) -> None:
+        """Keep ``process`` to stop it later, and stop starting when a stop was asked for:
+        a Ctrl-C that arrives while a child is forked is not raised in Python (it lands
+        in a fork handler, which ignores exceptions), only recorded in ``stopping``."""
+        self.processes.append(process)
+        if self.stopping.is_set():
+            raise KeyboardInterrupt
 
     def _check_ports(self) -> None:
         """Refuse at once, before starting anything, when a port this stack needs is taken."""
@@ -196,7 +205,7 @@ class _Stack:
             log_path=self._log("staging-collector"),
             env={**env, "HEADWATER_ENV": "staging", "HEADWATER_COLLECTOR_PORT": str(port)},
         )
-        self.processes.append(staging)
+        self._started(staging)
         url = f"http://{settings.collector_host}:{port}"
         wait_http(f"{url}/health/ready", 60, staging)
         return {
@@ -264,8 +273,9 @@ def run_up(
     data_dir: Path,
     as_json: bool,
     staging_collector: bool = False,
+    engines: str = STANDINS,
 ) -> int:
-    stack = _Stack(settings, ports, data_dir.resolve(), staging_collector)
+    stack = _Stack(settings, ports, data_dir.resolve(), staging_collector, engines)
     ready = threading.Event()
 
     def on_signal(signum: int, _: Any) -> None:
@@ -277,6 +287,8 @@ def run_up(
     signal.signal(signal.SIGTERM, on_signal)
     try:
         info = stack.start()
+        if stack.stopping.is_set():  # asked while starting, but not raised (see _started)
+            raise KeyboardInterrupt
         ready.set()
         if as_json:
             print(json.dumps(info), flush=True)
@@ -287,6 +299,7 @@ def run_up(
                 f"  api        {info['api']}\n"
                 f"  search     {info['search']}\n"
                 f"  kafka      {info['kafka']}\n"
+                f"  engines    {stack.engines.describe()}\n"
                 f"  tenant     {info['tenant']} ({info['env']})\n"
                 f"  source id  {info['source_id']}\n"
                 f"  write key  {info['write_key']} (Segment-compatible SDKs, /v1/*)\n"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from headwater.infra.embedded import free_port
 from tests.support.services import Endpoints
 
 pytestmark = pytest.mark.e2e
@@ -54,6 +55,8 @@ def start_up(
 ) -> tuple[subprocess.Popen[str], Path]:
     """Start ``headwater up --json``; its output goes to ``data_dir/up.out`` (returned)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+    if "HEADWATER_ENGINES_CACHE" in os.environ:  # where `--engines apache` finds its jars
+        env["HEADWATER_ENGINES_CACHE"] = os.environ["HEADWATER_ENGINES_CACHE"]
     if endpoints is not None:
         env.update(HEADWATER_KAFKA=endpoints.kafka, HEADWATER_SEARCH=endpoints.search)
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -86,13 +89,14 @@ def run_up(
     endpoints: Endpoints | None,
     port_base: int | None = None,
     extra: tuple[str, ...] = (),
+    ready_timeout: float = 120,
 ) -> Iterator[UpStack]:
     """Run ``headwater up --json`` (and ``extra`` arguments); with ``endpoints`` it is
     told to use them."""
     # five ports: --staging-collector uses the fifth
     process, out = start_up(data_dir, endpoints, port_base or free_port_run(5), *extra)
     try:
-        info = _read_json_line(process, out, 120)
+        info = _read_json_line(process, out, ready_timeout)
         yield UpStack(process, info, data_dir)
     finally:
         if process.poll() is None:
@@ -104,13 +108,13 @@ def run_up(
 
 
 def free_port_run(count: int) -> int:
-    """A base port with ``count`` free ports after it."""
-    import socket
-
-    for _ in range(50):
-        base = free_port()
-        if base + count > 65535:
-            continue
+    """A base port with ``count`` free ports after it, below the ephemeral range: a port
+    in that range can be taken by any outgoing connection (the stack's own clients among
+    them) between this check and the server's bind, and the slower ``up`` starts (Apache
+    engines: a minute), the likelier that is."""
+    low = _ephemeral_low() - count
+    for _ in range(200):
+        base = random.randrange(10_000, low)
         try:
             sockets = []
             for offset in range(count):
@@ -124,3 +128,11 @@ def free_port_run(count: int) -> int:
                 sock.close()
         return base
     raise RuntimeError("no run of free ports found")
+
+
+def _ephemeral_low() -> int:
+    """The first port the kernel hands out for outgoing connections (Linux; else IANA's)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 49152

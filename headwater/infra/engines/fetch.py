@@ -29,6 +29,10 @@ class EngineSpec:
     def home(self, cache: Path) -> Path:
         return cache / f"{self.name}-{self.version}"
 
+    def fetched(self, cache: Path) -> bool:
+        """Whether its jars are in the cache already (starting it needs no Maven)."""
+        return (self.home(cache) / ".fetched").exists()
+
 
 KAFKA = EngineSpec(
     "kafka",
@@ -103,10 +107,9 @@ def fetch(spec: EngineSpec, cache: Path) -> Path:
     """The engine's home in the cache (``lib/`` with every jar, ``classes/`` with the
     compiled launcher if any); fetched the first time, reused offline after."""
     home = spec.home(cache)
-    done = home / ".fetched"
-    if not done.exists():
+    if not spec.fetched(cache):
         _download(spec, home)
-        done.write_text(spec.version)
+        (home / ".fetched").write_text(spec.version)
     if spec.launcher is not None:
         _compile(spec.launcher, home)
     return home
@@ -140,9 +143,14 @@ def _compile(source: Path, home: Path) -> None:
         return
     shutil.rmtree(classes, ignore_errors=True)
     classes.mkdir(parents=True)
-    javac = str(Path(java_binary()).with_name("javac"))
+    javac = Path(java_binary()).resolve().with_name("javac")
+    if not javac.exists():
+        raise ConfigurationError(
+            f"javac not found beside {javac.parent / 'java'}: install a JDK (Debian: "
+            f"apt-get install -y openjdk-{_MIN_JAVA}-jdk-headless) or set JAVA_HOME to one"
+        )
     compiled = subprocess.run(
-        [javac, "-cp", f"{home / 'lib'}/*", "-d", str(classes), str(source)],
+        [str(javac), "-cp", f"{home / 'lib'}/*", "-d", str(classes), str(source)],
         capture_output=True,
         text=True,
         check=False,

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,10 +15,11 @@ from headwater.errors import ConfigurationError
 from headwater.infra.embedded import ManagedProcess, free_port, start_process, wait_http, wait_port
 from headwater.infra.engines.fetch import KAFKA, OPENSEARCH, fetch, java_binary
 
-__all__ = ["RunningEngine", "start_kafka", "start_opensearch"]
+__all__ = ["RunningEngine", "kafka_cluster_id", "start_kafka", "start_opensearch"]
 
 KAFKA_HEAP = ("-Xms256m", "-Xmx512m")
 SEARCH_HEAP = ("-Xms512m", "-Xmx1g")
+STOP_TIMEOUT = 60.0  # a clean stop flushes the log and the indices: let it finish
 _LOG4J2 = """\
 status = warn
 appender.out.type = Console
@@ -35,7 +38,7 @@ class RunningEngine:
     process: ManagedProcess
 
     def stop(self) -> int | None:
-        return self.process.stop(timeout=60)
+        return self.process.stop()
 
 
 def _log_config(home: Path, level: str) -> Path:
@@ -69,6 +72,30 @@ def _kafka_properties(log_dirs: Path, port: int, controller_port: int) -> str:
     )
 
 
+@contextmanager
+def _stopped_unless_ready(process: ManagedProcess) -> Iterator[None]:
+    """Stop (and wait for) an engine that is not ready in time or whose start is
+    interrupted (Ctrl-C): the caller never got it, so nobody else would."""
+    try:
+        yield
+    except BaseException:
+        process.stop()
+        raise
+
+
+def kafka_cluster_id(data_dir: Path) -> str | None:
+    """The cluster id of the Kafka log under ``data_dir`` (None before its first start):
+    names that log, whatever port the broker listens on."""
+    meta = data_dir / "kafka" / "logs" / "meta.properties"
+    if not meta.exists():
+        return None
+    for line in meta.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "cluster.id":
+            return value.strip()
+    return None
+
+
 def start_kafka(
     data_dir: Path, cache: Path, *, port: int | None = None, log_path: Path | None = None
 ) -> RunningEngine:
@@ -80,6 +107,9 @@ def start_kafka(
     state.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     properties = state / "server.properties"
+    # The quorum is static (controller.quorum.voters, kraft.version 0): the controller's
+    # address is read from this file on every start and not kept in the log, so a new
+    # free port each start does not stop the log from being used again.
     properties.write_text(_kafka_properties(log_dirs, port, free_port()))
     classpath = ["-cp", f"{home / 'lib'}/*"]
     logging = f"-Dlog4j2.configurationFile={_log_config(state, 'INFO')}"
@@ -114,8 +144,10 @@ def start_kafka(
             str(properties),
         ],
         log_path=log_path,
+        stop_timeout=STOP_TIMEOUT,
     )
-    wait_port("127.0.0.1", port, 120, process)
+    with _stopped_unless_ready(process):
+        wait_port("127.0.0.1", port, 120, process)
     return RunningEngine("kafka", f"127.0.0.1:{port}", process)
 
 
@@ -143,7 +175,9 @@ def start_opensearch(
             str(free_port()),
         ],
         log_path=log_path,
+        stop_timeout=STOP_TIMEOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    wait_http(f"{url}/_cluster/health?wait_for_status=yellow&timeout=1s", 180, process)
+    with _stopped_unless_ready(process):
+        wait_http(f"{url}/_cluster/health?wait_for_status=yellow&timeout=1s", 180, process)
     return RunningEngine("opensearch", url, process)
