@@ -17,9 +17,12 @@ from headwater.console.models import ErrorBody
 from headwater.console.routes import (
     accounts,
     automation,
+    console_info,
+    dashboard,
     data,
     health,
     merge_settings,
+    profile_search,
     secrets,
     sources,
     stats,
@@ -27,6 +30,7 @@ from headwater.console.routes import (
     user,
 )
 from headwater.console.runtime import ConsoleRuntime
+from headwater.console.web_ui import console_routes
 from headwater.errors import HeadwaterError
 from headwater.settings import Settings
 
@@ -100,8 +104,12 @@ def create_app(settings: Settings, runtime: ConsoleRuntime | None = None) -> Fas
         secrets.router,
         data.router,
         stats.router,
+        dashboard.router,
+        console_info.router,
+        profile_search.router,
         tenants.router,
     ):
         app.include_router(router)
+    app.router.routes.extend(console_routes())  # static files, no credentials
     install_error_handlers(app, settings.retry_after)
     return app
