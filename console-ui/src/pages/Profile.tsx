@@ -32,6 +32,7 @@ export function Profile() {
   const profile = useLoad(
     () => must(api.GET("/profiles/{profile_id}", { params: { path: { profile_id: id } } })),
     [id],
+    10_000,
   );
   const events = useLoad(
     () => must(api.GET("/events", { params: { query: { profile_id: id, size: 100 } } })),

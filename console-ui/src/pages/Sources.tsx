@@ -147,7 +147,7 @@ function SourceRow(props: {
         <td>
           {s.write_keys.map((k) => (
             <div key={k.id} className={k.revoked ? "revoked" : ""}>
-              <code>{k.hint}…</code> {k.name} {k.revoked && "(revoked)"}
+              <code>{k.hint}</code> {k.name} {k.revoked && "(revoked)"}
               {props.editable && !k.revoked && (
                 <button type="button" className="link" onClick={() => props.onRotate(k.id)}>rotate</button>
               )}
