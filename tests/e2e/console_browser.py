@@ -102,6 +102,11 @@ def log_in(page: Page, console: Console, email: str) -> None:
     page.get_by_role("heading", name="Dashboard").wait_for(timeout=15_000)
 
 
+def go(page: Page, screen: str) -> None:
+    """Open a screen from the header's navigation."""
+    page.get_by_role("navigation", name="screens").get_by_role("link", name=screen).click()
+
+
 def shot(page: Page, where: Path, name: str) -> Path:
     path = where / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)

@@ -22,6 +22,7 @@ from tests.e2e.console_browser import (
     VIEWER,
     Console,
     browser_page,
+    go,
     console_on,
     log_in,
     need_built_console,
@@ -73,7 +74,7 @@ def test_event_shows_on_the_dashboard_and_in_the_profile_timeline(
         expect(by_type).to_contain_text(kind, timeout=SLOW)  # the page polls every 10 s
         shot(page, tmp_path, "dashboard")
 
-        page.get_by_role("link", name="Profiles").click()
+        go(page, "Profiles")
         page.get_by_label("Condition").fill(f'profile.id = "{profile}"')
         page.get_by_role("button", name="Search").click()
         page.get_by_role("link", name=profile).click()
@@ -82,7 +83,7 @@ def test_event_shows_on_the_dashboard_and_in_the_profile_timeline(
         expect(timeline).to_contain_text("Session")
         shot(page, tmp_path, "profile")
 
-        page.get_by_role("link", name="Profiles").click()  # a wrong condition: where, why
+        go(page, "Profiles")  # a wrong condition: where, why
         page.get_by_label("Condition").fill("profile.stats.visits >=")
         page.get_by_role("button", name="Search").click()
         expect(page.get_by_test_id("condition-error")).to_contain_text("column 24")
@@ -93,8 +94,8 @@ def test_create_a_source_and_send_with_its_write_key(console: Console, tmp_path:
     name, kind = f"Shop {uuid.uuid4().hex[:6]}", f"sdk-{uuid.uuid4().hex[:6]}"
     with browser_page() as page:
         log_in(page, console, ADMIN)
-        page.get_by_role("link", name="Sources").click()
-        page.get_by_label("New source").fill(name)
+        go(page, "Sources")
+        page.get_by_role("textbox", name="New source").fill(name)
         page.get_by_role("button", name="Create source").click()
         key = page.get_by_test_id("write-key").inner_text(timeout=15_000).strip()
         assert re.fullmatch(r"hw_[0-9a-f]{32}", key), key
@@ -110,7 +111,7 @@ def test_create_a_source_and_send_with_its_write_key(console: Console, tmp_path:
         )
         assert sent.status_code == 200, sent.text
 
-        page.get_by_role("link", name="Events").click()
+        go(page, "Events")
         page.get_by_label("type").fill(kind)
         page.get_by_role("button", name="Filter").click()
         events = page.get_by_role("table", name="events")
@@ -130,7 +131,7 @@ def test_segment_editor_counts_members_live(console: Console, tmp_path: Path) ->
     _track(console, profile, "segment-check")
     with browser_page() as page:
         log_in(page, console, ADMIN)
-        page.get_by_role("link", name="Segments").click()
+        go(page, "Segments")
         page.get_by_label("Name").fill(f"only {profile}")
         condition = page.get_by_label("Condition")
         condition.fill(f'profile.id = "{profile}" and profile.stats.events >= 1')
@@ -153,15 +154,15 @@ def test_a_viewer_cannot_edit(console: Console, tmp_path: Path) -> None:
     _track(console, profile, "viewer-check")
     with browser_page() as page:
         log_in(page, console, VIEWER)
-        page.get_by_role("button", name="user menu").click()
+        page.get_by_label("user menu").click()
         expect(page.get_by_test_id("role")).to_have_text("marketer")
-        page.get_by_role("link", name="Sources").click()
+        go(page, "Sources")
         expect(page.get_by_test_id("read-only")).to_be_visible()
         expect(page.get_by_role("button", name="Create source")).to_have_count(0)
         expect(page.get_by_role("button", name="rotate")).to_have_count(0)
         expect(page.get_by_role("checkbox").first).to_be_disabled()
         shot(page, tmp_path, "viewer-sources")
-        page.get_by_role("link", name="Segments").click()
+        go(page, "Segments")
         expect(page.get_by_role("button", name="Save segment")).to_have_count(0)
         page.goto(f"{console.api}/ui/profiles/{profile}")
         expect(page.get_by_role("table", name="stats")).to_be_visible(timeout=SLOW)
