@@ -16,6 +16,7 @@ from headwater.console.login import prune_revocations
 from headwater.console.models import ErrorBody
 from headwater.console.routes import (
     accounts,
+    actions,
     automation,
     console_info,
     dashboard,
@@ -107,6 +108,7 @@ def create_app(settings: Settings, runtime: ConsoleRuntime | None = None) -> Fas
         dashboard.router,
         console_info.router,
         profile_search.router,
+        actions.router,
         tenants.router,
     ):
         app.include_router(router)
