@@ -144,6 +144,7 @@ def test_segment_editor_counts_members_live(console: Console, tmp_path: Path) ->
             condition.type(" ")
         expect(count).to_have_text("1")
         expect(page.get_by_role("status").filter(has_text=profile)).to_be_visible()
+        shot(page, tmp_path, "segment-live-count")
         page.get_by_role("button", name="Save segment").click()
         expect(page.get_by_role("table", name="segments")).to_contain_text(f"only {profile}")
         shot(page, tmp_path, "segments")
