@@ -3,6 +3,7 @@ import { logOut, setContext } from "./api/client";
 import { useContextName, useSession } from "./lib/hooks";
 import { Dashboard } from "./pages/Dashboard";
 import { Events } from "./pages/Events";
+import { Flows } from "./pages/Flows";
 import { Login } from "./pages/Login";
 import { Profile } from "./pages/Profile";
 import { Profiles } from "./pages/Profiles";
@@ -16,6 +17,7 @@ const SCREENS = [
   ["/sessions", "Sessions"],
   ["/sources", "Sources"],
   ["/segments", "Segments"],
+  ["/flows", "Flows"],
 ] as const;
 
 function ContextSwitch() {
@@ -91,6 +93,7 @@ export function App() {
           <Route path="/sessions" element={<Events kind="sessions" />} />
           <Route path="/sources" element={<Sources />} />
           <Route path="/segments" element={<Segments />} />
+          <Route path="/flows" element={<Flows />} />
           <Route path="*" element={<Navigate to="/" replace />} />
         </Routes>
       </main>
