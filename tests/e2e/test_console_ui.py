@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import UpStack, run_up
 from tests.e2e.console_browser import (
@@ -22,8 +22,8 @@ from tests.e2e.console_browser import (
     VIEWER,
     Console,
     browser_page,
-    go,
     console_on,
+    go,
     log_in,
     need_built_console,
     shot,
@@ -176,3 +176,65 @@ def test_a_viewer_cannot_edit(console: Console, tmp_path: Path) -> None:
     token = {"authorization": f"Bearer {viewer.json()['access_token']}"}
     refused = httpx.post(f"{console.api}/sources", headers=token, json={"name": "x"})
     assert refused.status_code == 403
+
+
+def _connect(page: Page, source: str, target: str) -> None:
+    """Drag with the mouse from an output port to a node's input."""
+    page.get_by_test_id(source).drag_to(
+        page.get_by_test_id(target).locator(".react-flow__handle.target")
+    )
+
+
+def test_build_debug_and_deploy_a_flow_with_the_mouse(console: Console, tmp_path: Path) -> None:
+    with browser_page() as page:
+        log_in(page, console, ADMIN)
+        go(page, "Flows")
+        page.get_by_role("button", name="New flow").click()
+        canvas = page.locator(".react-flow__pane")
+        expect(page.get_by_test_id("node-start")).to_be_visible()
+        dropped = {"if": (260, 60), "update-traits": (520, 30), "webhook": (520, 260)}
+        for action, (x, y) in dropped.items():
+            page.get_by_test_id(f"palette-{action}").drag_to(
+                canvas, target_position={"x": x, "y": y}
+            )
+            expect(page.get_by_test_id(f"node-{action}")).to_be_visible()
+        _connect(page, "port-start-payload", "node-if")
+        _connect(page, "port-if-true", "node-update-traits")
+        _connect(page, "port-update-traits-payload", "node-webhook")
+        expect(page.locator(".react-flow__edge")).to_have_count(3)
+
+        settings = page.get_by_role("complementary", name="flow settings")
+        page.get_by_test_id("node-if").click()
+        settings.get_by_label("condition *").fill("event.properties.total > 100")
+        page.get_by_test_id("node-update-traits").click()
+        settings.get_by_label("traits *").fill('{"tier": "gold"}')
+        page.get_by_test_id("node-webhook").click()
+        expect(settings.get_by_role("alert")).to_contain_text("url: required")
+        settings.get_by_label("url *").fill("https://crm.example/hook")
+        expect(settings.get_by_role("alert")).to_have_count(0)
+        settings.get_by_label("Flow name").fill(f"gold {uuid.uuid4().hex[:6]}")
+
+        settings.get_by_role("button", name="Save draft").click()
+        expect(page.get_by_test_id("flow-note")).to_contain_text("Saved draft version 1")
+        settings.get_by_role("button", name="Debug run").click()
+        expect(page.get_by_test_id("flow-note")).to_contain_text("1 outbound request")
+        for node in ("start", "if", "update-traits", "webhook"):
+            expect(page.get_by_test_id(f"trace-{node}")).to_contain_text("ms")
+        shot(page, tmp_path, "flow-debugged")
+
+        settings.get_by_role("button", name="Deploy to production").click()
+        expect(page.get_by_test_id("flow-note")).to_contain_text("Deployed to production")
+        flow_id = page.get_by_test_id("flow-id").inner_text()
+    live = httpx.get(
+        f"{console.api}/flows/{flow_id}",
+        headers={**console.admin, "x-context": "production"},
+    )
+    assert live.status_code == 200, live.text
+    stored = live.json()
+    assert sorted(n["action"] for n in stored["nodes"]) == [
+        "if",
+        "start",
+        "update-traits",
+        "webhook",
+    ]
+    assert {"from": "if:true", "to": "update-traits"} in stored["edges"]
