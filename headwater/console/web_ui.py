@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from starlette.exceptions import HTTPException
-from starlette.responses import RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.responses import Response
+from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
@@ -32,16 +32,9 @@ class _SinglePageApp(StaticFiles):
             return await super().get_response("index.html", scope)
 
 
-async def _to_ui(_: object) -> Response:
-    return RedirectResponse(f"{UI_PATH}/")
-
-
-def console_routes(directory: Path = UI_DIR) -> list[Route | Mount]:
-    """``/ui/`` serving the built console, or nothing when it was not built (no Node
-    at install time): the API works without it."""
+def console_routes(directory: Path = UI_DIR) -> list[Mount]:
+    """``/ui/`` serving the built console (``/ui`` redirects there), or nothing when it
+    was not built (no Node at install time): the API works without it."""
     if not (directory / "index.html").is_file():
         return []
-    return [
-        Route(UI_PATH, _to_ui, include_in_schema=False),
-        Mount(UI_PATH, app=_SinglePageApp(directory=directory, html=True), name="console"),
-    ]
+    return [Mount(UI_PATH, app=_SinglePageApp(directory=directory, html=True), name="console")]
