@@ -1,6 +1,8 @@
 import { NavLink, Navigate, Route, Routes } from "react-router";
 import { logOut, setContext } from "./api/client";
 import { useContextName, useSession } from "./lib/hooks";
+import { Access } from "./pages/Access";
+import { can } from "./lib/access";
 import { Dashboard } from "./pages/Dashboard";
 import { Events } from "./pages/Events";
 import { Flows } from "./pages/Flows";
@@ -54,6 +56,9 @@ function Header() {
             {label}
           </NavLink>
         ))}
+        {(can(session.role, "users:manage") || can(session.role, "keys:manage")) && (
+          <NavLink to="/access">Access</NavLink>
+        )}
       </nav>
       <ContextSwitch />
       <details className="user-menu">
@@ -94,6 +99,7 @@ export function App() {
           <Route path="/sources" element={<Sources />} />
           <Route path="/segments" element={<Segments />} />
           <Route path="/flows" element={<Flows />} />
+          <Route path="/access" element={<Access />} />
           <Route path="*" element={<Navigate to="/" replace />} />
         </Routes>
       </main>

@@ -14,6 +14,7 @@ import { SchemaForm } from "../lib/SchemaForm";
 import { problemsOf } from "../lib/schemaForm";
 import { ErrorNote } from "../lib/ui";
 import { FlowNode, type ActionNode, type NodeTrace } from "./FlowNode";
+import { FlowRules } from "./FlowRules";
 
 const STAGING = { header: { "x-context": "staging" as const } };
 const DRAG_TYPE = "application/x-headwater-action";
@@ -183,6 +184,7 @@ function Editor({ flow, actions, onSaved }: { flow: Flow | null; actions: Action
             {editable && <button type="button" className="danger" onClick={removeSelected}>Remove node</button>}
           </section>
         ) : <p className="muted">Select a node to edit its settings.</p>}
+        {current && <FlowRules flowId={current.id} editable={editable} deployable={deployable} />}
         <label>Sample event for the debug run
           <textarea rows={4} value={event} onChange={(e) => setEvent(e.target.value)} spellCheck={false} />
         </label>
