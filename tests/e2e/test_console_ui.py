@@ -225,6 +225,13 @@ def test_build_debug_and_deploy_a_flow_with_the_mouse(console: Console, tmp_path
         settings.get_by_role("button", name="Deploy to production").click()
         expect(page.get_by_test_id("flow-note")).to_contain_text("Deployed to production")
         flow_id = page.get_by_test_id("flow-id").inner_text()
+        rules = settings.get_by_role("region", name="rules")
+        rules.get_by_label("Event type").fill("purchase")
+        rules.get_by_role("button", name="Add rule").click()
+        expect(rules).to_contain_text("on purchase")
+        rules.get_by_role("button", name="deploy").click()
+        expect(rules).to_contain_text("Rule deployed to production")
+        shot(page, tmp_path, "flow-deployed")
     live = httpx.get(
         f"{console.api}/flows/{flow_id}",
         headers={**console.admin, "x-context": "production"},
@@ -238,3 +245,21 @@ def test_build_debug_and_deploy_a_flow_with_the_mouse(console: Console, tmp_path
         "webhook",
     ]
     assert {"from": "if:true", "to": "update-traits"} in stored["edges"]
+    rules = httpx.get(f"{console.api}/rules", headers={**console.admin, "x-context": "production"})
+    assert any(r["flow_id"] == flow_id for r in rules.json())
+
+
+def test_an_admin_issues_an_api_key_that_works(console: Console, tmp_path: Path) -> None:
+    name = f"export {uuid.uuid4().hex[:6]}"
+    with browser_page() as page:
+        log_in(page, console, ADMIN)
+        go(page, "Access")
+        expect(page.get_by_role("table", name="users")).to_contain_text(VIEWER)
+        keys = page.get_by_role("region", name="API keys")
+        keys.get_by_label("Name").fill(name)
+        keys.get_by_label("new key's role").select_option("marketer")
+        keys.get_by_role("button", name="Create key").click()
+        key = page.get_by_test_id("api-key").inner_text(timeout=15_000).strip()
+        expect(page.get_by_role("table", name="API keys")).to_contain_text(name)
+        shot(page, tmp_path, "access")
+    assert httpx.get(f"{console.api}/events", headers={"x-api-key": key}).status_code == 200
