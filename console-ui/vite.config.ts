@@ -8,7 +8,7 @@ const api = process.env.HEADWATER_API ?? "http://127.0.0.1:8687";
 const apiPaths = [
   "/user", "/users", "/api-keys", "/sources", "/mappings", "/event-types", "/flows",
   "/rules", "/segments", "/merge-settings", "/secrets", "/events", "/profiles",
-  "/sessions", "/stats", "/dashboard", "/console", "/tenants", "/health",
+  "/sessions", "/stats", "/dashboard", "/console", "/actions", "/tenants", "/health",
 ];
 
 export default defineConfig({
