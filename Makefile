@@ -3,18 +3,35 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: help install up test lint bench clean
+# The console (console-ui/, a Vite + React app) is built into the Python package, which
+# `headwater api` serves under /ui/. Without npm the Python part installs all the same.
+CONSOLE     := headwater/console/web/index.html
+CONSOLE_SRC := $(shell find console-ui/src -type f 2>/dev/null) console-ui/package-lock.json \
+               console-ui/index.html console-ui/vite.config.ts
+
+.PHONY: help install up test lint bench clean console-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-install: $(VENV)/.installed ## create .venv and install Headwater with its dev tools
+install: $(VENV)/.installed $(CONSOLE) ## create .venv, install Headwater with its dev tools, build the console
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
+
+$(CONSOLE): $(CONSOLE_SRC)
+	@if command -v npm >/dev/null 2>&1; then \
+		cd console-ui && npm ci --no-audit --no-fund && npm run build; \
+	else \
+		echo "make install: npm not found: the console (console-ui/) is not built;" \
+		     "the API works without /ui/ (install Node 20 and npm, then make install)"; \
+	fi
+
+console-check: ## the console's type check, lint and component tests (needs npm)
+	cd console-ui && npm ci --no-audit --no-fund && npm run typecheck && npm run lint && npm test
 
 up: install ## run the whole platform on this machine (UP_ARGS: --staging-collector, --engines apache)
 	$(BIN)/headwater up $(UP_ARGS)

@@ -16,10 +16,14 @@ from headwater.console.login import prune_revocations
 from headwater.console.models import ErrorBody
 from headwater.console.routes import (
     accounts,
+    actions,
     automation,
+    console_info,
+    dashboard,
     data,
     health,
     merge_settings,
+    profile_search,
     secrets,
     sources,
     stats,
@@ -27,6 +31,7 @@ from headwater.console.routes import (
     user,
 )
 from headwater.console.runtime import ConsoleRuntime
+from headwater.console.web_ui import console_routes
 from headwater.errors import HeadwaterError
 from headwater.settings import Settings
 
@@ -100,8 +105,13 @@ def create_app(settings: Settings, runtime: ConsoleRuntime | None = None) -> Fas
         secrets.router,
         data.router,
         stats.router,
+        dashboard.router,
+        console_info.router,
+        profile_search.router,
+        actions.router,
         tenants.router,
     ):
         app.include_router(router)
+    app.router.routes.extend(console_routes())  # static files, no credentials
     install_error_handlers(app, settings.retry_after)
     return app

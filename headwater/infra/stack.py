@@ -297,6 +297,7 @@ def run_up(
                 "Headwater is up.\n"
                 f"  collector  {info['collector']}\n"
                 f"  api        {info['api']}\n"
+                f"  console    {info['api']}/ui/ (log in: headwater init --admin-email)\n"
                 f"  search     {info['search']}\n"
                 f"  kafka      {info['kafka']}\n"
                 f"  engines    {stack.engines.describe()}\n"

@@ -1,0 +1,113 @@
+"""The console (``/ui/`` of ``headwater api``) in Debian's headless Chromium, driven by
+Playwright through ``executable_path`` (no downloaded browser), against a real
+``headwater up`` stack with an admin made by ``headwater init --admin-email``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from headwater.console.web_ui import UI_DIR
+from tests.e2e.conftest import UpStack
+
+PASSWORD = "console e2e password, long enough"
+ADMIN = "console-admin@example.com"
+VIEWER = "console-viewer@example.com"
+
+
+@dataclass
+class Console:
+    api: str
+    collector: str
+    source_id: str
+    admin: dict[str, str]  # the admin's auth header, for setting up through the API
+
+
+def need_built_console() -> None:
+    if not (UI_DIR / "index.html").is_file():
+        pytest.skip("the console is not built: cd console-ui && npm ci && npm run build")
+
+
+def console_on(stack: UpStack) -> Console:
+    """The stack's tenant with an admin (via ``headwater init --admin-email``, as an
+    operator does) and a marketer (a read-only role) made through the API."""
+    info = stack.info
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+    env.update(
+        HEADWATER_KAFKA=info["kafka"],
+        HEADWATER_SEARCH=info["search"],
+        HEADWATER_DATA_DIR=str(stack.data_dir),
+        HEADWATER_ADMIN_PASSWORD=PASSWORD,
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "headwater", "init", "--admin-email", ADMIN],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    api = info["api"]
+    admin = _token(api, ADMIN)
+    made = httpx.post(
+        f"{api}/users",
+        headers=admin,
+        json={"email": VIEWER, "role": "marketer", "password": PASSWORD},
+    )
+    assert made.status_code in (201, 409), made.text
+    return Console(api, info["collector"], info["source_id"], admin)
+
+
+def _token(api: str, email: str) -> dict[str, str]:
+    answer = httpx.post(f"{api}/user/token", data={"username": email, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    return {"authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+@contextmanager
+def browser_page() -> Iterator[Page]:
+    """A 1280x800 page in headless Chromium; page errors fail the test."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            yield page
+            assert errors == [], errors
+        finally:
+            browser.close()
+
+
+def log_in(page: Page, console: Console, email: str) -> None:
+    page.goto(f"{console.api}/ui/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", name="Dashboard").wait_for(timeout=15_000)
+
+
+def go(page: Page, screen: str) -> None:
+    """Open a screen from the header's navigation."""
+    page.get_by_role("navigation", name="screens").get_by_role("link", name=screen).click()
+
+
+def shot(page: Page, where: Path, name: str) -> Path:
+    path = where / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

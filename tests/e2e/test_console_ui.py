@@ -1,0 +1,265 @@
+"""The console's main tasks in a real browser against real processes: log in, see a
+collected event on the dashboard and in its profile's timeline, create a source and send
+with its write key, see a segment's live count, and a viewer who cannot edit. Each test
+saves screenshots in its tmp dir."""
+
+from __future__ import annotations
+
+import base64
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import UpStack, run_up
+from tests.e2e.console_browser import (
+    ADMIN,
+    PASSWORD,
+    VIEWER,
+    Console,
+    browser_page,
+    console_on,
+    go,
+    log_in,
+    need_built_console,
+    shot,
+)
+from tests.support.services import Endpoints
+
+pytestmark = pytest.mark.e2e
+
+SLOW = 90_000  # ms: collector -> Kafka -> worker -> search, on a busy machine
+
+
+@pytest.fixture(scope="module")
+def stack(endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpStack]:
+    need_built_console()
+    external = not endpoints.standins
+    with run_up(tmp_path_factory.mktemp("console"), endpoints if external else None) as up:
+        yield up
+
+
+@pytest.fixture(scope="module")
+def console(stack: UpStack) -> Console:
+    return console_on(stack)
+
+
+def _track(console: Console, profile: str, kind: str) -> None:
+    answer = httpx.post(
+        f"{console.collector}/track",
+        json={
+            "source": {"id": console.source_id},
+            "profile": {"id": profile},
+            "events": [{"type": kind, "properties": {"from": "console test"}}],
+        },
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def test_event_shows_on_the_dashboard_and_in_the_profile_timeline(
+    console: Console, tmp_path: Path
+) -> None:
+    profile, kind = f"p-{uuid.uuid4().hex[:8]}", f"console-{uuid.uuid4().hex[:6]}"
+    _track(console, profile, kind)
+    with browser_page() as page:
+        log_in(page, console, ADMIN)
+        expect(page.get_by_role("radio", name="production")).to_have_attribute(
+            "aria-checked", "true"
+        )
+        by_type = page.get_by_role("table", name="events by type")
+        expect(by_type).to_contain_text(kind, timeout=SLOW)  # the page polls every 10 s
+        shot(page, tmp_path, "dashboard")
+
+        go(page, "Profiles")
+        page.get_by_label("Condition").fill(f'profile.id = "{profile}"')
+        page.get_by_role("button", name="Search").click()
+        page.get_by_role("link", name=profile).click()
+        timeline = page.get_by_role("list", name="timeline")
+        expect(timeline).to_contain_text(kind, timeout=SLOW)
+        expect(timeline).to_contain_text("Session")
+        shot(page, tmp_path, "profile")
+
+        go(page, "Profiles")  # a wrong condition: where, why
+        page.get_by_label("Condition").fill("profile.stats.visits >=")
+        page.get_by_role("button", name="Search").click()
+        expect(page.get_by_test_id("condition-error")).to_contain_text("column 24")
+        shot(page, tmp_path, "profiles-error")
+
+
+def test_create_a_source_and_send_with_its_write_key(console: Console, tmp_path: Path) -> None:
+    name, kind = f"Shop {uuid.uuid4().hex[:6]}", f"sdk-{uuid.uuid4().hex[:6]}"
+    with browser_page() as page:
+        log_in(page, console, ADMIN)
+        go(page, "Sources")
+        page.get_by_role("textbox", name="New source").fill(name)
+        page.get_by_role("button", name="Create source").click()
+        key = page.get_by_test_id("write-key").inner_text(timeout=15_000).strip()
+        assert re.fullmatch(r"hw_[0-9a-f]{32}", key), key
+        expect(page.get_by_test_id("snippet")).to_contain_text(key)  # analytics.js snippet
+        shot(page, tmp_path, "source-created")
+
+        # a Segment-compatible call with the new write key (HTTP Basic, key as user)
+        auth = base64.b64encode(f"{key}:".encode()).decode()
+        sent = httpx.post(
+            f"{console.collector}/v1/track",
+            headers={"authorization": f"Basic {auth}"},
+            json={"userId": f"u-{kind}", "event": kind, "properties": {"plan": "pro"}},
+        )
+        assert sent.status_code == 200, sent.text
+
+        go(page, "Events")
+        page.get_by_label("type").fill(kind)
+        page.get_by_role("button", name="Filter").click()
+        events = page.get_by_role("table", name="events")
+        for _ in range(30):  # until the worker has stored it
+            if kind in events.inner_text():
+                break
+            page.wait_for_timeout(3000)
+            page.get_by_role("button", name="Filter").click()
+        expect(events).to_contain_text(kind)
+        events.get_by_text(kind).click()  # the detail: the event as JSON
+        expect(page.locator("pre.json")).to_contain_text('"plan": "pro"')
+        shot(page, tmp_path, "events")
+
+
+def test_segment_editor_counts_members_live(console: Console, tmp_path: Path) -> None:
+    profile = f"p-{uuid.uuid4().hex[:8]}"
+    _track(console, profile, "segment-check")
+    with browser_page() as page:
+        log_in(page, console, ADMIN)
+        go(page, "Segments")
+        page.get_by_label("Name").fill(f"only {profile}")
+        condition = page.get_by_label("Condition")
+        condition.fill(f'profile.id = "{profile}" and profile.stats.events >= 1')
+        count = page.get_by_test_id("live-count")
+        for _ in range(30):  # until the worker has written the profile
+            if count.count() and count.inner_text() == "1":
+                break
+            page.wait_for_timeout(3000)
+            condition.press("End")
+            condition.type(" ")
+        expect(count).to_have_text("1")
+        expect(page.get_by_role("status").filter(has_text=profile)).to_be_visible()
+        shot(page, tmp_path, "segment-live-count")
+        page.get_by_role("button", name="Save segment").click()
+        expect(page.get_by_role("table", name="segments")).to_contain_text(f"only {profile}")
+        shot(page, tmp_path, "segments")
+
+
+def test_a_viewer_cannot_edit(console: Console, tmp_path: Path) -> None:
+    profile = f"p-{uuid.uuid4().hex[:8]}"
+    _track(console, profile, "viewer-check")
+    with browser_page() as page:
+        log_in(page, console, VIEWER)
+        page.get_by_label("user menu").click()
+        expect(page.get_by_test_id("role")).to_have_text("marketer")
+        go(page, "Sources")
+        expect(page.get_by_test_id("read-only")).to_be_visible()
+        expect(page.get_by_role("button", name="Create source")).to_have_count(0)
+        expect(page.get_by_role("button", name="rotate")).to_have_count(0)
+        expect(page.get_by_role("checkbox").first).to_be_disabled()
+        shot(page, tmp_path, "viewer-sources")
+        go(page, "Segments")
+        expect(page.get_by_role("button", name="Save segment")).to_have_count(0)
+        page.goto(f"{console.api}/ui/profiles/{profile}")
+        expect(page.get_by_role("table", name="stats")).to_be_visible(timeout=SLOW)
+        expect(page.get_by_role("button", name="Forget")).to_have_count(0)
+        shot(page, tmp_path, "viewer-profile")
+    # the API is the gate, whatever a page shows
+    viewer = httpx.post(
+        f"{console.api}/user/token", data={"username": VIEWER, "password": PASSWORD}
+    )
+    token = {"authorization": f"Bearer {viewer.json()['access_token']}"}
+    refused = httpx.post(f"{console.api}/sources", headers=token, json={"name": "x"})
+    assert refused.status_code == 403
+
+
+def _connect(page: Page, source: str, target: str) -> None:
+    """Drag with the mouse from an output port to a node's input."""
+    page.get_by_test_id(source).drag_to(
+        page.get_by_test_id(target).locator(".react-flow__handle.target")
+    )
+
+
+def test_build_debug_and_deploy_a_flow_with_the_mouse(console: Console, tmp_path: Path) -> None:
+    with browser_page() as page:
+        log_in(page, console, ADMIN)
+        go(page, "Flows")
+        page.get_by_role("button", name="New flow").click()
+        canvas = page.locator(".react-flow__pane")
+        expect(page.get_by_test_id("node-start")).to_be_visible()
+        dropped = {"if": (260, 60), "update-traits": (520, 30), "webhook": (520, 260)}
+        for action, (x, y) in dropped.items():
+            page.get_by_test_id(f"palette-{action}").drag_to(
+                canvas, target_position={"x": x, "y": y}
+            )
+            expect(page.get_by_test_id(f"node-{action}")).to_be_visible()
+        _connect(page, "port-start-payload", "node-if")
+        _connect(page, "port-if-true", "node-update-traits")
+        _connect(page, "port-update-traits-payload", "node-webhook")
+        expect(page.locator(".react-flow__edge")).to_have_count(3)
+
+        settings = page.get_by_role("complementary", name="flow settings")
+        page.get_by_test_id("node-if").click()
+        settings.get_by_label("condition *").fill("event.properties.total > 100")
+        page.get_by_test_id("node-update-traits").click()
+        settings.get_by_label("traits *").fill('{"tier": "gold"}')
+        page.get_by_test_id("node-webhook").click()
+        expect(settings.get_by_role("alert")).to_contain_text("url: required")
+        settings.get_by_label("url *").fill("https://crm.example/hook")
+        expect(settings.get_by_role("alert")).to_have_count(0)
+        settings.get_by_label("Flow name").fill(f"gold {uuid.uuid4().hex[:6]}")
+
+        settings.get_by_role("button", name="Save draft").click()
+        expect(page.get_by_test_id("flow-note")).to_contain_text("Saved draft version 1")
+        settings.get_by_role("button", name="Debug run").click()
+        expect(page.get_by_test_id("flow-note")).to_contain_text("1 outbound request")
+        for node in ("start", "if", "update-traits", "webhook"):
+            expect(page.get_by_test_id(f"trace-{node}")).to_contain_text("ms")
+        shot(page, tmp_path, "flow-debugged")
+
+        settings.get_by_role("button", name="Deploy to production").click()
+        expect(page.get_by_test_id("flow-note")).to_contain_text("Deployed to production")
+        flow_id = page.get_by_test_id("flow-id").inner_text()
+        rules = settings.get_by_role("region", name="rules")
+        rules.get_by_label("Event type").fill("purchase")
+        rules.get_by_role("button", name="Add rule").click()
+        expect(rules).to_contain_text("on purchase")
+        rules.get_by_role("button", name="deploy").click()
+        expect(rules).to_contain_text("Rule deployed to production")
+        shot(page, tmp_path, "flow-deployed")
+    live = httpx.get(
+        f"{console.api}/flows/{flow_id}",
+        headers={**console.admin, "x-context": "production"},
+    )
+    assert live.status_code == 200, live.text
+    stored = live.json()
+    assert sorted(n["action"] for n in stored["nodes"]) == [
+        "if",
+        "start",
+        "update-traits",
+        "webhook",
+    ]
+    assert {"from": "if:true", "to": "update-traits"} in stored["edges"]
+    rules = httpx.get(f"{console.api}/rules", headers={**console.admin, "x-context": "production"})
+    assert any(r["flow_id"] == flow_id for r in rules.json())
+
+
+def test_an_admin_issues_an_api_key_that_works(console: Console, tmp_path: Path) -> None:
+    name = f"export {uuid.uuid4().hex[:6]}"
+    with browser_page() as page:
+        log_in(page, console, ADMIN)
+        go(page, "Access")
+        expect(page.get_by_role("table", name="users")).to_contain_text(VIEWER)
+        keys = page.get_by_role("region", name="API keys")
+        keys.get_by_label("Name").fill(name)
+        keys.get_by_label("new key's role").select_option("marketer")
+        keys.get_by_role("button", name="Create key").click()
+        key = page.get_by_test_id("api-key").inner_text(timeout=15_000).strip()
+        expect(page.get_by_role("table", name="API keys")).to_contain_text(name)
+        shot(page, tmp_path, "access")
+    assert httpx.get(f"{console.api}/events", headers={"x-api-key": key}).status_code == 200
