@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -179,20 +180,32 @@ class Services:
             port = free_port()
             self._own(start_osmem(port, logs / "search.log"))
             search = f"http://127.0.0.1:{port}"
-        self.settings: Settings = load_settings(kafka=kafka, search=search, data_dir=logs)
+        run = secrets.token_hex(3)  # engines from the environment may be shared
+        self.settings: Settings = load_settings(
+            kafka=kafka,
+            search=search,
+            data_dir=logs,
+            topic_prefix=f"bench-{run}",
+            index_prefix=f"bench{run}",
+        )
         self.init: InitResult = asyncio.run(run_init(self.settings))
 
     @property
     def standins(self) -> bool:
         return self.engines == STANDINS
 
+    def _name(self, engine: str, standin: str, apache: str, version: str) -> str:
+        if self.standins:
+            return standin
+        return f"{apache} {version}" if self.origin[engine] == "started" else apache
+
     @property
     def kafka_name(self) -> str:
-        return f"Apache Kafka {KAFKA.version}" if not self.standins else "Tansu"
+        return self._name("kafka", "Tansu", "Apache Kafka", KAFKA.version)
 
     @property
     def search_name(self) -> str:
-        return f"OpenSearch {OPENSEARCH.version}" if not self.standins else "osmem"
+        return self._name("search", "osmem", "OpenSearch", OPENSEARCH.version)
 
     @property
     def label(self) -> str:
@@ -227,6 +240,8 @@ class Services:
             **os.environ,
             "HEADWATER_KAFKA": self.settings.kafka_servers,
             "HEADWATER_SEARCH": ",".join(self.settings.search_hosts),
+            "HEADWATER_TOPIC_PREFIX": self.settings.topic_prefix,
+            "HEADWATER_INDEX_PREFIX": self.settings.index_prefix,
             "HEADWATER_DATA_DIR": str(self.logs),
             "HEADWATER_LOG_LEVEL": "warning",
             # only Tansu misreports end offsets of multi-record batches (see Settings)
