@@ -205,7 +205,9 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: Services) ->
     label = services.label
     print(services.describe(), flush=True)
     tag = secrets.token_hex(3)
-    n, timeout = args.events, 60 + args.events / 200
+    # osmem and a one-node OpenSearch on a busy 2-core machine make as few as ~100
+    # events searchable per second
+    n, timeout = args.events, 120 + args.events / 50
     # one fresh prefix per round (each round reads its own copy of the same messages and
     # writes its own outputs), and one for the whole worker
     rounds = [fresh(base, tag, f"a{i}") for i in range(args.rounds)]
