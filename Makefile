@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+BENCH_ARGS ?=  # e.g. --engines apache --rounds 1
 
 # The console (console-ui/, a Vite + React app) is built into the Python package, which
 # `headwater api` serves under /ui/. Without npm the Python part installs all the same.
@@ -44,9 +45,9 @@ lint: install ## ruff, formatting and mypy (strict for the package)
 	$(BIN)/ruff format --check headwater tests bench
 	$(BIN)/mypy
 
-bench: install ## benchmarks; they need wrk (apt-get install -y wrk)
-	$(BIN)/python -m bench.collector
-	$(BIN)/python -m bench.pipeline
+bench: install ## benchmarks (BENCH_ARGS="--engines apache": on Apache Kafka and OpenSearch); need wrk
+	$(BIN)/python -m bench.collector $(BENCH_ARGS)
+	$(BIN)/python -m bench.pipeline $(BENCH_ARGS)
 
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) .headwater

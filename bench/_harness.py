@@ -1,6 +1,8 @@
-"""Shared pieces of the benchmarks: embedded services on free ports, wrk runs, output.
+"""Shared pieces of the benchmarks: the engines (stand-ins or Apache) on free ports, wrk
+runs, output.
 
-Every benchmark prints human-readable lines and ends with one JSON line of figures.
+Every benchmark prints human-readable lines, each saying which engines it ran on, and
+ends with one JSON line of figures.
 """
 
 from __future__ import annotations
@@ -8,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
+from argparse import ArgumentParser
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +29,7 @@ from headwater.infra.embedded import (
     start_tansu,
     wait_http,
 )
+from headwater.infra.engines import KAFKA, OPENSEARCH, start_kafka, start_opensearch
 from headwater.infra.init import InitResult, run_init
 from headwater.settings import Settings, load_settings
 
@@ -75,11 +80,11 @@ class LoadResult:
             "requests": self.requests,
         }
 
-    def line(self) -> str:
+    def line(self, engines: str) -> str:
         return (
             f"{self.name:<14} {self.rps:>9.0f} req/s {self.eps:>10.0f} events/s "
             f"p50 {self.p50_ms:6.2f} ms  p99 {self.p99_ms:6.2f} ms  errors {self.errors}"
-            f" (non-2xx {self.non2xx})"
+            f" (non-2xx {self.non2xx})  [{engines}]"
         )
 
 
@@ -127,16 +132,46 @@ def run_wrk(
     )
 
 
-class EmbeddedServices:
-    """Tansu and osmem on free ports (or HEADWATER_KAFKA / HEADWATER_SEARCH), plus init."""
+STANDINS, APACHE = "standins", "apache"
 
-    def __init__(self, stack: ExitStack, logs: Path) -> None:
+
+def add_engines_option(parser: ArgumentParser) -> None:
+    parser.add_argument(
+        "--engines",
+        choices=(STANDINS, APACHE),
+        default=STANDINS,
+        help="what to run on: 'standins' (default; the embedded Tansu broker and osmem "
+        f"search server) or 'apache' (Apache Kafka {KAFKA.version} and OpenSearch "
+        f"{OPENSEARCH.version} from the engines cache, see `headwater engines fetch`), "
+        "started here with their data in a temporary directory and stopped at the end. "
+        "HEADWATER_KAFKA / HEADWATER_SEARCH, when set, are used instead of starting that "
+        "engine (they must be of the chosen kind); the output says which",
+    )
+
+
+class Services:
+    """The broker and search server of ``engines`` on free ports (or HEADWATER_KAFKA /
+    HEADWATER_SEARCH), plus init; ``label`` names them on every figure line."""
+
+    def __init__(self, stack: ExitStack, logs: Path, engines: str = STANDINS) -> None:
         self._stack = stack
         self.logs = logs
+        self.engines = engines
         env = load_settings()
         kafka, search = env.kafka, env.search
-        # Tansu misreports multi-record batches' end offsets (Settings); Kafka does not
-        self.single_record_batches = kafka is None
+        self.origin = {
+            "kafka": "HEADWATER_KAFKA" if kafka else "started",
+            "search": "HEADWATER_SEARCH" if search else "started",
+        }
+        if engines == APACHE:
+            if kafka is None:
+                broker = start_kafka(logs, env.engines_cache, log_path=logs / "kafka.log")
+                stack.callback(broker.stop)
+                kafka = broker.address
+            if search is None:
+                node = start_opensearch(logs, env.engines_cache, log_path=logs / "search.log")
+                stack.callback(node.stop)
+                search = node.address
         if kafka is None:
             port = free_port()
             self._own(start_tansu(port, logs / "kafka.log"))
@@ -145,8 +180,56 @@ class EmbeddedServices:
             port = free_port()
             self._own(start_osmem(port, logs / "search.log"))
             search = f"http://127.0.0.1:{port}"
-        self.settings: Settings = load_settings(kafka=kafka, search=search, data_dir=logs)
+        run = secrets.token_hex(3)  # engines from the environment may be shared
+        self.settings: Settings = load_settings(
+            kafka=kafka,
+            search=search,
+            data_dir=logs,
+            topic_prefix=f"bench-{run}",
+            index_prefix=f"bench{run}",
+        )
         self.init: InitResult = asyncio.run(run_init(self.settings))
+
+    @property
+    def standins(self) -> bool:
+        return self.engines == STANDINS
+
+    def _name(self, engine: str, standin: str, apache: str, version: str) -> str:
+        if self.standins:
+            return standin
+        return f"{apache} {version}" if self.origin[engine] == "started" else apache
+
+    @property
+    def kafka_name(self) -> str:
+        return self._name("kafka", "Tansu", "Apache Kafka", KAFKA.version)
+
+    @property
+    def search_name(self) -> str:
+        return self._name("search", "osmem", "OpenSearch", OPENSEARCH.version)
+
+    @property
+    def label(self) -> str:
+        """Short, for every figure line: ``apache`` or ``standins``, and ``env`` when an
+        engine came from HEADWATER_KAFKA / HEADWATER_SEARCH."""
+        given = [name for name, origin in self.origin.items() if origin != "started"]
+        return self.engines + (f", {'+'.join(given)} from env" if given else "")
+
+    def describe(self) -> str:
+        """Long, once at the start: which engine, where, started here or given."""
+        return (
+            f"engines: {self.engines}: {self.kafka_name} at {self.settings.kafka_servers} "
+            f"({self.origin['kafka']}), {self.search_name} at "
+            f"{','.join(self.settings.search_hosts)} ({self.origin['search']})"
+        )
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "kind": self.engines,
+            "kafka": self.kafka_name,
+            "kafka_from": self.origin["kafka"],
+            "search": self.search_name,
+            "search_from": self.origin["search"],
+        }
 
     def _own(self, process: ManagedProcess) -> ManagedProcess:
         self._stack.callback(process.stop)
@@ -157,9 +240,12 @@ class EmbeddedServices:
             **os.environ,
             "HEADWATER_KAFKA": self.settings.kafka_servers,
             "HEADWATER_SEARCH": ",".join(self.settings.search_hosts),
+            "HEADWATER_TOPIC_PREFIX": self.settings.topic_prefix,
+            "HEADWATER_INDEX_PREFIX": self.settings.index_prefix,
             "HEADWATER_DATA_DIR": str(self.logs),
             "HEADWATER_LOG_LEVEL": "warning",
-            "HEADWATER_WORKER_SINGLE_RECORD_BATCHES": str(self.single_record_batches).lower(),
+            # only Tansu misreports end offsets of multi-record batches (see Settings)
+            "HEADWATER_WORKER_SINGLE_RECORD_BATCHES": str(self.standins).lower(),
             **extra,
         }
 

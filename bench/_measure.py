@@ -19,6 +19,7 @@ from headwater.infra.embedded import ManagedProcess
 from headwater.schemas import INTAKE_BATCH, PROCESSED_BATCH
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
+from headwater.streams.deadletter import SourceMessage
 from headwater.streams.kafka import kafka_client_options
 
 POLL = 0.2  # seconds between CPU samples and search counts
@@ -54,6 +55,26 @@ async def raw_read(settings: Settings, topic: str, messages: int) -> tuple[float
                     events += len(codec.decode(INTAKE_BATCH, record.value)["events"])
                 seen += len(records)
         return time.perf_counter() - started, events
+    finally:
+        await consumer.stop()
+
+
+async def read_back(settings: Settings, topics: list[str], records: int) -> list[SourceMessage]:
+    """The first ``records`` records of ``topics``, from the beginning, as a stage gets them."""
+    consumer = _consumer(settings, *topics)
+    await consumer.start()
+    read: list[SourceMessage] = []
+    started = time.monotonic()
+    try:
+        while len(read) < records:
+            if time.monotonic() - started > 60:
+                sys.exit(f"bench: read {len(read)} of {records} records back in 60 s")
+            batches = await consumer.getmany(timeout_ms=500, max_records=5000)
+            for rows in batches.values():
+                read += [
+                    SourceMessage(r.topic, r.partition, r.offset, r.key, r.value) for r in rows
+                ]
+        return read
     finally:
         await consumer.stop()
 
@@ -182,7 +203,8 @@ class CpuSampler:
 
 
 def service_pids() -> dict[str, int]:
-    """Our own child processes that are the embedded broker and search server."""
+    """Our own child processes that are the broker and search server (stand-ins or
+    Apache); engines given by HEADWATER_KAFKA / HEADWATER_SEARCH count as "other"."""
     found: dict[str, int] = {}
     me = os.getpid()
     for entry in Path("/proc").iterdir():
@@ -195,9 +217,9 @@ def service_pids() -> dict[str, int]:
             continue
         if int(stat.rsplit(")", 1)[1].split()[1]) != me:
             continue
-        if b"--storage-engine" in cmdline:
+        if b"--storage-engine" in cmdline or b"kafka.Kafka" in cmdline:
             found["broker"] = int(entry.name)
-        elif b"osmem" in cmdline:
+        elif b"osmem" in cmdline or b"HeadwaterSearchNode" in cmdline:
             found["search"] = int(entry.name)
     return found
 

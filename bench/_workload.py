@@ -22,7 +22,8 @@ from headwater.schemas import INTAKE_BATCH
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigPublisher
-from headwater.streams.kafka import AckedProducer, new_producer
+from headwater.streams.kafka import AckedProducer, new_producer, partitions_of
+from headwater.streams.topics import Topics
 
 __all__ = ["FIVE_NODE_FLOW", "intake_messages", "produce", "publish_flow"]
 
@@ -110,6 +111,12 @@ FIVE_NODE_FLOW = {
 
 async def publish_flow(settings: Settings) -> None:
     """The 5-node flow and a rule per bench event type, on the prefix's config topic."""
+    topics = Topics(settings.topic_prefix)
+    for topic in (topics.config, topics.config_history):  # just created: Apache Kafka
+        for _ in range(300):  # shows it in metadata a moment later (else the producer
+            if await partitions_of(settings, topic):  # logs an error per retry)
+                break
+            await asyncio.sleep(0.1)
     producer = AckedProducer(settings)
     await producer.start(wait=10)
     publisher = ConfigPublisher(settings, AvroCodec.default(), producer)

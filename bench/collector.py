@@ -1,14 +1,16 @@
 """Collector throughput: /track with 1 and 20 events, /v1/batch with 100, next to a bare endpoint.
 
     python -m bench.collector [--duration 10] [--connections 32] [--processes N]
+                              [--engines standins|apache]
 
-Starts what it needs on free ports (embedded broker and search server unless
-HEADWATER_KAFKA / HEADWATER_SEARCH are set), loads each endpoint with wrk for a fixed
-duration and concurrency, prints req/s, events/s, p50/p99 latency and errors, and ends
-with one JSON line. Every request is a new visitor (no profile or session id) and
-carries a realistic ~2 KB browser context (bench/data/browser_context.json). The
-``/v1/batch`` body is what a server-side Segment SDK sends: 100 track and page calls of
-20 users, the batch-level context of the SDK, write key in the body.
+Starts what it needs on free ports (the embedded stand-ins, or with ``--engines apache``
+Apache Kafka and OpenSearch, unless HEADWATER_KAFKA / HEADWATER_SEARCH are set), loads
+each endpoint with wrk for a fixed duration and concurrency, prints req/s, events/s,
+p50/p99 latency and errors, and ends with one JSON line. Every request is a new visitor
+(no profile or session id) and carries a realistic ~2 KB browser context
+(bench/data/browser_context.json). The ``/v1/batch`` body is what a server-side
+Segment SDK sends: 100 track and page calls of 20 users, the batch-level context of the
+SDK, write key in the body.
 
 The default scenarios compare like with like: one uvicorn process each. With
 ``--processes N`` (N > 1) it also runs the collector and the bare endpoint with N uvicorn
@@ -25,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from bench._harness import (
-    EmbeddedServices,
     LoadResult,
+    Services,
+    add_engines_option,
     print_json,
     require_wrk,
     run_wrk,
@@ -92,12 +95,16 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--processes", type=int, default=1, help="also run with N workers")
+    add_engines_option(parser)
     args = parser.parse_args()
     require_wrk()
 
-    with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="hw-bench-") as tmp:
+    # the engines stop (the stack closes) before their data directory goes
+    with tempfile.TemporaryDirectory(prefix="hw-bench-") as tmp, ExitStack() as stack:
         logs = Path(tmp)
-        services = EmbeddedServices(stack, logs)
+        services = Services(stack, logs, args.engines)
+        label = services.label
+        print(services.describe(), flush=True)
         collector = services.start_collector()
         bare = start_bare_endpoint(stack, logs)
         source_id = services.init.sources[services.settings.env]
@@ -114,7 +121,7 @@ def main() -> None:
             result = run_wrk(
                 name, url, body, events, duration=args.duration, connections=args.connections
             )
-            print(result.line(), flush=True)
+            print(result.line(label), flush=True)
             return result
 
         bare_1 = load("bare 1 event", f"{bare}/track", one, 1)
@@ -132,7 +139,7 @@ def main() -> None:
             track_20n = load(f"track 20 ev x{n}", f"{many}/track", twenty, 20)
             batch_100n = load(f"v1/batch 100 x{n}", f"{many}/v1/batch", segment_100, 100)
             ratio_n = track_1n.rps / bare_1n.rps
-            print(f"collector / bare (1 event), {n} processes each: {ratio_n:.2f}x")
+            print(f"collector / bare (1 event), {n} processes each: {ratio_n:.2f}x  [{label}]")
             scaled = {
                 "processes": n,
                 f"bare_1_x{n}": bare_1n.figures(),
@@ -143,10 +150,11 @@ def main() -> None:
             }
 
     ratio = track_1.rps / bare_1.rps
-    print(f"collector / bare (1 event): {ratio:.2f}x")
+    print(f"collector / bare (1 event): {ratio:.2f}x  [{label}]")
     print_json(
         {
             "benchmark": "collector",
+            "engines": services.figures(),
             "duration_s": args.duration,
             "connections": args.connections,
             "bare_1": bare_1.figures(),

@@ -1,9 +1,11 @@
 """Pipeline throughput: intake messages through the profile agent and into search.
 
     python -m bench.pipeline [--events 20000] [--per-message 5] [--profiles 500] [--rounds 3]
+                             [--engines standins|apache]
 
-Starts what it needs on free ports (embedded broker and search server unless
-HEADWATER_KAFKA / HEADWATER_SEARCH are set). It builds N events for a fixed set of
+Starts what it needs on free ports: the embedded stand-ins (Tansu, osmem) or, with
+``--engines apache``, Apache Kafka and OpenSearch, unless HEADWATER_KAFKA /
+HEADWATER_SEARCH are set. It builds N events for a fixed set of
 profiles, K events per intake message, exactly as the collector writes them
 (``build_tracker_batch`` + Avro ``intake_batch``, keyed ``tenant:profile``, each with the
 ~2 KB browser context of bench/data/browser_context.json), and produces those same
@@ -21,7 +23,11 @@ messages to the intake topic of a fresh topic prefix per measurement. It measure
    median round is reported, with every round in the JSON;
 4. events searchable: the whole worker (profile + storage agents) on another prefix,
    polling the events alias (refresh + count); (N - count at the first non-zero poll)
-   divided by the time from that poll to the one that counts N.
+   divided by the time from that poll to the one that counts N;
+5. the search engine's own bulk rate for the same documents (bench/_bulk.py): the
+   records the whole worker wrote in 4., made into the same bulk actions by the same
+   storage stage in batches of the same size, bulk-written alone to fresh indices until
+   a refresh counts N; and the ratio of 4. to it.
 
 Worker start-up is excluded everywhere. The CPU each process used over each measured
 window (from /proc; "other" is the rest of the machine) shows where the time goes and
@@ -43,13 +49,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench._harness import EmbeddedServices, print_json
+from bench._bulk import raw_bulk
+from bench._harness import Services, add_engines_option, print_json
 from bench._measure import (
     POLL,
     CpuSampler,
     cpu_text,
     processed_events,
     raw_read,
+    read_back,
     service_pids,
     watch,
 )
@@ -76,7 +84,7 @@ def fresh(settings: Settings, run: str, tag: str) -> Settings:
 
 def start_worker(
     stack: ExitStack,
-    services: EmbeddedServices,
+    services: Services,
     settings: Settings,
     name: str,
     args: list[str],
@@ -84,10 +92,10 @@ def start_worker(
     *,
     single_record_batches: bool | None = None,
 ) -> ManagedProcess:
-    """A worker process configured like tests/support/processes.py ``worker_env``; its
-    table writes end with single-record batches only on the embedded Tansu."""
+    """A worker process configured like tests/support/processes.py ``worker_env``
+    (single-record batches on the stand-ins only, unless told)."""
     if single_record_batches is None:
-        single_record_batches = services.single_record_batches
+        single_record_batches = services.standins
     env = services.env(
         HEADWATER_TOPIC_PREFIX=settings.topic_prefix,
         HEADWATER_INDEX_PREFIX=settings.index_prefix,
@@ -118,12 +126,12 @@ class Measured:
         }
 
 
-def line(name: str, eps: float, detail: str) -> None:
-    print(f"{name:<34} {eps:>9,.0f} events/s  {detail}", flush=True)
+def line(name: str, eps: float, detail: str, engines: str) -> None:
+    print(f"{name:<34} {eps:>9,.0f} events/s  {detail}  [{engines}]", flush=True)
 
 
 async def measure_naive(
-    stack: ExitStack, services: EmbeddedServices, settings: Settings, n: int, timeout: float
+    stack: ExitStack, services: Services, settings: Settings, n: int, timeout: float
 ) -> Measured:
     """A plain Faust agent with a table update per event, timed by its changelog."""
     app_id = f"{settings.topic_prefix}-naive"
@@ -154,7 +162,7 @@ PROFILE_WORKER = ["headwater", "worker", "--agents", "profile"]
 
 async def measure_profile(
     stack: ExitStack,
-    services: EmbeddedServices,
+    services: Services,
     settings: Settings,
     n: int,
     timeout: float,
@@ -182,7 +190,7 @@ async def measure_profile(
     return Measured(n / flow.seconds, flow.seconds, cpu.shares(flow.first_ts, flow.last_ts))
 
 
-def median_line(name: str, rounds: list[Measured]) -> Measured:
+def median_line(name: str, rounds: list[Measured], engines: str) -> Measured:
     """Print the median round, the spread and the median round's CPU use."""
     ordered = sorted(rounds, key=lambda m: m.events_per_s)
     mid = ordered[(len(ordered) - 1) // 2]
@@ -191,14 +199,19 @@ def median_line(name: str, rounds: list[Measured]) -> Measured:
         name,
         mid.events_per_s,
         f"{mid.seconds:.2f} s, median of [{spread}]; CPU cores: {cpu_text(mid.cpu)}",
+        engines,
     )
     return mid
 
 
-async def run(args: argparse.Namespace, stack: ExitStack, services: EmbeddedServices) -> None:
+async def run(args: argparse.Namespace, stack: ExitStack, services: Services) -> None:
     base = services.settings
+    label = services.label
+    print(services.describe(), flush=True)
     tag = secrets.token_hex(3)
-    n, timeout = args.events, 60 + args.events / 200
+    # osmem and a one-node OpenSearch on a busy 2-core machine make as few as ~100
+    # events searchable per second
+    n, timeout = args.events, 120 + args.events / 50
     # one fresh prefix per round (each round reads its own copy of the same messages and
     # writes its own outputs), and one for the whole worker
     rounds = [fresh(base, tag, f"a{i}") for i in range(args.rounds)]
@@ -239,7 +252,7 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: EmbeddedServ
         reads.append(seconds)
     raw_s = statistics.median(reads)
     raw_eps = n / raw_s
-    line("raw aiokafka getmany + decode", raw_eps, f"{raw_s:.2f} s, median of 3")
+    line("raw aiokafka getmany + decode", raw_eps, f"{raw_s:.2f} s, median of 3", label)
 
     # 2. and 3.: the naive design and the profile agent, alternately, one round per prefix
     naive_rounds: list[Measured] = []
@@ -249,16 +262,16 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: EmbeddedServ
         naive_rounds.append(await measure_naive(stack, services, settings, n, timeout))
         profile_rounds.append(await measure_profile(stack, services, settings, n, timeout))
         flow_runs.append(await measure_profile(stack, services, with_flow, n, timeout))
-    naive_m = median_line("naive Faust agent, table per event", naive_rounds)
-    profile_m = median_line("headwater profile agent", profile_rounds)
-    flow_m = median_line("profile agent, 5-node flow per event", flow_runs)
+    naive_m = median_line("naive Faust agent, table per event", naive_rounds, label)
+    profile_m = median_line("headwater profile agent", profile_rounds, label)
+    flow_m = median_line("profile agent, 5-node flow per event", flow_runs, label)
     ratio = profile_m.events_per_s / naive_m.events_per_s
     pairs = list(zip(naive_rounds, profile_rounds, strict=True))
     ratios = [p.events_per_s / q.events_per_s for q, p in pairs]
     print(
         f"profile agent / naive design: {ratio:.2f}x (per round: "
         + ", ".join(f"{r:.2f}x" for r in ratios)
-        + ")",
+        + f")  [{label}]",
         flush=True,
     )
 
@@ -330,6 +343,7 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: EmbeddedServ
         searchable_eps,
         f"{search_s:.2f} s from the first count ({c0} documents) to {n}; "
         f"CPU cores: {cpu_text(search_cpu)}",
+        label,
     )
     assert writes.first_ts is not None and writes.last_ts is not None
     stage_eps = writes.count / writes.seconds
@@ -345,9 +359,26 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: EmbeddedServ
         f"{behind:.1f} s before the last event was searchable",
         flush=True,
     )
-    bottleneck = verdict(search_cpu, stage_eps, docs_per_s)
+    bottleneck = verdict(search_cpu, stage_eps, docs_per_s, services.search_name)
     print(f"bottleneck: {bottleneck}", flush=True)
-    windows = [m.cpu for m in naive_rounds + profile_rounds] + [search_cpu]
+
+    # 5. the search engine's own bulk rate for the same documents, in the same run
+    outputs = await read_back(
+        second, [second_topics.events, second_topics.profiles], writes.records
+    )
+    raw_index = second.model_copy(update={"index_prefix": f"{second.index_prefix}raw"})
+    bulk = await raw_bulk(raw_index, outputs, n, service_pids())
+    line(
+        "search engine raw bulk, same docs",
+        bulk.events_per_s,
+        f"{services.search_name}: {bulk.documents} documents in {bulk.batches} batches of up to "
+        f"{second.storage_batch_messages} messages, {bulk.seconds:.2f} s, "
+        f"{bulk.docs_per_s:,.0f} docs/s; CPU cores: {cpu_text(bulk.cpu)}",
+        label,
+    )
+    share = searchable_eps / bulk.events_per_s
+    print(f"events searchable / raw bulk of the same documents: {share:.2f}x  [{label}]")
+    windows = [m.cpu for m in naive_rounds + profile_rounds] + [search_cpu, bulk.cpu]
     other = max(cpu.get("other", 0.0) for cpu in windows)
     if other > 0.25:
         print(
@@ -359,6 +390,7 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: EmbeddedServ
     print_json(
         {
             "benchmark": "pipeline",
+            "engines": services.figures(),
             "events": n,
             "per_message": args.per_message,
             "profiles": args.profiles,
@@ -369,6 +401,8 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: EmbeddedServ
             "profile_events_per_s": round(profile_m.events_per_s, 1),
             "profile_with_flow_events_per_s": round(flow_m.events_per_s, 1),
             "searchable_events_per_s": round(searchable_eps, 1),
+            "raw_bulk_events_per_s": round(bulk.events_per_s, 1),
+            "searchable_vs_raw_bulk": round(share, 3),
             "profile_vs_naive": round(ratio, 3),
             "other_cpu_cores_max": other,
             "raw": {"seconds": [round(s, 3) for s in reads]},
@@ -392,11 +426,12 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: EmbeddedServ
                 "profile_stage_events_per_s": round(stage_eps, 1),
                 "bottleneck": bottleneck,
             },
+            "raw_bulk": bulk.figures(),
         }
     )
 
 
-def verdict(cpu: dict[str, float], stage: float, docs_per_s: float) -> str:
+def verdict(cpu: dict[str, float], stage: float, docs_per_s: float, search: str) -> str:
     """Which process limited events-until-searchable, from its CPU use over the window."""
     if not cpu:
         return "unknown (no CPU samples)"
@@ -404,7 +439,7 @@ def verdict(cpu: dict[str, float], stage: float, docs_per_s: float) -> str:
     busiest = max(ours, key=lambda name: cpu[name])
     if busiest == "search":
         return (
-            f"the search stand-in (osmem at {cpu['search']:.2f} cores, ~{docs_per_s:,.0f} "
+            f"the search engine ({search} at {cpu['search']:.2f} cores, ~{docs_per_s:,.0f} "
             f"docs/s of bulk writes) while the profile stage in the same worker ran ahead at "
             f"{stage:,.0f} events/s"
         )
@@ -424,6 +459,7 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=3, help="alternating naive / profile agent rounds"
     )
+    add_engines_option(parser)
     args = parser.parse_args()
     if min(args.events, args.per_message, args.profiles, args.rounds) < 1:
         parser.error("--events, --per-message, --profiles and --rounds must be positive")
@@ -431,7 +467,7 @@ def main() -> None:
     logs = Path(tempfile.mkdtemp(prefix="hw-bench-"))
     try:
         with ExitStack() as stack:
-            services = EmbeddedServices(stack, logs)
+            services = Services(stack, logs, args.engines)
             asyncio.run(run(args, stack, services))
     except BaseException:
         print(f"bench: logs kept in {logs}", file=sys.stderr)

@@ -10,7 +10,8 @@ recognised by the profile fold) and as the two prototypes of bench/txn_worker.py
 batch committed as Kafka transactions: outputs, changelog and consumed offsets together;
 one transaction per batch, or one per input partition per batch). Point it at
 Apache Kafka with HEADWATER_KAFKA / HEADWATER_SEARCH: the embedded Tansu refuses
-InitProducerId, so it cannot run the transactional side. Ends with one JSON line.
+InitProducerId, so it cannot run the transactional side; without them it starts Apache
+Kafka and OpenSearch from the engines cache. Ends with one JSON line.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bench._harness import EmbeddedServices, print_json
+from bench._harness import APACHE, Services, print_json
 from bench._workload import intake_messages, produce
 from bench.pipeline import PROFILE_WORKER, Measured, fresh, measure_profile, median_line
 from headwater.settings import Settings
@@ -63,9 +64,9 @@ async def markers(settings: Settings) -> int:
     return sum(ends.values()) - records
 
 
-async def run(args: argparse.Namespace, stack: ExitStack, services: EmbeddedServices) -> None:
-    if services.single_record_batches:
-        sys.exit("bench: needs Apache Kafka (set HEADWATER_KAFKA): Tansu has no transactions")
+async def run(args: argparse.Namespace, stack: ExitStack, services: Services) -> None:
+    if services.standins:
+        sys.exit("bench: needs Apache Kafka: Tansu has no transactions")
     base = services.settings
     tag = secrets.token_hex(3)
     n, timeout = args.events, 60 + args.events / 200
@@ -123,7 +124,7 @@ def main() -> None:
     logs = Path(tempfile.mkdtemp(prefix="hw-bench-"))
     try:
         with ExitStack() as stack:
-            services = EmbeddedServices(stack, logs)
+            services = Services(stack, logs, APACHE)
             asyncio.run(run(args, stack, services))
     except BaseException:
         print(f"bench: logs kept in {logs}", file=sys.stderr)

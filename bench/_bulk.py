@@ -1,0 +1,110 @@
+"""The search engine's own bulk rate for the documents the storage agent writes, measured
+raw: the records the whole worker put on the events and profiles topics, turned into
+bulk actions by the same ``StorageStage`` in batches of ``storage_batch_messages``
+messages (what the storage agent takes when it has a backlog), then, timed, only the
+bulk requests of those batches (``BulkWriter``, same chunking) to a fresh index prefix,
+until a refresh shows every event searchable."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from bench._measure import CpuSampler
+from headwater.agents.storage import StorageStage
+from headwater.core.tenancy import events_alias
+from headwater.infra.search import connect_search
+from headwater.infra.search.port import BulkAction, SearchStore
+from headwater.infra.search.writer import BulkWriter
+from headwater.settings import Settings
+from headwater.streams.codec import AvroCodec
+from headwater.streams.deadletter import DeadLetters, SourceMessage
+
+__all__ = ["RawBulk", "raw_bulk"]
+
+
+class _Recorder(BulkWriter):
+    """Keeps what the stage would write, one list per handled batch; provisioning
+    (templates, indices: ``retrying``) still goes to the engine."""
+
+    def __init__(self, store: SearchStore) -> None:
+        super().__init__(store)
+        self.batches: list[list[BulkAction]] = []
+
+    async def write(self, actions: Any) -> list[tuple[BulkAction, str]]:
+        self.batches.append(list(actions))
+        return []
+
+
+@dataclass
+class RawBulk:
+    events: int
+    documents: int
+    batches: int
+    seconds: float
+    cpu: dict[str, float]
+
+    @property
+    def events_per_s(self) -> float:
+        return self.events / self.seconds
+
+    @property
+    def docs_per_s(self) -> float:
+        return self.documents / self.seconds
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "events_per_s": round(self.events_per_s, 1),
+            "docs_per_s": round(self.docs_per_s, 1),
+            "documents": self.documents,
+            "bulk_batches": self.batches,
+            "seconds": round(self.seconds, 2),
+            "cpu_cores": self.cpu,
+        }
+
+
+async def _nowhere(key: bytes | None, value: bytes) -> None:
+    return None  # counted by DeadLetters; any dead letter ends the measurement
+
+
+async def raw_bulk(
+    settings: Settings, messages: list[SourceMessage], events: int, pids: dict[str, int]
+) -> RawBulk:
+    """``messages`` are the worker's outputs under ``settings.topic_prefix``; the
+    documents go to ``settings.index_prefix``, which must be unused."""
+    codec = AvroCodec.default()
+    store = await connect_search(settings)
+    try:
+        recorder = _Recorder(store)
+        dead = DeadLetters(codec, "bench", _nowhere)
+        stage = StorageStage(settings, codec, store, recorder, dead)
+        size = settings.storage_batch_messages
+        for start in range(0, len(messages), size):
+            await stage.handle(messages[start : start + size])
+        if dead.count:
+            sys.exit(f"bench: the storage stage refused {dead.count} of the worker's records")
+        writer = BulkWriter(store, max_bytes=settings.storage_bulk_bytes)
+        await writer.ensure_indices([a for batch in recorder.batches for a in batch])
+        alias = events_alias(settings.index_prefix, settings.default_tenant, settings.env)
+        with CpuSampler(pids) as cpu:
+            started = time.time()
+            for batch in recorder.batches:
+                refused = await writer.write(batch)
+                if refused:
+                    sys.exit(f"bench: raw bulk: {len(refused)} refused, first: {refused[0][1]}")
+            await store.refresh(alias)
+            count = await store.count(alias)
+            ended = time.time()
+        if count != events:
+            sys.exit(f"bench: raw bulk: {count} event documents searchable, not {events}")
+        return RawBulk(
+            events=events,
+            documents=sum(len(batch) for batch in recorder.batches),
+            batches=len(recorder.batches),
+            seconds=ended - started,
+            cpu=cpu.shares(started, ended),
+        )
+    finally:
+        await store.close()
