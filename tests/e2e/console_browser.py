@@ -8,9 +8,11 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -111,3 +113,38 @@ def shot(page: Page, where: Path, name: str) -> Path:
     path = where / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@dataclass
+class Hooks:
+    """What a loopback HTTP server received: (path, body) per request."""
+
+    url: str
+    received: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+@contextmanager
+def loopback_hooks() -> Iterator[Hooks]:
+    """An HTTP server on 127.0.0.1 that answers 200 to every POST and keeps it."""
+    hooks = Hooks("")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            hooks.received.append((self.path, body))
+            self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    hooks.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/gold"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield hooks
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -21,10 +23,12 @@ from tests.e2e.console_browser import (
     PASSWORD,
     VIEWER,
     Console,
+    Hooks,
     browser_page,
     console_on,
     go,
     log_in,
+    loopback_hooks,
     need_built_console,
     shot,
 )
@@ -36,10 +40,22 @@ SLOW = 90_000  # ms: collector -> Kafka -> worker -> search, on a busy machine
 
 
 @pytest.fixture(scope="module")
-def stack(endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpStack]:
+def hooks() -> Iterator[Hooks]:
+    with loopback_hooks() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def stack(
+    endpoints: Endpoints, hooks: Hooks, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[UpStack]:
     need_built_console()
     external = not endpoints.standins
-    with run_up(tmp_path_factory.mktemp("console"), endpoints if external else None) as up:
+    port = hooks.url.split(":")[2].split("/")[0]
+    allow = {"HEADWATER_OUTBOUND_ALLOW": f'["127.0.0.1:{port}"]'}  # only the test's server
+    with run_up(
+        tmp_path_factory.mktemp("console"), endpoints if external else None, settings=allow
+    ) as up:
         yield up
 
 
@@ -48,13 +64,15 @@ def console(stack: UpStack) -> Console:
     return console_on(stack)
 
 
-def _track(console: Console, profile: str, kind: str) -> None:
+def _track(
+    console: Console, profile: str, kind: str, properties: dict[str, object] | None = None
+) -> None:
     answer = httpx.post(
         f"{console.collector}/track",
         json={
             "source": {"id": console.source_id},
             "profile": {"id": profile},
-            "events": [{"type": kind, "properties": {"from": "console test"}}],
+            "events": [{"type": kind, "properties": properties or {"from": "console test"}}],
         },
     )
     assert answer.status_code == 200, answer.text
@@ -185,7 +203,9 @@ def _connect(page: Page, source: str, target: str) -> None:
     )
 
 
-def test_build_debug_and_deploy_a_flow_with_the_mouse(console: Console, tmp_path: Path) -> None:
+def test_build_debug_and_deploy_a_flow_with_the_mouse(
+    console: Console, hooks: Hooks, tmp_path: Path
+) -> None:
     with browser_page() as page:
         log_in(page, console, ADMIN)
         go(page, "Flows")
@@ -210,7 +230,7 @@ def test_build_debug_and_deploy_a_flow_with_the_mouse(console: Console, tmp_path
         settings.get_by_label("traits *").fill('{"tier": "gold"}')
         page.get_by_test_id("node-webhook").click()
         expect(settings.get_by_role("alert")).to_contain_text("url: required")
-        settings.get_by_label("url *").fill("https://crm.example/hook")
+        settings.get_by_label("url *").fill(hooks.url)
         expect(settings.get_by_role("alert")).to_have_count(0)
         settings.get_by_label("Flow name").fill(f"gold {uuid.uuid4().hex[:6]}")
 
@@ -247,6 +267,20 @@ def test_build_debug_and_deploy_a_flow_with_the_mouse(console: Console, tmp_path
     assert {"from": "if:true", "to": "update-traits"} in stored["edges"]
     rules = httpx.get(f"{console.api}/rules", headers={**console.admin, "x-context": "production"})
     assert any(r["flow_id"] == flow_id for r in rules.json())
+
+    # the deployed flow runs: a purchase over 100 makes the webhook call the test's server
+    buyer = f"p-{uuid.uuid4().hex[:8]}"
+    _track(console, buyer, "purchase", {"total": 50})  # the condition stops this one
+    _track(console, buyer, "purchase", {"total": 150})
+    deadline = time.monotonic() + SLOW / 1000
+    while not hooks.received and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert hooks.received, "the webhook never arrived"
+    path, body = hooks.received[0]
+    assert path == "/hooks/gold"
+    assert orjson.loads(body) == {"total": 150}  # the payload that reached the node
+    time.sleep(3)  # the purchase of 50 was sent first: its call would be here by now
+    assert len(hooks.received) == 1, hooks.received
 
 
 def test_an_admin_issues_an_api_key_that_works(console: Console, tmp_path: Path) -> None:
