@@ -36,6 +36,7 @@ from tests.support.services import Endpoints
 
 pytestmark = pytest.mark.e2e
 
+TMS_KEY = "console e2e tms key, 32 characters or more"
 SLOW = 90_000  # ms: collector -> Kafka -> worker -> search, on a busy machine
 
 
@@ -52,9 +53,12 @@ def stack(
     need_built_console()
     external = not endpoints.standins
     port = hooks.url.split(":")[2].split("/")[0]
-    allow = {"HEADWATER_OUTBOUND_ALLOW": f'["127.0.0.1:{port}"]'}  # only the test's server
+    settings = {
+        "HEADWATER_OUTBOUND_ALLOW": f'["127.0.0.1:{port}"]',  # only the test's server
+        "HEADWATER_TMS_KEY": TMS_KEY,
+    }
     with run_up(
-        tmp_path_factory.mktemp("console"), endpoints if external else None, settings=allow
+        tmp_path_factory.mktemp("console"), endpoints if external else None, settings=settings
     ) as up:
         yield up
 
@@ -297,3 +301,69 @@ def test_an_admin_issues_an_api_key_that_works(console: Console, tmp_path: Path)
         expect(page.get_by_role("table", name="API keys")).to_contain_text(name)
         shot(page, tmp_path, "access")
     assert httpx.get(f"{console.api}/events", headers={"x-api-key": key}).status_code == 200
+
+
+def test_an_event_type_makes_events_invalid_and_the_filter_finds_them(
+    console: Console, tmp_path: Path
+) -> None:
+    kind = f"order-{uuid.uuid4().hex[:6]}"
+    schema = {
+        "event_type": kind,
+        "json_schema": {"type": "object", "required": ["total"]},
+        "moves": {},
+    }
+    with browser_page() as page:
+        log_in(page, console, ADMIN)
+        go(page, "Data settings")
+        types = page.get_by_role("region", name="Event types")
+        types.get_by_label("New event type (JSON)").fill(orjson.dumps(schema).decode())
+        types.get_by_role("button", name="Create").click()
+        expect(types.get_by_role("table")).to_contain_text(kind)
+        merge = page.get_by_role("region", name="Merge settings")
+        expect(merge).to_contain_text("the built-in defaults apply")
+        merge.get_by_role("button", name="Save merge settings").click()  # the defaults, saved
+        expect(merge).to_contain_text("Version 1")
+        shot(page, tmp_path, "data-settings")
+
+        go(page, "Events")
+        page.get_by_label("type").fill(kind)
+        page.get_by_label("validity").select_option("invalid")
+        events = page.get_by_role("table", name="events")
+        for _ in range(30):  # until the worker has the event type, then the event stored
+            _track(console, f"p-{kind}", kind, {"note": "no total"})
+            page.wait_for_timeout(3000)
+            page.get_by_role("button", name="Filter").click()
+            page.wait_for_timeout(500)
+            if kind in events.inner_text():
+                break
+        expect(events).to_contain_text("invalid")
+        events.get_by_text(kind).first.click()
+        expect(page.locator("tr.detail ul.error")).to_contain_text("total")
+        shot(page, tmp_path, "events-invalid")
+        page.get_by_label("validity").select_option("valid")
+        page.get_by_role("button", name="Filter").click()
+        expect(page.get_by_text("0 found")).to_be_visible()
+
+
+def test_the_operator_lists_and_creates_tenants(console: Console, tmp_path: Path) -> None:
+    tenant = f"t{uuid.uuid4().hex[:8]}"
+    with browser_page() as page:
+        log_in(page, console, ADMIN)
+        go(page, "Tenants")
+        page.get_by_label("TMS key").fill("wrong key, wrong key, wrong key, wrong")
+        page.get_by_role("button", name="Open").click()
+        expect(page.get_by_role("alert")).to_be_visible()
+        page.get_by_label("TMS key").fill(TMS_KEY)
+        page.get_by_role("button", name="Open").click()
+        listed = page.get_by_role("table", name="tenants")
+        expect(listed).to_contain_text("default")
+        form = page.get_by_role("form", name="new tenant")
+        form.get_by_label("id").fill(tenant)
+        form.get_by_label("name").fill("Second shop")
+        form.get_by_label("admin email").fill(f"admin@{tenant}.example")
+        form.get_by_label("admin password").fill(PASSWORD)
+        form.get_by_role("button", name="Create tenant").click()
+        expect(listed).to_contain_text(tenant, timeout=30_000)
+        page.get_by_role("button", name=f"suspend {tenant}").click()
+        expect(listed.get_by_role("row").filter(has_text=tenant)).to_contain_text("suspended")
+        shot(page, tmp_path, "tenants")
