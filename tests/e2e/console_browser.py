@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,11 +41,25 @@ def need_built_console() -> None:
         pytest.skip("the console is not built: cd console-ui && npm ci && npm run build")
 
 
-def console_on(stack: UpStack) -> Console:
+def own_prefixes() -> dict[str, str]:
+    """Topic and index prefixes and a worker id of one stack's own: stacks of other
+    test runs on the same shared engines then neither read its records nor join its
+    consumer groups (a webhook request one worker writes must not reach another's)."""
+    mark = uuid.uuid4().hex[:8]
+    return {
+        "HEADWATER_TOPIC_PREFIX": f"ui{mark}",
+        "HEADWATER_INDEX_PREFIX": f"ui{mark}",
+        "HEADWATER_WORKER_ID": f"ui-{mark}",
+    }
+
+
+def console_on(stack: UpStack, settings: dict[str, str] | None = None) -> Console:
     """The stack's tenant with an admin (via ``headwater init --admin-email``, as an
-    operator does) and a marketer (a read-only role) made through the API."""
+    operator does) and a marketer (a read-only role) made through the API. ``settings``:
+    the HEADWATER_* variables the stack was started with (its prefixes)."""
     info = stack.info
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+    env.update(settings or {})
     env.update(
         HEADWATER_KAFKA=info["kafka"],
         HEADWATER_SEARCH=info["search"],
@@ -148,3 +163,16 @@ def loopback_hooks() -> Iterator[Hooks]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+_CONTRAST_JS = "\n".join(  # a function for page.evaluate: without its leading comments
+    line
+    for line in (Path(__file__).parent / "contrast.js").read_text().splitlines()
+    if not line.startswith("//")
+)
+
+
+def contrast_failures(page: Page) -> list[str]:
+    """Texts on the page below WCAG AA contrast (4.5:1, 3:1 for large text)."""
+    found: list[str] = page.evaluate(_CONTRAST_JS)
+    return found

@@ -26,10 +26,12 @@ from tests.e2e.console_browser import (
     Hooks,
     browser_page,
     console_on,
+    contrast_failures,
     go,
     log_in,
     loopback_hooks,
     need_built_console,
+    own_prefixes,
     shot,
 )
 from tests.support.services import Endpoints
@@ -37,6 +39,7 @@ from tests.support.services import Endpoints
 pytestmark = pytest.mark.e2e
 
 TMS_KEY = "console e2e tms key, 32 characters or more"
+PREFIXES = own_prefixes()
 SLOW = 90_000  # ms: collector -> Kafka -> worker -> search, on a busy machine
 
 
@@ -54,6 +57,7 @@ def stack(
     external = not endpoints.standins
     port = hooks.url.split(":")[2].split("/")[0]
     settings = {
+        **PREFIXES,
         "HEADWATER_OUTBOUND_ALLOW": f'["127.0.0.1:{port}"]',  # only the test's server
         "HEADWATER_TMS_KEY": TMS_KEY,
     }
@@ -65,7 +69,7 @@ def stack(
 
 @pytest.fixture(scope="module")
 def console(stack: UpStack) -> Console:
-    return console_on(stack)
+    return console_on(stack, PREFIXES)
 
 
 def _track(
@@ -367,3 +371,87 @@ def test_the_operator_lists_and_creates_tenants(console: Console, tmp_path: Path
         page.get_by_role("button", name=f"suspend {tenant}").click()
         expect(listed.get_by_role("row").filter(has_text=tenant)).to_contain_text("suspended")
         shot(page, tmp_path, "tenants")
+
+
+def test_restore_an_older_flow_version_and_deploy_it(console: Console, tmp_path: Path) -> None:
+    staging = {**console.admin, "x-context": "staging"}
+    first, second = f"one {uuid.uuid4().hex[:6]}", f"two {uuid.uuid4().hex[:6]}"
+    flow = {
+        "name": first,
+        "nodes": [{"id": "start", "action": "start"}],
+        "edges": [],
+    }
+    made = httpx.post(f"{console.api}/flows", headers=staging, json=flow)
+    assert made.status_code == 201, made.text
+    flow_id = made.json()["id"]
+    changed = httpx.put(
+        f"{console.api}/flows/{flow_id}",
+        headers=staging,
+        json={**flow, "name": second, "version": 1},
+    )
+    assert changed.status_code == 200, changed.text
+    with browser_page() as page:
+        log_in(page, console, ADMIN)
+        go(page, "Flows")
+        page.get_by_label("open flow").select_option(label=f"{second} (v2)")
+        versions = page.get_by_role("region", name="versions")
+        versions.get_by_role("button", name="Show versions").click()
+        listed = versions.get_by_role("list", name="flow versions")
+        expect(listed.get_by_role("listitem")).to_have_count(2)
+        versions.get_by_role("button", name="restore v1").click()
+        expect(page.get_by_test_id("restored")).to_contain_text("staging version 3")
+        settings = page.get_by_role("complementary", name="flow settings")
+        expect(settings.get_by_label("Flow name")).to_have_value(first)
+        settings.get_by_role("button", name="Deploy to production").click()
+        expect(page.get_by_test_id("flow-note")).to_contain_text("Deployed to production")
+        versions.get_by_role("button", name="Show versions").click()
+        expect(listed.get_by_role("listitem")).to_have_count(3)
+        shot(page, tmp_path, "flow-versions")
+    live = httpx.get(
+        f"{console.api}/flows/{flow_id}", headers={**console.admin, "x-context": "production"}
+    )
+    assert live.json()["name"] == first
+
+
+def test_keyboard_only_and_readable_contrast(console: Console, tmp_path: Path) -> None:
+    with browser_page() as page:
+        page.goto(f"{console.api}/ui/")
+        page.get_by_label("Email").focus()  # the first field of the page
+        page.keyboard.type(ADMIN)
+        page.keyboard.press("Tab")
+        page.keyboard.type(PASSWORD)
+        page.keyboard.press("Enter")
+        page.get_by_role("heading", name="Dashboard").wait_for(timeout=15_000)
+
+        def tab_to(name: str) -> None:
+            for _ in range(60):
+                page.keyboard.press("Tab")
+                focused = page.evaluate(
+                    "() => (document.activeElement.getAttribute('aria-label') || "
+                    "document.activeElement.textContent || '').trim()"
+                )
+                if focused == name:
+                    return
+            raise AssertionError(f"Tab never reached {name!r}")
+
+        tab_to("Events")
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("heading", name="Events")).to_be_visible()
+        tab_to("Filter")
+        page.keyboard.press("Enter")
+        rows = page.get_by_role("table", name="events").locator("tr.clickable")
+        expect(rows.first).to_be_visible(timeout=SLOW)
+        rows.first.focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("pre.json")).to_be_visible()
+
+        failures = {}
+        for screen in ("Dashboard", "Profiles", "Events", "Sources", "Segments", "Flows"):
+            go(page, screen)
+            page.wait_for_timeout(1500)
+            failures[screen] = contrast_failures(page)
+        go(page, "Data settings")
+        page.get_by_role("region", name="Merge settings").wait_for()
+        failures["Data settings"] = contrast_failures(page)
+        shot(page, tmp_path, "contrast")
+    assert {screen: found for screen, found in failures.items() if found} == {}
