@@ -414,6 +414,7 @@ def test_restore_an_older_flow_version_and_deploy_it(console: Console, tmp_path:
 
 
 def test_keyboard_only_and_readable_contrast(console: Console, tmp_path: Path) -> None:
+    _track(console, f"p-{uuid.uuid4().hex[:8]}", "keyboard-check")
     with browser_page() as page:
         page.goto(f"{console.api}/ui/")
         page.get_by_label("Email").focus()  # the first field of the page
@@ -436,7 +437,8 @@ def test_keyboard_only_and_readable_contrast(console: Console, tmp_path: Path) -
 
         tab_to("Events")
         page.keyboard.press("Enter")
-        expect(page.get_by_role("heading", name="Events")).to_be_visible()
+        expect(page).to_have_url(re.compile(r"/ui/events$"))
+        expect(page.get_by_role("heading", name="Events", exact=True)).to_be_visible()
         tab_to("Filter")
         page.keyboard.press("Enter")
         rows = page.get_by_role("table", name="events").locator("tr.clickable")

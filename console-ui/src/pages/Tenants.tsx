@@ -41,7 +41,7 @@ export function Tenants() {
         <h1>Tenants</h1>
         <span className="muted">For the operator: needs the TMS key.</span>
       </div>
-      <form className="inline" onSubmit={open} aria-label="TMS key">
+      <form className="inline" onSubmit={open} aria-label="operator access">
         <label>
           TMS key
           <input type="password" autoComplete="off" value={key} onChange={(e) => setKey(e.target.value)} />
