@@ -369,6 +369,7 @@ def test_the_operator_lists_and_creates_tenants(console: Console, tmp_path: Path
         form.get_by_role("button", name="Create tenant").click()
         expect(listed).to_contain_text(tenant, timeout=30_000)
         page.get_by_role("button", name=f"suspend {tenant}").click()
+        page.get_by_role("button", name=f"Yes, suspend {tenant}").click()  # asked first
         expect(listed.get_by_role("row").filter(has_text=tenant)).to_contain_text("suspended")
         shot(page, tmp_path, "tenants")
 

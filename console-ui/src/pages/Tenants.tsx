@@ -3,7 +3,7 @@
 // sends it as x-tms-key, and the API refuses a wrong one.
 import { useState, type FormEvent } from "react";
 import { api, must, type Schemas } from "../api/client";
-import { ErrorNote, when } from "../lib/ui";
+import { ConfirmButton, ErrorNote, when } from "../lib/ui";
 
 type Tenant = Schemas["TenantOut"];
 
@@ -65,7 +65,8 @@ export function Tenants() {
                   <td>{when(t.updated_at)}</td>
                   <td>
                     {t.status === "active" ? (
-                      <button type="button" className="secondary" onClick={() => void run(`${t.id} suspended`, () => must(api.POST("/tenants/{tenant_id}/suspend", path(t.id))))}>suspend {t.id}</button>
+                      <ConfirmButton label={`suspend ${t.id}`} question={`Refuse all of ${t.id}'s traffic?`}
+                        onConfirm={() => void run(`${t.id} suspended`, () => must(api.POST("/tenants/{tenant_id}/suspend", path(t.id))))} />
                     ) : (
                       <button type="button" className="secondary" onClick={() => void run(`${t.id} resumed`, () => must(api.POST("/tenants/{tenant_id}/resume", path(t.id))))}>resume {t.id}</button>
                     )}
