@@ -2,6 +2,8 @@ import { NavLink, Navigate, Route, Routes } from "react-router";
 import { logOut, setContext } from "./api/client";
 import { useContextName, useSession } from "./lib/hooks";
 import { Access } from "./pages/Access";
+import { Config } from "./pages/Config";
+import { Tenants } from "./pages/Tenants";
 import { can } from "./lib/access";
 import { Dashboard } from "./pages/Dashboard";
 import { Events } from "./pages/Events";
@@ -20,6 +22,7 @@ const SCREENS = [
   ["/sources", "Sources"],
   ["/segments", "Segments"],
   ["/flows", "Flows"],
+  ["/config", "Data settings"],
 ] as const;
 
 function ContextSwitch() {
@@ -59,6 +62,7 @@ function Header() {
         {(can(session.role, "users:manage") || can(session.role, "keys:manage")) && (
           <NavLink to="/access">Access</NavLink>
         )}
+        {session.role === "admin" && <NavLink to="/tenants">Tenants</NavLink>}
       </nav>
       <ContextSwitch />
       <details className="user-menu">
@@ -100,6 +104,8 @@ export function App() {
           <Route path="/segments" element={<Segments />} />
           <Route path="/flows" element={<Flows />} />
           <Route path="/access" element={<Access />} />
+          <Route path="/config" element={<Config />} />
+          <Route path="/tenants" element={<Tenants />} />
           <Route path="*" element={<Navigate to="/" replace />} />
         </Routes>
       </main>

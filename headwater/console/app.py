@@ -22,6 +22,7 @@ from headwater.console.routes import (
     dashboard,
     data,
     health,
+    history,
     merge_settings,
     profile_search,
     secrets,
@@ -110,6 +111,7 @@ def create_app(settings: Settings, runtime: ConsoleRuntime | None = None) -> Fas
         profile_search.router,
         actions.router,
         tenants.router,
+        history.router,
     ):
         app.include_router(router)
     app.router.routes.extend(console_routes())  # static files, no credentials

@@ -51,10 +51,16 @@ def up_stack(endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def start_up(
-    data_dir: Path, endpoints: Endpoints | None, port_base: int, *extra: str
+    data_dir: Path,
+    endpoints: Endpoints | None,
+    port_base: int,
+    *extra: str,
+    settings: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen[str], Path]:
-    """Start ``headwater up --json``; its output goes to ``data_dir/up.out`` (returned)."""
+    """Start ``headwater up --json``; its output goes to ``data_dir/up.out`` (returned).
+    ``settings``: HEADWATER_* variables for its processes (others are not inherited)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+    env.update(settings or {})
     if "HEADWATER_ENGINES_CACHE" in os.environ:  # where `--engines apache` finds its jars
         env["HEADWATER_ENGINES_CACHE"] = os.environ["HEADWATER_ENGINES_CACHE"]
     if endpoints is not None:
@@ -90,11 +96,14 @@ def run_up(
     port_base: int | None = None,
     extra: tuple[str, ...] = (),
     ready_timeout: float = 120,
+    settings: dict[str, str] | None = None,
 ) -> Iterator[UpStack]:
     """Run ``headwater up --json`` (and ``extra`` arguments); with ``endpoints`` it is
-    told to use them."""
+    told to use them; ``settings`` as in :func:`start_up`."""
     # five ports: --staging-collector uses the fifth
-    process, out = start_up(data_dir, endpoints, port_base or free_port_run(5), *extra)
+    process, out = start_up(
+        data_dir, endpoints, port_base or free_port_run(5), *extra, settings=settings
+    )
     try:
         info = _read_json_line(process, out, ready_timeout)
         yield UpStack(process, info, data_dir)

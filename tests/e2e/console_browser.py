@@ -8,9 +8,12 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -38,11 +41,25 @@ def need_built_console() -> None:
         pytest.skip("the console is not built: cd console-ui && npm ci && npm run build")
 
 
-def console_on(stack: UpStack) -> Console:
+def own_prefixes() -> dict[str, str]:
+    """Topic and index prefixes and a worker id of one stack's own: stacks of other
+    test runs on the same shared engines then neither read its records nor join its
+    consumer groups (a webhook request one worker writes must not reach another's)."""
+    mark = uuid.uuid4().hex[:8]
+    return {
+        "HEADWATER_TOPIC_PREFIX": f"ui{mark}",
+        "HEADWATER_INDEX_PREFIX": f"ui{mark}",
+        "HEADWATER_WORKER_ID": f"ui-{mark}",
+    }
+
+
+def console_on(stack: UpStack, settings: dict[str, str] | None = None) -> Console:
     """The stack's tenant with an admin (via ``headwater init --admin-email``, as an
-    operator does) and a marketer (a read-only role) made through the API."""
+    operator does) and a marketer (a read-only role) made through the API. ``settings``:
+    the HEADWATER_* variables the stack was started with (its prefixes)."""
     info = stack.info
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+    env.update(settings or {})
     env.update(
         HEADWATER_KAFKA=info["kafka"],
         HEADWATER_SEARCH=info["search"],
@@ -111,3 +128,51 @@ def shot(page: Page, where: Path, name: str) -> Path:
     path = where / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@dataclass
+class Hooks:
+    """What a loopback HTTP server received: (path, body) per request."""
+
+    url: str
+    received: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+@contextmanager
+def loopback_hooks() -> Iterator[Hooks]:
+    """An HTTP server on 127.0.0.1 that answers 200 to every POST and keeps it."""
+    hooks = Hooks("")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            hooks.received.append((self.path, body))
+            self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    hooks.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/gold"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield hooks
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+_CONTRAST_JS = "\n".join(  # a function for page.evaluate: without its leading comments
+    line
+    for line in (Path(__file__).parent / "contrast.js").read_text().splitlines()
+    if not line.startswith("//")
+)
+
+
+def contrast_failures(page: Page) -> list[str]:
+    """Texts on the page below WCAG AA contrast (4.5:1, 3:1 for large text)."""
+    found: list[str] = page.evaluate(_CONTRAST_JS)
+    return found

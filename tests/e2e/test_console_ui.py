@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -21,40 +23,64 @@ from tests.e2e.console_browser import (
     PASSWORD,
     VIEWER,
     Console,
+    Hooks,
     browser_page,
     console_on,
+    contrast_failures,
     go,
     log_in,
+    loopback_hooks,
     need_built_console,
+    own_prefixes,
     shot,
 )
 from tests.support.services import Endpoints
 
 pytestmark = pytest.mark.e2e
 
+TMS_KEY = "console e2e tms key, 32 characters or more"
+PREFIXES = own_prefixes()
 SLOW = 90_000  # ms: collector -> Kafka -> worker -> search, on a busy machine
 
 
 @pytest.fixture(scope="module")
-def stack(endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UpStack]:
+def hooks() -> Iterator[Hooks]:
+    with loopback_hooks() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def stack(
+    endpoints: Endpoints, hooks: Hooks, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[UpStack]:
     need_built_console()
     external = not endpoints.standins
-    with run_up(tmp_path_factory.mktemp("console"), endpoints if external else None) as up:
+    port = hooks.url.split(":")[2].split("/")[0]
+    settings = {
+        **PREFIXES,
+        "HEADWATER_OUTBOUND_ALLOW": f'["127.0.0.1:{port}"]',  # only the test's server
+        "HEADWATER_TMS_KEY": TMS_KEY,
+    }
+    with run_up(
+        tmp_path_factory.mktemp("console"), endpoints if external else None, settings=settings
+    ) as up:
         yield up
 
 
 @pytest.fixture(scope="module")
 def console(stack: UpStack) -> Console:
-    return console_on(stack)
+    return console_on(stack, PREFIXES)
 
 
-def _track(console: Console, profile: str, kind: str) -> None:
+def _track(
+    console: Console, profile: str, kind: str, properties: dict[str, object] | None = None
+) -> None:
     answer = httpx.post(
         f"{console.collector}/track",
         json={
             "source": {"id": console.source_id},
             "profile": {"id": profile},
-            "events": [{"type": kind, "properties": {"from": "console test"}}],
+            "events": [{"type": kind, "properties": properties or {"from": "console test"}}],
         },
     )
     assert answer.status_code == 200, answer.text
@@ -185,7 +211,9 @@ def _connect(page: Page, source: str, target: str) -> None:
     )
 
 
-def test_build_debug_and_deploy_a_flow_with_the_mouse(console: Console, tmp_path: Path) -> None:
+def test_build_debug_and_deploy_a_flow_with_the_mouse(
+    console: Console, hooks: Hooks, tmp_path: Path
+) -> None:
     with browser_page() as page:
         log_in(page, console, ADMIN)
         go(page, "Flows")
@@ -210,7 +238,7 @@ def test_build_debug_and_deploy_a_flow_with_the_mouse(console: Console, tmp_path
         settings.get_by_label("traits *").fill('{"tier": "gold"}')
         page.get_by_test_id("node-webhook").click()
         expect(settings.get_by_role("alert")).to_contain_text("url: required")
-        settings.get_by_label("url *").fill("https://crm.example/hook")
+        settings.get_by_label("url *").fill(hooks.url)
         expect(settings.get_by_role("alert")).to_have_count(0)
         settings.get_by_label("Flow name").fill(f"gold {uuid.uuid4().hex[:6]}")
 
@@ -248,6 +276,20 @@ def test_build_debug_and_deploy_a_flow_with_the_mouse(console: Console, tmp_path
     rules = httpx.get(f"{console.api}/rules", headers={**console.admin, "x-context": "production"})
     assert any(r["flow_id"] == flow_id for r in rules.json())
 
+    # the deployed flow runs: a purchase over 100 makes the webhook call the test's server
+    buyer = f"p-{uuid.uuid4().hex[:8]}"
+    _track(console, buyer, "purchase", {"total": 50})  # the condition stops this one
+    _track(console, buyer, "purchase", {"total": 150})
+    deadline = time.monotonic() + SLOW / 1000
+    while not hooks.received and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert hooks.received, "the webhook never arrived"
+    path, body = hooks.received[0]
+    assert path == "/hooks/gold"
+    assert orjson.loads(body) == {"total": 150}  # the payload that reached the node
+    time.sleep(3)  # the purchase of 50 was sent first: its call would be here by now
+    assert len(hooks.received) == 1, hooks.received
+
 
 def test_an_admin_issues_an_api_key_that_works(console: Console, tmp_path: Path) -> None:
     name = f"export {uuid.uuid4().hex[:6]}"
@@ -263,3 +305,156 @@ def test_an_admin_issues_an_api_key_that_works(console: Console, tmp_path: Path)
         expect(page.get_by_role("table", name="API keys")).to_contain_text(name)
         shot(page, tmp_path, "access")
     assert httpx.get(f"{console.api}/events", headers={"x-api-key": key}).status_code == 200
+
+
+def test_an_event_type_makes_events_invalid_and_the_filter_finds_them(
+    console: Console, tmp_path: Path
+) -> None:
+    kind = f"order-{uuid.uuid4().hex[:6]}"
+    schema = {
+        "event_type": kind,
+        "json_schema": {"type": "object", "required": ["total"]},
+        "moves": {},
+    }
+    with browser_page() as page:
+        log_in(page, console, ADMIN)
+        go(page, "Data settings")
+        types = page.get_by_role("region", name="Event types")
+        types.get_by_label("New event type (JSON)").fill(orjson.dumps(schema).decode())
+        types.get_by_role("button", name="Create").click()
+        expect(types.get_by_role("table")).to_contain_text(kind)
+        merge = page.get_by_role("region", name="Merge settings")
+        expect(merge).to_contain_text("the built-in defaults apply")
+        merge.get_by_role("button", name="Save merge settings").click()  # the defaults, saved
+        expect(merge).to_contain_text("Version 1")
+        shot(page, tmp_path, "data-settings")
+
+        go(page, "Events")
+        page.get_by_label("type").fill(kind)
+        page.get_by_label("validity").select_option("invalid")
+        events = page.get_by_role("table", name="events")
+        for _ in range(30):  # until the worker has the event type, then the event stored
+            _track(console, f"p-{kind}", kind, {"note": "no total"})
+            page.wait_for_timeout(3000)
+            page.get_by_role("button", name="Filter").click()
+            page.wait_for_timeout(500)
+            if kind in events.inner_text():
+                break
+        expect(events).to_contain_text("invalid")
+        events.get_by_text(kind).first.click()
+        expect(page.locator("tr.detail ul.error")).to_contain_text("total")
+        shot(page, tmp_path, "events-invalid")
+        page.get_by_label("validity").select_option("valid")
+        page.get_by_role("button", name="Filter").click()
+        expect(page.get_by_text("0 found")).to_be_visible()
+
+
+def test_the_operator_lists_and_creates_tenants(console: Console, tmp_path: Path) -> None:
+    tenant = f"t{uuid.uuid4().hex[:8]}"
+    with browser_page() as page:
+        log_in(page, console, ADMIN)
+        go(page, "Tenants")
+        page.get_by_label("TMS key").fill("wrong key, wrong key, wrong key, wrong")
+        page.get_by_role("button", name="Open").click()
+        expect(page.get_by_role("alert")).to_be_visible()
+        page.get_by_label("TMS key").fill(TMS_KEY)
+        page.get_by_role("button", name="Open").click()
+        listed = page.get_by_role("table", name="tenants")
+        expect(listed).to_contain_text("default")
+        form = page.get_by_role("form", name="new tenant")
+        form.get_by_label("id").fill(tenant)
+        form.get_by_label("name").fill("Second shop")
+        form.get_by_label("admin email").fill(f"admin@{tenant}.example")
+        form.get_by_label("admin password").fill(PASSWORD)
+        form.get_by_role("button", name="Create tenant").click()
+        expect(listed).to_contain_text(tenant, timeout=30_000)
+        page.get_by_role("button", name=f"suspend {tenant}").click()
+        page.get_by_role("button", name=f"Yes, suspend {tenant}").click()  # asked first
+        expect(listed.get_by_role("row").filter(has_text=tenant)).to_contain_text("suspended")
+        shot(page, tmp_path, "tenants")
+
+
+def test_restore_an_older_flow_version_and_deploy_it(console: Console, tmp_path: Path) -> None:
+    staging = {**console.admin, "x-context": "staging"}
+    first, second = f"one {uuid.uuid4().hex[:6]}", f"two {uuid.uuid4().hex[:6]}"
+    flow = {
+        "name": first,
+        "nodes": [{"id": "start", "action": "start"}],
+        "edges": [],
+    }
+    made = httpx.post(f"{console.api}/flows", headers=staging, json=flow)
+    assert made.status_code == 201, made.text
+    flow_id = made.json()["id"]
+    changed = httpx.put(
+        f"{console.api}/flows/{flow_id}",
+        headers=staging,
+        json={**flow, "name": second, "version": 1},
+    )
+    assert changed.status_code == 200, changed.text
+    with browser_page() as page:
+        log_in(page, console, ADMIN)
+        go(page, "Flows")
+        page.get_by_label("open flow").select_option(label=f"{second} (v2)")
+        versions = page.get_by_role("region", name="versions")
+        versions.get_by_role("button", name="Show versions").click()
+        listed = versions.get_by_role("list", name="flow versions")
+        expect(listed.get_by_role("listitem")).to_have_count(2)
+        versions.get_by_role("button", name="restore v1").click()
+        expect(page.get_by_test_id("restored")).to_contain_text("staging version 3")
+        settings = page.get_by_role("complementary", name="flow settings")
+        expect(settings.get_by_label("Flow name")).to_have_value(first)
+        settings.get_by_role("button", name="Deploy to production").click()
+        expect(page.get_by_test_id("flow-note")).to_contain_text("Deployed to production")
+        versions.get_by_role("button", name="Show versions").click()
+        expect(listed.get_by_role("listitem")).to_have_count(3)
+        shot(page, tmp_path, "flow-versions")
+    live = httpx.get(
+        f"{console.api}/flows/{flow_id}", headers={**console.admin, "x-context": "production"}
+    )
+    assert live.json()["name"] == first
+
+
+def test_keyboard_only_and_readable_contrast(console: Console, tmp_path: Path) -> None:
+    _track(console, f"p-{uuid.uuid4().hex[:8]}", "keyboard-check")
+    with browser_page() as page:
+        page.goto(f"{console.api}/ui/")
+        page.get_by_label("Email").focus()  # the first field of the page
+        page.keyboard.type(ADMIN)
+        page.keyboard.press("Tab")
+        page.keyboard.type(PASSWORD)
+        page.keyboard.press("Enter")
+        page.get_by_role("heading", name="Dashboard").wait_for(timeout=15_000)
+
+        def tab_to(name: str) -> None:
+            for _ in range(60):
+                page.keyboard.press("Tab")
+                focused = page.evaluate(
+                    "() => (document.activeElement.getAttribute('aria-label') || "
+                    "document.activeElement.textContent || '').trim()"
+                )
+                if focused == name:
+                    return
+            raise AssertionError(f"Tab never reached {name!r}")
+
+        tab_to("Events")
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(re.compile(r"/ui/events$"))
+        expect(page.get_by_role("heading", name="Events", exact=True)).to_be_visible()
+        tab_to("Filter")
+        page.keyboard.press("Enter")
+        rows = page.get_by_role("table", name="events").locator("tr.clickable")
+        expect(rows.first).to_be_visible(timeout=SLOW)
+        rows.first.focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("pre.json")).to_be_visible()
+
+        failures = {}
+        for screen in ("Dashboard", "Profiles", "Events", "Sources", "Segments", "Flows"):
+            go(page, screen)
+            page.wait_for_timeout(1500)
+            failures[screen] = contrast_failures(page)
+        go(page, "Data settings")
+        page.get_by_role("region", name="Merge settings").wait_for()
+        failures["Data settings"] = contrast_failures(page)
+        shot(page, tmp_path, "contrast")
+    assert {screen: found for screen, found in failures.items() if found} == {}

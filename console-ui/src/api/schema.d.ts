@@ -279,6 +279,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/history/{kind}/{entity_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every version of one entity in the context, newest first */
+        get: operations["history_history__kind___entity_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/mappings": {
         parameters: {
             query?: never;
@@ -1893,6 +1910,24 @@ export interface components {
             password?: string | null;
             role?: components["schemas"]["Role"] | null;
         };
+        /** VersionOut */
+        VersionOut: {
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
+            /** Deleted */
+            deleted: boolean;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Updated By */
+            updated_by: string;
+            /** Version */
+            version: number;
+        };
         /** WriteKeyIn */
         WriteKeyIn: {
             /**
@@ -2717,6 +2752,12 @@ export interface operations {
                 profile_id?: string | null;
                 session_id?: string | null;
                 source_id?: string | null;
+                /** @description stored at or after (ISO 8601; no offset: UTC) */
+                since?: string | null;
+                /** @description stored before (ISO 8601) */
+                until?: string | null;
+                /** @description true: valid events only; false: invalid only */
+                valid?: ("true" | "false") | null;
                 size?: number;
                 /** @description the `next` cursor of the previous page */
                 after?: string | null;
@@ -3280,6 +3321,68 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description no, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the role or tenant may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a field is missing or invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the search engine is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    history_history__kind___entity_id__get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description staging or production; default staging for configuration routes. The answer's x-context header says which one was used. */
+                "x-context"?: ("staging" | "production") | null;
+            };
+            path: {
+                kind: "flows" | "rules" | "segments" | "event-types" | "mappings";
+                entity_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionOut"][];
                 };
             };
             /** @description no, invalid, expired or revoked credentials */

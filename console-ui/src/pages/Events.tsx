@@ -12,8 +12,19 @@ const FIELDS: Record<Kind, string[]> = {
   sessions: ["profile_id"],
 };
 
+/** The form's filters as the API takes them: local datetime-local values as UTC ISO. */
+export function eventQuery(filters: Filters): Filters {
+  const query: Filters = {};
+  for (const [name, value] of Object.entries(filters)) {
+    const text = value.trim();
+    if (!text) continue;
+    query[name] = name === "since" || name === "until" ? new Date(text).toISOString() : text;
+  }
+  return query;
+}
+
 function load(kind: Kind, filters: Filters, after: string | null): Promise<Schemas["PageOut"]> {
-  const query = { ...filters, size: 50, after };
+  const query = { ...eventQuery(filters), size: 50, after };
   return kind === "events"
     ? must(api.GET("/events", { params: { query } }))
     : must(api.GET("/sessions", { params: { query } }));
@@ -45,6 +56,28 @@ export function Events({ kind }: { kind: Kind }) {
             <input value={draft[field] ?? ""} onChange={(e) => setDraft({ ...draft, [field]: e.target.value })} />
           </label>
         ))}
+        {kind === "events" && (
+          <>
+            <label>
+              from
+              <input type="datetime-local" value={draft.since ?? ""}
+                onChange={(e) => setDraft({ ...draft, since: e.target.value })} />
+            </label>
+            <label>
+              to
+              <input type="datetime-local" value={draft.until ?? ""}
+                onChange={(e) => setDraft({ ...draft, until: e.target.value })} />
+            </label>
+            <label>
+              validity
+              <select value={draft.valid ?? ""} onChange={(e) => setDraft({ ...draft, valid: e.target.value })}>
+                <option value="">all</option>
+                <option value="true">valid</option>
+                <option value="false">invalid</option>
+              </select>
+            </label>
+          </>
+        )}
         <button type="submit">Filter</button>
       </form>
       <ErrorNote error={error} />

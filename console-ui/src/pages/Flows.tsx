@@ -14,6 +14,7 @@ import { SchemaForm } from "../lib/SchemaForm";
 import { problemsOf } from "../lib/schemaForm";
 import { ErrorNote } from "../lib/ui";
 import { FlowNode, type ActionNode, type NodeTrace } from "./FlowNode";
+import { FlowHistory } from "./FlowHistory";
 import { FlowRules } from "./FlowRules";
 
 const STAGING = { header: { "x-context": "staging" as const } };
@@ -64,7 +65,9 @@ function Palette({ actions, onAdd, disabled }: { actions: ActionInfo[]; onAdd: (
   );
 }
 
-function Editor({ flow, actions, onSaved }: { flow: Flow | null; actions: ActionInfo[]; onSaved: (f: Flow) => void }) {
+function Editor({ flow, actions, onSaved, onRestored }: {
+  flow: Flow | null; actions: ActionInfo[]; onSaved: (f: Flow) => void; onRestored: (f: Flow) => void;
+}) {
   const session = useSession();
   const editable = can(session?.role, "config:write");
   const deployable = can(session?.role, "config:deploy");
@@ -185,6 +188,7 @@ function Editor({ flow, actions, onSaved }: { flow: Flow | null; actions: Action
           </section>
         ) : <p className="muted">Select a node to edit its settings.</p>}
         {current && <FlowRules flowId={current.id} editable={editable} deployable={deployable} />}
+        {current && <FlowHistory flow={current} editable={editable} onRestored={onRestored} />}
         <label>Sample event for the debug run
           <textarea rows={4} value={event} onChange={(e) => setEvent(e.target.value)} spellCheck={false} />
         </label>
@@ -196,7 +200,7 @@ function Editor({ flow, actions, onSaved }: { flow: Flow | null; actions: Action
 export function Flows() {
   const list = useLoad(() => must(api.GET("/flows", { params: STAGING })), []);
   const actions = useLoad(() => must(api.GET("/actions")), []);
-  const [open, setOpen] = useState<{ flow: Flow | null; key: number } | null>(null);
+  const [open, setOpen] = useState<{ flow: Flow | null; key: number; restored?: boolean } | null>(null);
   return (
     <>
       <div className="toolbar">
@@ -212,9 +216,15 @@ export function Flows() {
         </select>
       </div>
       <ErrorNote error={list.error ?? actions.error} />
+      {open?.restored && open.flow && (
+        <p className="ok" role="status" data-testid="restored">
+          Restored as staging version {open.flow.version}; deploy it to put it in production.
+        </p>
+      )}
       {open && actions.data && (
         <ReactFlowProvider key={open.key}>
-          <Editor flow={open.flow} actions={actions.data as ActionInfo[]} onSaved={() => list.reload()} />
+          <Editor flow={open.flow} actions={actions.data as ActionInfo[]} onSaved={() => list.reload()}
+            onRestored={(flow) => { list.reload(); setOpen({ flow, key: Date.now(), restored: true }); }} />
         </ReactFlowProvider>
       )}
     </>

@@ -3,12 +3,14 @@ search_after (no 10,000-hit window)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
 from headwater.console.auth import Scope, require
 from headwater.console.context import DataContext
+from headwater.console.event_filters import Validity, events_where
 from headwater.console.models import PageOut
 from headwater.console.params import only_known_query_params
 from headwater.console.routes.merge_settings import SETTINGS_ID
@@ -66,6 +68,13 @@ async def search_events(
     profile_id: Filter = None,
     session_id: Filter = None,
     source_id: Filter = None,
+    since: Annotated[
+        datetime | None, Query(description="stored at or after (ISO 8601; no offset: UTC)")
+    ] = None,
+    until: Annotated[datetime | None, Query(description="stored before (ISO 8601)")] = None,
+    valid: Annotated[
+        Validity | None, Query(description="true: valid events only; false: invalid only")
+    ] = None,
     size: Size = 50,
     after: After = None,
     sort: Sort = None,
@@ -77,6 +86,7 @@ async def search_events(
         size,
         after,
         sort,
+        events_where(since, until, valid),
         type=type,
         profile_id=profile_id,
         session_id=session_id,
