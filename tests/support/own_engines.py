@@ -9,6 +9,7 @@ no indices (``durable`` is False), so a test re-creates what it needs or skips.
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -72,9 +73,17 @@ class OwnEngine:
         if self.process is not None:
             self.process.stop(timeout=60)
 
-    def pause(self) -> None:
-        """Hung (SIGSTOP): connections stay open and nothing answers."""
-        self._running().popen.send_signal(signal.SIGSTOP)
+    def pause(self, timeout: float = 10.0) -> None:
+        """Hung (SIGSTOP): connections stay open and nothing answers. Returns once every
+        thread has stopped: the signal stops a process asynchronously, and on a busy
+        machine its other threads went on answering requests for 100 ms and more."""
+        process = self._running()
+        process.popen.send_signal(signal.SIGSTOP)
+        tasks = Path(f"/proc/{process.popen.pid}/task")
+        deadline = time.monotonic() + timeout
+        while not all(_stopped(task) for task in tasks.iterdir()):
+            assert time.monotonic() < deadline, f"{self.name} did not stop within {timeout}s"
+            time.sleep(0.01)
 
     def resume(self) -> None:
         self._running().popen.send_signal(signal.SIGCONT)
@@ -82,6 +91,16 @@ class OwnEngine:
     def _running(self) -> ManagedProcess:
         assert self.process is not None and self.process.running, f"{self.name} is not running"
         return self.process
+
+
+def _stopped(task: Path) -> bool:
+    """Whether a thread (``/proc/<pid>/task/<tid>``) is stopped by a signal (state T);
+    one that has exited meanwhile counts as stopped."""
+    try:
+        stat = (task / "stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "T"
 
 
 @contextmanager
