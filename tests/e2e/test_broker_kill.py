@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from headwater.infra.embedded import free_port, wait_http
+from headwater.core.tenancy import events_alias
+from headwater.infra.embedded import ManagedProcess, free_port, wait_http
 from headwater.infra.init import run_init
-from headwater.infra.search import connect_search
+from headwater.infra.search import SearchStore, connect_search
+from headwater.settings import Settings
 from tests.support.own_engines import own_broker
 from tests.support.polling import eventually
 from tests.support.processes import start_collector, start_worker
@@ -43,7 +45,10 @@ async def test_broker_killed_under_load_loses_and_duplicates_nothing(
         try:
             await asyncio.to_thread(wait_http, f"{load.url}/health/ready", 60, collector)
             load.start()
+            # the broker dies while the worker processes: after it is ready and has stored
+            await eventually(lambda: _logged(worker, "Worker ready"), timeout=90)
             await eventually(lambda: load.answered_at_least(100), timeout=60)
+            await eventually(lambda: _stored_some(store, settings), timeout=60, every=0.5)
 
             broker.kill()
             killed = time.monotonic()
@@ -71,3 +76,13 @@ async def test_broker_killed_under_load_loses_and_duplicates_nothing(
             collector.stop()
             worker.stop()
             await store.close()
+
+
+async def _logged(process: ManagedProcess, text: str) -> bool:
+    return text in process.log_text()
+
+
+async def _stored_some(store: SearchStore, settings: Settings) -> bool:
+    alias = events_alias(settings.index_prefix, "default", "production")
+    await store.refresh(alias)
+    return await store.count(alias) > 0

@@ -122,7 +122,10 @@ async def assert_stored_exactly_once(
         await store.refresh(events)
         return await store.count(events) >= len(wanted)
 
-    await eventually(all_stored, timeout=timeout, every=0.5)
+    try:
+        await eventually(all_stored, timeout=timeout, every=0.5)
+    except AssertionError:
+        raise AssertionError(await _missing(store, events, load)) from None
     assert await store.count(events) == len(wanted)  # no event twice
     found = await store.search(events, query={"ids": {"values": sorted(wanted)}}, size=len(wanted))
     assert {h["_id"] for h in found["hits"]["hits"]} == wanted
@@ -142,3 +145,14 @@ async def assert_stored_exactly_once(
     except AssertionError:
         raise AssertionError(f"profile counters {counted}, expected {expected}") from None
     assert counted == expected  # exact: nothing counted twice, nothing missing
+
+
+async def _missing(store: SearchStore, alias: str, load: TrackLoad) -> str:
+    """Which events are not stored, by profile: for the failure message."""
+    missing: dict[str, int] = {}
+    for profile, ids in load.sent.items():
+        found = await store.search(alias, query={"ids": {"values": ids}}, size=len(ids))
+        if lost := len(ids) - len(found["hits"]["hits"]):
+            missing[profile] = lost
+    stored = await store.count(alias)
+    return f"{stored} of {load.events} events stored; missing by profile: {missing}"
