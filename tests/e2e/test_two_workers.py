@@ -70,7 +70,7 @@ async def test_workers_split_partitions_and_hand_them_over(
     endpoints: Endpoints, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     if endpoints.standins:
-        # seen in 2 of 3 runs on Tansu + osmem: ~1% of the events acknowledged around the
+        # in 3 of 3 runs on Tansu + osmem: ~1% of the events acknowledged around the
         # SIGKILL hand-over never stored; never on Apache Kafka (3 of 3). Not yet explained.
         request.applymarker(pytest.mark.xfail(reason="events lost after a SIGKILL on Tansu"))
     settings = settings_for(endpoints, tmp_path, partitions=PARTITIONS)
