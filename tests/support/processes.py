@@ -36,3 +36,13 @@ def start_worker(settings: Settings, log: Path, **extra: str) -> ManagedProcess:
         log_path=log,
         env=worker_env(settings, **extra),
     )
+
+
+def start_collector(settings: Settings, log: Path, port: int, **extra: str) -> ManagedProcess:
+    """``headwater collector`` on ``port``; wait for ``/health/ready`` before using it."""
+    return start_process(
+        "collector",
+        [sys.executable, "-m", "headwater", "collector", "--port", str(port)],
+        log_path=log,
+        env=worker_env(settings, **extra),
+    )
