@@ -102,6 +102,8 @@ class Settings(BaseSettings):
     broker_session_timeout: float = Field(default=6.0, gt=0)
     broker_heartbeat_interval: float = Field(default=1.0, gt=0)
     broker_rebalance_timeout: float = Field(default=20.0, gt=0)
+    # once a worker begins to stop (signal, crash), the seconds it has before it exits anyway
+    worker_stop_timeout: float = Field(default=30.0, gt=0)
 
     # --- limits on public input (docs/operations.md, "Security: limits on public input") --
     profile_max_event_types: int = Field(

@@ -137,8 +137,23 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from headwater.agents.worker import build_worker_app
 
     agents = [a.strip() for a in args.agents.split(",")] if args.agents else None
+    from headwater.streams.stop_deadline import StopDeadline
+
+    deadline = StopDeadline(settings.worker_stop_timeout)
+
+    class Worker(faust.Worker):
+        """Exits within the deadline once it begins to stop (see StopDeadline)."""
+
+        async def stop(self) -> None:
+            deadline.arm("stop")
+            await super().stop()
+
+        async def crash(self, reason: BaseException) -> None:
+            deadline.arm(f"crash: {reason!r}")
+            await super().crash(reason)
+
     app = build_worker_app(settings, agents)
-    worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True)
+    worker = Worker(app, loglevel=settings.log_level.upper(), quiet=True)
     worker.execute_from_commandline()
     return 0  # pragma: no cover - execute_from_commandline exits
 
