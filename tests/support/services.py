@@ -138,5 +138,7 @@ def elasticsearch_client_or_skip(endpoints: Endpoints) -> None:
     if endpoints.es_node_class is None and not endpoints.standins:
         pytest.skip(
             "the elasticsearch client needs an Elasticsearch node; these engines are "
-            "OpenSearch (its runs on the stand-ins cover the client)"
+            "OpenSearch (its runs on the stand-ins cover the client). No Elasticsearch engine: "
+            "Maven Central has the 9.x server and transport-netty4 but not the reindex "
+            "(_delete_by_query) and rest-root (GET /) modules; docs/operations.md"
         )
