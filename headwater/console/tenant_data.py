@@ -124,8 +124,11 @@ class TenantData:
         named = {k: v for k, v in filters.items() if (k, v) != ("merged", "false")}
         return f"none in {env}; {see_other(other(env), what + (' that match' if named else ''))}"
 
-    async def merged_ids(self, env: str, profile_id: str) -> list[str]:
-        """``profile_id`` and the id of every profile merged into it."""
+    async def merged_ids(self, env: str, profile_id: str, *, fresh: bool = False) -> list[str]:
+        """``profile_id`` and the id of every profile merged into it; with ``fresh``
+        also those merged a moment ago (the profiles are refreshed first)."""
+        if fresh:
+            await self.store.refresh(self.alias("profiles", env))
         query = {
             "bool": {
                 "filter": [{"term": {"tenant": self.tenant}}, {"term": {"merged_into": profile_id}}]
@@ -155,12 +158,18 @@ class TenantData:
         ids = [str(h["_source"]["id"]) for h in hits.get("hits", [])]
         return int(total["value"] if isinstance(total, dict) else total), ids
 
-    async def forget_profile(self, env: str, profile_id: str) -> dict[str, int]:
+    async def forget_profile(
+        self, env: str, profile_id: str, owners: list[str] | None = None
+    ) -> dict[str, int]:
         """Right to be forgotten: the profile (also where it is a merged id), its events
         and its sessions and those of the profiles merged into it, from this tenant's
-        indices. Counts per family."""
+        indices. Counts per family. ``owners`` are ``merged_ids`` read before the forget
+        operation was sent: once the worker has forgotten the profiles, the documents
+        that said which were merged into it may be gone already."""
         tenant = {"term": {"tenant": self.tenant}}
-        owned_by = {"terms": {"profile.id": await self.merged_ids(env, profile_id)}}
+        if owners is None:
+            owners = await self.merged_ids(env, profile_id, fresh=True)
+        owned_by = {"terms": {"profile.id": owners}}
         profile = {
             "bool": {
                 "should": [

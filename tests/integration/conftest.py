@@ -16,7 +16,7 @@ from headwater.infra.embedded import free_port
 from headwater.infra.init import InitResult, run_init
 from headwater.infra.search import SearchStore, connect_search
 from headwater.settings import Settings
-from tests.support.services import Endpoints, settings_for
+from tests.support.services import Endpoints, elasticsearch_client_or_skip, settings_for
 
 pytestmark = pytest.mark.integration
 
@@ -69,3 +69,18 @@ async def running_collector(settings: Settings) -> AsyncIterator[str]:
 async def collector(shared_settings: Settings, initialized: InitResult) -> AsyncIterator[str]:
     async with running_collector(shared_settings) as url:
         yield url
+
+
+@pytest_asyncio.fixture(loop_scope="session", params=["elasticsearch", "opensearch"])
+async def store(
+    request: pytest.FixtureRequest, settings: Settings, endpoints: Endpoints
+) -> AsyncIterator[SearchStore]:
+    """The search port through each Python client (the Elasticsearch client only where
+    it can talk to the server)."""
+    client = request.param
+    if client == "elasticsearch":
+        elasticsearch_client_or_skip(endpoints)
+    node = endpoints.es_node_class if client == "elasticsearch" else None
+    adapter = await connect_search(settings, client=client, node_class=node)
+    yield adapter
+    await adapter.close()

@@ -1,37 +1,22 @@
-"""Both search adapters (Elasticsearch and OpenSearch clients) against the real server."""
+"""Both search adapters (Elasticsearch and OpenSearch clients) against the real server
+(the ``store`` fixture, in conftest.py, gives each test both)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from headwater.core.tenancy import events_alias, events_index
 from headwater.errors import SearchRejected
-from headwater.infra.search import BulkAction, SearchStore, connect_search
+from headwater.infra.search import BulkAction, SearchStore
 from headwater.infra.search.port import AliasMove
 from headwater.infra.search.provision import drop_tenant_indices, provision_events
 from headwater.infra.search.templates import flat_type
 from headwater.settings import Settings
-from tests.support.services import Endpoints, elasticsearch_client_or_skip
 
 pytestmark = [pytest.mark.integration, pytest.mark.smoke, pytest.mark.asyncio(loop_scope="session")]
-
-
-@pytest_asyncio.fixture(loop_scope="session", params=["elasticsearch", "opensearch"])
-async def store(
-    request: pytest.FixtureRequest, settings: Settings, endpoints: Endpoints
-) -> AsyncIterator[SearchStore]:
-    client = request.param
-    node = endpoints.es_node_class if client == "elasticsearch" else None
-    if client == "elasticsearch":
-        elasticsearch_client_or_skip(endpoints)
-    adapter = await connect_search(settings, client=client, node_class=node)
-    yield adapter
-    await adapter.close()
 
 
 def month_index(settings: Settings) -> str:

@@ -161,14 +161,16 @@ _CODEC = AvroCodec.default()
 )
 async def forget_profile(scope: Erase, profile_id: str, x_context: DataContext) -> Any:
     # the profile agent forgets the state (and the identity agent its identifiers)
-    # first, so no later snapshot brings the document back; then the documents go
+    # first, so no later snapshot brings the document back; then the documents go, with
+    # those of the profiles merged into it, read before the worker erases their profiles
+    owners = await scope.data.merged_ids(x_context, profile_id, fresh=True)
     record = op("forget", scope.tenant, x_context, profile_id)
     await scope.runtime.producer.send(
         Topics(scope.runtime.settings.topic_prefix).profile_ops,
         _CODEC.encode(PROFILE_OP, record),
         profile_key(scope.tenant, x_context, profile_id),
     )
-    return await scope.data.forget_profile(x_context, profile_id)
+    return await scope.data.forget_profile(x_context, profile_id, owners)
 
 
 @router.get("/sessions", response_model=PageOut, summary="Search sessions, newest first")

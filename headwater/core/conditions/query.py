@@ -30,7 +30,7 @@ from headwater.core.conditions.ast import (
     TimeValue,
     Value,
 )
-from headwater.core.conditions.fields import Engine, FieldKind, profile_field
+from headwater.core.conditions.fields import PROFILE_FIELDS, Engine, FieldKind, profile_field
 from headwater.core.conditions.parser import parse
 from headwater.errors import ConditionNotSearchable
 
@@ -49,7 +49,13 @@ def _number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _exists(field: str) -> Query:
+def _exists(field: str, kind: FieldKind, engine: Engine) -> Query:
+    """Documents with a value at ``field``. OpenSearch 2.x answers ``exists`` on a key
+    inside a ``flat_object`` by the last key's name wherever it sits (``traits.city``
+    matches ``traits.address.city``; a nested path matches nothing: opensearch-project/
+    OpenSearch#11748); an empty prefix asks for the exact path."""
+    if engine == "opensearch" and kind in ("flat", "counts") and field not in PROFILE_FIELDS:
+        return {"prefix": {field: ""}}
     return {"exists": {"field": field}}
 
 
@@ -89,7 +95,7 @@ def _count(value: Value) -> int | None:
     return int(value)  # type: ignore[arg-type]
 
 
-def _counts_order(field: str, op: str, bound: float, text: str) -> Query:
+def _counts_order(field: str, op: str, bound: float, text: str, engine: Engine) -> Query:
     """Counts where ``count <op> bound``: the counts 0..top are listed (those below for
     < and <=; for > and >= the complement of those not above)."""
     top = math.floor(bound) if op in ("<=", ">") else math.ceil(bound) - 1
@@ -102,18 +108,21 @@ def _counts_order(field: str, op: str, bound: float, text: str) -> Query:
     listed = [str(n) for n in range(top + 1)]
     if op in ("<", "<="):
         return {"terms": {field: listed}} if listed else MATCH_NONE
+    present = _exists(field, "counts", engine)
     if not listed:
-        return _exists(field)
-    return {"bool": {"filter": [_exists(field)], "must_not": [{"terms": {field: listed}}]}}
+        return present
+    return {"bool": {"filter": [present], "must_not": [{"terms": {field: listed}}]}}
 
 
-def _order(field: str, kind: FieldKind, op: str, value: Value, now: int, text: str) -> Query:
+def _order(
+    field: str, kind: FieldKind, op: str, value: Value, now: int, text: str, engine: Engine
+) -> Query:
     if kind == "counts":
         if isinstance(value, TimeValue):
             raise ConditionNotSearchable(f"{text}: {field} holds counts, not moments")
         if not _number(value):
             return MATCH_NONE  # text never orders against stored numbers
-        return _counts_order(field, op, value, text)  # type: ignore[arg-type]
+        return _counts_order(field, op, value, text, engine)  # type: ignore[arg-type]
     bound = value.resolve(now) if isinstance(value, TimeValue) else value
     if kind in ("long", "date"):
         if not _number(bound):
@@ -130,23 +139,19 @@ def _order(field: str, kind: FieldKind, op: str, value: Value, now: int, text: s
     )
 
 
-def _compare(node: Compare, now: int) -> Query:
+def _compare(node: Compare, now: int, engine: Engine) -> Query:
     field, kind = profile_field(node.path)
+    present = _exists(field, kind, engine)
     if node.value is None:
-        return _exists(field) if node.op == "!=" else _not(_exists(field))
+        return present if node.op == "!=" else _not(present)
     if node.op == "=":
         return _equals(field, kind, node.value, now)
     if node.op == "!=":
-        return {
-            "bool": {
-                "filter": [_exists(field)],
-                "must_not": [_equals(field, kind, node.value, now)],
-            }
-        }
-    return _order(field, kind, node.op, node.value, now, node.path.text)
+        return {"bool": {"filter": [present], "must_not": [_equals(field, kind, node.value, now)]}}
+    return _order(field, kind, node.op, node.value, now, node.path.text, engine)
 
 
-def _within(path: Path, values: tuple[Scalar, ...], now: int) -> Query:
+def _within(path: Path, values: tuple[Scalar, ...], now: int, engine: Engine) -> Query:
     field, kind = profile_field(path)
     wanted = [v for v in values if v is not None]
     if kind in _NUMERIC:
@@ -157,7 +162,7 @@ def _within(path: Path, values: tuple[Scalar, ...], now: int) -> Query:
             wanted = [v for v in wanted if isinstance(v, str)]
         options = [{"terms": {field: wanted}}] if wanted else []
     if None in values:
-        options.append(_not(_exists(field)))
+        options.append(_not(_exists(field, kind, engine)))
     if not options:
         return MATCH_NONE
     if len(options) == 1:
@@ -186,11 +191,11 @@ def _text_test(path: Path, query: str, text: str, engine: Engine) -> Query:
 def _compile(node: Condition, now: int, engine: Engine) -> Query:
     match node:
         case Compare():
-            return _compare(node, now)
+            return _compare(node, now, engine)
         case In(path=path, values=values):
-            return _within(path, values, now)
+            return _within(path, values, now, engine)
         case Exists(path=path):
-            return _exists(profile_field(path)[0])
+            return _exists(*profile_field(path), engine)
         case Contains(path=path, text=text):
             return _text_test(path, "wildcard", text, engine)
         case StartsWith(path=path, text=text):

@@ -1,5 +1,6 @@
 // A single-node OpenSearch started from the jars Maven Central publishes, with its modules
-// (HTTP and transport over Netty, painless, the common analysers) loaded from the class
+// (HTTP and transport over Netty, painless, the common analysers, reindex with its
+// delete/update by query) loaded from the class
 // path instead of a distribution's modules/ folder. Compiled by `headwater engines fetch`.
 //
 // usage: java -cp CLASSES:LIB/* HeadwaterSearchNode HOME HTTP_PORT TRANSPORT_PORT
@@ -11,6 +12,7 @@ import java.util.Collections;
 import java.util.concurrent.CountDownLatch;
 import org.opensearch.analysis.common.CommonAnalysisPlugin;
 import org.opensearch.common.settings.Settings;
+import org.opensearch.index.reindex.ReindexPlugin;
 import org.opensearch.node.InternalSettingsPreparer;
 import org.opensearch.node.Node;
 import org.opensearch.painless.PainlessPlugin;
@@ -21,7 +23,11 @@ public final class HeadwaterSearchNode extends Node {
         super(
             InternalSettingsPreparer.prepareEnvironment(
                 settings, Collections.emptyMap(), null, () -> "headwater-search"),
-            Arrays.asList(Netty4Plugin.class, PainlessPlugin.class, CommonAnalysisPlugin.class),
+            Arrays.asList(
+                Netty4Plugin.class,
+                PainlessPlugin.class,
+                CommonAnalysisPlugin.class,
+                ReindexPlugin.class),
             true);
     }
 

@@ -29,9 +29,15 @@ class EngineSpec:
     def home(self, cache: Path) -> Path:
         return cache / f"{self.name}-{self.version}"
 
+    def stamp(self) -> str:
+        """What a fetched home holds; a home fetched for another artifact list is
+        fetched again (from Maven's local repository when it is there)."""
+        return "\n".join(self.artifacts)
+
     def fetched(self, cache: Path) -> bool:
-        """Whether its jars are in the cache already (starting it needs no Maven)."""
-        return (self.home(cache) / ".fetched").exists()
+        """Whether its jars, this artifact list's, are in the cache (no Maven needed)."""
+        done = self.home(cache) / ".fetched"
+        return done.exists() and done.read_text() == self.stamp()
 
 
 KAFKA = EngineSpec(
@@ -51,6 +57,8 @@ OPENSEARCH = EngineSpec(
         "org.opensearch.plugin:transport-netty4-client:2.19.6",
         "org.opensearch.plugin:lang-painless:2.19.6",
         "org.opensearch.plugin:analysis-common:2.19.6",
+        # _delete_by_query, _update_by_query and _reindex live in the reindex module
+        "org.opensearch.plugin:reindex-client:2.19.6",
         "org.apache.logging.log4j:log4j-core:2.25.4",
     ),
     launcher=_LAUNCHER,
@@ -109,7 +117,7 @@ def fetch(spec: EngineSpec, cache: Path) -> Path:
     home = spec.home(cache)
     if not spec.fetched(cache):
         _download(spec, home)
-        (home / ".fetched").write_text(spec.version)
+        (home / ".fetched").write_text(spec.stamp())
     if spec.launcher is not None:
         _compile(spec.launcher, home)
     return home
@@ -120,10 +128,10 @@ def _download(spec: EngineSpec, home: Path) -> None:
     java_binary()
     home.mkdir(parents=True, exist_ok=True)
     (home / "pom.xml").write_text(_pom(spec))
-    lib = home / "lib"
-    shutil.rmtree(lib, ignore_errors=True)
+    lib, fresh, old = home / "lib", home / "lib.new", home / "lib.old"
+    shutil.rmtree(fresh, ignore_errors=True)
     result = subprocess.run(
-        [mvn, "-q", "-B", "dependency:copy-dependencies", f"-DoutputDirectory={lib}"],
+        [mvn, "-q", "-B", "dependency:copy-dependencies", f"-DoutputDirectory={fresh}"],
         cwd=home,
         capture_output=True,
         text=True,
@@ -132,6 +140,12 @@ def _download(spec: EngineSpec, home: Path) -> None:
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-5:])
         raise ConfigurationError(f"Maven could not fetch {spec.name} {spec.version}:\n{tail}")
+    # swap, never empty in place: a node already running from ``lib`` keeps its jars
+    shutil.rmtree(old, ignore_errors=True)
+    if lib.exists():
+        lib.rename(old)
+    fresh.rename(lib)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _compile(source: Path, home: Path) -> None:

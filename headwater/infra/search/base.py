@@ -20,6 +20,7 @@ from headwater.infra.search.port import (
 __all__ = ["ClientStore"]
 
 T = TypeVar("T")
+_CONFLICT_ROUNDS = 5  # delete-by-query rounds while matching documents are being rewritten
 
 
 class ClientStore(ABC):
@@ -60,6 +61,34 @@ class ClientStore(ABC):
         response = await self._call("bulk", self._bulk_request(bulk_lines(actions)))
         assert response is not None
         return classify_bulk_items(actions, response["items"])
+
+    @abstractmethod
+    async def _delete_by_query_request(self, index: str, query: dict[str, Any]) -> Any:
+        """One delete-by-query with the client's arguments: conflicts proceed, refresh
+        after, ``slices=auto`` (one slice per shard, deleted in parallel)."""
+
+    async def delete_by_query(self, index: str, query: dict[str, Any]) -> int:
+        """Delete-by-query deletes what a search finds: a refresh first makes every
+        document written until now findable. A document changed between that search and
+        its deletion (a version conflict) is searched for again; a shard or bulk failure
+        inside the request is SearchUnavailable (the caller retries the whole deletion)."""
+        deleted = 0
+        for _ in range(_CONFLICT_ROUNDS):
+            await self.refresh(index)
+            response = await self._call(
+                f"delete by query {index}", self._delete_by_query_request(index, query)
+            )
+            answer = dict(response or {})
+            deleted += int(answer.get("deleted", 0))
+            if answer.get("failures"):
+                raise SearchUnavailable(
+                    f"delete by query {index}: {deleted} deleted, then {answer['failures'][:3]}"
+                )
+            if not answer.get("version_conflicts"):
+                return deleted
+        raise SearchUnavailable(
+            f"delete by query {index}: documents kept changing ({_CONFLICT_ROUNDS} rounds)"
+        )
 
     async def info(self) -> dict[str, Any]:
         return dict(await self._call("info", self._client.info()) or {})

@@ -66,14 +66,10 @@ class ElasticsearchStore(ClientStore):
         )
         return int((response or {})["count"])
 
-    async def delete_by_query(self, index: str, query: dict[str, Any]) -> int:
-        response = await self._call(
-            f"delete by query {index}",
-            self._client.delete_by_query(
-                index=index, query=query, refresh=True, conflicts="proceed"
-            ),
+    async def _delete_by_query_request(self, index: str, query: dict[str, Any]) -> Any:
+        return await self._client.delete_by_query(
+            index=index, query=query, refresh=True, conflicts="proceed", slices="auto"
         )
-        return int((response or {}).get("deleted", 0))
 
     async def aggregate(
         self, index: str, query: dict[str, Any], aggs: dict[str, Any]

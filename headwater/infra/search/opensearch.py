@@ -66,14 +66,14 @@ class OpenSearchStore(ClientStore):
         response = await self._call(f"count {index}", self._client.count(index=index, body=body))
         return int((response or {})["count"])
 
-    async def delete_by_query(self, index: str, query: dict[str, Any]) -> int:
-        response = await self._call(
-            f"delete by query {index}",
-            self._client.delete_by_query(
-                index=index, body={"query": query}, refresh=True, conflicts="proceed"
-            ),
+    async def _delete_by_query_request(self, index: str, query: dict[str, Any]) -> Any:
+        return await self._client.delete_by_query(
+            index=index,
+            body={"query": query},
+            refresh=True,
+            conflicts="proceed",
+            slices="auto",
         )
-        return int((response or {}).get("deleted", 0))
 
     async def aggregate(
         self, index: str, query: dict[str, Any], aggs: dict[str, Any]

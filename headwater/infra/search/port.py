@@ -137,7 +137,8 @@ class SearchStore(Protocol):
         ...
 
     async def delete_by_query(self, index: str, query: dict[str, Any]) -> int:
-        """Delete every matching document, refresh, and return how many went."""
+        """Delete every matching document stored until now (written but not yet
+        refreshed included), refresh, and return how many went."""
         ...
 
     async def refresh(self, index: str) -> None: ...

@@ -33,6 +33,6 @@ def test_a_fetched_engine_is_reused_without_maven(
 ) -> None:
     home = KAFKA.home(tmp_path)
     home.mkdir(parents=True)
-    (home / ".fetched").write_text(KAFKA.version)
+    (home / ".fetched").write_text(KAFKA.stamp())
     monkeypatch.setenv("PATH", str(tmp_path))  # no mvn, no java: nothing is fetched again
     assert fetch(KAFKA, tmp_path) == home

@@ -20,14 +20,29 @@ def q(text: str, engine: str = "opensearch") -> dict:
 def test_comparisons() -> None:
     assert q('profile.traits.plan = "pro"') == {"term": {"traits.plan": "pro"}}
     assert q("profile.stats.visits > 3") == {"range": {"stats.visits": {"gt": 3}}}
-    assert q('profile.traits.plan != "pro"') == {
+    assert q('profile.traits.plan != "pro"', "elasticsearch") == {
         "bool": {
             "filter": [{"exists": {"field": "traits.plan"}}],
             "must_not": [{"term": {"traits.plan": "pro"}}],
         }
     }
-    assert q("profile.traits.plan = null") == {
+    assert q("profile.traits.plan = null", "elasticsearch") == {
         "bool": {"must_not": [{"exists": {"field": "traits.plan"}}]}
+    }
+
+
+def test_presence_of_a_key_inside_a_free_form_field_on_opensearch_is_an_empty_prefix() -> None:
+    """OpenSearch 2.x's ``exists`` on a flat_object key matches the key's last name at
+    any depth (OpenSearch#11748); an empty prefix matches the exact path's values."""
+    assert q("profile.traits.address.city exists") == {"prefix": {"traits.address.city": ""}}
+    assert q("profile.traits.plan = null") == {
+        "bool": {"must_not": [{"prefix": {"traits.plan": ""}}]}
+    }
+    assert q("profile.stats.by_type.click >= 0") == {"prefix": {"stats.by_type.click": ""}}
+    assert q("profile.traits exists") == {"exists": {"field": "traits"}}  # the field itself
+    assert q("profile.id exists") == {"exists": {"field": "id"}}
+    assert q("profile.traits.address.city exists", "elasticsearch") == {
+        "exists": {"field": "traits.address.city"}
     }
 
 
