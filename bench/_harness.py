@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 from argparse import ArgumentParser
+from collections.abc import Callable, Coroutine
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -292,3 +293,18 @@ def start_bare_endpoint(stack: ExitStack, logs: Path, workers: int = 1) -> str:
 
 def print_json(figures: dict[str, Any]) -> None:
     print(json.dumps(figures), flush=True)
+
+
+def run_with_services(
+    engines: str, run: Callable[[ExitStack, Services], Coroutine[Any, Any, None]]
+) -> None:
+    """``run`` on ``engines`` started here, logs in a temporary folder kept on failure."""
+    logs = Path(tempfile.mkdtemp(prefix="hw-bench-"))
+    try:
+        with ExitStack() as stack:
+            services = Services(stack, logs, engines)
+            asyncio.run(run(stack, services))
+    except BaseException:
+        print(f"bench: logs kept in {logs}", file=sys.stderr)
+        raise
+    shutil.rmtree(logs, ignore_errors=True)

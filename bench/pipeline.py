@@ -39,18 +39,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import secrets
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from bench._bulk import raw_bulk
-from bench._harness import Services, add_engines_option, print_json
+from bench._harness import Services, add_engines_option, print_json, run_with_services
 from bench._measure import (
     POLL,
     CpuSampler,
@@ -464,15 +461,7 @@ def main() -> None:
     if min(args.events, args.per_message, args.profiles, args.rounds) < 1:
         parser.error("--events, --per-message, --profiles and --rounds must be positive")
 
-    logs = Path(tempfile.mkdtemp(prefix="hw-bench-"))
-    try:
-        with ExitStack() as stack:
-            services = Services(stack, logs, args.engines)
-            asyncio.run(run(args, stack, services))
-    except BaseException:
-        print(f"bench: logs kept in {logs}", file=sys.stderr)
-        raise
-    shutil.rmtree(logs, ignore_errors=True)
+    run_with_services(args.engines, lambda stack, services: run(args, stack, services))
 
 
 if __name__ == "__main__":

@@ -19,15 +19,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import secrets
-import shutil
 import sys
-import tempfile
 from contextlib import ExitStack
-from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bench._harness import APACHE, Services, print_json
+from bench._harness import APACHE, Services, print_json, run_with_services
 from bench._workload import intake_messages, produce
 from bench.pipeline import PROFILE_WORKER, Measured, fresh, measure_profile, median_line
 from headwater.settings import Settings
@@ -121,15 +118,7 @@ def main() -> None:
     args = parser.parse_args()
     if min(args.events, args.per_message, args.profiles, args.rounds) < 1:
         parser.error("--events, --per-message, --profiles and --rounds must be positive")
-    logs = Path(tempfile.mkdtemp(prefix="hw-bench-"))
-    try:
-        with ExitStack() as stack:
-            services = Services(stack, logs, APACHE)
-            asyncio.run(run(args, stack, services))
-    except BaseException:
-        print(f"bench: logs kept in {logs}", file=sys.stderr)
-        raise
-    shutil.rmtree(logs, ignore_errors=True)
+    run_with_services(APACHE, lambda stack, services: run(args, stack, services))
 
 
 if __name__ == "__main__":

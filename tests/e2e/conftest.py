@@ -145,3 +145,26 @@ def _ephemeral_low() -> int:
         return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return 49152
+
+
+def headwater_command(
+    info: dict[str, Any],
+    *args: str,
+    settings: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """``headwater ARGS`` as an operator runs it against a running stack (``info``: what
+    ``up --json`` printed; ``settings``: more HEADWATER_* variables); asserts it succeeded."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+    env.update(settings or {})
+    env.update(HEADWATER_KAFKA=info["kafka"], HEADWATER_SEARCH=info["search"])
+    done = subprocess.run(
+        [sys.executable, "-m", "headwater", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done

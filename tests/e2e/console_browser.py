@@ -4,10 +4,7 @@ Playwright through ``executable_path`` (no downloaded browser), against a real
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -21,7 +18,7 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 
 from headwater.console.web_ui import UI_DIR
-from tests.e2e.conftest import UpStack
+from tests.e2e.conftest import UpStack, headwater_command
 
 PASSWORD = "console e2e password, long enough"
 ADMIN = "console-admin@example.com"
@@ -58,22 +55,17 @@ def console_on(stack: UpStack, settings: dict[str, str] | None = None) -> Consol
     operator does) and a marketer (a read-only role) made through the API. ``settings``:
     the HEADWATER_* variables the stack was started with (its prefixes)."""
     info = stack.info
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
-    env.update(settings or {})
-    env.update(
-        HEADWATER_KAFKA=info["kafka"],
-        HEADWATER_SEARCH=info["search"],
-        HEADWATER_DATA_DIR=str(stack.data_dir),
-        HEADWATER_ADMIN_PASSWORD=PASSWORD,
+    headwater_command(
+        info,
+        "init",
+        "--admin-email",
+        ADMIN,
+        settings={
+            **(settings or {}),
+            "HEADWATER_DATA_DIR": str(stack.data_dir),
+            "HEADWATER_ADMIN_PASSWORD": PASSWORD,
+        },
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "headwater", "init", "--admin-email", ADMIN],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
     api = info["api"]
     admin = _token(api, ADMIN)
     made = httpx.post(

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from headwater.core.tenancy import events_alias, profiles_alias
-from tests.e2e.conftest import free_port_run, run_up, start_up
+from tests.e2e.conftest import free_port_run, headwater_command, run_up, start_up
 from tests.e2e.test_up_restart import ctrl_c
 from tests.support.polling import eventually
 from tests.support.services import apache_available
@@ -86,21 +86,9 @@ async def counted(info: dict[str, Any], profile: str, events: int) -> None:
 
 def create_admin(info: dict[str, Any]) -> None:
     """``headwater init --admin-email`` against the running stack (docs/operations.md)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
-    env.update(
-        HEADWATER_KAFKA=info["kafka"],
-        HEADWATER_SEARCH=info["search"],
-        HEADWATER_ADMIN_PASSWORD=PASSWORD,
+    headwater_command(
+        info, "init", "--admin-email", ADMIN, settings={"HEADWATER_ADMIN_PASSWORD": PASSWORD}
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "headwater", "init", "--admin-email", ADMIN],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
 
 
 async def login(api: str) -> dict[str, str]:
