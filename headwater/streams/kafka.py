@@ -65,6 +65,18 @@ def kafka_client_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
+class _ProducerIdRefusal(logging.Filter):
+    """aiokafka logs a refused producer id at ERROR with a bare class name; with ``auto``
+    the one warning of :meth:`AckedProducer._refused_idempotence` says what it means."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "InitProducerIdRequest" not in record.getMessage()
+
+
+_AIOKAFKA_SENDER = logging.getLogger("aiokafka.producer.sender")
+_QUIET_REFUSAL = _ProducerIdRefusal()
+
+
 def idempotence_wanted(settings: Settings) -> bool:
     """Whether the next producer should ask the broker for a producer id."""
     if settings.kafka_idempotence == "auto":
@@ -148,6 +160,8 @@ class AckedProducer:
         delay = 0.2
         while not self._closed:
             idempotent = idempotence_wanted(self._settings)
+            if idempotent and self._settings.kafka_idempotence == "auto":
+                _AIOKAFKA_SENDER.addFilter(_QUIET_REFUSAL)  # once: filters are a set
             producer = new_producer(
                 self._settings, linger_ms=self._linger_ms, idempotent=idempotent
             )
