@@ -32,6 +32,7 @@ from headwater.infra.embedded import (
 )
 from headwater.infra.engines import KAFKA, OPENSEARCH, start_kafka, start_opensearch
 from headwater.infra.init import InitResult, run_init
+from headwater.infra.up_engines import APACHE, ENGINES, STANDINS
 from headwater.settings import Settings, load_settings
 
 WRK_SCRIPT = """
@@ -133,13 +134,10 @@ def run_wrk(
     )
 
 
-STANDINS, APACHE = "standins", "apache"
-
-
 def add_engines_option(parser: ArgumentParser) -> None:
     parser.add_argument(
         "--engines",
-        choices=(STANDINS, APACHE),
+        choices=ENGINES,
         default=STANDINS,
         help="what to run on: 'standins' (default; the embedded Tansu broker and osmem "
         f"search server) or 'apache' (Apache Kafka {KAFKA.version} and OpenSearch "

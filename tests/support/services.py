@@ -31,10 +31,8 @@ import pytest
 
 from headwater.infra.embedded import free_port, start_osmem, start_tansu
 from headwater.infra.engines import KAFKA, OPENSEARCH, start_kafka, start_opensearch
+from headwater.infra.up_engines import APACHE, STANDINS
 from headwater.settings import Settings, load_settings
-
-APACHE = "apache"
-STANDINS = "standins"
 
 
 @dataclass(frozen=True)
