@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from headwater.console.web_ui import UI_DIR
 from tests.e2e.conftest import UpStack, headwater_command
@@ -112,8 +112,13 @@ def log_in(page: Page, console: Console, email: str) -> None:
 
 
 def go(page: Page, screen: str) -> None:
-    """Open a screen from the header's navigation."""
-    page.get_by_role("navigation", name="screens").get_by_role("link", name=screen).click()
+    """Open a screen from the header's navigation, and wait until it is the current one.
+
+    Without the wait, a locator on the next line can still see the screen being left.
+    """
+    link = page.get_by_role("navigation", name="screens").get_by_role("link", name=screen)
+    link.click()
+    expect(link).to_have_attribute("aria-current", "page")
 
 
 def shot(page: Page, where: Path, name: str) -> Path:

@@ -138,7 +138,7 @@ def test_create_a_source_and_send_with_its_write_key(console: Console, tmp_path:
         assert sent.status_code == 200, sent.text
 
         go(page, "Events")
-        page.get_by_label("type").fill(kind)
+        page.get_by_label("type", exact=True).fill(kind)
         page.get_by_role("button", name="Filter").click()
         events = page.get_by_role("table", name="events")
         for _ in range(30):  # until the worker has stored it
@@ -330,7 +330,7 @@ def test_an_event_type_makes_events_invalid_and_the_filter_finds_them(
         shot(page, tmp_path, "data-settings")
 
         go(page, "Events")
-        page.get_by_label("type").fill(kind)
+        page.get_by_label("type", exact=True).fill(kind)
         page.get_by_label("validity").select_option("invalid")
         events = page.get_by_role("table", name="events")
         for _ in range(30):  # until the worker has the event type, then the event stored
