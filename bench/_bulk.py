@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench._measure import CpuSampler
+from headwater.adapters.search import connect_search
+from headwater.adapters.search.writer import BulkWriter
 from headwater.agents.storage import StorageStage
+from headwater.core.ports.search import BulkAction, SearchStore
 from headwater.core.tenancy import events_alias
-from headwater.infra.search import connect_search
-from headwater.infra.search.port import BulkAction, SearchStore
-from headwater.infra.search.writer import BulkWriter
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.deadletter import DeadLetters, SourceMessage

@@ -7,20 +7,21 @@ import os
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from headwater.adapters.outbound import build_transports
+from headwater.adapters.plugins import registry_from_entry_points
+from headwater.adapters.search import connect_search
+from headwater.adapters.search.writer import BulkWriter
+from headwater.adapters.secrets import StoredSecrets
 from headwater.agents.configured import ConfiguredRules
 from headwater.agents.destinations import DestinationsStage
 from headwater.agents.identity import IdentityStage
 from headwater.agents.profile import ProfileStage
 from headwater.agents.storage import StorageStage
-from headwater.core.flows.registry import registry_from_entry_points
+from headwater.core.ports.search import SearchStore
 from headwater.errors import ConfigurationError, SearchUnavailable
-from headwater.infra.backoff import Backoff
-from headwater.infra.outbound import build_transports
-from headwater.infra.search import SearchStore, connect_search
-from headwater.infra.search.writer import BulkWriter
-from headwater.infra.secrets import StoredSecrets
 from headwater.settings import Settings
 from headwater.streams.app import create_faust_app
+from headwater.streams.backoff import Backoff
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigLog
 from headwater.streams.deadletter import DeadLetters, SourceMessage

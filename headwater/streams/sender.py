@@ -15,8 +15,8 @@ from aiokafka import errors as kafka_errors
 from aiokafka.structs import RecordMetadata
 
 from headwater.errors import BrokerUnavailable, RecordRejected
-from headwater.infra.backoff import Backoff
 from headwater.settings import Settings
+from headwater.streams.backoff import Backoff
 from headwater.streams.kafka import AckedProducer
 
 __all__ = ["NOT_RETRIABLE", "RetryingSender", "Send", "rejection"]

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from headwater.infra.embedded import free_port, start_process, wait_http
-from headwater.infra.init import run_init
+from headwater.commands.embedded import free_port, start_process, wait_http
+from headwater.commands.init import run_init
 from headwater.streams.kafka import ensure_topics
 from headwater.streams.sender import RetryingSender
 from headwater.streams.topics import TopicSpec

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from headwater.adapters.search import connect_search
+from headwater.commands.embedded import ManagedProcess
+from headwater.commands.init import run_init
+from headwater.core.ports.search import SearchStore
 from headwater.core.tenancy import events_alias, profiles_alias
-from headwater.infra.embedded import ManagedProcess
-from headwater.infra.init import run_init
-from headwater.infra.search import SearchStore, connect_search
 from headwater.schemas import INTAKE_BATCH
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
