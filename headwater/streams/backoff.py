@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-__all__ = ["Backoff"]
+__all__ = ["RECONNECT_CAP", "Backoff"]
+
+# the longest wait between two attempts of a producer or the config log to reach the broker
+RECONNECT_CAP = 5.0
 
 
 class Backoff:
@@ -14,6 +17,11 @@ class Backoff:
         self._cap = cap
         self._first = first
         self._next = first
+
+    @property
+    def next_delay(self) -> float:
+        """The seconds the next ``wait`` sleeps (for a log line before it)."""
+        return self._next
 
     def reset(self) -> None:
         self._next = self._first
