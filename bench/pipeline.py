@@ -369,7 +369,7 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: Services) ->
         "search engine raw bulk, same docs",
         bulk.events_per_s,
         f"{services.search_name}: {bulk.documents} documents in {bulk.batches} batches of up to "
-        f"{second.storage_batch_messages} messages, {bulk.seconds:.2f} s, "
+        f"{second.stage_batch_messages} messages, {bulk.seconds:.2f} s, "
         f"{bulk.docs_per_s:,.0f} docs/s; CPU cores: {cpu_text(bulk.cpu)}",
         label,
     )

@@ -130,7 +130,7 @@ class Replay:
         self._writer = BulkWriter(
             store,
             max_bytes=settings.storage_bulk_bytes,
-            max_backoff=settings.storage_max_backoff,
+            max_backoff=settings.stage_max_backoff,
         )
         ignore = DeadLetters(self._codec, "replay", lambda key, value: _nothing())
         rules = ConfiguredRules(settings, config, registry_from_entry_points())
@@ -223,7 +223,7 @@ class Replay:
     ) -> None:
         """Fetch what comes, then replay what the interleaving lets go (replay_order.py)."""
         fetched = await consumer.getmany(
-            timeout_ms=500, max_records=self._settings.storage_batch_messages
+            timeout_ms=500, max_records=self._settings.stage_batch_messages
         )
         for records in fetched.values():
             for r in records:

@@ -64,7 +64,7 @@ class RetryingSender:
     """
 
     def __init__(self, settings: Settings, stage: str) -> None:
-        self._max_backoff = settings.storage_max_backoff
+        self._max_backoff = settings.stage_max_backoff
         self._stage = stage
         # no linger: a stage queues a whole batch's records before it waits, so they
         # are already together; lingering would only add to each round of waiting

@@ -40,7 +40,7 @@ async def test_broker_killed_under_load_loses_and_duplicates_nothing(
         port = free_port()
         fast = {"HEADWATER_PRODUCE_TIMEOUT": "2", "HEADWATER_RETRY_AFTER": "1"}
         collector = start_collector(settings, tmp_path / "collector.log", port, **fast)
-        worker = start_worker(settings, tmp_path / "worker.log", HEADWATER_STORAGE_MAX_BACKOFF="2")
+        worker = start_worker(settings, tmp_path / "worker.log", HEADWATER_STAGE_MAX_BACKOFF="2")
         store = await connect_search(settings)
         load = TrackLoad(f"http://127.0.0.1:{port}", init.sources["production"])
         try:
