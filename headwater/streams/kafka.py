@@ -120,7 +120,7 @@ class AckedProducer:
     The producer connects in the background and reconnects while the broker is away;
     callers get :class:`BrokerUnavailable`, never a hang or a fake success. aiokafka's
     accumulator batches records per partition while earlier requests are in flight; a
-    hand-made batching layer on its batch API measured no faster (docs/architecture.md).
+    hand-made batching layer on its batch API measured no faster (docs/performance.md).
     """
 
     def __init__(self, settings: Settings, *, linger_ms: int | None = None) -> None:
