@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from headwater.infra.embedded import (
+from headwater.commands.embedded import (
     ManagedProcess,
     free_port,
     start_osmem,
@@ -30,9 +30,9 @@ from headwater.infra.embedded import (
     start_tansu,
     wait_http,
 )
-from headwater.infra.engines import KAFKA, OPENSEARCH, start_kafka, start_opensearch
-from headwater.infra.init import InitResult, run_init
-from headwater.infra.up_engines import APACHE, ENGINES, STANDINS
+from headwater.commands.engines import KAFKA, OPENSEARCH, start_kafka, start_opensearch
+from headwater.commands.init import InitResult, run_init
+from headwater.commands.up_engines import APACHE, ENGINES, STANDINS
 from headwater.settings import Settings, load_settings
 
 WRK_SCRIPT = """

@@ -1,4 +1,5 @@
-"""Identity stage (the APM service): the single owner of ``identifier -> profile``.
+"""Identity stage: the single owner of ``identifier -> profile``. It is what the design's
+service list calls APM (Automatic Profile Merging): it decides which profiles merge.
 
 Claims come in keyed ``tenant/env:identifier`` (hw.identity), so every claim on one
 identifier is decided by one writer, in log order, with :func:`core.identity.decide`.

@@ -1,7 +1,7 @@
 """Profile stage: the single writer of each profile.
 
 Intake batches and profile operations (merges, core/profile_ops.py) come in keyed
-``tenant:profile``; each profile's state lives in a key-value table (a Faust table in
+``tenant:env:profile``; each profile's state lives in a key-value table (a Faust table in
 the worker, streams/table_state.py). For a set of messages the stage folds every batch
 into its profile (core/profiles.py) or applies the operation, sends the processed
 batches, identity claims, follow-up operations and one snapshot per changed profile,

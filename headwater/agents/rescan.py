@@ -15,9 +15,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from headwater.core.ports.search import SearchStore
 from headwater.core.profile_ops import op
 from headwater.core.tenancy import ENVIRONMENTS, profile_key, profiles_alias
-from headwater.infra.search.port import SearchStore
 from headwater.schemas import PROFILE_OP
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
@@ -80,7 +80,7 @@ async def run_rescan(
     progress: Callable[[int, int], None] = lambda done, total: None,
     node_class: object = None,
 ) -> RescanReport:
-    from headwater.infra.search import connect_search
+    from headwater.adapters.search import connect_search
     from headwater.streams.config_log import ConfigLog
 
     codec = AvroCodec.default()

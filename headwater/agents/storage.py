@@ -29,6 +29,8 @@ from typing import Any
 
 import orjson
 
+from headwater.adapters.search.provision import provision_events
+from headwater.adapters.search.writer import BulkWriter
 from headwater.core.documents import (
     Applied,
     EventDocument,
@@ -36,6 +38,7 @@ from headwater.core.documents import (
     event_documents,
     session_document,
 )
+from headwater.core.ports.search import BulkAction, SearchStore
 from headwater.core.tenancy import (
     events_alias,
     events_index,
@@ -45,9 +48,6 @@ from headwater.core.tenancy import (
     sessions_alias,
 )
 from headwater.errors import HeadwaterError
-from headwater.infra.search.port import BulkAction, SearchStore
-from headwater.infra.search.provision import provision_events
-from headwater.infra.search.writer import BulkWriter
 from headwater.schemas import INTAKE_BATCH, MERGE_RECORD, PROCESSED_BATCH, PROFILE_SNAPSHOT
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec

@@ -1,7 +1,8 @@
 """Intake: turn what an entry point received into one Avro-ready intake batch.
 
-Every entry point (``/track``, ``/collect``, later ``/v1/*`` and the bridges) goes
-through here, so validation, limits, id assignment and errors are the same everywhere.
+Every entry point (``/track``, ``/collect``, the Segment-compatible ``/v1/*`` through
+core/segment_mapping.py, and the bridges to come) goes through here, so validation,
+limits, id assignment and errors are the same everywhere.
 """
 
 from __future__ import annotations

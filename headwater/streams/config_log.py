@@ -23,6 +23,7 @@ from headwater.core.tenancy import generation_key
 from headwater.errors import BrokerUnavailable, HeadwaterError
 from headwater.schemas import CONFIG_RECORD
 from headwater.settings import Settings
+from headwater.streams.backoff import RECONNECT_CAP, Backoff
 from headwater.streams.codec import AvroCodec
 from headwater.streams.kafka import AckedProducer, kafka_client_options, partitions_of
 from headwater.streams.topics import Topics
@@ -137,19 +138,20 @@ class ConfigLog:
             )
 
     async def _follow_forever(self) -> None:
-        delay = 0.2
+        backoff = Backoff(RECONNECT_CAP)
         while True:
             try:
                 await self._follow()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # keep following whatever happens; say what happened
-                log.warning("config log: %r; reconnecting in %.1fs", exc, delay, exc_info=True)
+                log.warning(
+                    "config log: %r; reconnecting in %.1fs", exc, backoff.next_delay, exc_info=True
+                )
                 if self._consumer is not None:
                     await self._consumer.stop()
                     self._consumer = None
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                await backoff.wait()
 
     async def _follow(self) -> None:
         consumer = AIOKafkaConsumer(

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from headwater.adapters.search import connect_search
+from headwater.commands.embedded import ManagedProcess, free_port, wait_http
+from headwater.commands.init import run_init
+from headwater.core.ports.search import SearchStore
 from headwater.core.tenancy import events_alias
-from headwater.infra.embedded import ManagedProcess, free_port, wait_http
-from headwater.infra.init import run_init
-from headwater.infra.search import SearchStore, connect_search
 from tests.support.polling import eventually
 from tests.support.processes import start_collector, start_worker
 from tests.support.services import Endpoints, settings_for

@@ -9,11 +9,11 @@ import orjson
 import pytest
 
 from headwater.agents.profile import ProfileStage
+from headwater.commands.init import run_init
 from headwater.core.documents import Applied, Resolution, event_documents
 from headwater.core.mapping import MAPPING_KIND
 from headwater.core.profiles import Profile
 from headwater.core.validation import EVENT_TYPE_KIND
-from headwater.infra.init import run_init
 from headwater.schemas import INTAKE_BATCH, PROCESSED_BATCH, PROFILE_SNAPSHOT
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec

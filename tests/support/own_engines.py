@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
-from headwater.infra.embedded import ManagedProcess, free_port, start_osmem, start_tansu
-from headwater.infra.engines import start_kafka, start_opensearch
+from headwater.commands.embedded import ManagedProcess, free_port, start_osmem, start_tansu
+from headwater.commands.engines import start_kafka, start_opensearch
 from tests.support.services import APACHE, engines_cache
 
 __all__ = ["OwnEngine", "own_broker", "own_search"]

@@ -3,7 +3,7 @@
 Two kinds of engines:
 
 - ``apache``: Apache Kafka 4 (KRaft) and OpenSearch 2.19, what production runs, fetched
-  from Maven Central and started on free loopback ports (``headwater.infra.engines``).
+  from Maven Central and started on free loopback ports (``headwater.commands.engines``).
   The integration and end-to-end suites run on them.
 - ``standins``: the pip-only stand-ins ``headwater up`` embeds by default (Tansu and
   osmem). Tests marked ``smoke`` also run on them, so the README's first command keeps
@@ -29,9 +29,9 @@ from typing import Any
 
 import pytest
 
-from headwater.infra.embedded import free_port, start_osmem, start_tansu
-from headwater.infra.engines import KAFKA, OPENSEARCH, start_kafka, start_opensearch
-from headwater.infra.up_engines import APACHE, STANDINS
+from headwater.commands.embedded import free_port, start_osmem, start_tansu
+from headwater.commands.engines import KAFKA, OPENSEARCH, start_kafka, start_opensearch
+from headwater.commands.up_engines import APACHE, STANDINS
 from headwater.settings import Settings, load_settings
 
 

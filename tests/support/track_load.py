@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from headwater.core.ports.search import SearchStore
 from headwater.core.tenancy import events_alias, profiles_alias
-from headwater.infra.search import SearchStore
 from headwater.settings import Settings
 from tests.support.polling import eventually
 from tests.support.where_lost import where_lost
