@@ -26,9 +26,8 @@ def app(tmp_path: Path) -> Iterator[Any]:
         yield app
     finally:
         release_state_dirs()
-        if app._consumer is not None:  # it made its fetching thread's event loops
+        if app._consumer is not None:  # it made its fetching thread's own event loop
             app._consumer._thread.thread_loop.close()
-            app._consumer._thread.parent_loop.close()
 
 
 def test_the_worker_consumes_with_the_seek_first_consumer(app: Any) -> None:
