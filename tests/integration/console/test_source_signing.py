@@ -265,3 +265,67 @@ async def test_a_replaced_secret_passes_during_its_grace_period_only(
 
 async def _is(status: Any, expected: int) -> bool:
     return bool(await status == expected)
+
+
+async def test_a_request_refused_for_another_reason_can_be_sent_again(
+    api: Api, roles: dict[str, dict[str, str]], collector: str
+) -> None:
+    """Only a stored event uses up its signature: GitHub and Shopify sign no time, so
+    their retry of a request we did not store (429, 503) repeats its signature."""
+    admin = roles["admin"]
+    body = {
+        "name": "slow",
+        "channels": ["collect"],
+        "signature": {"preset": "github"},
+        "rate_limit": {"events_per_second": 2, "burst": 1},
+    }
+    source_id = (await api.http.post("/sources", headers=admin, json=body)).json()["id"]
+    path = f"/sources/{source_id}"
+    await api.http.post(f"{path}/deploy", headers=admin)
+    production = {**admin, **PRODUCTION}
+    secret = (await api.http.post(f"{path}/signing-secret", headers=production, json={})).json()
+    url = f"/collect/push/{source_id}"
+    first, second = b'{"n": 1}', b'{"n": 2}'
+    async with httpx.AsyncClient(base_url=collector) as http:
+
+        async def sent(data: bytes) -> httpx.Response:
+            return await http.post(
+                url, content=data, headers=github_headers(secret["secret"], data)
+            )
+
+        await eventually(lambda: _is(_status(sent(first)), 200), timeout=10)
+        limited = await sent(second)
+        assert limited.status_code == 429, limited.text
+
+        async def retried() -> bool:
+            return (await sent(second)).status_code == 200
+
+        await eventually(retried, timeout=5)
+        assert (await sent(second)).status_code == 401  # now it was stored: a replay
+
+
+async def _status(response: Any) -> int:
+    return int((await response).status_code)
+
+
+async def test_a_collector_without_the_secrets_key_answers_503_so_senders_retry(
+    api: Api, roles: dict[str, dict[str, str]]
+) -> None:
+    admin = roles["admin"]
+    source_id = await signed_source(api, admin, {"preset": "github"})
+    path = f"/sources/{source_id}"
+    await api.http.post(f"{path}/deploy", headers=admin)
+    production = {**admin, **PRODUCTION}
+    secret = (await api.http.post(f"{path}/signing-secret", headers=production, json={})).json()
+    data = b'{"zen": "Design for failure."}'
+    headers = github_headers(secret["secret"], data)
+    keyless = api.settings.model_copy(update={"secrets_key": None})
+    async with running_collector(keyless) as base, httpx.AsyncClient(base_url=base) as http:
+
+        async def answer() -> httpx.Response | None:
+            got = await http.post(f"/collect/push/{source_id}", content=data, headers=headers)
+            return got if got.status_code != 401 else None  # until the secret is seen
+
+        refused = await eventually(answer, timeout=10)
+    assert refused.status_code == 503 and refused.headers["retry-after"]
+    assert "HEADWATER_SECRETS_KEY is not set" in refused.json()["error"]
