@@ -83,7 +83,7 @@ class Settings(BaseSettings):
         ge=1,
         le=10_000_000,
         description="signed webhooks one collector process remembers to refuse replays "
-        "(about 100 bytes each); past that the soonest-expiring are forgotten",
+        "(about 200 bytes each); past that the soonest-expiring are forgotten",
     )
 
     # --- worker --------------------------------------------------------------------
