@@ -199,6 +199,11 @@ async def test_the_collector_takes_only_correctly_signed_fresh_requests(
         missing = await http.post(url, content=body("missing"))
         assert missing.status_code == 401 and "Stripe-Signature is missing" in missing.text
 
+        # the size cap comes first: an oversized body is refused before it is hashed
+        huge = b'{"pad": "' + b"x" * api.settings.max_request_bytes + b'"}'
+        oversized = await http.post(url, content=huge, headers=stripe_headers(STRIPE_SECRET, huge))
+        assert oversized.status_code == 413
+
         query = await http.get(url, params={"id": "query"})
         assert query.status_code == 401 and "POST the signed body" in query.text
 
@@ -253,6 +258,14 @@ async def test_a_replaced_secret_passes_during_its_grace_period_only(
         new = graced.json()["secret"]
         await eventually(lambda: _is(status(new, 1), 200), timeout=10)
         assert await status(old["secret"], 2) == 200  # the old one still passes meanwhile
+        # GitHub's form content type: the raw form bytes are signed, then parsed
+        form = b"payload=%7B%22zen%22%3A%22hi%22%7D"
+        headers = {
+            **github_headers(new, form),
+            "content-type": "application/x-www-form-urlencoded",
+        }
+        posted = await http.post(url, content=form, headers=headers)
+        assert posted.status_code == 200, posted.text
         listed = (await api.http.get(path, headers=production)).json()["signing_secrets"]
         assert [s["id"] for s in listed] == [old["id"], graced.json()["id"]]
         assert listed[0]["expires_at"] is not None and listed[1]["expires_at"] is None
