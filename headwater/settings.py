@@ -79,6 +79,13 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(
         default=100_000, ge=1, description="events a source may send at once before limiting"
     )
+    webhook_replay_entries: int = Field(
+        default=50_000,
+        ge=1,
+        le=10_000_000,
+        description="signed webhooks one collector process remembers to refuse replays "
+        "(about 200 bytes each); past that the soonest-expiring are forgotten",
+    )
 
     # --- worker --------------------------------------------------------------------
     worker_id: str = Field(default="headwater-worker", pattern=r"^[A-Za-z0-9_.-]+$")

@@ -116,13 +116,13 @@ class _Stack:
         if broker == EMBEDDED_BROKER:  # Tansu: see Settings
             env["HEADWATER_WORKER_SINGLE_RECORD_BATCHES"] = "true"
         python = [sys.executable, "-m", "headwater"]
+        if self.settings.secrets_key is None:  # the worker and collectors open what the API seals
+            secrets_key = local_secret(self.data_dir / "secrets-key")
+            env = {**env, "HEADWATER_SECRETS_KEY": secrets_key}
         collector = start_process(
             "collector", [*python, "collector"], log_path=self._log("collector"), env=env
         )
         self._started(collector)
-        if self.settings.secrets_key is None:  # the worker opens what the API seals
-            secrets_key = local_secret(self.data_dir / "secrets-key")
-            env = {**env, "HEADWATER_SECRETS_KEY": secrets_key}
         worker = start_process("worker", [*python, "worker"], log_path=self._log("worker"), env=env)
         self._started(worker)
         api_env = {**env, "HEADWATER_API_PORT": str(self.ports.api)}
