@@ -15,6 +15,7 @@ import orjson
 from headwater.core.flows.state import OutboundRequest
 from headwater.core.profile_ops import unique_keys
 from headwater.core.profiles import BatchResult, FoldRules, Profile, check_event
+from headwater.core.records import json_object
 from headwater.core.tenancy import profile_key
 from headwater.schemas import (
     IDENTITY_CLAIM,
@@ -93,10 +94,10 @@ class Outputs:
     def profile_less(
         self, key: bytes, intake: bytes, batch: dict[str, Any], rules: FoldRules
     ) -> Record:
-        context = orjson.loads(batch["context"]) if batch["context"] != b"{}" else {}
+        context = json_object(batch["context"], "context")
         events = []
         for e in batch["events"]:
-            event_context = orjson.loads(e["context"]) if e["context"] != b"{}" else {}
+            event_context = json_object(e["context"], "events[].context")
             checked = check_event(e, {**context, **event_context}, batch["source_id"], rules)
             events.append(
                 {

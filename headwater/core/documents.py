@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
+from headwater.core.records import json_object
 
 __all__ = [
     "Applied",
@@ -52,11 +52,6 @@ def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _loads(raw: bytes) -> dict[str, Any]:
-    value = orjson.loads(raw) if raw and raw != b"{}" else {}
-    return value if isinstance(value, dict) else {}
-
-
 def event_documents(
     batch: dict[str, Any], resolution: Resolution | None = None
 ) -> list[EventDocument]:
@@ -68,8 +63,8 @@ def event_documents(
     received: datetime = batch["received_at"]
     inserted = iso(received)
     base_size = 400 + len(batch["context"]) + len(batch["properties"])
-    request_context = _loads(batch["context"])
-    request_properties = _loads(batch["properties"])
+    request_context = json_object(batch["context"])
+    request_properties = json_object(batch["properties"])
     profile_id = resolution.profile_id if resolution else batch["profile_id"]
     documents = []
     for event in batch["events"]:
@@ -83,9 +78,9 @@ def event_documents(
         if profile_id:
             profile = {"id": profile_id, "version": version} if resolution else {"id": profile_id}
         session = {"id": session_id} if session_id else None
-        event_context = _loads(event["context"])
+        event_context = json_object(event["context"])
         context = {**request_context, **event_context}  # a copy per document
-        properties = _loads(applied.properties or event["properties"])
+        properties = json_object(applied.properties or event["properties"])
         if request_properties:
             properties = {**request_properties, **properties}
         body = {
@@ -100,7 +95,7 @@ def event_documents(
             "time": {"create": iso(event["time"]), "insert": inserted},
             "properties": properties,
             "context": context,
-            "options": _loads(event["options"]),
+            "options": json_object(event["options"]),
             "tags": event["tags"],
             "request": {"ip": batch["ip"], "user_agent": batch["user_agent"]},
             "metadata": {
@@ -132,5 +127,5 @@ def session_document(
         "last": iso(last),
         "duration": (last - start) // timedelta(milliseconds=1),
         "events": session["events"],
-        "context": _loads(session["context"]),
+        "context": json_object(session["context"]),
     }

@@ -34,6 +34,7 @@ from headwater.core.mapping import (
     set_path,
 )
 from headwater.core.offsets import AppliedOffsets, record, seen, upgrade
+from headwater.core.records import json_object
 from headwater.core.sessions import DEFAULT_GAP_MS, SessionState, place_event
 from headwater.core.times import as_ms
 from headwater.core.validation import Checked, EventTypeRules
@@ -214,7 +215,7 @@ def apply_batch(
     profile.applied_offsets[origin], result.late = record(
         profile.applied_offsets.get(origin), offset
     )
-    request_context = orjson.loads(batch["context"]) if batch["context"] != b"{}" else {}
+    request_context = json_object(batch["context"], "context")
     recent = {profile.recent[i : i + _DIGEST] for i in range(0, len(profile.recent), _DIGEST)}
     applied_digests: list[str] = []
     for event in batch["events"]:
@@ -227,7 +228,7 @@ def apply_batch(
         time = as_ms(event["time"])
         context = request_context
         if event["context"] != b"{}":
-            context = {**request_context, **orjson.loads(event["context"])}
+            context = {**request_context, **json_object(event["context"], "events[].context")}
         checked = check_event(event, context, batch["source_id"], rules)
         if checked.properties is not None:
             event = {**event, "properties": checked.properties}
@@ -282,7 +283,7 @@ def check_event(
 
 
 def _previous_profiles(event: dict[str, Any], own: str) -> list[str]:
-    previous = orjson.loads(event["properties"]).get("previous_profiles")
+    previous = json_object(event["properties"], "events[].properties").get("previous_profiles")
     if not isinstance(previous, list):
         return []
     return [p for p in previous if isinstance(p, str) and p and p != own]
@@ -305,8 +306,7 @@ def _map(
     view: dict[str, Any] = {"context": context}  # decode only what the mappings read
     for root in ("properties", "options"):
         if root in roots:
-            raw = event[root]
-            view[root] = orjson.loads(raw) if raw != b"{}" else {}
+            view[root] = json_object(event[root], f"events[].{root}")
     if "options" in roots and not view["options"] and roots == {"options"}:
         return
     target = {
