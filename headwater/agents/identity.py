@@ -24,12 +24,13 @@ import orjson
 
 from headwater.core.identity import Claim, Decision, MergeSettings, Owner, decide
 from headwater.core.profile_ops import op
-from headwater.core.tenancy import profile_key
+from headwater.core.tenancy import identity_key
 from headwater.errors import HeadwaterError
-from headwater.schemas import IDENTITY_CLAIM, MERGE_RECORD, PROFILE_OP
+from headwater.schemas import IDENTITY_CLAIM
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.deadletter import DeadLetters, SourceMessage
+from headwater.streams.pipeline_records import PipelineRecords
 from headwater.streams.sender import Send
 from headwater.streams.table_state import StateTable
 from headwater.streams.topics import Topics
@@ -76,10 +77,10 @@ class IdentityStage:
         settings_for: SettingsFor | None = None,
     ) -> None:
         self._codec = codec
+        self._records = PipelineRecords(codec, Topics(settings.topic_prefix))
         self._table = table
         self._send = send
         self._dead = dead_letters
-        self._topics = Topics(settings.topic_prefix)
         self._settings_for = settings_for or (lambda tenant, env: MergeSettings())
 
     async def handle(self, messages: Sequence[SourceMessage]) -> IdentityResult:
@@ -93,7 +94,7 @@ class IdentityStage:
                 await self._dead.record(message, f"undecodable identity claim: {exc}")
                 dead += 1
                 continue
-            key = message.key or f"{claim['tenant']}/{claim['env']}:{claim['identifier']}".encode()
+            key = message.key or identity_key(claim["tenant"], claim["env"], claim["identifier"])
             raw = self._table.get(key)
             current = owners.get(key) if key in owners else (None if raw is None else _owner(raw))
             if claim["release"]:  # a forgotten profile gives its identifier up
@@ -122,11 +123,8 @@ class IdentityStage:
         tenant, env = claim["tenant"], claim["env"]
         survivor, absorbed = decision.owner.profile_id, decision.absorbed.profile_id
         log.info("merging %s into %s on %s", absorbed, survivor, claim["identifier"])
-        record = op("absorb", tenant, env, absorbed, survivor)
-        key = profile_key(tenant, env, absorbed)
-        sent = await self._send(
-            self._topics.profile_ops, key, self._codec.encode(PROFILE_OP, record)
-        )
+        absorb = self._records.op(op("absorb", tenant, env, absorbed, survivor))
+        sent = await self._send(*absorb)
         return [sent, await self._record(claim, decision, absorbed)]
 
     async def _record(
@@ -146,8 +144,7 @@ class IdentityStage:
             "survivor": survivor,
             "other": other,
         }
-        key = profile_key(claim["tenant"], claim["env"], survivor)
-        return await self._send(self._topics.merges, key, self._codec.encode(MERGE_RECORD, record))
+        return await self._send(*self._records.merge(record))
 
 
 def _claim(record: dict[str, Any]) -> Claim:

@@ -41,7 +41,7 @@ from typing import Any
 import orjson
 
 from headwater.agents.configured import profile_limits
-from headwater.agents.profile_outputs import Outputs, Record
+from headwater.agents.profile_outputs import Outputs
 from headwater.core.automation import Automation, automate
 from headwater.core.flows.registry import ActionRegistry, builtin_registry
 from headwater.core.offsets import record as record_offset
@@ -55,6 +55,7 @@ from headwater.schemas import INTAKE_BATCH, PROFILE_OP
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.deadletter import DeadLetters, SourceMessage
+from headwater.streams.pipeline_records import Record
 from headwater.streams.sender import Send
 from headwater.streams.table_state import StateTable
 from headwater.streams.topics import Topics

@@ -8,7 +8,7 @@ of a part of it."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
@@ -16,32 +16,17 @@ from headwater.core.flows.state import OutboundRequest
 from headwater.core.profile_ops import unique_keys
 from headwater.core.profiles import BatchResult, FoldRules, Profile, check_event
 from headwater.core.records import json_object
-from headwater.core.tenancy import profile_key
-from headwater.schemas import (
-    IDENTITY_CLAIM,
-    INTAKE_BATCH,
-    OUTBOUND_REQUEST,
-    PROCESSED_BATCH,
-    PROFILE_OP,
-    PROFILE_SNAPSHOT,
-)
 from headwater.streams.codec import AvroCodec
+from headwater.streams.pipeline_records import PipelineRecords, Record
 from headwater.streams.sender import Send
 from headwater.streams.topics import Topics
 
 __all__ = ["Outputs", "Record"]
 
 
-class Record(NamedTuple):
-    topic: str
-    key: bytes
-    value: bytes
-
-
 class Outputs:
     def __init__(self, codec: AvroCodec, topics: Topics, send: Send) -> None:
-        self._codec = codec
-        self._topics = topics
+        self._records = PipelineRecords(codec, topics)
         self._send = send
 
     async def send(self, records: Sequence[Record]) -> list[Awaitable[Any]]:
@@ -88,8 +73,7 @@ class Outputs:
             ],
             "sessions": sessions + absorbed,
         }
-        value = self._codec.encode(PROCESSED_BATCH, record)
-        return Record(self._topics.events, key, value)
+        return self._records.processed(key, record)
 
     def profile_less(
         self, key: bytes, intake: bytes, batch: dict[str, Any], rules: FoldRules
@@ -110,21 +94,17 @@ class Outputs:
                 }
             )
         record = {"intake": intake, "profile_id": None, "events": events, "sessions": []}
-        value = self._codec.encode(PROCESSED_BATCH, record)
-        return Record(self._topics.events, key, value)
+        return self._records.processed(key, record)
 
     def snapshot(self, key: bytes, profile: Profile) -> Record:
-        value = self._codec.encode(
-            PROFILE_SNAPSHOT,
-            {
-                "tenant": profile.tenant,
-                "env": profile.env,
-                "id": profile.id,
-                "version": profile.version,
-                "document": orjson.dumps(profile.snapshot()),
-            },
-        )
-        return Record(self._topics.profiles, key, value)
+        record = {
+            "tenant": profile.tenant,
+            "env": profile.env,
+            "id": profile.id,
+            "version": profile.version,
+            "document": orjson.dumps(profile.snapshot()),
+        }
+        return self._records.snapshot(key, record)
 
     def claims(self, profile: Profile, identifiers: list[str], rules: FoldRules) -> list[Record]:
         unique = unique_keys(identifiers, rules.merge)
@@ -148,14 +128,10 @@ class Outputs:
             "merges": 0 if release else profile.merges,
             "release": release,
         }
-        key = f"{profile.tenant}/{profile.env}:{identifier}".encode()
-        value = self._codec.encode(IDENTITY_CLAIM, record)
-        return Record(self._topics.identity, key, value)
+        return self._records.claim(record)
 
     def op(self, record: dict[str, Any]) -> Record:
-        key = profile_key(record["tenant"], record["env"], record["profile_id"])
-        value = self._codec.encode(PROFILE_OP, record)
-        return Record(self._topics.profile_ops, key, value)
+        return self._records.op(record)
 
     def inject(
         self, cause: dict[str, Any], profile_id: str, events: list[dict[str, Any]]
@@ -183,8 +159,7 @@ class Outputs:
                 for e in events
             ],
         }
-        key = profile_key(cause["tenant"], cause["env"], profile_id)
-        return Record(self._topics.intake, key, self._codec.encode(INTAKE_BATCH, record))
+        return self._records.intake(record)
 
     def outbound(self, profile: Profile, request: OutboundRequest) -> Record:
         """A side effect for the destinations agent (never sent by a replay)."""
@@ -201,12 +176,8 @@ class Outputs:
             "event_id": request.event_id,
             "not_before_ms": request.not_before_ms,
         }
-        key = profile_key(profile.tenant, profile.env, profile.id)
-        value = self._codec.encode(OUTBOUND_REQUEST, record)
-        return Record(self._topics.outbound, key, value)
+        return self._records.outbound(record)
 
     def forward(self, batch: dict[str, Any], survivor: str) -> Record:
         """An intake batch for a merged-away profile, re-addressed to its survivor."""
-        value = self._codec.encode(INTAKE_BATCH, {**batch, "profile_id": survivor})
-        key = profile_key(batch["tenant"], batch["env"], survivor)
-        return Record(self._topics.intake, key, value)
+        return self._records.intake({**batch, "profile_id": survivor})
