@@ -24,9 +24,9 @@ import orjson
 
 from headwater.core.identity import Claim, Decision, MergeSettings, Owner, decide
 from headwater.core.profile_ops import op
+from headwater.core.records import IdentityClaim, MergeRecord
 from headwater.core.tenancy import identity_key
 from headwater.errors import HeadwaterError
-from headwater.schemas import IDENTITY_CLAIM
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.deadletter import DeadLetters, SourceMessage
@@ -89,7 +89,7 @@ class IdentityStage:
         merges = refused = dead = 0
         for message in messages:
             try:
-                claim = self._codec.decode(IDENTITY_CLAIM, message.value)
+                claim = self._records.read_claim(message.value)
             except HeadwaterError as exc:
                 await self._dead.record(message, f"undecodable identity claim: {exc}")
                 dead += 1
@@ -118,7 +118,7 @@ class IdentityStage:
         )
         return IdentityResult(len(messages), merges, refused, dead)
 
-    async def _merge(self, claim: dict[str, Any], decision: Decision) -> list[Awaitable[Any]]:
+    async def _merge(self, claim: IdentityClaim, decision: Decision) -> list[Awaitable[Any]]:
         assert decision.absorbed is not None
         tenant, env = claim["tenant"], claim["env"]
         survivor, absorbed = decision.owner.profile_id, decision.absorbed.profile_id
@@ -127,13 +127,11 @@ class IdentityStage:
         sent = await self._send(*absorb)
         return [sent, await self._record(claim, decision, absorbed)]
 
-    async def _record(
-        self, claim: dict[str, Any], decision: Decision, other: str
-    ) -> Awaitable[Any]:
+    async def _record(self, claim: IdentityClaim, decision: Decision, other: str) -> Awaitable[Any]:
         outcome = "merged" if decision.action == "merge" else "refused"
         survivor = decision.owner.profile_id
         seed = f"{claim['identifier']}|{outcome}|{survivor}|{other}"
-        record = {
+        record: MergeRecord = {
             "id": hashlib.sha256(seed.encode()).hexdigest()[:32],
             "tenant": claim["tenant"],
             "env": claim["env"],
@@ -147,6 +145,6 @@ class IdentityStage:
         return await self._send(*self._records.merge(record))
 
 
-def _claim(record: dict[str, Any]) -> Claim:
+def _claim(record: IdentityClaim) -> Claim:
     owner = Owner(record["profile_id"], record["first_seen"], record["unique"], record["merges"])
     return Claim(record["identifier"], owner, frozenset(record["absorbed"]))

@@ -48,14 +48,14 @@ from headwater.core.offsets import record as record_offset
 from headwater.core.offsets import seen
 from headwater.core.profile_ops import apply_op, claims_to_send, op
 from headwater.core.profiles import BatchResult, FoldRules, Profile, apply_batch
+from headwater.core.records import IntakeBatch, ProfileOp
 from headwater.core.tenancy import profile_key
 from headwater.core.times import as_ms
 from headwater.errors import HeadwaterError, InputError, RecordRejected, SchemaError
-from headwater.schemas import INTAKE_BATCH, PROFILE_OP
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.deadletter import DeadLetters, SourceMessage
-from headwater.streams.pipeline_records import Record
+from headwater.streams.pipeline_records import PipelineRecords, Record
 from headwater.streams.sender import Send
 from headwater.streams.table_state import StateTable
 from headwater.streams.topics import Topics
@@ -113,6 +113,7 @@ class ProfileStage:
         )
         self._rules_for = rules_for or (lambda tenant, env: default)
         self._topics = Topics(settings.topic_prefix)
+        self._records = PipelineRecords(codec, self._topics)
         self._out = Outputs(codec, self._topics, send)
         self._max_profile = settings.profile_max_bytes
         self._max_record = settings.worker_max_record_bytes
@@ -121,11 +122,11 @@ class ProfileStage:
         work = _Work()
         grouped = await self._decoded(messages, work)
         for key, items in grouped.items():
-            first = items[0]
-            if isinstance(first, _Batch) and first.record["profile_id"] is None:
+            profile_id = items[0].record["profile_id"]
+            if profile_id is None:  # profile-less batches: passed on as they came
                 await self._profile_less(key, items, work)
             else:
-                await self._fold(key, items, work)
+                await self._fold(key, profile_id, items, work)
         # every output acknowledged before the state that reflects it is written
         for key, rejected in await work.acknowledged():
             await self._refused(key, grouped[key], rejected, work)
@@ -144,9 +145,9 @@ class ProfileStage:
             item: _Item
             try:
                 if message.topic == self._topics.profile_ops:
-                    item = _Op(message, self._codec.decode(PROFILE_OP, message.value))
+                    item = _Op(message, self._records.read_op(message.value))
                 else:
-                    item = _Batch(message, self._codec.decode(INTAKE_BATCH, message.value))
+                    item = _Batch(message, self._records.read_intake(message.value))
             except HeadwaterError as exc:
                 await self._dead.record(message, f"undecodable message: {exc}")
                 work.dead += 1
@@ -159,6 +160,9 @@ class ProfileStage:
         first = items[0].record
         rules = self._rules_for(first["tenant"], first["env"])
         for item in items:
+            if not isinstance(item, _Batch) or item.record["profile_id"] is not None:
+                await self._fault(item.message, "keyed as a profile-less batch; is none", work)
+                continue
             try:
                 output = self._out.profile_less(key, item.message.value, item.record, rules)
             except MESSAGE_FAULTS as exc:
@@ -195,15 +199,14 @@ class ProfileStage:
         for item in items:
             await self._fault(item.message, f"output refused by the broker: {rejected}", work)
 
-    async def _fold(self, key: bytes, items: list[_Item], work: _Work) -> None:
+    async def _fold(self, key: bytes, profile_id: str, items: list[_Item], work: _Work) -> None:
         """The messages of one profile, in order, each applied to the state the one
         before it left (:meth:`_step`); what each causes is sent before the next. A
         message at fault, or one whose outputs or state would be too large, is
         dead-lettered and the profile goes back to the state before it. Any other error
         is raised: not the messages' fault, so none of them is dead-lettered and no
         state is written (the worker stops; they come again)."""
-        first = items[0].record
-        tenant, env, profile_id = first["tenant"], first["env"], first["profile_id"]
+        tenant, env = items[0].record["tenant"], items[0].record["env"]
         kept = self._table.get(key)  # the state as of the last message kept
         profile = self._load(kept, tenant, env, profile_id)
         rules = self._rules_for(tenant, env)
@@ -280,7 +283,7 @@ class ProfileStage:
         self,
         key: bytes,
         profile: Profile,
-        record: dict[str, Any],
+        record: ProfileOp,
         rules: FoldRules,
         origin: str,
         offset: int,
@@ -301,7 +304,7 @@ class ProfileStage:
         _mark_applied(profile, origin, offset)  # the offset is state too
         return step
 
-    def _forward(self, profile: Profile, record: dict[str, Any], origin: str, offset: int) -> _Step:
+    def _forward(self, profile: Profile, record: IntakeBatch, origin: str, offset: int) -> _Step:
         """A batch for an alias (a profile merged away): its survivor takes the events."""
         assert profile.merged_into is not None
         step = _Step(profile, [self._out.forward(record, profile.merged_into)])
@@ -345,7 +348,7 @@ class ProfileStage:
     def _automate(
         self,
         profile: Profile,
-        record: dict[str, Any],
+        record: IntakeBatch,
         result: BatchResult,
         before: dict[str, Any] | None,
         automation: Automation,
@@ -373,7 +376,7 @@ class _Op:
     """A message from the operations topic, decoded."""
 
     message: SourceMessage
-    record: dict[str, Any]
+    record: ProfileOp
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,7 +384,7 @@ class _Batch:
     """A message from the intake topic, decoded."""
 
     message: SourceMessage
-    record: dict[str, Any]
+    record: IntakeBatch
 
 
 _Item = _Op | _Batch
@@ -440,10 +443,10 @@ def _mark_applied(profile: Profile, origin: str, offset: int) -> None:
 
 
 def _fallback_key(item: _Item) -> bytes:
-    record = item.record
     if isinstance(item, _Op):
-        return profile_key(record["tenant"], record["env"], record["profile_id"])
-    return profile_key(record["tenant"], record["env"], f"~{record['events'][0]['id']}")
+        return profile_key(item.record["tenant"], item.record["env"], item.record["profile_id"])
+    batch = item.record
+    return profile_key(batch["tenant"], batch["env"], f"~{batch['events'][0]['id']}")
 
 
 def _cannot_apply(exc: Exception) -> str:

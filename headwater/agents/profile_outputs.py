@@ -12,10 +12,22 @@ from typing import Any
 
 import orjson
 
+from headwater.core import records
 from headwater.core.flows.state import OutboundRequest
 from headwater.core.profile_ops import unique_keys
 from headwater.core.profiles import BatchResult, FoldRules, Profile, check_event
-from headwater.core.records import json_object
+from headwater.core.records import (
+    AppliedEvent,
+    IdentityClaim,
+    IntakeBatch,
+    ProcessedBatch,
+    ProfileOp,
+    ProfileSnapshot,
+    SessionUpdate,
+    intake_batch,
+    intake_event,
+    json_object,
+)
 from headwater.streams.codec import AvroCodec
 from headwater.streams.pipeline_records import PipelineRecords, Record
 from headwater.streams.sender import Send
@@ -34,7 +46,7 @@ class Outputs:
         return [await self._send(r.topic, r.key, r.value) for r in records]
 
     def processed(self, key: bytes, intake: bytes, profile_id: str, result: BatchResult) -> Record:
-        sessions = [
+        sessions: list[SessionUpdate] = [
             {
                 "id": s.id,
                 "start": s.start,
@@ -45,7 +57,7 @@ class Outputs:
             }
             for s in result.sessions.values()
         ]
-        absorbed = [
+        absorbed: list[SessionUpdate] = [
             {  # only the id, the survivor and a version above the survivor's
                 "id": gone,
                 "start": result.sessions[survivor].start,
@@ -57,7 +69,7 @@ class Outputs:
             for gone, survivor in result.absorbed.items()
             if survivor in result.sessions
         ]
-        record = {
+        record: ProcessedBatch = {
             "intake": intake,
             "profile_id": profile_id,
             "events": [
@@ -76,10 +88,10 @@ class Outputs:
         return self._records.processed(key, record)
 
     def profile_less(
-        self, key: bytes, intake: bytes, batch: dict[str, Any], rules: FoldRules
+        self, key: bytes, intake: bytes, batch: IntakeBatch, rules: FoldRules
     ) -> Record:
         context = json_object(batch["context"], "context")
-        events = []
+        events: list[AppliedEvent] = []
         for e in batch["events"]:
             event_context = json_object(e["context"], "events[].context")
             checked = check_event(e, {**context, **event_context}, batch["source_id"], rules)
@@ -93,11 +105,16 @@ class Outputs:
                     "limits": [],
                 }
             )
-        record = {"intake": intake, "profile_id": None, "events": events, "sessions": []}
+        record: ProcessedBatch = {
+            "intake": intake,
+            "profile_id": None,
+            "events": events,
+            "sessions": [],
+        }
         return self._records.processed(key, record)
 
     def snapshot(self, key: bytes, profile: Profile) -> Record:
-        record = {
+        record: ProfileSnapshot = {
             "tenant": profile.tenant,
             "env": profile.env,
             "id": profile.id,
@@ -117,7 +134,7 @@ class Outputs:
     def _claim(
         self, profile: Profile, identifier: str, unique: dict[str, str], *, release: bool
     ) -> Record:
-        record = {
+        record: IdentityClaim = {
             "tenant": profile.tenant,
             "env": profile.env,
             "identifier": identifier,
@@ -130,40 +147,41 @@ class Outputs:
         }
         return self._records.claim(record)
 
-    def op(self, record: dict[str, Any]) -> Record:
+    def op(self, record: ProfileOp) -> Record:
         return self._records.op(record)
 
-    def inject(
-        self, cause: dict[str, Any], profile_id: str, events: list[dict[str, Any]]
-    ) -> Record:
+    def inject(self, cause: IntakeBatch, profile_id: str, events: list[dict[str, Any]]) -> Record:
         """Events flows injected (and segment changes) back through intake, for the same
         profile, as one ``internal`` batch; their ids are stable under replay."""
-        record = {
-            **cause,
-            "channel": "internal",
-            "profile_id": profile_id,
-            "profile_assigned": False,
-            "profile_less": False,
-            "context": b"{}",
-            "properties": b"{}",
-            "events": [
-                {
-                    "id": e["id"],
-                    "type": e["type"],
-                    "time": e["time"],
-                    "properties": orjson.dumps(e.get("properties") or {}),
-                    "context": b"{}",
-                    "options": orjson.dumps({"caused_by": e.get("caused_by") or {}}),
-                    "tags": ["injected"],
-                }
-                for e in events
-            ],
-        }
+        injected = [
+            intake_event(
+                e["id"],
+                e["type"],
+                e["time"],
+                properties=orjson.dumps(e.get("properties") or {}),
+                options=orjson.dumps({"caused_by": e.get("caused_by") or {}}),
+                tags=["injected"],
+            )
+            for e in events
+        ]
+        record = intake_batch(
+            cause["tenant"],
+            cause["env"],
+            cause["source_id"],
+            "internal",
+            cause["received_at"],
+            injected,
+            profile_id=profile_id,
+            session_id=cause["session_id"],
+            session_assigned=cause["session_assigned"],
+            ip=cause["ip"],
+            user_agent=cause["user_agent"],
+        )
         return self._records.intake(record)
 
     def outbound(self, profile: Profile, request: OutboundRequest) -> Record:
         """A side effect for the destinations agent (never sent by a replay)."""
-        record = {
+        record: records.OutboundRequest = {
             "tenant": profile.tenant,
             "env": profile.env,
             "profile_id": profile.id,
@@ -178,6 +196,6 @@ class Outputs:
         }
         return self._records.outbound(record)
 
-    def forward(self, batch: dict[str, Any], survivor: str) -> Record:
+    def forward(self, batch: IntakeBatch, survivor: str) -> Record:
         """An intake batch for a merged-away profile, re-addressed to its survivor."""
         return self._records.intake({**batch, "profile_id": survivor})

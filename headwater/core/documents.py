@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from headwater.core.records import json_object
+from headwater.core.records import IntakeBatch, SessionUpdate, json_object
+from headwater.core.times import as_datetime
 
 __all__ = [
     "Applied",
@@ -53,14 +54,14 @@ def iso(moment: datetime) -> str:
 
 
 def event_documents(
-    batch: dict[str, Any], resolution: Resolution | None = None
+    batch: IntakeBatch, resolution: Resolution | None = None
 ) -> list[EventDocument]:
     """One document per event; event context overrides the request context key by key.
 
     With a ``resolution`` the documents carry the resolved profile and session and the
     profile version, and only the applied events are returned.
     """
-    received: datetime = batch["received_at"]
+    received = as_datetime(batch["received_at"])
     inserted = iso(received)
     base_size = 400 + len(batch["context"]) + len(batch["properties"])
     request_context = json_object(batch["context"])
@@ -92,7 +93,7 @@ def event_documents(
             "source": {"id": batch["source_id"]},
             "profile": profile,
             "session": session,
-            "time": {"create": iso(event["time"]), "insert": inserted},
+            "time": {"create": iso(as_datetime(event["time"])), "insert": inserted},
             "properties": properties,
             "context": context,
             "options": json_object(event["options"]),
@@ -113,11 +114,10 @@ def event_documents(
 
 
 def session_document(
-    tenant: str, env: str, profile_id: str | None, session: dict[str, Any]
+    tenant: str, env: str, profile_id: str | None, session: SessionUpdate
 ) -> dict[str, Any]:
     """A session as stored: ``session`` is a SessionUpdate record (datetimes, JSON bytes)."""
-    start: datetime = session["start"]
-    last: datetime = session["last"]
+    start, last = as_datetime(session["start"]), as_datetime(session["last"])
     return {
         "id": session["id"],
         "tenant": tenant,

@@ -34,7 +34,7 @@ from headwater.core.mapping import (
     set_path,
 )
 from headwater.core.offsets import AppliedOffsets, record, seen, upgrade
-from headwater.core.records import json_object
+from headwater.core.records import IntakeBatch, IntakeEvent, json_object
 from headwater.core.sessions import DEFAULT_GAP_MS, SessionState, place_event
 from headwater.core.times import as_ms
 from headwater.core.validation import Checked, EventTypeRules
@@ -178,7 +178,7 @@ class Profile:
 class AppliedEvent:
     """An intake event as applied: its resolved session and the profile version after it."""
 
-    event: dict[str, Any]
+    event: IntakeEvent
     session_id: str
     profile_version: int
     errors: list[str] = field(default_factory=list)  # invalid for its event type: why
@@ -201,7 +201,7 @@ class BatchResult:
 
 
 def apply_batch(
-    profile: Profile, batch: dict[str, Any], origin: str, offset: int, rules: FoldRules
+    profile: Profile, batch: IntakeBatch, origin: str, offset: int, rules: FoldRules
 ) -> BatchResult:
     """Fold one decoded intake batch into ``profile`` (in place).
 
@@ -273,7 +273,7 @@ _VALID = Checked(None, [])
 
 
 def check_event(
-    event: dict[str, Any], context: dict[str, Any], source_id: str, rules: FoldRules
+    event: IntakeEvent, context: dict[str, Any], source_id: str, rules: FoldRules
 ) -> Checked:
     """Reshape and validate one event by the rules of its type (core/validation.py)."""
     for type_rules in rules.event_types:
@@ -282,7 +282,7 @@ def check_event(
     return _VALID
 
 
-def _previous_profiles(event: dict[str, Any], own: str) -> list[str]:
+def _previous_profiles(event: IntakeEvent, own: str) -> list[str]:
     previous = json_object(event["properties"], "events[].properties").get("previous_profiles")
     if not isinstance(previous, list):
         return []
@@ -291,9 +291,9 @@ def _previous_profiles(event: dict[str, Any], own: str) -> list[str]:
 
 def _map(
     profile: Profile,
-    event: dict[str, Any],
+    event: IntakeEvent,
     context: dict[str, Any],
-    batch: dict[str, Any],
+    batch: IntakeBatch,
     time: int,
     rules: FoldRules,
     limits: list[str],
