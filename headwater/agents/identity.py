@@ -76,7 +76,6 @@ class IdentityStage:
         dead_letters: DeadLetters,
         settings_for: SettingsFor | None = None,
     ) -> None:
-        self._codec = codec
         self._records = PipelineRecords(codec, Topics(settings.topic_prefix))
         self._table = table
         self._send = send

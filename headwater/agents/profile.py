@@ -102,7 +102,6 @@ class ProfileStage:
         registry: ActionRegistry | None = None,
         applied_before_merge: AppliedBeforeMerge | None = None,
     ) -> None:
-        self._codec = codec
         self._applied_before_merge = applied_before_merge or (lambda profile, at, offset: False)
         self._automation_for = automation_for or (lambda tenant, env, at: Automation())
         self._registry = registry or builtin_registry()
@@ -161,7 +160,7 @@ class ProfileStage:
         rules = self._rules_for(first["tenant"], first["env"])
         for item in items:
             if not isinstance(item, _Batch) or item.record["profile_id"] is not None:
-                await self._fault(item.message, "keyed as a profile-less batch; is none", work)
+                await self._fault(item.message, _NOT_PROFILE_LESS, work)
                 continue
             try:
                 output = self._out.profile_less(key, item.message.value, item.record, rules)
@@ -447,6 +446,9 @@ def _fallback_key(item: _Item) -> bytes:
         return profile_key(item.record["tenant"], item.record["env"], item.record["profile_id"])
     batch = item.record
     return profile_key(batch["tenant"], batch["env"], f"~{batch['events'][0]['id']}")
+
+
+_NOT_PROFILE_LESS = "keyed as profile-less batches are, but not one of them"
 
 
 def _cannot_apply(exc: Exception) -> str:

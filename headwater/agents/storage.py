@@ -82,7 +82,6 @@ class StorageStage:
         self._settings = settings
         self._generation_for = generation_for
         self._live = live
-        self._codec = codec
         self._store = store
         self._writer = writer
         self._dead = dead_letters

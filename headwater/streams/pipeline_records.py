@@ -106,6 +106,3 @@ class PipelineRecords:
 
     def read_merge(self, value: bytes) -> MergeRecord:
         return cast(MergeRecord, self._codec.decode(MERGE_RECORD, value))
-
-    def read_outbound(self, value: bytes) -> OutboundRequest:
-        return cast(OutboundRequest, self._codec.decode(OUTBOUND_REQUEST, value))

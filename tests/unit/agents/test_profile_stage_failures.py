@@ -14,12 +14,15 @@ import pytest
 from headwater.agents.profile import ProfileStage
 from headwater.core.automation import Automation
 from headwater.core.offsets import seen
+from headwater.core.profile_ops import op
 from headwater.core.profiles import Profile
 from headwater.schemas import DEAD_LETTER, INTAKE_BATCH, PROCESSED_BATCH
 from headwater.streams.deadletter import DeadLetters, SourceMessage
+from headwater.streams.pipeline_records import PipelineRecords
 from headwater.streams.table_state import MemoryState
 from tests.unit.agents.test_profile_stage_cuts import CODEC, SETTINGS, TOPICS, identify
 
+RECORDS = PipelineRecords(CODEC, TOPICS)
 KEY = b"default:production:fail-a"
 ORIGIN = f"{TOPICS.intake}/0"
 OFFSET_OF: dict[str, int] = {}  # event id -> the offset of the intake message it came in
@@ -131,3 +134,21 @@ async def test_a_payload_that_is_json_but_no_object_is_at_fault_too() -> None:
     assert [letter["offset"] for letter in harness.letters] == [1]
     assert (result.applied, result.dead_lettered) == (1, 1)
     assert Profile.loads(harness.state.data[KEY]).events == 1
+
+
+async def test_an_operation_at_fault_is_dead_lettered_alone_and_changes_nothing() -> None:
+    harness = Harness()
+    first, second = batches(2)
+    merge_in = RECORDS.op(op("merge-in", "default", "production", "fail-a", "fail-b"))
+    no_state = SourceMessage(merge_in.topic, 0, 0, merge_in.key, merge_in.value)
+
+    result = await harness.stage.handle([first, no_state, second])
+
+    assert [(letter["topic"], letter["offset"]) for letter in harness.letters] == [
+        (TOPICS.profile_ops, 0)
+    ]
+    assert "merge-in of fail-b carries no state" in harness.letters[0]["reason"]
+    assert (result.applied, result.dead_lettered) == (2, 1)
+    profile = Profile.loads(harness.state.data[KEY])
+    assert (profile.events, profile.absorbed) == (2, [])
+    assert f"{TOPICS.profile_ops}/0" not in profile.applied_offsets
