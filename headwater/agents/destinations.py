@@ -31,10 +31,12 @@ import random
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import orjson
 
 from headwater.adapters.outbound.addresses import topic_policy
+from headwater.core import records
 from headwater.core.delivery import (
     BreakerState,
     CircuitBreaker,
@@ -86,7 +88,7 @@ def no_secrets(
 
 def decode_request(codec: AvroCodec, value: bytes) -> tuple[str, str, OutboundRequest]:
     """The tenant and environment whose flow asked, and the request."""
-    record = codec.decode(OUTBOUND_REQUEST, value)
+    record = cast(records.OutboundRequest, codec.decode(OUTBOUND_REQUEST, value))
     target = orjson.loads(record["target"])
     if not isinstance(target, dict):
         raise DeliveryFailed("target is not a JSON object", retryable=False)

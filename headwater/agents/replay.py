@@ -56,6 +56,7 @@ from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigLog, ConfigPublisher, decode_entry
 from headwater.streams.deadletter import DeadLetters, SourceMessage
 from headwater.streams.kafka import kafka_client_options, partitions_of
+from headwater.streams.pipeline_records import PipelineRecords
 from headwater.streams.table_state import MemoryState
 from headwater.streams.topics import Topics
 
@@ -356,11 +357,12 @@ async def read_merge_points(
     settings: Settings, codec: AvroCodec, quiet: float = 1.0
 ) -> MergePoints:
     """What each absorbed profile had applied when it was merged, from hw.profile.ops."""
-    topic = Topics(settings.topic_prefix).profile_ops
+    topics = Topics(settings.topic_prefix)
+    topic, records = topics.profile_ops, PipelineRecords(codec, topics)
     operations = []
     for value in await read_topic(settings, topic, quiet):
         try:
-            operations.append(codec.decode(PROFILE_OP, value))
+            operations.append(records.read_op(value))
         except HeadwaterError:  # the replay's profile stage dead-letters it with the reason
             continue
     return merge_points(operations)

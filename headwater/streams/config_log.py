@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
 from headwater.core.config import ConfigEntry
+from headwater.core.records import ConfigRecord
 from headwater.core.sources import SOURCE_KIND, EventSource
 from headwater.core.tenancy import generation_key
 from headwater.errors import BrokerUnavailable, HeadwaterError
@@ -34,20 +35,18 @@ log = logging.getLogger(__name__)
 
 
 def encode_entry(codec: AvroCodec, entry: ConfigEntry) -> bytes:
-    return codec.encode(
-        CONFIG_RECORD,
-        {
-            "kind": entry.kind,
-            "tenant": entry.tenant,
-            "env": entry.env,
-            "id": entry.id,
-            "version": entry.version,
-            "deleted": entry.deleted,
-            "data": orjson.dumps(entry.data),
-            "updated_at": int(entry.updated_at.timestamp() * 1000),
-            "updated_by": entry.updated_by,
-        },
-    )
+    record: ConfigRecord = {
+        "kind": entry.kind,
+        "tenant": entry.tenant,
+        "env": entry.env,
+        "id": entry.id,
+        "version": entry.version,
+        "deleted": entry.deleted,
+        "data": orjson.dumps(entry.data),
+        "updated_at": int(entry.updated_at.timestamp() * 1000),
+        "updated_by": entry.updated_by,
+    }
+    return codec.encode(CONFIG_RECORD, record)
 
 
 def decode_entry(codec: AvroCodec, value: bytes) -> ConfigEntry:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from headwater.core.records import DeadLetter
 from headwater.schemas import DEAD_LETTER
 from headwater.streams.codec import AvroCodec
 
@@ -53,19 +54,17 @@ class DeadLetters:
             message.offset,
             reason,
         )
-        value = self._codec.encode(
-            DEAD_LETTER,
-            {
-                "stage": self._stage,
-                "reason": reason,
-                "topic": message.topic,
-                "partition": message.partition,
-                "offset": message.offset,
-                "key": message.key,
-                "payload": payload if payload is not None else message.value,
-                "failed_at": int(time.time() * 1000),
-                "attempts": attempts,
-            },
-        )
+        record: DeadLetter = {
+            "stage": self._stage,
+            "reason": reason,
+            "topic": message.topic,
+            "partition": message.partition,
+            "offset": message.offset,
+            "key": message.key,
+            "payload": payload if payload is not None else message.value,
+            "failed_at": int(time.time() * 1000),
+            "attempts": attempts,
+        }
+        value = self._codec.encode(DEAD_LETTER, record)
         await self._send(message.key, value)
         self.count += 1

@@ -53,9 +53,7 @@ async def _ids_on(settings: Settings, topic: str, decode: Any) -> dict[str, str]
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer.force_metadata_update()
-        numbers = consumer.partitions_for_topic(topic) or set()
-        partitions = [TopicPartition(topic, p) for p in sorted(numbers)]
+        partitions = [TopicPartition(topic, p) for p in range(settings.partitions)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
