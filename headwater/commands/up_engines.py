@@ -17,18 +17,39 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from headwater.commands.embedded import ManagedProcess, start_osmem, start_tansu
+from headwater.commands.embedded import ManagedProcess, free_port, start_osmem, start_tansu
 from headwater.commands.engines import KAFKA, OPENSEARCH, fetch, start_kafka, start_opensearch
 from headwater.commands.engines.fetch import java_binary
-from headwater.commands.engines.run import kafka_cluster_id
+from headwater.commands.engines.run import RunningEngine, kafka_cluster_id
 from headwater.commands.local_state import EMBEDDED_BROKER
 from headwater.settings import Settings
 
-__all__ = ["APACHE", "ENGINES", "STANDINS", "UpEngines"]
+__all__ = ["APACHE", "ENGINES", "STANDINS", "UpEngines", "start_broker", "start_search_server"]
 
 STANDINS = "standins"
 APACHE = "apache"
 ENGINES = (STANDINS, APACHE)
+
+
+def start_broker(
+    kind: str, data: Path, cache: Path, log: Path, port: int | None = None
+) -> RunningEngine:
+    """A broker of ``kind`` on ``port`` (a free one if None): Apache Kafka with its data
+    under ``data`` (kept across starts), or Tansu in memory (``data`` unused)."""
+    if kind == APACHE:
+        return start_kafka(data, cache, port=port, log_path=log)
+    port = port or free_port()
+    return RunningEngine("tansu", f"127.0.0.1:{port}", start_tansu(port, log))
+
+
+def start_search_server(
+    kind: str, data: Path, cache: Path, log: Path, port: int | None = None
+) -> RunningEngine:
+    """A search server of ``kind``: OpenSearch with its data under ``data``, or osmem."""
+    if kind == APACHE:
+        return start_opensearch(data, cache, port=port, log_path=log)
+    port = port or free_port()
+    return RunningEngine("osmem", f"http://127.0.0.1:{port}", start_osmem(port, log))
 
 
 @dataclass
@@ -75,13 +96,11 @@ class UpEngines:
         :func:`~headwater.commands.local_state.forget_state_of_lost_log`."""
         if self.settings.kafka:
             return self.settings.kafka, self.settings.kafka
-        if not self.apache:
-            started(start_tansu(port, log("kafka")))
-            return f"127.0.0.1:{port}", EMBEDDED_BROKER
-        kafka = start_kafka(
-            self.engines_dir, self.settings.engines_cache, port=port, log_path=log("kafka")
-        )
+        cache = self.settings.engines_cache
+        kafka = start_broker(self.choice, self.engines_dir, cache, log("kafka"), port)
         started(kafka.process)
+        if not self.apache:
+            return kafka.address, EMBEDDED_BROKER
         # named by its cluster id: the same log on any port, a new one once deleted
         return kafka.address, f"Apache Kafka, cluster {kafka_cluster_id(self.engines_dir)}"
 
@@ -91,12 +110,8 @@ class UpEngines:
         """The search server's URL."""
         if self.settings.search:
             return self.settings.search
-        if not self.apache:
-            started(start_osmem(port, log("search")))
-            return f"http://127.0.0.1:{port}"
-        search = start_opensearch(
-            self.engines_dir, self.settings.engines_cache, port=port, log_path=log("search")
-        )
+        cache = self.settings.engines_cache
+        search = start_search_server(self.choice, self.engines_dir, cache, log("search"), port)
         started(search.process)
         return search.address
 
