@@ -21,6 +21,7 @@ from headwater.console.routes import (
     console_info,
     dashboard,
     data,
+    destinations,
     health,
     history,
     merge_settings,
@@ -30,6 +31,7 @@ from headwater.console.routes import (
     stats,
     tenants,
     user,
+    workers,
 )
 from headwater.console.runtime import ConsoleRuntime
 from headwater.console.web_ui import console_routes
@@ -112,6 +114,8 @@ def create_app(settings: Settings, runtime: ConsoleRuntime | None = None) -> Fas
         actions.router,
         tenants.router,
         history.router,
+        destinations.router,
+        workers.router,
     ):
         app.include_router(router)
     app.router.routes.extend(console_routes())  # static files, no credentials

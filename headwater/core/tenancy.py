@@ -23,6 +23,7 @@ __all__ = [
     "events_index_pattern",
     "generation_index",
     "generation_key",
+    "key_owner",
     "merges_alias",
     "profile_key",
     "profiles_alias",
@@ -65,6 +66,30 @@ def profile_key(tenant: str, env: str, profile_id: str) -> bytes:
     its key in the profile table: tenant and environment are part of it, so the same
     profile id in staging and production is two profiles, never one state."""
     return f"{tenant}:{env}:{profile_id}".encode()
+
+
+def key_owner(key: bytes | None) -> tuple[str, str] | None:
+    """The tenant and environment a message key names: ``tenant:env:profile`` (see
+    :func:`profile_key`) or ``tenant/env:identifier`` (identity claims); None for a key
+    that names neither, so nothing is ever attributed to a tenant by a guess."""
+    if not key:
+        return None
+    try:
+        text = key.decode()
+    except UnicodeDecodeError:
+        return None
+    head, colon, rest = text.partition(":")
+    if not colon:
+        return None
+    if "/" in head:
+        tenant, _, env = head.partition("/")
+    else:
+        tenant, env = head, rest.partition(":")[0]
+        if ":" not in rest:
+            return None
+    if not _TENANT_ID.fullmatch(tenant) or env not in ENVIRONMENTS:
+        return None
+    return tenant, env
 
 
 def events_alias(prefix: str, tenant: str, env: str) -> str:
