@@ -458,3 +458,47 @@ def test_keyboard_only_and_readable_contrast(console: Console, tmp_path: Path) -
         failures["Data settings"] = contrast_failures(page)
         shot(page, tmp_path, "contrast")
     assert {screen: found for screen, found in failures.items() if found} == {}
+
+
+def _deployed(console: Console, kind: str, body: dict[str, object]) -> str:
+    """A flow or rule made in staging through the API and deployed; its id."""
+    made = httpx.post(f"{console.api}/{kind}", headers=console.admin, json=body)
+    assert made.status_code == 201, made.text
+    entity = str(made.json()["id"])
+    deployed = httpx.post(f"{console.api}/{kind}/{entity}/deploy", headers=console.admin)
+    assert deployed.status_code == 200, deployed.text
+    return entity
+
+
+def test_a_refused_delivery_shows_as_a_dead_letter_and_on_the_dashboard(
+    console: Console, hooks: Hooks, tmp_path: Path
+) -> None:
+    kind, name = f"dl-{uuid.uuid4().hex[:6]}", f"gone {uuid.uuid4().hex[:6]}"
+    gone = hooks.url.rsplit("/", 1)[0] + "/gone"  # the test's server answers 404 there
+    flow = {
+        "name": name,
+        "nodes": [
+            {"id": "start", "action": "start"},
+            {"id": "notify", "action": "webhook", "config": {"url": gone}},
+        ],
+        "edges": [{"from": "start", "to": "notify"}],
+    }
+    flow_id = _deployed(console, "flows", flow)
+    _deployed(console, "rules", {"flow_id": flow_id, "event_type": kind})
+    _track(console, f"p-{uuid.uuid4().hex[:8]}", kind)
+    with browser_page() as page:
+        log_in(page, console, ADMIN)
+        go(page, "Destinations")
+        expect(page.get_by_role("table", name="destinations")).to_contain_text(name)
+        letters = page.get_by_role("table", name="dead letters")
+        expect(letters).to_contain_text("404", timeout=SLOW)  # the screen polls every 10 s
+        letters.locator("tr.clickable").first.focus()
+        page.keyboard.press("Enter")
+        expect(page.get_by_label("payload")).to_contain_text(gone)
+        shot(page, tmp_path, "destinations")
+
+        go(page, "Dashboard")
+        expect(page.get_by_test_id("kpi-dead-letters")).not_to_contain_text("…")
+        assert int(page.get_by_test_id("kpi-dead-letters").locator("span").inner_text()) >= 1
+        expect(page.get_by_role("table", name="worker lag")).to_contain_text(".outbound")
+        shot(page, tmp_path, "dashboard-operations")

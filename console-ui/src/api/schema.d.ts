@@ -86,6 +86,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's dead letters in the context, newest first */
+        get: operations["list_dead_letters_dead_letters_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/destinations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where the context's flows send, with the flow nodes that send there */
+        get: operations["list_destinations_destinations_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/event-types": {
         parameters: {
             query?: never;
@@ -1018,6 +1052,23 @@ export interface paths {
         patch: operations["change_user_users__user_id__patch"];
         trace?: never;
     };
+    "/workers/lag": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The worker's lag per partition */
+        get: operations["worker_lag_workers_lag_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1181,6 +1232,46 @@ export interface components {
              * @enum {string}
              */
             window: "hour" | "day";
+        };
+        /** DeadLetterOut */
+        DeadLetterOut: {
+            /** Attempts */
+            attempts: number;
+            /**
+             * Failed At
+             * Format: date-time
+             */
+            failed_at: string;
+            /** Offset */
+            offset: number | null;
+            /** Partition */
+            partition: number | null;
+            /** Payload */
+            payload: string;
+            /** Reason */
+            reason: string;
+            /** Stage */
+            stage: string;
+            /** Topic */
+            topic: string;
+        };
+        /** DeadLettersOut */
+        DeadLettersOut: {
+            /** Context */
+            context: string;
+            /** Dead Letters */
+            dead_letters: components["schemas"]["DeadLetterOut"][];
+            /** Total */
+            total: number;
+        };
+        /** DestinationOut */
+        DestinationOut: {
+            /** Kind */
+            kind: string;
+            /** Target */
+            target: string;
+            /** Used By */
+            used_by: components["schemas"]["NodeUse"][];
         };
         /** ErrorBody */
         ErrorBody: {
@@ -1364,6 +1455,15 @@ export interface components {
              */
             status: "ok";
         };
+        /** LagOut */
+        LagOut: {
+            /** Group */
+            group: string;
+            /** Lag */
+            lag: number;
+            /** Partitions */
+            partitions: components["schemas"]["PartitionLagOut"][];
+        };
         /** LogoutIn */
         LogoutIn: {
             /** Refresh Token */
@@ -1510,6 +1610,17 @@ export interface components {
             /** Version */
             version: number;
         };
+        /** NodeUse */
+        NodeUse: {
+            /** Action */
+            action: string;
+            /** Flow Id */
+            flow_id: string;
+            /** Flow Name */
+            flow_name: string;
+            /** Node Id */
+            node_id: string;
+        };
         /** PageOut */
         PageOut: {
             /**
@@ -1533,6 +1644,19 @@ export interface components {
             next: string | null;
             /** Total */
             total: number;
+        };
+        /** PartitionLagOut */
+        PartitionLagOut: {
+            /** Committed */
+            committed: number | null;
+            /** End */
+            end: number;
+            /** Lag */
+            lag: number;
+            /** Partition */
+            partition: number;
+            /** Topic */
+            topic: string;
         };
         /** ProfileSearchIn */
         ProfileSearchIn: {
@@ -2282,6 +2406,126 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DashboardOut"];
+                };
+            };
+            /** @description no, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the role or tenant may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a field is missing or invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the search engine is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_dead_letters_dead_letters_get: {
+        parameters: {
+            query?: {
+                size?: number;
+            };
+            header?: {
+                /** @description staging or production; default production for data routes. The answer's x-context header says which one was used. */
+                "x-context"?: ("staging" | "production") | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLettersOut"];
+                };
+            };
+            /** @description no, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the role or tenant may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a field is missing or invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the search engine is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_destinations_destinations_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description staging or production; default staging for configuration routes. The answer's x-context header says which one was used. */
+                "x-context"?: ("staging" | "production") | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DestinationOut"][];
                 };
             };
             /** @description no, invalid, expired or revoked credentials */
@@ -7137,6 +7381,62 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description no, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the role or tenant may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a field is missing or invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the search engine is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    worker_lag_workers_lag_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LagOut"];
                 };
             };
             /** @description no, invalid, expired or revoked credentials */

@@ -59,7 +59,9 @@ async def test_a_tenant_lists_its_own_dead_letters_only(api: Api) -> None:
 
     sized = (await api.http.get("/dead-letters?size=1", headers=mine["admin"])).json()
     assert (sized["total"], len(sized["dead_letters"])) == (2, 1)
-    assert (await api.http.get("/dead-letters?tenant=dl_b", headers=mine["admin"])).status_code == 422
+    assert (
+        await api.http.get("/dead-letters?tenant=dl_b", headers=mine["admin"])
+    ).status_code == 422
 
 
 async def test_destinations_are_the_outbound_nodes_of_the_contexts_flows(api: Api) -> None:
