@@ -255,6 +255,10 @@ def test_build_debug_and_deploy_a_flow_with_the_mouse(
         flow_id = page.get_by_test_id("flow-id").inner_text()
         rules = settings.get_by_role("region", name="rules")
         rules.get_by_label("Event type").fill("purchase")
+        rules.get_by_label("Rule condition (optional)").fill("event.properties.total >")
+        rules.get_by_role("button", name="Add rule").click()  # refused, the error where it is
+        expect(rules.get_by_test_id("condition-error")).to_contain_text("column 25")
+        rules.get_by_label("Rule condition (optional)").fill("")
         rules.get_by_role("button", name="Add rule").click()
         expect(rules).to_contain_text("on purchase")
         rules.get_by_role("button", name="deploy").click()
@@ -311,18 +315,22 @@ def test_an_event_type_makes_events_invalid_and_the_filter_finds_them(
     console: Console, tmp_path: Path
 ) -> None:
     kind = f"order-{uuid.uuid4().hex[:6]}"
-    schema = {
-        "event_type": kind,
-        "json_schema": {"type": "object", "required": ["total"]},
-        "moves": {},
-    }
     with browser_page() as page:
         log_in(page, console, ADMIN)
         go(page, "Data settings")
-        types = page.get_by_role("region", name="Event types")
-        types.get_by_label("New event type (JSON)").fill(orjson.dumps(schema).decode())
+        types = page.get_by_role("region", name="Event types")  # forms from the API's schemas
+        types.get_by_label("event_type *").fill(kind)
+        types.get_by_label("json_schema").fill('{"type": "object", "required": ["total"]}')
         types.get_by_role("button", name="Create").click()
         expect(types.get_by_role("table")).to_contain_text(kind)
+        mappings = page.get_by_role("region", name="Mappings")
+        mappings.get_by_label("event_type *").fill(kind)
+        mappings.get_by_role("button", name="Add to fields").click()
+        mappings.get_by_label("fields 1 source").fill("properties.total")
+        expect(mappings.get_by_role("alert")).to_contain_text("row 1: target: required")
+        mappings.get_by_label("fields 1 target").fill("traits.last_total")
+        mappings.get_by_role("button", name="Create").click()
+        expect(mappings.get_by_role("table", name="Mappings list")).to_contain_text(kind)
         merge = page.get_by_role("region", name="Merge settings")
         expect(merge).to_contain_text("the built-in defaults apply")
         merge.get_by_role("button", name="Save merge settings").click()  # the defaults, saved
