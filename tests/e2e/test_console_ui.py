@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import UpStack, run_up
 from tests.e2e.console_browser import (
@@ -457,7 +457,7 @@ def test_keyboard_only_and_readable_contrast(console: Console, tmp_path: Path) -
         expect(page.locator("pre.json")).to_be_visible()
 
         failures = {}
-        for screen in ("Dashboard", "Profiles", "Events", "Sources", "Segments", "Flows"):
+        for screen in ("Dashboard", "Profiles", "Events", "Sources", "Segments", "Destinations"):
             go(page, screen)
             page.wait_for_timeout(1500)
             failures[screen] = contrast_failures(page)
@@ -510,3 +510,41 @@ def test_a_refused_delivery_shows_as_a_dead_letter_and_on_the_dashboard(
         assert int(page.get_by_test_id("kpi-dead-letters").locator("span").inner_text()) >= 1
         expect(page.get_by_role("table", name="worker lag")).to_contain_text(".outbound")
         shot(page, tmp_path, "dashboard-operations")
+
+
+def test_a_flow_built_without_the_mouse_with_readable_contrast(
+    console: Console, tmp_path: Path
+) -> None:
+    with browser_page() as page:
+        log_in(page, console, ADMIN)
+        go(page, "Flows")
+
+        def press(target: Locator) -> None:
+            target.focus()
+            page.keyboard.press("Enter")
+
+        press(page.get_by_role("button", name="New flow"))
+        press(page.get_by_test_id("palette-if"))
+        press(page.get_by_test_id("palette-webhook"))
+        expect(page.get_by_test_id("node-webhook")).to_be_visible()
+        panel = page.get_by_role("region", name="nodes and connections")
+        for source, port, target in (("start", "payload", "if"), ("if", "true", "webhook")):
+            panel.get_by_label("Selected node").select_option(source)
+            panel.get_by_label("from port").select_option(port)
+            panel.get_by_label("to node").select_option(target)
+            press(panel.get_by_role("button", name="Connect", exact=True))
+        edges = page.locator(".react-flow__edge")
+        expect(edges).to_have_count(2)
+        expect(panel.get_by_role("list", name="connections")).to_contain_text("if:true → webhook")
+        # a cycle is not offered: webhook cannot feed if
+        panel.get_by_label("Selected node").select_option("webhook")
+        expect(panel.get_by_label("to node").locator("option[value=if]")).to_be_disabled()
+        shot(page, tmp_path, "flow-keyboard")
+        assert contrast_failures(page) == []
+
+        panel.get_by_label("Selected node").select_option("if")
+        press(panel.get_by_role("button", name="disconnect if:true → webhook"))
+        expect(edges).to_have_count(1)
+        panel.get_by_label("Selected node").select_option("webhook")
+        press(page.get_by_role("button", name="Remove node"))
+        expect(page.get_by_test_id("node-webhook")).to_have_count(0)
