@@ -40,10 +40,11 @@ up: install ## run the whole platform on this machine (UP_ARGS: --staging-collec
 test: install ## run every test (unit, integration, end-to-end)
 	$(BIN)/pytest
 
-lint: install ## ruff, formatting and mypy (strict for the package)
+lint: install ## ruff, formatting, mypy (strict for the package) and the layers (lint-imports)
 	$(BIN)/ruff check headwater tests bench
 	$(BIN)/ruff format --check headwater tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: install ## benchmarks (BENCH_ARGS="--engines apache": on Apache Kafka and OpenSearch); need wrk
 	$(BIN)/python -m bench.collector $(BENCH_ARGS)

@@ -1,6 +1,6 @@
 """The search engine's own bulk rate for the documents the storage agent writes, measured
 raw: the records the whole worker put on the events and profiles topics, turned into
-bulk actions by the same ``StorageStage`` in batches of ``storage_batch_messages``
+bulk actions by the same ``StorageStage`` in batches of ``stage_batch_messages``
 messages (what the storage agent takes when it has a backlog), then, timed, only the
 bulk requests of those batches (``BulkWriter``, same chunking) to a fresh index prefix,
 until a refresh shows every event searchable."""
@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench._measure import CpuSampler
+from headwater.adapters.search import connect_search
+from headwater.adapters.search.writer import BulkWriter
 from headwater.agents.storage import StorageStage
+from headwater.core.ports.search import BulkAction, SearchStore
 from headwater.core.tenancy import events_alias
-from headwater.infra.search import connect_search
-from headwater.infra.search.port import BulkAction, SearchStore
-from headwater.infra.search.writer import BulkWriter
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.deadletter import DeadLetters, SourceMessage
@@ -80,7 +80,7 @@ async def raw_bulk(
         recorder = _Recorder(store)
         dead = DeadLetters(codec, "bench", _nowhere)
         stage = StorageStage(settings, codec, store, recorder, dead)
-        size = settings.storage_batch_messages
+        size = settings.stage_batch_messages
         for start in range(0, len(messages), size):
             await stage.handle(messages[start : start + size])
         if dead.count:

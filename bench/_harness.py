@@ -22,17 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from headwater.infra.embedded import (
+from headwater.commands.embedded import (
     ManagedProcess,
     free_port,
-    start_osmem,
     start_process,
-    start_tansu,
     wait_http,
 )
-from headwater.infra.engines import KAFKA, OPENSEARCH, start_kafka, start_opensearch
-from headwater.infra.init import InitResult, run_init
-from headwater.infra.up_engines import APACHE, ENGINES, STANDINS
+from headwater.commands.engines import KAFKA, OPENSEARCH
+from headwater.commands.init import InitResult, run_init
+from headwater.commands.up_engines import ENGINES, STANDINS, start_broker, start_search_server
 from headwater.settings import Settings, load_settings
 
 WRK_SCRIPT = """
@@ -162,23 +160,14 @@ class Services:
             "kafka": "HEADWATER_KAFKA" if kafka else "started",
             "search": "HEADWATER_SEARCH" if search else "started",
         }
-        if engines == APACHE:
-            if kafka is None:
-                broker = start_kafka(logs, env.engines_cache, log_path=logs / "kafka.log")
-                stack.callback(broker.stop)
-                kafka = broker.address
-            if search is None:
-                node = start_opensearch(logs, env.engines_cache, log_path=logs / "search.log")
-                stack.callback(node.stop)
-                search = node.address
         if kafka is None:
-            port = free_port()
-            self._own(start_tansu(port, logs / "kafka.log"))
-            kafka = f"127.0.0.1:{port}"
+            broker = start_broker(engines, logs, env.engines_cache, logs / "kafka.log")
+            self._own(broker.process)
+            kafka = broker.address
         if search is None:
-            port = free_port()
-            self._own(start_osmem(port, logs / "search.log"))
-            search = f"http://127.0.0.1:{port}"
+            server = start_search_server(engines, logs, env.engines_cache, logs / "search.log")
+            self._own(server.process)
+            search = server.address
         run = secrets.token_hex(3)  # engines from the environment may be shared
         self.settings: Settings = load_settings(
             kafka=kafka,

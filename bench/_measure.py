@@ -15,7 +15,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 
-from headwater.infra.embedded import ManagedProcess
+from headwater.commands.embedded import ManagedProcess
 from headwater.schemas import INTAKE_BATCH, PROCESSED_BATCH
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec

@@ -60,11 +60,11 @@ from bench._measure import (
 )
 from bench._workload import intake_messages, produce, publish_flow
 from bench.naive_agent import changelog_topic
+from headwater.adapters.search import connect_search
+from headwater.commands.embedded import ManagedProcess, start_process
+from headwater.commands.init import run_init
 from headwater.core.tenancy import events_alias
 from headwater.errors import SearchUnavailable
-from headwater.infra.embedded import ManagedProcess, start_process
-from headwater.infra.init import run_init
-from headwater.infra.search import connect_search
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.kafka import ensure_topics
@@ -369,7 +369,7 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: Services) ->
         "search engine raw bulk, same docs",
         bulk.events_per_s,
         f"{services.search_name}: {bulk.documents} documents in {bulk.batches} batches of up to "
-        f"{second.storage_batch_messages} messages, {bulk.seconds:.2f} s, "
+        f"{second.stage_batch_messages} messages, {bulk.seconds:.2f} s, "
         f"{bulk.docs_per_s:,.0f} docs/s; CPU cores: {cpu_text(bulk.cpu)}",
         label,
     )

@@ -24,9 +24,10 @@ from contextlib import ExitStack
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bench._harness import APACHE, Services, print_json, run_with_services
+from bench._harness import Services, print_json, run_with_services
 from bench._workload import intake_messages, produce
 from bench.pipeline import PROFILE_WORKER, Measured, fresh, measure_profile, median_line
+from headwater.commands.up_engines import APACHE
 from headwater.settings import Settings
 from headwater.streams.kafka import ensure_topics, kafka_client_options, partitions_of
 from headwater.streams.topics import Topics
@@ -88,7 +89,7 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: Services) ->
                 stack, services, settings, n, timeout, command=command or PROFILE_WORKER
             )
             measured[name].append(figures)
-    medians = {name: median_line(name, rounds) for name, rounds in measured.items()}
+    medians = {name: median_line(name, rounds, services.label) for name, rounds in measured.items()}
     fold = next(iter(medians.values())).events_per_s
     ratios = {name: m.events_per_s / fold for name, m in medians.items()}
     print(", ".join(f"{name}: {r:.2f}x" for name, r in ratios.items()), flush=True)

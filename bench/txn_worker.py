@@ -127,7 +127,7 @@ async def _transactional_batches(
 
 
 def main() -> None:
-    from headwater.infra.cli import main as cli
+    from headwater.commands.cli import main as cli
 
     mode, args = sys.argv[1], sys.argv[2:]
     chosen = {"worker": TransactionalProducer, "partition": PartitionTransactions}[mode]

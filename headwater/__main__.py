@@ -1,3 +1,3 @@
-from headwater.infra.cli import main
+from headwater.commands.cli import main
 
 raise SystemExit(main())

@@ -9,6 +9,8 @@
     │   │   └── FlowInvalid           a flow or rule fails validation (every problem listed)
     │   ├── PayloadTooLarge         over a size limit                             -> 413
     │   ├── UnknownSource           event source does not exist                   -> 401
+    │   ├── SignatureRefused        a signed webhook's signature is missing, wrong,
+    │   │                           stale or replayed                              -> 401
     │   ├── NotFound                no such thing (a redirect; an entity of the caller's
     │   │                           tenant in the private API)                    -> 404
     │   ├── SourceForbidden         source disabled or channel not allowed        -> 403
@@ -60,6 +62,7 @@ __all__ = [
     "SearchRejected",
     "SearchUnavailable",
     "SecretsUnavailable",
+    "SignatureRefused",
     "SourceForbidden",
     "TooManyAttempts",
     "Unauthenticated",
@@ -128,6 +131,14 @@ class PayloadTooLarge(InputError):
 
 
 class UnknownSource(InputError):
+    status = 401
+
+
+class SignatureRefused(InputError):
+    """A source that requires signed webhooks got a request whose HMAC signature is
+    missing, does not match, carries a stale timestamp or was seen before; nothing of
+    it is stored."""
+
     status = 401
 
 

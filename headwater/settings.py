@@ -6,6 +6,7 @@ environment at import time. Every variable name Headwater reads is a field here.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -78,14 +79,29 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(
         default=100_000, ge=1, description="events a source may send at once before limiting"
     )
+    webhook_replay_entries: int = Field(
+        default=50_000,
+        ge=1,
+        le=10_000_000,
+        description="signed webhooks one collector process remembers to refuse replays "
+        "(about 200 bytes each); past that the soonest-expiring are forgotten",
+    )
 
     # --- worker --------------------------------------------------------------------
     worker_id: str = Field(default="headwater-worker", pattern=r"^[A-Za-z0-9_.-]+$")
-    storage_batch_messages: int = Field(default=500, ge=1)
-    storage_batch_seconds: float = Field(default=0.25, gt=0)
+    stage_batch_messages: int = Field(
+        default=500, ge=1, description="most messages every stage takes in one step"
+    )
+    stage_batch_seconds: float = Field(
+        default=0.25, gt=0, description="longest wait to fill a stage's step"
+    )
     storage_bulk_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     session_gap_minutes: int = Field(default=30, ge=1, description="inactivity closing a session")
-    storage_max_backoff: float = Field(default=30.0, gt=0)
+    stage_max_backoff: float = Field(
+        default=30.0,
+        gt=0,
+        description="cap of a stage's back-off while Kafka or the search engine is away",
+    )
     worker_store: Literal["rocksdb", "memory"] = Field(
         default="rocksdb",
         description="where the worker keeps table state: RocksDB files under the data "
@@ -270,6 +286,20 @@ class Settings(BaseSettings):
         return hosts
 
 
+# Variables that were renamed: still set, they would be ignored without a word
+RENAMED = {
+    "HEADWATER_STORAGE_BATCH_MESSAGES": "HEADWATER_STAGE_BATCH_MESSAGES",
+    "HEADWATER_STORAGE_BATCH_SECONDS": "HEADWATER_STAGE_BATCH_SECONDS",
+    "HEADWATER_STORAGE_MAX_BACKOFF": "HEADWATER_STAGE_MAX_BACKOFF",
+}
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Build settings from the environment, with explicit overrides winning."""
+    """Build settings from the environment, with explicit overrides winning. A renamed
+    variable still set is a ConfigurationError that names the new one."""
+    old = sorted(name for name in RENAMED if name in os.environ)
+    if old:
+        raise ConfigurationError(
+            "renamed: " + ", ".join(f"{name} is now {RENAMED[name]}" for name in old)
+        )
     return Settings(**overrides)

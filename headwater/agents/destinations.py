@@ -11,7 +11,7 @@ has been delivered or dead-lettered, so Faust acks nothing still pending. A requ
   prefixes or to a platform topic, or when its address is not one the operator allows
   (``headwater/core/outbound_policy.py``; the address is checked at each attempt);
 - has its ``{{secret.NAME}}`` placeholders filled right before it is tried (``fill``:
-  :class:`headwater.infra.secrets.StoredSecrets`), never earlier, and is dead-lettered
+  :class:`headwater.adapters.secrets.StoredSecrets`), never earlier, and is dead-lettered
   at once when one is not set in its environment; the values never reach a dead letter
   or a log line (they are cut out of error texts);
 - goes through its destination's circuit breaker (host for HTTP, server for the
@@ -31,9 +31,12 @@ import random
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import orjson
 
+from headwater.adapters.outbound.addresses import topic_policy
+from headwater.core import records
 from headwater.core.delivery import (
     BreakerState,
     CircuitBreaker,
@@ -42,10 +45,9 @@ from headwater.core.delivery import (
     classify_exception,
 )
 from headwater.core.flows.state import OutboundRequest
+from headwater.core.ports.outbound import Transport
 from headwater.core.secrets import secret_names
 from headwater.errors import DeliveryFailed, HeadwaterError
-from headwater.infra.outbound.addresses import topic_policy
-from headwater.infra.outbound.base import Transport
 from headwater.schemas import OUTBOUND_REQUEST
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
@@ -86,7 +88,7 @@ def no_secrets(
 
 def decode_request(codec: AvroCodec, value: bytes) -> tuple[str, str, OutboundRequest]:
     """The tenant and environment whose flow asked, and the request."""
-    record = codec.decode(OUTBOUND_REQUEST, value)
+    record = cast(records.OutboundRequest, codec.decode(OUTBOUND_REQUEST, value))
     target = orjson.loads(record["target"])
     if not isinstance(target, dict):
         raise DeliveryFailed("target is not a JSON object", retryable=False)

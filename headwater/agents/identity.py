@@ -1,4 +1,5 @@
-"""Identity stage (the APM service): the single owner of ``identifier -> profile``.
+"""Identity stage: the single owner of ``identifier -> profile``. It is what the design's
+service list calls APM (Automatic Profile Merging): it decides which profiles merge.
 
 Claims come in keyed ``tenant/env:identifier`` (hw.identity), so every claim on one
 identifier is decided by one writer, in log order, with :func:`core.identity.decide`.
@@ -24,12 +25,13 @@ import orjson
 
 from headwater.core.identity import Claim, Decision, MergeSettings, Owner, decide
 from headwater.core.profile_ops import op
-from headwater.core.tenancy import profile_key
+from headwater.core.records import IdentityClaim, MergeRecord
+from headwater.core.tenancy import identity_key
 from headwater.errors import HeadwaterError
-from headwater.schemas import IDENTITY_CLAIM, MERGE_RECORD, PROFILE_OP
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.deadletter import DeadLetters, SourceMessage
+from headwater.streams.pipeline_records import PipelineRecords
 from headwater.streams.sender import Send
 from headwater.streams.table_state import StateTable
 from headwater.streams.topics import Topics
@@ -75,11 +77,10 @@ class IdentityStage:
         dead_letters: DeadLetters,
         settings_for: SettingsFor | None = None,
     ) -> None:
-        self._codec = codec
+        self._records = PipelineRecords(codec, Topics(settings.topic_prefix))
         self._table = table
         self._send = send
         self._dead = dead_letters
-        self._topics = Topics(settings.topic_prefix)
         self._settings_for = settings_for or (lambda tenant, env: MergeSettings())
 
     async def handle(self, messages: Sequence[SourceMessage]) -> IdentityResult:
@@ -88,12 +89,12 @@ class IdentityStage:
         merges = refused = dead = 0
         for message in messages:
             try:
-                claim = self._codec.decode(IDENTITY_CLAIM, message.value)
+                claim = self._records.read_claim(message.value)
             except HeadwaterError as exc:
                 await self._dead.record(message, f"undecodable identity claim: {exc}")
                 dead += 1
                 continue
-            key = message.key or f"{claim['tenant']}/{claim['env']}:{claim['identifier']}".encode()
+            key = message.key or identity_key(claim["tenant"], claim["env"], claim["identifier"])
             raw = self._table.get(key)
             current = owners.get(key) if key in owners else (None if raw is None else _owner(raw))
             if claim["release"]:  # a forgotten profile gives its identifier up
@@ -117,25 +118,20 @@ class IdentityStage:
         )
         return IdentityResult(len(messages), merges, refused, dead)
 
-    async def _merge(self, claim: dict[str, Any], decision: Decision) -> list[Awaitable[Any]]:
+    async def _merge(self, claim: IdentityClaim, decision: Decision) -> list[Awaitable[Any]]:
         assert decision.absorbed is not None
         tenant, env = claim["tenant"], claim["env"]
         survivor, absorbed = decision.owner.profile_id, decision.absorbed.profile_id
         log.info("merging %s into %s on %s", absorbed, survivor, claim["identifier"])
-        record = op("absorb", tenant, env, absorbed, survivor)
-        key = profile_key(tenant, env, absorbed)
-        sent = await self._send(
-            self._topics.profile_ops, key, self._codec.encode(PROFILE_OP, record)
-        )
+        absorb = self._records.op(op("absorb", tenant, env, absorbed, survivor))
+        sent = await self._send(*absorb)
         return [sent, await self._record(claim, decision, absorbed)]
 
-    async def _record(
-        self, claim: dict[str, Any], decision: Decision, other: str
-    ) -> Awaitable[Any]:
+    async def _record(self, claim: IdentityClaim, decision: Decision, other: str) -> Awaitable[Any]:
         outcome = "merged" if decision.action == "merge" else "refused"
         survivor = decision.owner.profile_id
         seed = f"{claim['identifier']}|{outcome}|{survivor}|{other}"
-        record = {
+        record: MergeRecord = {
             "id": hashlib.sha256(seed.encode()).hexdigest()[:32],
             "tenant": claim["tenant"],
             "env": claim["env"],
@@ -146,10 +142,9 @@ class IdentityStage:
             "survivor": survivor,
             "other": other,
         }
-        key = profile_key(claim["tenant"], claim["env"], survivor)
-        return await self._send(self._topics.merges, key, self._codec.encode(MERGE_RECORD, record))
+        return await self._send(*self._records.merge(record))
 
 
-def _claim(record: dict[str, Any]) -> Claim:
+def _claim(record: IdentityClaim) -> Claim:
     owner = Owner(record["profile_id"], record["first_seen"], record["unique"], record["merges"])
     return Claim(record["identifier"], owner, frozenset(record["absorbed"]))

@@ -1,7 +1,7 @@
 """Profile stage: the single writer of each profile.
 
 Intake batches and profile operations (merges, core/profile_ops.py) come in keyed
-``tenant:profile``; each profile's state lives in a key-value table (a Faust table in
+``tenant:env:profile``; each profile's state lives in a key-value table (a Faust table in
 the worker, streams/table_state.py). For a set of messages the stage folds every batch
 into its profile (core/profiles.py) or applies the operation, sends the processed
 batches, identity claims, follow-up operations and one snapshot per changed profile,
@@ -22,6 +22,12 @@ include a record over ``worker_max_record_bytes``, or that grows its profile's s
 sent, and the profile stays as it was before it. Should the broker still refuse a record
 for good (its own limit is lower), the messages of that profile are dead-lettered and
 its state is not written; the rest of the batch goes on.
+
+A message at fault itself (a JSON field that is not an object, an output made of it that
+does not fit its schema: ``MESSAGE_FAULTS``) is dead-lettered in the same way, alone. Any
+other error is not the messages' fault and is raised: nothing is dead-lettered and no
+state is written, and the worker exits before the batch is acknowledged, so every
+message comes again (agents/worker.py ``_run_in_batches``).
 """
 
 from __future__ import annotations
@@ -32,21 +38,24 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from headwater.agents.configured import profile_limits
-from headwater.agents.profile_outputs import Outputs, Record
+from headwater.agents.profile_outputs import Outputs
 from headwater.core.automation import Automation, automate
 from headwater.core.flows.registry import ActionRegistry, builtin_registry
 from headwater.core.offsets import record as record_offset
 from headwater.core.offsets import seen
 from headwater.core.profile_ops import apply_op, claims_to_send, op
 from headwater.core.profiles import BatchResult, FoldRules, Profile, apply_batch
+from headwater.core.records import IntakeBatch, ProfileOp
 from headwater.core.tenancy import profile_key
 from headwater.core.times import as_ms
-from headwater.errors import HeadwaterError, RecordRejected
-from headwater.schemas import INTAKE_BATCH, PROFILE_OP
+from headwater.errors import HeadwaterError, InputError, RecordRejected, SchemaError
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.deadletter import DeadLetters, SourceMessage
+from headwater.streams.pipeline_records import PipelineRecords, Record
 from headwater.streams.sender import Send
 from headwater.streams.table_state import StateTable
 from headwater.streams.topics import Topics
@@ -54,6 +63,11 @@ from headwater.streams.topics import Topics
 __all__ = ["AppliedBeforeMerge", "AutomationFor", "ProfileResult", "ProfileStage", "RulesFor"]
 
 log = logging.getLogger(__name__)
+
+# What a message itself can be at fault for: a JSON field that is not the object its
+# schema says, an output made of it that does not fit its schema, data a check refuses.
+# Such a message is dead-lettered alone; any other error is not the message's fault.
+MESSAGE_FAULTS: tuple[type[Exception], ...] = (SchemaError, InputError, orjson.JSONDecodeError)
 
 # The fold rules in force for a tenant and environment.
 RulesFor = Callable[[str, str], FoldRules]
@@ -88,7 +102,6 @@ class ProfileStage:
         registry: ActionRegistry | None = None,
         applied_before_merge: AppliedBeforeMerge | None = None,
     ) -> None:
-        self._codec = codec
         self._applied_before_merge = applied_before_merge or (lambda profile, at, offset: False)
         self._automation_for = automation_for or (lambda tenant, env, at: Automation())
         self._registry = registry or builtin_registry()
@@ -99,45 +112,20 @@ class ProfileStage:
         )
         self._rules_for = rules_for or (lambda tenant, env: default)
         self._topics = Topics(settings.topic_prefix)
+        self._records = PipelineRecords(codec, self._topics)
         self._out = Outputs(codec, self._topics, send)
         self._max_profile = settings.profile_max_bytes
         self._max_record = settings.worker_max_record_bytes
 
     async def handle(self, messages: Sequence[SourceMessage]) -> ProfileResult:
-        grouped: dict[bytes, list[tuple[SourceMessage, dict[str, Any]]]] = {}
         work = _Work()
-        for message in messages:
-            is_op = message.topic == self._topics.profile_ops
-            try:
-                record = self._codec.decode(PROFILE_OP if is_op else INTAKE_BATCH, message.value)
-            except HeadwaterError as exc:
-                await self._dead.record(message, f"undecodable message: {exc}")
-                work.dead += 1
-                continue
-            key = message.key or _fallback_key(record)
-            grouped.setdefault(key, []).append((message, record))
-
+        grouped = await self._decoded(messages, work)
         for key, items in grouped.items():
-            first = items[0][1]
-            if "op" not in first and first["profile_id"] is None:  # profile-less: as they came
-                rules = self._rules_for(first["tenant"], first["env"])
-                for message, batch in items:
-                    output = self._out.profile_less(key, message.value, batch, rules)
-                    if (problem := self._oversized([output])) is not None:
-                        await self._dead.record(message, problem)
-                        work.dead += 1
-                        continue
-                    work.sent(key, await self._out.send([output]))
-                    work.applied += len(batch["events"])
-                continue
-            try:
-                await self._fold(key, items, work)
-            except Exception as exc:  # one bad profile or batch must not stop the partition
-                log.exception("profile %r: fold failed; dead-lettering its messages", key)
-                work.states.pop(key, None)
-                for message, _ in items:
-                    await self._dead.record(message, f"profile fold failed: {exc!r}")
-                    work.dead += 1
+            profile_id = items[0].record["profile_id"]
+            if profile_id is None:  # profile-less batches: passed on as they came
+                await self._profile_less(key, items, work)
+            else:
+                await self._fold(key, profile_id, items, work)
         # every output acknowledged before the state that reflects it is written
         for key, rejected in await work.acknowledged():
             await self._refused(key, grouped[key], rejected, work)
@@ -145,6 +133,45 @@ class ProfileStage:
         return ProfileResult(
             len(messages), work.applied, work.duplicates, work.replayed, work.dead, work.late
         )
+
+    async def _decoded(
+        self, messages: Sequence[SourceMessage], work: _Work
+    ) -> dict[bytes, list[_Item]]:
+        """The messages decoded by their topic, grouped by key (profile) in log order;
+        those that do not decode are dead-lettered."""
+        grouped: dict[bytes, list[_Item]] = {}
+        for message in messages:
+            item: _Item
+            try:
+                if message.topic == self._topics.profile_ops:
+                    item = _Op(message, self._records.read_op(message.value))
+                else:
+                    item = _Batch(message, self._records.read_intake(message.value))
+            except HeadwaterError as exc:
+                await self._dead.record(message, f"undecodable message: {exc}")
+                work.dead += 1
+                continue
+            grouped.setdefault(message.key or _fallback_key(item), []).append(item)
+        return grouped
+
+    async def _profile_less(self, key: bytes, items: list[_Item], work: _Work) -> None:
+        """Profile-less batches: checked and passed on as they came, nothing folded."""
+        first = items[0].record
+        rules = self._rules_for(first["tenant"], first["env"])
+        for item in items:
+            if not isinstance(item, _Batch) or item.record["profile_id"] is not None:
+                await self._fault(item.message, _NOT_PROFILE_LESS, work)
+                continue
+            try:
+                output = self._out.profile_less(key, item.message.value, item.record, rules)
+            except MESSAGE_FAULTS as exc:
+                await self._fault(item.message, _cannot_apply(exc), work)
+                continue
+            if (problem := self._oversized([output])) is not None:
+                await self._fault(item.message, problem, work)
+                continue
+            work.sent(key, await self._out.send([output]))
+            work.applied += len(item.record["events"])
 
     def _oversized(self, records: list[Record]) -> str | None:
         """Why ``records`` cannot be sent (one is over the record limit), or None."""
@@ -156,49 +183,53 @@ class ProfileStage:
                 )
         return None
 
+    async def _fault(self, message: SourceMessage, reason: str, work: _Work) -> None:
+        """``message`` itself cannot be applied: dead-lettered, nothing of it sent."""
+        await self._dead.record(message, reason)
+        work.dead += 1
+
     async def _refused(
-        self,
-        key: bytes,
-        items: list[tuple[SourceMessage, dict[str, Any]]],
-        rejected: RecordRejected,
-        work: _Work,
+        self, key: bytes, items: list[_Item], rejected: RecordRejected, work: _Work
     ) -> None:
         """The broker refused an output of this profile for good: its messages are
         dead-lettered and its state stays as it was (outputs already taken stand)."""
         log.error("profile %r: an output was refused for good: %s", key, rejected)
         work.states.pop(key, None)
-        for message, _ in items:
-            await self._dead.record(message, f"output refused by the broker: {rejected}")
-            work.dead += 1
+        for item in items:
+            await self._fault(item.message, f"output refused by the broker: {rejected}", work)
 
-    async def _fold(
-        self, key: bytes, items: list[tuple[SourceMessage, dict[str, Any]]], work: _Work
-    ) -> None:
-        first = items[0][1]
+    async def _fold(self, key: bytes, profile_id: str, items: list[_Item], work: _Work) -> None:
+        """The messages of one profile, in order, each applied to the state the one
+        before it left (:meth:`_step`); what each causes is sent before the next. A
+        message at fault, or one whose outputs or state would be too large, is
+        dead-lettered and the profile goes back to the state before it. Any other error
+        is raised: not the messages' fault, so none of them is dead-lettered and no
+        state is written (the worker stops; they come again)."""
+        tenant, env = items[0].record["tenant"], items[0].record["env"]
         kept = self._table.get(key)  # the state as of the last message kept
-        profile = self._load(kept, first["tenant"], first["env"], first["profile_id"])
-        rules = self._rules_for(profile.tenant, profile.env)
+        profile = self._load(kept, tenant, env, profile_id)
+        rules = self._rules_for(tenant, env)
         changed = reclaim = False
-        for message, record in items:
+        for item in items:
+            message = item.message
             origin = f"{message.topic}/{message.partition}"
             if seen(profile.applied_offsets.get(origin), message.offset or 0):
                 work.replayed += 1
                 continue
-            if "op" in record and (changed or reclaim):
+            if isinstance(item, _Op) and (changed or reclaim):
                 # claim what came before, as if the set of messages ended here
-                identifiers = claims_to_send(profile, rules.merge, force=reclaim)
-                if identifiers:
-                    claims = self._out.claims(profile, identifiers, rules)
-                    work.sent(key, await self._out.send(claims))
-                    kept = work.states[key] = profile.dumps()
+                kept = await self._claim(key, profile, rules, work, force=reclaim) or kept
                 reclaim = False
-            step = await self._step(key, profile, message, record, rules, work)
-            state = step.profile.dumps()
-            problem = self._oversized(step.records) or self._outgrown(state, kept)
+            try:
+                step = self._step(key, profile, item, rules)
+            except MESSAGE_FAULTS as exc:
+                problem: str | None = _cannot_apply(exc)
+            else:
+                state = step.profile.dumps()
+                problem = self._oversized(step.records) or self._outgrown(state, kept)
             if problem is not None:  # back to the profile before this message
-                await self._dead.record(message, problem)
-                work.dead += 1
-                profile = self._load(kept, first["tenant"], first["env"], first["profile_id"])
+                await self._fault(message, problem, work)
+                profile = self._load(kept, tenant, env, profile_id)
                 continue
             work.sent(key, await self._out.send(step.records))
             work.add(step)
@@ -206,13 +237,22 @@ class ProfileStage:
             changed = (changed and not step.forgot) or step.changed
             reclaim = (reclaim and not step.forgot) or step.reclaim
             work.states[key] = state
-        if changed or reclaim:
-            identifiers = claims_to_send(profile, rules.merge, force=reclaim)
-            if identifiers:  # the profile's identifiers were (re)set: part of its state
-                work.sent(key, await self._out.send(self._out.claims(profile, identifiers, rules)))
-                work.states[key] = profile.dumps()
+        if changed or reclaim:  # the profile's identifiers were (re)set: part of its state
+            await self._claim(key, profile, rules, work, force=reclaim)
         if changed:
             work.sent(key, await self._out.send([self._out.snapshot(key, profile)]))
+
+    async def _claim(
+        self, key: bytes, profile: Profile, rules: FoldRules, work: _Work, *, force: bool
+    ) -> bytes | None:
+        """Claim the profile's identifiers if they changed (all of them when ``force``);
+        the state that records them, or None when there was nothing to claim."""
+        identifiers = claims_to_send(profile, rules.merge, force=force)
+        if not identifiers:
+            return None
+        work.sent(key, await self._out.send(self._out.claims(profile, identifiers, rules)))
+        state = work.states[key] = profile.dumps()
+        return state
 
     def _outgrown(self, state: bytes, before: bytes | None) -> str | None:
         """Why a new state may not be kept (it grew past the profile limit), or None. A
@@ -224,64 +264,90 @@ class ProfileStage:
             f"({self._max_profile}); the message was not applied"
         )
 
-    async def _step(
+    def _step(self, key: bytes, profile: Profile, item: _Item, rules: FoldRules) -> _Step:
+        """One message applied to ``profile`` (in place, or replaced): what to send.
+        Nothing is sent here, so a message that fails leaves nothing behind but the
+        changed ``profile``, which the caller drops."""
+        origin, offset = f"{item.message.topic}/{item.message.partition}", item.message.offset
+        offset = offset or 0
+        if isinstance(item, _Op):
+            return self._operation(key, profile, item.record, rules, origin, offset)
+        if profile.merged_into is not None and not self._applied_before_merge(
+            profile, origin, offset
+        ):
+            return self._forward(profile, item.record, origin, offset)
+        return self._batch(key, profile, item, rules, origin, offset)
+
+    def _operation(
         self,
         key: bytes,
         profile: Profile,
-        message: SourceMessage,
-        record: dict[str, Any],
+        record: ProfileOp,
         rules: FoldRules,
-        work: _Work,
+        origin: str,
+        offset: int,
     ) -> _Step:
-        """One message applied to ``profile`` (in place, or replaced): what to send."""
-        origin, offset = f"{message.topic}/{message.partition}", message.offset or 0
+        """A profile operation (core/profile_ops.py): a merge, a repoint, a reclaim or
+        a forget."""
         step = _Step(profile)
-        if "op" in record:
-            outcome = apply_op(profile, record, rules.merge)
-            if outcome.note:
-                log.info("profile %s: %s: %s", profile.id, record["op"], outcome.note)
-            step.records += [self._out.op(follow) for follow in outcome.ops]
-            if outcome.forget:
-                step.records += self._out.releases(profile)
-                step.profile = profile = profile.forgotten()
-                step.records.append(self._out.snapshot(key, profile))
-                step.forgot = True
-            step.reclaim, step.changed = outcome.reclaim, outcome.changed
-            _mark_applied(profile, origin, offset)  # the offset is state too
-            return step
-        if profile.merged_into is not None and not self._applied_before_merge(
-            profile, origin, offset
-        ):  # an alias: the survivor takes its events
-            step.records.append(self._out.forward(record, profile.merged_into))
-            _mark_applied(profile, origin, offset)
-            return step
+        outcome = apply_op(profile, record, rules.merge)
+        if outcome.note:
+            log.info("profile %s: %s: %s", profile.id, record["op"], outcome.note)
+        step.records += [self._out.op(follow) for follow in outcome.ops]
+        if outcome.forget:
+            step.records += self._out.releases(profile)
+            step.profile = profile = profile.forgotten()
+            step.records.append(self._out.snapshot(key, profile))
+            step.forgot = True
+        step.reclaim, step.changed = outcome.reclaim, outcome.changed
+        _mark_applied(profile, origin, offset)  # the offset is state too
+        return step
+
+    def _forward(self, profile: Profile, record: IntakeBatch, origin: str, offset: int) -> _Step:
+        """A batch for an alias (a profile merged away): its survivor takes the events."""
+        assert profile.merged_into is not None
+        step = _Step(profile, [self._out.forward(record, profile.merged_into)])
+        _mark_applied(profile, origin, offset)
+        return step
+
+    def _batch(
+        self,
+        key: bytes,
+        profile: Profile,
+        item: _Batch,
+        rules: FoldRules,
+        origin: str,
+        offset: int,
+    ) -> _Step:
+        """An intake batch folded into the profile (core/profiles.py), with the
+        automation it triggers."""
+        record = item.record
         received = as_ms(record["received_at"])
         automation = self._automation_for(profile.tenant, profile.env, received)
         before = None if automation.idle or not profile.version else profile.snapshot()
         result = apply_batch(profile, record, origin, offset, rules)
-        step.duplicates = result.duplicates
+        step = _Step(profile, duplicates=result.duplicates, applied=len(result.applied))
         if result.late:
             step.late = True
             log.warning(
                 "%s offset %s arrived after later offsets of profile %r; applied",
                 origin,
-                message.offset,
+                offset,
                 key,
             )
-        step.applied = len(result.applied)
         step.changed = True
         if result.applied and not automation.idle:
             step.records += self._automate(profile, record, result, before, automation)
         for previous in result.aliases:  # explicit alias: merge the earlier profile in
             absorb = op("absorb", profile.tenant, profile.env, previous, profile.id)
             step.records.append(self._out.op(absorb))
-        step.records.append(self._out.processed(key, message.value, profile.id, result))
+        step.records.append(self._out.processed(key, item.message.value, profile.id, result))
         return step
 
     def _automate(
         self,
         profile: Profile,
-        record: dict[str, Any],
+        record: IntakeBatch,
         result: BatchResult,
         before: dict[str, Any] | None,
         automation: Automation,
@@ -302,6 +368,25 @@ class ProfileStage:
         if raw is not None:
             return Profile.loads(raw)
         return Profile.new(tenant, env, profile_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _Op:
+    """A message from the operations topic, decoded."""
+
+    message: SourceMessage
+    record: ProfileOp
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """A message from the intake topic, decoded."""
+
+    message: SourceMessage
+    record: IntakeBatch
+
+
+_Item = _Op | _Batch
 
 
 @dataclass
@@ -356,7 +441,15 @@ def _mark_applied(profile: Profile, origin: str, offset: int) -> None:
     profile.applied_offsets[origin], _ = record_offset(profile.applied_offsets.get(origin), offset)
 
 
-def _fallback_key(record: dict[str, Any]) -> bytes:
-    if "op" in record:
-        return profile_key(record["tenant"], record["env"], record["profile_id"])
-    return profile_key(record["tenant"], record["env"], f"~{record['events'][0]['id']}")
+def _fallback_key(item: _Item) -> bytes:
+    if isinstance(item, _Op):
+        return profile_key(item.record["tenant"], item.record["env"], item.record["profile_id"])
+    batch = item.record
+    return profile_key(batch["tenant"], batch["env"], f"~{batch['events'][0]['id']}")
+
+
+_NOT_PROFILE_LESS = "keyed as profile-less batches are, but not one of them"
+
+
+def _cannot_apply(exc: Exception) -> str:
+    return f"message cannot be applied: {exc}"

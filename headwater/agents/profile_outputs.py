@@ -8,39 +8,37 @@ of a part of it."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
+from headwater.core import records
 from headwater.core.flows.state import OutboundRequest
 from headwater.core.profile_ops import unique_keys
 from headwater.core.profiles import BatchResult, FoldRules, Profile, check_event
-from headwater.core.tenancy import profile_key
-from headwater.schemas import (
-    IDENTITY_CLAIM,
-    INTAKE_BATCH,
-    OUTBOUND_REQUEST,
-    PROCESSED_BATCH,
-    PROFILE_OP,
-    PROFILE_SNAPSHOT,
+from headwater.core.records import (
+    AppliedEvent,
+    IdentityClaim,
+    IntakeBatch,
+    ProcessedBatch,
+    ProfileOp,
+    ProfileSnapshot,
+    SessionUpdate,
+    intake_batch,
+    intake_event,
+    json_object,
 )
 from headwater.streams.codec import AvroCodec
+from headwater.streams.pipeline_records import PipelineRecords, Record
 from headwater.streams.sender import Send
 from headwater.streams.topics import Topics
 
 __all__ = ["Outputs", "Record"]
 
 
-class Record(NamedTuple):
-    topic: str
-    key: bytes
-    value: bytes
-
-
 class Outputs:
     def __init__(self, codec: AvroCodec, topics: Topics, send: Send) -> None:
-        self._codec = codec
-        self._topics = topics
+        self._records = PipelineRecords(codec, topics)
         self._send = send
 
     async def send(self, records: Sequence[Record]) -> list[Awaitable[Any]]:
@@ -48,7 +46,7 @@ class Outputs:
         return [await self._send(r.topic, r.key, r.value) for r in records]
 
     def processed(self, key: bytes, intake: bytes, profile_id: str, result: BatchResult) -> Record:
-        sessions = [
+        sessions: list[SessionUpdate] = [
             {
                 "id": s.id,
                 "start": s.start,
@@ -59,7 +57,7 @@ class Outputs:
             }
             for s in result.sessions.values()
         ]
-        absorbed = [
+        absorbed: list[SessionUpdate] = [
             {  # only the id, the survivor and a version above the survivor's
                 "id": gone,
                 "start": result.sessions[survivor].start,
@@ -71,7 +69,7 @@ class Outputs:
             for gone, survivor in result.absorbed.items()
             if survivor in result.sessions
         ]
-        record = {
+        record: ProcessedBatch = {
             "intake": intake,
             "profile_id": profile_id,
             "events": [
@@ -87,16 +85,15 @@ class Outputs:
             ],
             "sessions": sessions + absorbed,
         }
-        value = self._codec.encode(PROCESSED_BATCH, record)
-        return Record(self._topics.events, key, value)
+        return self._records.processed(key, record)
 
     def profile_less(
-        self, key: bytes, intake: bytes, batch: dict[str, Any], rules: FoldRules
+        self, key: bytes, intake: bytes, batch: IntakeBatch, rules: FoldRules
     ) -> Record:
-        context = orjson.loads(batch["context"]) if batch["context"] != b"{}" else {}
-        events = []
+        context = json_object(batch["context"], "context")
+        events: list[AppliedEvent] = []
         for e in batch["events"]:
-            event_context = orjson.loads(e["context"]) if e["context"] != b"{}" else {}
+            event_context = json_object(e["context"], "events[].context")
             checked = check_event(e, {**context, **event_context}, batch["source_id"], rules)
             events.append(
                 {
@@ -108,22 +105,23 @@ class Outputs:
                     "limits": [],
                 }
             )
-        record = {"intake": intake, "profile_id": None, "events": events, "sessions": []}
-        value = self._codec.encode(PROCESSED_BATCH, record)
-        return Record(self._topics.events, key, value)
+        record: ProcessedBatch = {
+            "intake": intake,
+            "profile_id": None,
+            "events": events,
+            "sessions": [],
+        }
+        return self._records.processed(key, record)
 
     def snapshot(self, key: bytes, profile: Profile) -> Record:
-        value = self._codec.encode(
-            PROFILE_SNAPSHOT,
-            {
-                "tenant": profile.tenant,
-                "env": profile.env,
-                "id": profile.id,
-                "version": profile.version,
-                "document": orjson.dumps(profile.snapshot()),
-            },
-        )
-        return Record(self._topics.profiles, key, value)
+        record: ProfileSnapshot = {
+            "tenant": profile.tenant,
+            "env": profile.env,
+            "id": profile.id,
+            "version": profile.version,
+            "document": orjson.dumps(profile.snapshot()),
+        }
+        return self._records.snapshot(key, record)
 
     def claims(self, profile: Profile, identifiers: list[str], rules: FoldRules) -> list[Record]:
         unique = unique_keys(identifiers, rules.merge)
@@ -136,7 +134,7 @@ class Outputs:
     def _claim(
         self, profile: Profile, identifier: str, unique: dict[str, str], *, release: bool
     ) -> Record:
-        record = {
+        record: IdentityClaim = {
             "tenant": profile.tenant,
             "env": profile.env,
             "identifier": identifier,
@@ -147,47 +145,43 @@ class Outputs:
             "merges": 0 if release else profile.merges,
             "release": release,
         }
-        key = f"{profile.tenant}/{profile.env}:{identifier}".encode()
-        value = self._codec.encode(IDENTITY_CLAIM, record)
-        return Record(self._topics.identity, key, value)
+        return self._records.claim(record)
 
-    def op(self, record: dict[str, Any]) -> Record:
-        key = profile_key(record["tenant"], record["env"], record["profile_id"])
-        value = self._codec.encode(PROFILE_OP, record)
-        return Record(self._topics.profile_ops, key, value)
+    def op(self, record: ProfileOp) -> Record:
+        return self._records.op(record)
 
-    def inject(
-        self, cause: dict[str, Any], profile_id: str, events: list[dict[str, Any]]
-    ) -> Record:
+    def inject(self, cause: IntakeBatch, profile_id: str, events: list[dict[str, Any]]) -> Record:
         """Events flows injected (and segment changes) back through intake, for the same
         profile, as one ``internal`` batch; their ids are stable under replay."""
-        record = {
-            **cause,
-            "channel": "internal",
-            "profile_id": profile_id,
-            "profile_assigned": False,
-            "profile_less": False,
-            "context": b"{}",
-            "properties": b"{}",
-            "events": [
-                {
-                    "id": e["id"],
-                    "type": e["type"],
-                    "time": e["time"],
-                    "properties": orjson.dumps(e.get("properties") or {}),
-                    "context": b"{}",
-                    "options": orjson.dumps({"caused_by": e.get("caused_by") or {}}),
-                    "tags": ["injected"],
-                }
-                for e in events
-            ],
-        }
-        key = profile_key(cause["tenant"], cause["env"], profile_id)
-        return Record(self._topics.intake, key, self._codec.encode(INTAKE_BATCH, record))
+        injected = [
+            intake_event(
+                e["id"],
+                e["type"],
+                e["time"],
+                properties=orjson.dumps(e.get("properties") or {}),
+                options=orjson.dumps({"caused_by": e.get("caused_by") or {}}),
+                tags=["injected"],
+            )
+            for e in events
+        ]
+        record = intake_batch(
+            cause["tenant"],
+            cause["env"],
+            cause["source_id"],
+            "internal",
+            cause["received_at"],
+            injected,
+            profile_id=profile_id,
+            session_id=cause["session_id"],
+            session_assigned=cause["session_assigned"],
+            ip=cause["ip"],
+            user_agent=cause["user_agent"],
+        )
+        return self._records.intake(record)
 
     def outbound(self, profile: Profile, request: OutboundRequest) -> Record:
         """A side effect for the destinations agent (never sent by a replay)."""
-        record = {
+        record: records.OutboundRequest = {
             "tenant": profile.tenant,
             "env": profile.env,
             "profile_id": profile.id,
@@ -200,12 +194,8 @@ class Outputs:
             "event_id": request.event_id,
             "not_before_ms": request.not_before_ms,
         }
-        key = profile_key(profile.tenant, profile.env, profile.id)
-        value = self._codec.encode(OUTBOUND_REQUEST, record)
-        return Record(self._topics.outbound, key, value)
+        return self._records.outbound(record)
 
-    def forward(self, batch: dict[str, Any], survivor: str) -> Record:
+    def forward(self, batch: IntakeBatch, survivor: str) -> Record:
         """An intake batch for a merged-away profile, re-addressed to its survivor."""
-        value = self._codec.encode(INTAKE_BATCH, {**batch, "profile_id": survivor})
-        key = profile_key(batch["tenant"], batch["env"], survivor)
-        return Record(self._topics.intake, key, value)
+        return self._records.intake({**batch, "profile_id": survivor})

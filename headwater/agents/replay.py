@@ -31,13 +31,15 @@ from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from headwater.adapters.plugins import registry_from_entry_points
+from headwater.adapters.search.writer import BulkWriter
 from headwater.agents.configured import ConfiguredRules, RecordedAutomation
 from headwater.agents.profile import ProfileStage
 from headwater.agents.replay_order import Interleave, MergePoints, merge_points
 from headwater.agents.storage import StorageStage
 from headwater.core.config import ConfigEntry
-from headwater.core.flows.registry import registry_from_entry_points
 from headwater.core.offsets import seen
+from headwater.core.ports.search import AliasMove, SearchStore
 from headwater.core.profiles import Profile
 from headwater.core.tenancy import (
     GENERATION_KIND,
@@ -48,14 +50,13 @@ from headwater.core.tenancy import (
     sessions_alias,
 )
 from headwater.errors import HeadwaterError
-from headwater.infra.search.port import AliasMove, SearchStore
-from headwater.infra.search.writer import BulkWriter
 from headwater.schemas import INTAKE_BATCH, PROFILE_OP
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigLog, ConfigPublisher, decode_entry
 from headwater.streams.deadletter import DeadLetters, SourceMessage
 from headwater.streams.kafka import kafka_client_options, partitions_of
+from headwater.streams.pipeline_records import PipelineRecords
 from headwater.streams.table_state import MemoryState
 from headwater.streams.topics import Topics
 
@@ -130,7 +131,7 @@ class Replay:
         self._writer = BulkWriter(
             store,
             max_bytes=settings.storage_bulk_bytes,
-            max_backoff=settings.storage_max_backoff,
+            max_backoff=settings.stage_max_backoff,
         )
         ignore = DeadLetters(self._codec, "replay", lambda key, value: _nothing())
         rules = ConfiguredRules(settings, config, registry_from_entry_points())
@@ -223,7 +224,7 @@ class Replay:
     ) -> None:
         """Fetch what comes, then replay what the interleaving lets go (replay_order.py)."""
         fetched = await consumer.getmany(
-            timeout_ms=500, max_records=self._settings.storage_batch_messages
+            timeout_ms=500, max_records=self._settings.stage_batch_messages
         )
         for records in fetched.values():
             for r in records:
@@ -320,7 +321,7 @@ async def run_replay(
     node_class: Any = None,
 ) -> ReplayReport:
     """Connect to the broker and the search engine and run one replay."""
-    from headwater.infra.search import connect_search
+    from headwater.adapters.search import connect_search
     from headwater.streams.kafka import AckedProducer
 
     codec = AvroCodec.default()
@@ -356,11 +357,12 @@ async def read_merge_points(
     settings: Settings, codec: AvroCodec, quiet: float = 1.0
 ) -> MergePoints:
     """What each absorbed profile had applied when it was merged, from hw.profile.ops."""
-    topic = Topics(settings.topic_prefix).profile_ops
+    topics = Topics(settings.topic_prefix)
+    topic, records = topics.profile_ops, PipelineRecords(codec, topics)
     operations = []
     for value in await read_topic(settings, topic, quiet):
         try:
-            operations.append(codec.decode(PROFILE_OP, value))
+            operations.append(records.read_op(value))
         except HeadwaterError:  # the replay's profile stage dead-letters it with the reason
             continue
     return merge_points(operations)

@@ -28,11 +28,11 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any
 
 import orjson
 
 from headwater.core.offsets import AppliedOffsets, upgrade
+from headwater.core.records import ProfileOp
 from headwater.streams.deadletter import SourceMessage
 
 __all__ = ["Interleave", "MergePoints", "merge_points"]
@@ -41,7 +41,7 @@ __all__ = ["Interleave", "MergePoints", "merge_points"]
 MergePoints = dict[tuple[str, str, str], dict[str, AppliedOffsets]]
 
 
-def merge_points(operations: Iterable[dict[str, Any]]) -> MergePoints:
+def merge_points(operations: Iterable[ProfileOp]) -> MergePoints:
     """What every absorbed profile had applied when it was merged away, from the
     ``merge-in`` records among decoded profile operations (log order; a profile merged
     away a second time, after being forgotten, keeps its first point)."""

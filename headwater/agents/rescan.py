@@ -15,13 +15,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from headwater.core.ports.search import SearchStore
 from headwater.core.profile_ops import op
-from headwater.core.tenancy import ENVIRONMENTS, profile_key, profiles_alias
-from headwater.infra.search.port import SearchStore
-from headwater.schemas import PROFILE_OP
+from headwater.core.tenancy import ENVIRONMENTS, profiles_alias
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.kafka import AckedProducer
+from headwater.streams.pipeline_records import PipelineRecords
 from headwater.streams.topics import Topics
 
 __all__ = ["RescanReport", "rescan", "run_rescan"]
@@ -44,8 +44,7 @@ async def rescan(
     targets: list[tuple[str, str]],
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> RescanReport:
-    codec = AvroCodec.default()
-    topic = Topics(settings.topic_prefix).profile_ops
+    records = PipelineRecords(AvroCodec.default(), Topics(settings.topic_prefix))
     report = RescanReport()
     totals = {t: await store.count(profiles_alias(settings.index_prefix, *t)) for t in targets}
     total = sum(totals.values())
@@ -62,9 +61,8 @@ async def rescan(
                 document = hit["_source"]
                 if document.get("merged_into"):
                     continue
-                record = op("reclaim", tenant, env, document["id"])
-                key = profile_key(tenant, env, document["id"])
-                await producer.send(topic, codec.encode(PROFILE_OP, record), key)
+                reclaim = records.op(op("reclaim", tenant, env, document["id"]))
+                await producer.send(reclaim.topic, reclaim.value, reclaim.key)
                 report.reclaimed += 1
             after = hits[-1]["sort"]
             progress(report.profiles, total)
@@ -80,7 +78,7 @@ async def run_rescan(
     progress: Callable[[int, int], None] = lambda done, total: None,
     node_class: object = None,
 ) -> RescanReport:
-    from headwater.infra.search import connect_search
+    from headwater.adapters.search import connect_search
     from headwater.streams.config_log import ConfigLog
 
     codec = AvroCodec.default()

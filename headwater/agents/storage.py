@@ -29,6 +29,8 @@ from typing import Any
 
 import orjson
 
+from headwater.adapters.search.provision import provision_events
+from headwater.adapters.search.writer import BulkWriter
 from headwater.core.documents import (
     Applied,
     EventDocument,
@@ -36,6 +38,7 @@ from headwater.core.documents import (
     event_documents,
     session_document,
 )
+from headwater.core.ports.search import BulkAction, SearchStore
 from headwater.core.tenancy import (
     events_alias,
     events_index,
@@ -44,14 +47,12 @@ from headwater.core.tenancy import (
     profiles_alias,
     sessions_alias,
 )
+from headwater.core.times import as_datetime
 from headwater.errors import HeadwaterError
-from headwater.infra.search.port import BulkAction, SearchStore
-from headwater.infra.search.provision import provision_events
-from headwater.infra.search.writer import BulkWriter
-from headwater.schemas import INTAKE_BATCH, MERGE_RECORD, PROCESSED_BATCH, PROFILE_SNAPSHOT
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.deadletter import DeadLetters, SourceMessage
+from headwater.streams.pipeline_records import PipelineRecords
 from headwater.streams.topics import Topics
 
 __all__ = ["StorageResult", "StorageStage"]
@@ -81,12 +82,12 @@ class StorageStage:
         self._settings = settings
         self._generation_for = generation_for
         self._live = live
-        self._codec = codec
         self._store = store
         self._writer = writer
         self._dead = dead_letters
         self._provisioned: set[tuple[str, str, int]] = set()
         self._topics = Topics(settings.topic_prefix)
+        self._records = PipelineRecords(codec, self._topics)
 
     async def handle(self, messages: Sequence[SourceMessage]) -> StorageResult:
         actions: list[BulkAction] = []
@@ -155,8 +156,8 @@ class StorageStage:
             await self._writer.retrying(erase)
 
     async def _event_actions(self, value: bytes) -> list[BulkAction]:
-        processed = self._codec.decode(PROCESSED_BATCH, value)
-        batch = self._codec.decode(INTAKE_BATCH, processed["intake"])
+        processed = self._records.read_processed(value)
+        batch = self._records.read_intake(processed["intake"])
         generation = await self._provision(batch["tenant"], batch["env"])
         resolution = Resolution(
             processed["profile_id"],
@@ -204,7 +205,7 @@ class StorageStage:
         return actions
 
     async def _profile_action(self, value: bytes) -> BulkAction:
-        snapshot = self._codec.decode(PROFILE_SNAPSHOT, value)
+        snapshot = self._records.read_snapshot(value)
         generation = await self._provision(snapshot["tenant"], snapshot["env"])
         alias = profiles_alias(self._settings.index_prefix, snapshot["tenant"], snapshot["env"])
         document = orjson.loads(snapshot["document"])
@@ -219,10 +220,10 @@ class StorageStage:
         )
 
     async def _merge_action(self, value: bytes) -> BulkAction:
-        record = self._codec.decode(MERGE_RECORD, value)
+        record = self._records.read_merge(value)
         await self._provision(record["tenant"], record["env"])
         alias = merges_alias(self._settings.index_prefix, record["tenant"], record["env"])
-        document = {**record, "time": record["time"].isoformat()}
+        document = {**record, "time": as_datetime(record["time"]).isoformat()}
         return BulkAction(generation_index(alias), record["id"], document, alias=self._joins(alias))
 
     def _action(self, document: EventDocument, generation: int) -> BulkAction:

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
+from headwater.adapters.outbound import build_transports
+from headwater.adapters.plugins import registry_from_entry_points
+from headwater.adapters.search import connect_search
+from headwater.adapters.search.writer import BulkWriter
+from headwater.adapters.secrets import StoredSecrets
 from headwater.agents.configured import ConfiguredRules
 from headwater.agents.destinations import DestinationsStage
 from headwater.agents.identity import IdentityStage
 from headwater.agents.profile import ProfileStage
 from headwater.agents.storage import StorageStage
-from headwater.core.flows.registry import registry_from_entry_points
+from headwater.core.ports.search import SearchStore
 from headwater.errors import ConfigurationError, SearchUnavailable
-from headwater.infra.backoff import Backoff
-from headwater.infra.outbound import build_transports
-from headwater.infra.search import SearchStore, connect_search
-from headwater.infra.search.writer import BulkWriter
-from headwater.infra.secrets import StoredSecrets
 from headwater.settings import Settings
 from headwater.streams.app import create_faust_app
+from headwater.streams.backoff import Backoff
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigLog
 from headwater.streams.deadletter import DeadLetters, SourceMessage
@@ -33,9 +36,12 @@ __all__ = ["AGENTS", "build_worker_app"]
 
 log = logging.getLogger(__name__)
 
+# A stage's handler: one batch of messages in, done when its outputs are acknowledged
+Handle = Callable[[list[SourceMessage]], Awaitable[Any]]
+
 
 async def _connect_search(settings: Settings) -> SearchStore:
-    backoff = Backoff(settings.storage_max_backoff)
+    backoff = Backoff(settings.stage_max_backoff)
     while True:
         try:
             return await connect_search(settings)
@@ -68,9 +74,7 @@ def _messages(events: Any) -> list[SourceMessage]:
     ]
 
 
-async def _run_in_batches(
-    stream: Any, settings: Settings, handle: Callable[[list[SourceMessage]], Awaitable[Any]]
-) -> None:
+async def _run_in_batches(stream: Any, settings: Settings, handle: Handle) -> None:
     """Feed a stage batches of messages; Faust acks them once ``handle`` returns.
 
     Faust's ``take_events`` acks a batch in a ``finally``, also when the code handling it
@@ -80,7 +84,7 @@ async def _run_in_batches(
     get here: stages dead-letter bad input and wait out unavailable dependencies.)
     """
     async for events in stream.take_events(
-        settings.storage_batch_messages, within=settings.storage_batch_seconds
+        settings.stage_batch_messages, within=settings.stage_batch_seconds
     ):
         try:
             result = await handle(_messages(events))
@@ -105,116 +109,147 @@ def _keyed_table(app: Any, name: str, settings: Settings) -> Any:
     )
 
 
-def install_profile(app: Any, settings: Settings, codec: AvroCodec) -> None:
-    """The profile agent: the one writer of each profile's state (a Faust table), fed
-    by intake and by profile operations (merges), which are partitioned alike."""
-    topics = Topics(settings.topic_prefix)
-    source = _raw_topic(app, topics.intake, topics.profile_ops)
+@dataclass(frozen=True)
+class _Parts:
+    """What every stage is given: its producer (outputs and dead letters), its dead
+    letters and a view of ``hw.config``, started and stopped by the agent."""
+
+    settings: Settings
+    codec: AvroCodec
+    send: RetryingSender
+    dead: DeadLetters
+    config: ConfigLog
+
+
+# Builds a stage when the worker is assembled (tables must exist before the app starts);
+# the context it returns opens what the stage needs once the agent runs and gives its
+# handler, and closes it again.
+Install = Callable[[Any, _Parts], AbstractAsyncContextManager[Handle]]
+
+
+@asynccontextmanager
+async def _nothing_to_open(handle: Handle) -> AsyncIterator[Handle]:
+    yield handle
+
+
+def _profile(app: Any, parts: _Parts) -> AbstractAsyncContextManager[Handle]:
+    """The one writer of each profile's state (a Faust table), fed by intake and by
+    profile operations (merges), which are partitioned alike; mappings, rules and flows
+    come from hw.config."""
+    settings = parts.settings
     table = _keyed_table(app, "profiles", settings)
-    send = RetryingSender(settings, "profile")
-    dead = DeadLetters(codec, "profile", _dead_letter_sender(send, settings))
-    config = ConfigLog(settings, codec)
-    rules = ConfiguredRules(settings, config, registry_from_entry_points())
-    state = ChangelogState(table, send, mark_ends=settings.worker_single_record_batches)
+    rules = ConfiguredRules(settings, parts.config, registry_from_entry_points())
+    state = ChangelogState(table, parts.send, mark_ends=settings.worker_single_record_batches)
     stage = ProfileStage(
-        settings, codec, state, send, dead, rules, rules.automation, rules.registry
+        settings,
+        parts.codec,
+        state,
+        parts.send,
+        parts.dead,
+        rules,
+        rules.automation,
+        rules.registry,
     )
-
-    @app.agent(source, name="profile")  # type: ignore[untyped-decorator]
-    async def profile(stream: Any) -> None:
-        await send.producer.start(wait=settings.config_wait)
-        await config.start(wait=settings.config_wait)  # mappings come from hw.config
-        try:
-            await _run_in_batches(stream, settings, stage.handle)
-        finally:
-            await config.stop()
-            await send.producer.stop()
+    return _nothing_to_open(stage.handle)
 
 
-def install_identity(app: Any, settings: Settings, codec: AvroCodec) -> None:
-    """The identity agent (APM): the one writer of ``identifier -> profile``."""
-    topics = Topics(settings.topic_prefix)
-    source = _raw_topic(app, topics.identity)
+def _identity(app: Any, parts: _Parts) -> AbstractAsyncContextManager[Handle]:
+    """The one writer of ``identifier -> profile``, which decides the merges with the merge
+    settings from hw.config: the design's APM (Automatic Profile Merging) service."""
+    settings = parts.settings
     table = _keyed_table(app, "identities", settings)
-    send = RetryingSender(settings, "identity")
-    dead = DeadLetters(codec, "identity", _dead_letter_sender(send, settings))
-    config = ConfigLog(settings, codec)
-    rules = ConfiguredRules(settings, config)
-    state = ChangelogState(table, send, mark_ends=settings.worker_single_record_batches)
+    rules = ConfiguredRules(settings, parts.config)
+    state = ChangelogState(table, parts.send, mark_ends=settings.worker_single_record_batches)
     stage = IdentityStage(
-        settings, codec, state, send, dead, lambda tenant, env: rules(tenant, env).merge
+        settings,
+        parts.codec,
+        state,
+        parts.send,
+        parts.dead,
+        lambda tenant, env: rules(tenant, env).merge,
     )
-
-    @app.agent(source, name="identity")  # type: ignore[untyped-decorator]
-    async def identity(stream: Any) -> None:
-        await send.producer.start(wait=settings.config_wait)
-        await config.start(wait=settings.config_wait)  # merge settings come from hw.config
-        try:
-            await _run_in_batches(stream, settings, stage.handle)
-        finally:
-            await config.stop()
-            await send.producer.stop()
+    return _nothing_to_open(stage.handle)
 
 
-def install_storage(app: Any, settings: Settings, codec: AvroCodec) -> None:
-    topics = Topics(settings.topic_prefix)
-    source = _raw_topic(app, topics.events, topics.profiles, topics.merges)
-    send = RetryingSender(settings, "storage")  # its dead letters
-    send_dead_letter = _dead_letter_sender(send, settings)
-    config = ConfigLog(settings, codec)  # the index generation a replay switched to
-
-    @app.agent(source, name="storage")  # type: ignore[untyped-decorator]
-    async def storage(stream: Any) -> None:
-        await send.producer.start(wait=settings.config_wait)
-        await config.start(wait=settings.config_wait)
-        store = await _connect_search(settings)
+@asynccontextmanager
+async def _storage(app: Any, parts: _Parts) -> AsyncIterator[Handle]:
+    """Writes documents to search, into the index generation hw.config names (a replay
+    switches it); its producer carries only its dead letters."""
+    settings = parts.settings
+    store = await _connect_search(settings)
+    try:
         writer = BulkWriter(
             store,
             max_bytes=settings.storage_bulk_bytes,
-            max_backoff=settings.storage_max_backoff,
+            max_backoff=settings.stage_max_backoff,
             stopping=lambda: bool(app.should_stop),
         )
-        dead = DeadLetters(codec, "storage", send_dead_letter)
-        stage = StorageStage(settings, codec, store, writer, dead, config.index_generation)
-        try:
-            await _run_in_batches(stream, settings, stage.handle)
-        finally:
-            await store.close()
-            await config.stop()
-            await send.producer.stop()
+        config = parts.config
+        stage = StorageStage(
+            settings, parts.codec, store, writer, parts.dead, config.index_generation
+        )
+        yield stage.handle
+    finally:
+        await store.close()
 
 
-def install_destinations(app: Any, settings: Settings, codec: AvroCodec) -> None:
-    """The destinations agent: performs the side effects flows asked for (hw.outbound)."""
-    source = _raw_topic(app, Topics(settings.topic_prefix).outbound)
-    send = RetryingSender(settings, "destinations")  # its producer serves kafka requests
-    transports = build_transports(settings, send.producer)
-    dead = DeadLetters(codec, "destinations", _dead_letter_sender(send, settings))
-    config = ConfigLog(settings, codec)  # the stored secrets requests name
-    fill = StoredSecrets(settings, config)
-    stage = DestinationsStage(settings, codec, transports, dead, fill=fill)
+def _destinations(app: Any, parts: _Parts) -> AbstractAsyncContextManager[Handle]:
+    """Performs the side effects flows asked for (hw.outbound), with the stored secrets
+    from hw.config; its producer also serves the kafka requests."""
+    transports = build_transports(parts.settings, parts.send.producer)
+    fill = StoredSecrets(parts.settings, parts.config)
+    stage = DestinationsStage(parts.settings, parts.codec, transports, parts.dead, fill=fill)
 
-    @app.agent(source, name="destinations")  # type: ignore[untyped-decorator]
-    async def destinations(stream: Any) -> None:
-        await config.start(wait=settings.config_wait)
-        await send.producer.start(wait=settings.config_wait)
+    @asynccontextmanager
+    async def opened() -> AsyncIterator[Handle]:
         for transport in transports.values():
             await transport.start()
         try:
-            await _run_in_batches(stream, settings, stage.handle)
+            yield stage.handle
         finally:
             for transport in transports.values():
                 await transport.close()
-            await send.producer.stop()
-            await config.stop()
+
+    return opened()
 
 
-AGENTS: dict[str, Callable[[Any, Settings, AvroCodec], None]] = {
-    "profile": install_profile,
-    "identity": install_identity,
-    "storage": install_storage,
-    "destinations": install_destinations,
+def _sources(topics: Topics) -> dict[str, tuple[str, ...]]:
+    return {
+        "profile": (topics.intake, topics.profile_ops),
+        "identity": (topics.identity,),
+        "storage": (topics.events, topics.profiles, topics.merges),
+        "destinations": (topics.outbound,),
+    }
+
+
+AGENTS: dict[str, Install] = {
+    "profile": _profile,
+    "identity": _identity,
+    "storage": _storage,
+    "destinations": _destinations,
 }
+
+
+def _install(app: Any, settings: Settings, codec: AvroCodec, name: str) -> None:
+    """One agent: its stage reads ``name``'s topics in batches, between the start and the
+    stop of its producer and its config view."""
+    send = RetryingSender(settings, name)
+    dead = DeadLetters(codec, name, _dead_letter_sender(send, settings))
+    parts = _Parts(settings, codec, send, dead, ConfigLog(settings, codec))
+    opened = AGENTS[name](app, parts)
+    source = _raw_topic(app, *_sources(Topics(settings.topic_prefix))[name])
+
+    async def run(stream: Any) -> None:
+        await send.producer.start(wait=settings.config_wait)
+        await parts.config.start(wait=settings.config_wait)
+        try:
+            async with opened as handle:
+                await _run_in_batches(stream, settings, handle)
+        finally:
+            await parts.config.stop()
+            await send.producer.stop()
+
+    app.agent(source, name=name)(run)
 
 
 def build_worker_app(settings: Settings, agents: Iterable[str] | None = None) -> Any:
@@ -225,5 +260,5 @@ def build_worker_app(settings: Settings, agents: Iterable[str] | None = None) ->
     app = create_faust_app(settings)
     codec = AvroCodec.default()
     for name in chosen:
-        AGENTS[name](app, settings, codec)
+        _install(app, settings, codec, name)
     return app

@@ -25,7 +25,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in {
         400: "malformed body",
-        401: "unknown event source, or unknown or revoked write key",
+        401: "unknown event source, unknown or revoked write key, or a signed webhook's "
+        "signature missing, wrong, stale or replayed",
         403: "event source disabled or channel not allowed",
         413: "request or event over its size limit",
         422: "a field is missing or invalid",

@@ -72,8 +72,9 @@ def _flatten(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     return data
 
 
-def request_data(request: Request, body: bytes) -> dict[str, Any]:
-    """Webhook data: a JSON object body, a form body, or else the query string."""
+def request_data(request: Request, body: bytes, *, query: bool = True) -> dict[str, Any]:
+    """Webhook data: a JSON object body, a form body, or else (``query``) the query
+    string. A signed webhook's data is its body alone: a query string is not signed."""
     if body.strip():
         content_type = request.headers.get("content-type", "")
         if content_type.startswith("application/x-www-form-urlencoded"):
@@ -82,4 +83,4 @@ def request_data(request: Request, body: bytes) -> dict[str, Any]:
             except UnicodeDecodeError:
                 raise MalformedInput("form body is not UTF-8") from None
         return load_json_object(body, _JSON_OR_FORM)
-    return _flatten(list(request.query_params.multi_items()))
+    return _flatten(list(request.query_params.multi_items())) if query else {}

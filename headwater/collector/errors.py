@@ -1,4 +1,4 @@
-"""Domain errors to HTTP answers for the collector (infra/http_errors.py): a 503 says
+"""Domain errors to HTTP answers for the collector (http_errors.py): a 503 says
 the event was not stored, so SDKs retry it."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from headwater.errors import BrokerUnavailable
-from headwater.infra.http_errors import install_common_handlers
+from headwater.http_errors import install_common_handlers
 
 __all__ = ["install_error_handlers"]
 

@@ -100,12 +100,19 @@ async def _collect(
     body = await read_limited(request, runtime.limits.max_request_bytes)
     source = runtime.source(source_id)
     source.admit("collect")
-    runtime.admit_rate(source, 1)
-    data = request_data(request, body)
-    accepted = build_collect_batch(
-        event_type, data, source, session_id, request_meta(request, runtime), runtime.limits
-    )
-    await runtime.publish(accepted)
+    # the raw bytes, read under the size cap and before any parsing, are what was signed
+    claim = runtime.signatures.check(source, request.method, request.headers, body)
+    try:
+        runtime.admit_rate(source, 1)
+        data = request_data(request, body, query=claim is None)
+        accepted = build_collect_batch(
+            event_type, data, source, session_id, request_meta(request, runtime), runtime.limits
+        )
+        await runtime.publish(accepted)
+    except BaseException:
+        if claim is not None:  # not stored: the sender's retry of this request must pass
+            runtime.signatures.release(claim)
+        raise
     return json_answer({"events": accepted.event_ids, "session": {"id": accepted.session_id}})
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from headwater.collector.signatures import WebhookSignatures
 from headwater.core.intake import Accepted, IntakeLimits
 from headwater.core.ratelimit import SourceRateLimiter
 from headwater.core.redirects import REDIRECT_KIND, Redirect
@@ -32,6 +33,7 @@ class CollectorRuntime:
     topics: Topics
     limits: IntakeLimits
     rate_limiter: SourceRateLimiter
+    signatures: WebhookSignatures
 
     @classmethod
     def create(cls, settings: Settings) -> CollectorRuntime:
@@ -50,6 +52,7 @@ class CollectorRuntime:
                     burst=settings.rate_limit_burst,
                 )
             ),
+            signatures=WebhookSignatures(settings),
         )
 
     async def start(self) -> None:

@@ -1,5 +1,5 @@
 """Domain errors to HTTP answers for the private API: the shared handlers
-(infra/http_errors.py) plus request validation, timeouts and search refusals."""
+(http_errors.py) plus request validation, timeouts and search refusals."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.responses import Response
 
 from headwater.errors import ConditionSyntaxError, SearchRejected
-from headwater.infra.http_errors import install_common_handlers, json_answer
+from headwater.http_errors import install_common_handlers, json_answer
 
 __all__ = ["install_error_handlers"]
 

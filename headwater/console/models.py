@@ -12,6 +12,7 @@ from headwater.core.access import Role
 from headwater.core.config import ConfigEntry
 from headwater.core.sources import key_prefix, write_key_id
 from headwater.core.tenancy import TENANT_ID_PATTERN
+from headwater.core.webhook_signatures import SignatureScheme
 
 __all__ = [
     "ApiKeyCreated",
@@ -33,6 +34,8 @@ __all__ = [
     "PageOut",
     "RateLimitIn",
     "RefreshIn",
+    "SigningSecretIn",
+    "SigningSecretOut",
     "SourceIn",
     "SourceOut",
     "TenantChoiceOut",
@@ -209,6 +212,49 @@ class SourceIn(EntityIn):
         "redirect",
     ]
     rate_limit: RateLimitIn | None = Field(default=None, description="null: the default")
+    signature: SignatureScheme | None = Field(
+        default=None,
+        description="set: /collect requests must carry this HMAC signature (the secret is "
+        "set per context with POST /sources/{id}/signing-secret); null: not signed",
+    )
+
+
+class SigningSecretIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    secret: str | None = Field(
+        default=None,
+        min_length=16,
+        max_length=512,
+        description="the sender's secret (Stripe's whsec_..., Shopify's client secret); "
+        "null: the server makes one, shown in this answer only",
+    )
+    keep_previous_seconds: int = Field(
+        default=0,
+        ge=0,
+        le=7 * 24 * 3600,
+        description="how long the secrets this one replaces still pass (0: not at all)",
+    )
+
+
+class SigningSecretOut(BaseModel):
+    id: str
+    secret: str | None = Field(
+        default=None,
+        description="the secret the server made: only in the answer that made it; null "
+        "when the caller gave it, and on every read",
+    )
+    created_at: datetime | None
+    expires_at: datetime | None = Field(description="null: until replaced")
+
+    @classmethod
+    def of(cls, stored: dict[str, Any], *, reveal: str | None = None) -> SigningSecretOut:
+        return cls(
+            id=str(stored["id"]),
+            secret=reveal,
+            created_at=stored.get("created_at"),
+            expires_at=stored.get("expires_at"),
+        )
 
 
 class WriteKeyOut(BaseModel):
@@ -266,6 +312,10 @@ class SourceOut(Versioned):
     channels: list[str]
     rate_limit: RateLimitIn | None
     write_keys: list[WriteKeyOut]
+    signature: SignatureScheme | None = None
+    signing_secrets: list[SigningSecretOut] = Field(
+        default=[], description="this context's signing secrets, never their values"
+    )
     default: bool = Field(default=False, description="the tenant's default source (made by init)")
 
     @classmethod
@@ -292,6 +342,8 @@ class SourceOut(Versioned):
             write_keys=[
                 WriteKeyOut.of(k, reveal=k["key"] in reveal) for k in data.get("write_keys", [])
             ],
+            signature=data.get("signature"),
+            signing_secrets=[SigningSecretOut.of(s) for s in data.get("signing_secrets", [])],
             version=entry.version,
             updated_at=entry.updated_at,
             updated_by=entry.updated_by,

@@ -10,13 +10,13 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from headwater.adapters.search.provision import provision_events
 from headwater.core.access import Role
 from headwater.core.accounts import USER_KIND, new_user_id, normalise_email, users_with_email
 from headwater.core.config import ConfigEntry, config_key
+from headwater.core.ports.search import SearchStore
 from headwater.core.sources import DEFAULT_CHANNELS, DEFAULT_MARK, SOURCE_KIND, new_source_id
 from headwater.core.tenancy import ENVIRONMENTS, TENANT_KIND, check_tenant_id
-from headwater.infra.search import SearchStore
-from headwater.infra.search.provision import provision_events
 from headwater.settings import Settings
 from headwater.streams.config_log import ConfigLog, ConfigPublisher
 

@@ -6,11 +6,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from headwater.adapters.search import connect_search
 from headwater.console.passwords import PasswordVault
 from headwater.console.tokens import TokenSigner
 from headwater.core.lockout import LoginGuard
+from headwater.core.ports.search import SearchStore
 from headwater.errors import SearchUnavailable
-from headwater.infra.search import SearchStore, connect_search
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigLog, ConfigPublisher

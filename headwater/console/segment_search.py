@@ -10,8 +10,8 @@ from typing import Any
 from headwater.console.auth import Scope
 from headwater.core.automation import SEGMENT_KIND
 from headwater.core.conditions import compile_query
+from headwater.core.ports.search import Engine
 from headwater.errors import ConditionNotSearchable
-from headwater.infra.search.port import Engine
 
 __all__ = ["check_searchable", "defined_segment_query", "members_query"]
 

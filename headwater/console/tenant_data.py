@@ -20,9 +20,9 @@ from headwater.core.data_query import (
     filter_query,
     sort_clause,
 )
+from headwater.core.ports.search import SearchStore
 from headwater.core.tenancy import events_alias, profiles_alias, sessions_alias
 from headwater.errors import NotFound, SearchRejected
-from headwater.infra.search import SearchStore
 
 __all__ = ["DataFamily", "EventStats", "Interval", "Page", "TenantData"]
 

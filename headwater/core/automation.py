@@ -24,8 +24,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from headwater.core.flows.actions.events import cause_depth
 from headwater.core.flows.apply import apply_profile_document
 from headwater.core.flows.model import Flow
@@ -34,6 +32,7 @@ from headwater.core.flows.rules import Rule, triggered_rules
 from headwater.core.flows.runner import run_flow
 from headwater.core.flows.state import OutboundRequest
 from headwater.core.profiles import AppliedEvent, Profile
+from headwater.core.records import json_object
 from headwater.core.segments import Segment, segment_changes, segment_events
 from headwater.core.times import as_ms
 
@@ -146,12 +145,12 @@ def _run_rules(
 def _event_view(item: AppliedEvent) -> dict[str, Any]:
     event = item.event
     raw = item.properties or event["properties"]
-    options = orjson.loads(event["options"]) if event["options"] != b"{}" else {}
+    options = json_object(event["options"], "events[].options")
     view = {
         "id": event["id"],
         "type": event["type"],
         "time": as_ms(event["time"]),
-        "properties": orjson.loads(raw) if raw != b"{}" else {},
+        "properties": json_object(raw, "events[].properties"),
     }
     if isinstance(options.get("caused_by"), dict):
         view["caused_by"] = options["caused_by"]

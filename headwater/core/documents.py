@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
+from headwater.core.records import IntakeBatch, SessionUpdate, json_object
+from headwater.core.times import as_datetime
 
 __all__ = [
     "Applied",
@@ -52,24 +53,19 @@ def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _loads(raw: bytes) -> dict[str, Any]:
-    value = orjson.loads(raw) if raw and raw != b"{}" else {}
-    return value if isinstance(value, dict) else {}
-
-
 def event_documents(
-    batch: dict[str, Any], resolution: Resolution | None = None
+    batch: IntakeBatch, resolution: Resolution | None = None
 ) -> list[EventDocument]:
     """One document per event; event context overrides the request context key by key.
 
     With a ``resolution`` the documents carry the resolved profile and session and the
     profile version, and only the applied events are returned.
     """
-    received: datetime = batch["received_at"]
+    received = as_datetime(batch["received_at"])
     inserted = iso(received)
     base_size = 400 + len(batch["context"]) + len(batch["properties"])
-    request_context = _loads(batch["context"])
-    request_properties = _loads(batch["properties"])
+    request_context = json_object(batch["context"])
+    request_properties = json_object(batch["properties"])
     profile_id = resolution.profile_id if resolution else batch["profile_id"]
     documents = []
     for event in batch["events"]:
@@ -83,9 +79,9 @@ def event_documents(
         if profile_id:
             profile = {"id": profile_id, "version": version} if resolution else {"id": profile_id}
         session = {"id": session_id} if session_id else None
-        event_context = _loads(event["context"])
+        event_context = json_object(event["context"])
         context = {**request_context, **event_context}  # a copy per document
-        properties = _loads(applied.properties or event["properties"])
+        properties = json_object(applied.properties or event["properties"])
         if request_properties:
             properties = {**request_properties, **properties}
         body = {
@@ -97,10 +93,10 @@ def event_documents(
             "source": {"id": batch["source_id"]},
             "profile": profile,
             "session": session,
-            "time": {"create": iso(event["time"]), "insert": inserted},
+            "time": {"create": iso(as_datetime(event["time"])), "insert": inserted},
             "properties": properties,
             "context": context,
-            "options": _loads(event["options"]),
+            "options": json_object(event["options"]),
             "tags": event["tags"],
             "request": {"ip": batch["ip"], "user_agent": batch["user_agent"]},
             "metadata": {
@@ -118,11 +114,10 @@ def event_documents(
 
 
 def session_document(
-    tenant: str, env: str, profile_id: str | None, session: dict[str, Any]
+    tenant: str, env: str, profile_id: str | None, session: SessionUpdate
 ) -> dict[str, Any]:
     """A session as stored: ``session`` is a SessionUpdate record (datetimes, JSON bytes)."""
-    start: datetime = session["start"]
-    last: datetime = session["last"]
+    start, last = as_datetime(session["start"]), as_datetime(session["last"])
     return {
         "id": session["id"],
         "tenant": tenant,
@@ -132,5 +127,5 @@ def session_document(
         "last": iso(last),
         "duration": (last - start) // timedelta(milliseconds=1),
         "events": session["events"],
-        "context": _loads(session["context"]),
+        "context": json_object(session["context"]),
     }

@@ -1,7 +1,8 @@
 """Intake: turn what an entry point received into one Avro-ready intake batch.
 
-Every entry point (``/track``, ``/collect``, later ``/v1/*`` and the bridges) goes
-through here, so validation, limits, id assignment and errors are the same everywhere.
+Every entry point (``/track``, ``/collect``, the Segment-compatible ``/v1/*`` through
+core/segment_mapping.py, and the bridges to come) goes through here, so validation,
+limits, id assignment and errors are the same everywhere.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pydantic import (
 
 from headwater.core.bots import BOT_TAG, is_bot
 from headwater.core.ids import IdPool, new_id
+from headwater.core.records import EMPTY_OBJECT, IntakeBatch, intake_batch, intake_event
 from headwater.core.sources import EventSource
 from headwater.core.tenancy import profile_key
 from headwater.core.times import epoch_ms
@@ -35,7 +37,6 @@ __all__ = [
     "IntakeLimits",
     "RequestMeta",
     "TrackerPayload",
-    "base_record",
     "build_collect_batch",
     "build_tracker_batch",
     "encode_json",
@@ -50,7 +51,6 @@ __all__ = [
 # Ids a client may choose (events, sessions, profiles): the same rule on every route.
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
-_EMPTY_OBJECT = b"{}"
 
 IdFactory = Callable[[], str]
 
@@ -135,7 +135,7 @@ class Accepted:
     """An intake batch ready to encode, with what the caller is told."""
 
     key: bytes
-    record: dict[str, Any]
+    record: IntakeBatch
     profile_id: str | None
     session_id: str | None
     event_ids: list[str]
@@ -191,7 +191,7 @@ def parse_tracker_payload(body: bytes) -> TrackerPayload:
 
 def encode_json(value: dict[str, Any], field: str) -> bytes:
     if not value:
-        return _EMPTY_OBJECT
+        return EMPTY_OBJECT
     try:
         return orjson.dumps(value)
     except orjson.JSONEncodeError as exc:
@@ -205,18 +205,6 @@ def _millis(moment: datetime | None, default: int) -> int:
 def partition_key(tenant: str, env: str, profile_id: str | None, fallback: str) -> bytes:
     """Per-profile work is keyed tenant:profile; profile-less events spread by session/event."""
     return profile_key(tenant, env, profile_id if profile_id else f"~{fallback}")
-
-
-def base_record(source: EventSource, channel: str, meta: RequestMeta) -> dict[str, Any]:
-    return {
-        "tenant": source.tenant,
-        "env": source.env,
-        "source_id": source.id,
-        "channel": channel,
-        "received_at": meta.received_at,
-        "ip": meta.ip,
-        "user_agent": meta.user_agent,
-    }
 
 
 def build_tracker_batch(
@@ -253,27 +241,33 @@ def build_tracker_batch(
         event_id = event.id or make_id()
         event_ids.append(event_id)
         events.append(
-            {
-                "id": event_id,
-                "type": event.type,
-                "time": _millis(event.time.create if event.time else None, meta.received_at),
-                "properties": properties,
-                "context": context,
-                "options": options,
-                "tags": [*event.tags, BOT_TAG] if bot else event.tags,
-            }
+            intake_event(
+                event_id,
+                event.type,
+                _millis(event.time.create if event.time else None, meta.received_at),
+                properties=properties,
+                context=context,
+                options=options,
+                tags=[*event.tags, BOT_TAG] if bot else event.tags,
+            )
         )
 
-    record = base_record(source, "track", meta)
-    record.update(
+    record = intake_batch(
+        source.tenant,
+        source.env,
+        source.id,
+        "track",
+        meta.received_at,
+        events,
         profile_id=profile_id,
         profile_assigned=profile_id is not None and given_profile is None,
         session_id=session_id,
         session_assigned=given_session is None,
         profile_less=profile_less,
+        ip=meta.ip,
+        user_agent=meta.user_agent,
         context=encode_json(payload.context, "context"),
         properties=encode_json(payload.properties, "properties"),
-        events=events,
     )
     return Accepted(
         key=partition_key(source.tenant, source.env, profile_id, session_id),
@@ -312,26 +306,24 @@ def build_collect_batch(
             field="properties",
         )
     event_id = make_id()
-    record = base_record(source, channel, meta)
-    record.update(
-        profile_id=None,
-        profile_assigned=False,
+    event = intake_event(
+        event_id,
+        event_type,
+        meta.received_at,
+        properties=encoded,
+        tags=[BOT_TAG] if is_bot(meta.user_agent) else [],
+    )
+    record = intake_batch(
+        source.tenant,
+        source.env,
+        source.id,
+        channel,
+        meta.received_at,
+        [event],
         session_id=session_id,
-        session_assigned=False,
         profile_less=session_id is None,
-        context=_EMPTY_OBJECT,
-        properties=_EMPTY_OBJECT,
-        events=[
-            {
-                "id": event_id,
-                "type": event_type,
-                "time": meta.received_at,
-                "properties": encoded,
-                "context": _EMPTY_OBJECT,
-                "options": _EMPTY_OBJECT,
-                "tags": [BOT_TAG] if is_bot(meta.user_agent) else [],
-            }
-        ],
+        ip=meta.ip,
+        user_agent=meta.user_agent,
     )
     return Accepted(
         key=partition_key(source.tenant, source.env, None, session_id or event_id),

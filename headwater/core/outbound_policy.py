@@ -12,7 +12,7 @@
   topics, ``__*``) are never a flow's to write; a tenant's Kafka, MQTT and AMQP names
   start with a prefix its operator allows (``{tenant}.`` or ``{tenant}/`` by default).
 
-The resolution of names (I/O) is in ``headwater/infra/outbound/addresses.py``.
+The resolution of names (I/O) is in ``headwater/adapters/outbound/addresses.py``.
 """
 
 from __future__ import annotations

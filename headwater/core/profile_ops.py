@@ -19,13 +19,15 @@ from typing import Any
 from headwater.core.identity import MergeSettings, claims_of
 from headwater.core.merging import merge_profiles
 from headwater.core.profiles import Profile
+from headwater.core.records import ProfileOp
+from headwater.errors import SchemaError
 
 __all__ = ["OpOutcome", "apply_op", "claims_to_send", "op", "unique_keys"]
 
 
 def op(
     kind: str, tenant: str, env: str, target: str, other: str | None = None, **extra: Any
-) -> dict[str, Any]:
+) -> ProfileOp:
     """A profile operation record (schema ``profile_op``)."""
     return {
         "op": kind,
@@ -41,13 +43,13 @@ def op(
 @dataclass
 class OpOutcome:
     changed: bool = False  # the profile changed: write it and send a snapshot
-    ops: list[dict[str, Any]] = field(default_factory=list)  # operations for other profiles
+    ops: list[ProfileOp] = field(default_factory=list)  # operations for other profiles
     reclaim: bool = False  # claim every identifier again
     forget: bool = False  # right to be forgotten: delete the state, release identifiers
     note: str = ""  # why nothing happened, for the log
 
 
-def apply_op(profile: Profile, record: dict[str, Any], settings: MergeSettings) -> OpOutcome:
+def apply_op(profile: Profile, record: ProfileOp, settings: MergeSettings) -> OpOutcome:
     kind, other = record["op"], record["other"]
     tenant, env = profile.tenant, profile.env
     if kind == "absorb":
@@ -63,10 +65,12 @@ def apply_op(profile: Profile, record: dict[str, Any], settings: MergeSettings) 
         return OpOutcome(changed=True, ops=ops)
     if kind == "merge-in":
         if profile.merged_into is not None:  # merged away meanwhile: pass it on
-            forwarded = dict(record, profile_id=profile.merged_into)
+            forwarded: ProfileOp = {**record, "profile_id": profile.merged_into}
             return OpOutcome(ops=[forwarded], note=f"forwarded to {profile.merged_into}")
         if other is None or other == profile.id or other in profile.absorbed:
             return OpOutcome(note=f"{other} merged in already")
+        if record["state"] is None:
+            raise SchemaError(f"merge-in of {other} carries no state")
         merge_profiles(profile, Profile.loads(record["state"]), settings)
         return OpOutcome(changed=True, reclaim=True)
     if kind == "repoint":

@@ -34,6 +34,7 @@ from headwater.core.mapping import (
     set_path,
 )
 from headwater.core.offsets import AppliedOffsets, record, seen, upgrade
+from headwater.core.records import IntakeBatch, IntakeEvent, json_object
 from headwater.core.sessions import DEFAULT_GAP_MS, SessionState, place_event
 from headwater.core.times import as_ms
 from headwater.core.validation import Checked, EventTypeRules
@@ -177,7 +178,7 @@ class Profile:
 class AppliedEvent:
     """An intake event as applied: its resolved session and the profile version after it."""
 
-    event: dict[str, Any]
+    event: IntakeEvent
     session_id: str
     profile_version: int
     errors: list[str] = field(default_factory=list)  # invalid for its event type: why
@@ -200,7 +201,7 @@ class BatchResult:
 
 
 def apply_batch(
-    profile: Profile, batch: dict[str, Any], origin: str, offset: int, rules: FoldRules
+    profile: Profile, batch: IntakeBatch, origin: str, offset: int, rules: FoldRules
 ) -> BatchResult:
     """Fold one decoded intake batch into ``profile`` (in place).
 
@@ -214,7 +215,7 @@ def apply_batch(
     profile.applied_offsets[origin], result.late = record(
         profile.applied_offsets.get(origin), offset
     )
-    request_context = orjson.loads(batch["context"]) if batch["context"] != b"{}" else {}
+    request_context = json_object(batch["context"], "context")
     recent = {profile.recent[i : i + _DIGEST] for i in range(0, len(profile.recent), _DIGEST)}
     applied_digests: list[str] = []
     for event in batch["events"]:
@@ -227,7 +228,7 @@ def apply_batch(
         time = as_ms(event["time"])
         context = request_context
         if event["context"] != b"{}":
-            context = {**request_context, **orjson.loads(event["context"])}
+            context = {**request_context, **json_object(event["context"], "events[].context")}
         checked = check_event(event, context, batch["source_id"], rules)
         if checked.properties is not None:
             event = {**event, "properties": checked.properties}
@@ -272,7 +273,7 @@ _VALID = Checked(None, [])
 
 
 def check_event(
-    event: dict[str, Any], context: dict[str, Any], source_id: str, rules: FoldRules
+    event: IntakeEvent, context: dict[str, Any], source_id: str, rules: FoldRules
 ) -> Checked:
     """Reshape and validate one event by the rules of its type (core/validation.py)."""
     for type_rules in rules.event_types:
@@ -281,8 +282,8 @@ def check_event(
     return _VALID
 
 
-def _previous_profiles(event: dict[str, Any], own: str) -> list[str]:
-    previous = orjson.loads(event["properties"]).get("previous_profiles")
+def _previous_profiles(event: IntakeEvent, own: str) -> list[str]:
+    previous = json_object(event["properties"], "events[].properties").get("previous_profiles")
     if not isinstance(previous, list):
         return []
     return [p for p in previous if isinstance(p, str) and p and p != own]
@@ -290,9 +291,9 @@ def _previous_profiles(event: dict[str, Any], own: str) -> list[str]:
 
 def _map(
     profile: Profile,
-    event: dict[str, Any],
+    event: IntakeEvent,
     context: dict[str, Any],
-    batch: dict[str, Any],
+    batch: IntakeBatch,
     time: int,
     rules: FoldRules,
     limits: list[str],
@@ -305,8 +306,7 @@ def _map(
     view: dict[str, Any] = {"context": context}  # decode only what the mappings read
     for root in ("properties", "options"):
         if root in roots:
-            raw = event[root]
-            view[root] = orjson.loads(raw) if raw != b"{}" else {}
+            view[root] = json_object(event[root], f"events[].{root}")
     if "options" in roots and not view["options"] and roots == {"options"}:
         return
     target = {

@@ -1,7 +1,7 @@
 """Secrets that flows name: ``{{secret.NAME}}`` placeholders (pure, no I/O).
 
 A secret is stored once per tenant and context (config kind ``secret``, its value
-encrypted: ``headwater/infra/secrets.py``) and only ever named in flows. The flow runner
+encrypted: ``headwater/adapters/secrets.py``) and only ever named in flows. The flow runner
 leaves the placeholders as they are, so no value lands in ``hw.outbound``, a flow debug
 run or a log; the destinations stage fills them in right before sending, and only with
 secrets the request's own node names in its saved configuration (event data that

@@ -38,10 +38,10 @@ from headwater.core.intake import (
     IdFactory,
     IntakeLimits,
     RequestMeta,
-    base_record,
     encode_json,
     partition_key,
 )
+from headwater.core.records import IntakeEvent, intake_batch, intake_event
 from headwater.core.segment import SegmentBatch, SegmentMessage
 from headwater.core.sources import EventSource
 from headwater.core.times import epoch_ms
@@ -155,7 +155,7 @@ def _event(
     limits: IntakeLimits,
     make_id: IdFactory,
     at: str,
-) -> dict[str, Any]:
+) -> IntakeEvent:
     """One intake event. The batch-level context travels once, on the intake record
     (``shared_context``); the event keeps only its own keys, which win downstream."""
     field = at.rstrip(".") or "body"
@@ -171,15 +171,15 @@ def _event(
             f"{field} is {size} bytes, over the {limits.max_event_bytes}-byte limit", field=field
         )
     agent = message.context.get("userAgent", batch.context.get("userAgent"))
-    return {
-        "id": event_id_for(source, message, make_id),
-        "type": kind,
-        "time": event_time(message, batch.sentAt, meta.received_at),
-        "properties": properties,
-        "context": own_context,
-        "options": options,
-        "tags": [BOT_TAG] if is_bot(agent if isinstance(agent, str) else meta.user_agent) else [],
-    }
+    return intake_event(
+        event_id_for(source, message, make_id),
+        kind,
+        event_time(message, batch.sentAt, meta.received_at),
+        properties=properties,
+        context=own_context,
+        options=options,
+        tags=[BOT_TAG] if is_bot(agent if isinstance(agent, str) else meta.user_agent) else [],
+    )
 
 
 def build_segment_batches(
@@ -198,7 +198,7 @@ def build_segment_batches(
     """
     make_id = make_id or IdPool(len(batch.batch))
     shared_context = encode_json(batch.context, "context") if batch.context else b"{}"
-    by_profile: dict[str, list[dict[str, Any]]] = {}
+    by_profile: dict[str, list[IntakeEvent]] = {}
     known: dict[tuple[str | None, str | None], str] = {}  # SDK batches repeat their users
     for index, message in enumerate(batch.batch):
         who = (message.anonymousId, None if message.anonymousId else message.userId)
@@ -208,16 +208,17 @@ def build_segment_batches(
         by_profile.setdefault(profile_id, []).append(event)
     accepted = []
     for profile_id, events in by_profile.items():
-        record = base_record(source, "segment", meta)
-        record.update(
+        record = intake_batch(
+            source.tenant,
+            source.env,
+            source.id,
+            "segment",
+            meta.received_at,
+            events,
             profile_id=profile_id,
-            profile_assigned=False,
-            session_id=None,
-            session_assigned=False,
-            profile_less=False,
+            ip=meta.ip,
+            user_agent=meta.user_agent,
             context=shared_context,
-            properties=b"{}",
-            events=events,
         )
         accepted.append(
             Accepted(

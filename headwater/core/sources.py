@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from headwater.core.ids import new_id
 from headwater.core.tenancy import TENANT_ID_PATTERN
+from headwater.core.webhook_signatures import SignatureScheme
 from headwater.errors import SourceForbidden
 
 __all__ = [
@@ -19,6 +21,7 @@ __all__ = [
     "Channel",
     "EventSource",
     "RateLimit",
+    "SigningSecret",
     "WriteKey",
     "key_prefix",
     "legacy_default_source_id",
@@ -80,6 +83,19 @@ class RateLimit(BaseModel):
     burst: int = Field(ge=1)
 
 
+class SigningSecret(BaseModel):
+    """A secret signed webhooks are checked with, sealed (``infra/secrets.py``): it
+    belongs to one environment, like write keys. ``expires_at`` ends a replaced secret's
+    grace period (None: valid until replaced)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str
+    sealed: str = Field(repr=False)
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
 class EventSource(BaseModel):
     """A configured entry point for events; its id is what trackers send as ``source.id``."""
 
@@ -94,6 +110,13 @@ class EventSource(BaseModel):
     channels: frozenset[str] = frozenset(DEFAULT_CHANNELS)
     write_keys: tuple[WriteKey, ...] = ()
     rate_limit: RateLimit | None = None  # None: the collector's default
+    signature: SignatureScheme | None = None  # set: /collect requests must be signed
+    signing_secrets: tuple[SigningSecret, ...] = ()
+
+    def live_signing_secrets(self, now: datetime) -> list[SigningSecret]:
+        """Signing secrets that still pass (newest first): not past their grace period."""
+        live = [s for s in self.signing_secrets if s.expires_at is None or s.expires_at > now]
+        return live[::-1]
 
     @property
     def live_keys(self) -> list[str]:
@@ -104,6 +127,11 @@ class EventSource(BaseModel):
         """Raise unless this source may take events through ``channel``."""
         if not self.enabled:
             raise SourceForbidden(f"event source {self.id} is disabled", field="source.id")
+        if self.signature is not None and channel != "collect":
+            raise SourceForbidden(
+                f"event source {self.id} takes signed webhooks only: POST them to /collect",
+                field="source.id",
+            )
         if channel not in self.channels:
             raise SourceForbidden(
                 f"event source {self.id} does not accept the {channel!r} channel",

@@ -23,6 +23,7 @@ __all__ = [
     "events_index_pattern",
     "generation_index",
     "generation_key",
+    "identity_key",
     "key_owner",
     "merges_alias",
     "profile_key",
@@ -66,6 +67,12 @@ def profile_key(tenant: str, env: str, profile_id: str) -> bytes:
     its key in the profile table: tenant and environment are part of it, so the same
     profile id in staging and production is two profiles, never one state."""
     return f"{tenant}:{env}:{profile_id}".encode()
+
+
+def identity_key(tenant: str, env: str, identifier: str) -> bytes:
+    """The message key of a claim on one identifier (``<key name>:<hash>``): every claim
+    on it goes to one identity agent, which decides them in log order."""
+    return f"{tenant}/{env}:{identifier}".encode()
 
 
 def key_owner(key: bytes | None) -> tuple[str, str] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["as_ms", "epoch_ms"]
+__all__ = ["as_datetime", "as_ms", "epoch_ms"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
@@ -20,3 +20,8 @@ def epoch_ms(moment: datetime) -> int:
 def as_ms(moment: datetime | int) -> int:
     """Epoch milliseconds of a decoded Avro timestamp: already an int, or a datetime."""
     return moment if isinstance(moment, int) else epoch_ms(moment)
+
+
+def as_datetime(moment: datetime | int) -> datetime:
+    """A decoded Avro timestamp as a datetime: already one, or epoch ms (then UTC)."""
+    return moment if isinstance(moment, datetime) else _EPOCH + moment * _MILLISECOND

@@ -23,6 +23,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from headwater.core.mapping import get_path, is_missing
+from headwater.core.records import json_object
 
 __all__ = ["EVENT_TYPE_KIND", "MAX_ERRORS", "Checked", "EventTypeRules", "event_type_rules"]
 
@@ -47,7 +48,7 @@ class EventTypeRules:
         return self.event_type == event_type and self.source_id in (None, source_id)
 
     def check(self, properties: bytes, context: dict[str, Any]) -> Checked:
-        data = orjson.loads(properties) if properties != b"{}" else {}
+        data = json_object(properties, "events[].properties")
         reshaped = self._reshape(data, context) if self.moves else None
         if reshaped is not None:
             data = reshaped

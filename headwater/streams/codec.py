@@ -8,6 +8,7 @@ writers and readers can be upgraded independently.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from io import BytesIO
 from typing import Any
 
@@ -36,7 +37,7 @@ class AvroCodec:
     def default(cls) -> AvroCodec:
         return cls({name: schema_family(name) for name in schema_names()})
 
-    def encode(self, name: str, record: dict[str, Any]) -> bytes:
+    def encode(self, name: str, record: Mapping[str, Any]) -> bytes:
         schema = self._current[name]
         out = BytesIO()
         out.write(MAGIC)

@@ -18,11 +18,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
 from headwater.core.config import ConfigEntry
+from headwater.core.records import ConfigRecord
 from headwater.core.sources import SOURCE_KIND, EventSource
 from headwater.core.tenancy import generation_key
 from headwater.errors import BrokerUnavailable, HeadwaterError
 from headwater.schemas import CONFIG_RECORD
 from headwater.settings import Settings
+from headwater.streams.backoff import RECONNECT_CAP, Backoff
 from headwater.streams.codec import AvroCodec
 from headwater.streams.kafka import AckedProducer, kafka_client_options, partitions_of
 from headwater.streams.topics import Topics
@@ -33,20 +35,18 @@ log = logging.getLogger(__name__)
 
 
 def encode_entry(codec: AvroCodec, entry: ConfigEntry) -> bytes:
-    return codec.encode(
-        CONFIG_RECORD,
-        {
-            "kind": entry.kind,
-            "tenant": entry.tenant,
-            "env": entry.env,
-            "id": entry.id,
-            "version": entry.version,
-            "deleted": entry.deleted,
-            "data": orjson.dumps(entry.data),
-            "updated_at": int(entry.updated_at.timestamp() * 1000),
-            "updated_by": entry.updated_by,
-        },
-    )
+    record: ConfigRecord = {
+        "kind": entry.kind,
+        "tenant": entry.tenant,
+        "env": entry.env,
+        "id": entry.id,
+        "version": entry.version,
+        "deleted": entry.deleted,
+        "data": orjson.dumps(entry.data),
+        "updated_at": int(entry.updated_at.timestamp() * 1000),
+        "updated_by": entry.updated_by,
+    }
+    return codec.encode(CONFIG_RECORD, record)
 
 
 def decode_entry(codec: AvroCodec, value: bytes) -> ConfigEntry:
@@ -137,19 +137,20 @@ class ConfigLog:
             )
 
     async def _follow_forever(self) -> None:
-        delay = 0.2
+        backoff = Backoff(RECONNECT_CAP)
         while True:
             try:
                 await self._follow()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # keep following whatever happens; say what happened
-                log.warning("config log: %r; reconnecting in %.1fs", exc, delay, exc_info=True)
+                log.warning(
+                    "config log: %r; reconnecting in %.1fs", exc, backoff.next_delay, exc_info=True
+                )
                 if self._consumer is not None:
                     await self._consumer.stop()
                     self._consumer = None
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                await backoff.wait()
 
     async def _follow(self) -> None:
         consumer = AIOKafkaConsumer(

@@ -7,6 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from headwater.core.records import DeadLetter
 from headwater.core.tenancy import key_owner
 from headwater.schemas import DEAD_LETTER
 from headwater.streams.codec import AvroCodec
@@ -59,21 +60,19 @@ class DeadLetters:
             reason,
         )
         tenant, env = key_owner(message.key) or (None, None)
-        value = self._codec.encode(
-            DEAD_LETTER,
-            {
-                "stage": self._stage,
-                "reason": reason,
-                "topic": message.topic,
-                "partition": message.partition,
-                "offset": message.offset,
-                "key": message.key,
-                "payload": payload if payload is not None else message.value,
-                "failed_at": int(time.time() * 1000),
-                "attempts": attempts,
-                "tenant": tenant,
-                "env": env,
-            },
-        )
+        record: DeadLetter = {
+            "stage": self._stage,
+            "reason": reason,
+            "topic": message.topic,
+            "partition": message.partition,
+            "offset": message.offset,
+            "key": message.key,
+            "payload": payload if payload is not None else message.value,
+            "failed_at": int(time.time() * 1000),
+            "attempts": attempts,
+            "tenant": tenant,
+            "env": env,
+        }
+        value = self._codec.encode(DEAD_LETTER, record)
         await self._send(message.key, value)
         self.count += 1

@@ -17,6 +17,7 @@ from aiokafka.structs import RecordMetadata
 
 from headwater.errors import BrokerUnavailable, ConfigurationError
 from headwater.settings import Settings
+from headwater.streams.backoff import RECONNECT_CAP, Backoff
 from headwater.streams.partitioning import CachedPartitioner
 from headwater.streams.topics import TopicSpec
 
@@ -119,7 +120,7 @@ class AckedProducer:
     The producer connects in the background and reconnects while the broker is away;
     callers get :class:`BrokerUnavailable`, never a hang or a fake success. aiokafka's
     accumulator batches records per partition while earlier requests are in flight; a
-    hand-made batching layer on its batch API measured no faster (docs/architecture.md).
+    hand-made batching layer on its batch API measured no faster (docs/performance.md).
     """
 
     def __init__(self, settings: Settings, *, linger_ms: int | None = None) -> None:
@@ -157,7 +158,7 @@ class AckedProducer:
             await asyncio.wait({self._starting}, timeout=wait)
 
     async def _connect_forever(self) -> None:
-        delay = 0.2
+        backoff = Backoff(RECONNECT_CAP)
         while not self._closed:
             idempotent = idempotence_wanted(self._settings)
             if idempotent and self._settings.kafka_idempotence == "auto":
@@ -171,9 +172,8 @@ class AckedProducer:
                 await _stop_within(producer, self._timeout)
                 if idempotent and self._refused_idempotence(exc):
                     continue
-                log.warning("kafka not ready (%r); retrying in %.1fs", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                log.warning("kafka not ready (%r); retrying in %.1fs", exc, backoff.next_delay)
+                await backoff.wait()
                 continue
             self._idempotent = idempotent
             self._producer = producer

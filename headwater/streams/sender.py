@@ -15,8 +15,8 @@ from aiokafka import errors as kafka_errors
 from aiokafka.structs import RecordMetadata
 
 from headwater.errors import BrokerUnavailable, RecordRejected
-from headwater.infra.backoff import Backoff
 from headwater.settings import Settings
+from headwater.streams.backoff import Backoff
 from headwater.streams.kafka import AckedProducer
 
 __all__ = ["NOT_RETRIABLE", "RetryingSender", "Send", "rejection"]
@@ -64,7 +64,7 @@ class RetryingSender:
     """
 
     def __init__(self, settings: Settings, stage: str) -> None:
-        self._max_backoff = settings.storage_max_backoff
+        self._max_backoff = settings.stage_max_backoff
         self._stage = stage
         # no linger: a stage queues a whole batch's records before it waits, so they
         # are already together; lingering would only add to each round of waiting

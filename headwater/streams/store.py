@@ -19,7 +19,7 @@ from faust.stores.memory import Store as MemoryStore
 from faust.stores.rocksdb import Store as RocksDBStore
 
 from headwater.errors import ConfigurationError
-from headwater.infra.file_lock import try_lock
+from headwater.streams.file_lock import try_lock
 from headwater.streams.partitioning import key_partition
 
 __all__ = [

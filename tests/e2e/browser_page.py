@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
-from headwater.infra.embedded import free_port
+from headwater.commands.embedded import free_port
 
 PACKAGE = "@segment/analytics-next@1.84.3"
 NPM_CACHE = Path.home() / ".cache" / "headwater-tests" / "npm"

@@ -12,11 +12,11 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from headwater.adapters.search import connect_search
 from headwater.agents.replay import ReplayPlan, run_replay
+from headwater.commands.init import run_init
 from headwater.core.automation import FLOW_KIND, RULE_KIND, SEGMENT_KIND
 from headwater.core.tenancy import events_alias, profiles_alias
-from headwater.infra.init import run_init
-from headwater.infra.search import connect_search
 from headwater.schemas import OUTBOUND_REQUEST
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec

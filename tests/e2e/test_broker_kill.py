@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from headwater.adapters.search import connect_search
+from headwater.commands.embedded import ManagedProcess, free_port, wait_http
+from headwater.commands.init import run_init
+from headwater.core.ports.search import SearchStore
 from headwater.core.tenancy import events_alias
-from headwater.infra.embedded import ManagedProcess, free_port, wait_http
-from headwater.infra.init import run_init
-from headwater.infra.search import SearchStore, connect_search
 from headwater.settings import Settings
 from tests.support.own_engines import own_broker
 from tests.support.polling import eventually
@@ -39,7 +40,7 @@ async def test_broker_killed_under_load_loses_and_duplicates_nothing(
         port = free_port()
         fast = {"HEADWATER_PRODUCE_TIMEOUT": "2", "HEADWATER_RETRY_AFTER": "1"}
         collector = start_collector(settings, tmp_path / "collector.log", port, **fast)
-        worker = start_worker(settings, tmp_path / "worker.log", HEADWATER_STORAGE_MAX_BACKOFF="2")
+        worker = start_worker(settings, tmp_path / "worker.log", HEADWATER_STAGE_MAX_BACKOFF="2")
         store = await connect_search(settings)
         load = TrackLoad(f"http://127.0.0.1:{port}", init.sources["production"])
         try:

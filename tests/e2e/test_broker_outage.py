@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from headwater.infra.embedded import free_port, start_process, wait_http
-from headwater.infra.init import run_init
+from headwater.commands.embedded import free_port, start_process, wait_http
+from headwater.commands.init import run_init
 from headwater.streams.kafka import ensure_topics
 from headwater.streams.sender import RetryingSender
 from headwater.streams.topics import TopicSpec
@@ -89,7 +89,7 @@ async def test_worker_outputs_wait_for_a_hung_broker_and_are_sent_when_it_resume
 ) -> None:
     broker = own_broker
     settings = settings_for(
-        endpoints, tmp_path, kafka=broker.address, produce_timeout=1.0, storage_max_backoff=1.0
+        endpoints, tmp_path, kafka=broker.address, produce_timeout=1.0, stage_max_backoff=1.0
     )
     topic = f"{settings.topic_prefix}-outputs"
     await ensure_topics(settings, [TopicSpec(topic, 2, {})])

@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from headwater.infra.embedded import ManagedProcess, free_port, start_process, wait_http
-from headwater.infra.init import run_init
+from headwater.commands.embedded import ManagedProcess, free_port, start_process, wait_http
+from headwater.commands.init import run_init
 from tests.support.processes import worker_env
 from tests.support.services import Endpoints, settings_for
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from headwater.infra.embedded import free_port, start_process, wait_http
-from headwater.infra.init import run_init
+from headwater.commands.embedded import free_port, start_process, wait_http
+from headwater.commands.init import run_init
 from tests.support.services import Endpoints, settings_for
 
 pytestmark = pytest.mark.e2e

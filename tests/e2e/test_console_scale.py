@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from headwater.adapters.search import connect_search
+from headwater.core.ports.search import BulkAction
 from headwater.core.tenancy import generation_index, profiles_alias
-from headwater.infra.search import BulkAction, connect_search
 from headwater.settings import Settings
 from tests.e2e.conftest import UpStack, headwater_command, run_up
 from tests.e2e.console_browser import (

@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 
+from headwater.adapters.search import connect_search
 from headwater.agents.rescan import run_rescan
+from headwater.commands.init import run_init
 from headwater.console.tenant_data import TenantData
 from headwater.core.identity import MERGE_SETTINGS_KIND
+from headwater.core.ports.search import SearchStore
 from headwater.core.profile_ops import op
 from headwater.core.tenancy import events_alias, merges_alias, profile_key, profiles_alias
-from headwater.infra.init import run_init
-from headwater.infra.search import SearchStore, connect_search
 from headwater.schemas import PROFILE_OP
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from headwater.adapters.search import connect_search
+from headwater.commands.init import run_init
 from headwater.core.tenancy import profiles_alias, sessions_alias
-from headwater.infra.init import run_init
-from headwater.infra.search import connect_search
 from headwater.schemas import INTAKE_BATCH
 from headwater.streams.codec import AvroCodec
 from headwater.streams.kafka import AckedProducer

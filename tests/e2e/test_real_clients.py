@@ -18,12 +18,13 @@ import pytest_asyncio
 import rudderstack.analytics
 import segment.analytics
 
+from headwater.adapters.search import connect_search
+from headwater.commands.embedded import free_port, start_process, wait_http
+from headwater.commands.init import run_init
+from headwater.core.ports.search import SearchStore
 from headwater.core.segment import SegmentMessage
 from headwater.core.segment_mapping import profile_id_for
 from headwater.core.tenancy import events_alias, profiles_alias
-from headwater.infra.embedded import free_port, start_process, wait_http
-from headwater.infra.init import run_init
-from headwater.infra.search import SearchStore, connect_search
 from tests.e2e.browser_page import (
     ANALYTICS_NEXT_PAGE,
     TRACKER_PAGE,

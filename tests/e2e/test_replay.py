@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
+from headwater.adapters.search import connect_search
 from headwater.agents.replay import ReplayPlan, run_replay
+from headwater.commands.init import run_init
+from headwater.core.ports.search import SearchStore
 from headwater.core.tenancy import events_alias, generation_index, profiles_alias, sessions_alias
-from headwater.infra.init import run_init
-from headwater.infra.search import SearchStore, connect_search
 from headwater.streams.kafka import AckedProducer
 from tests.support.intake import Sender
 from tests.support.polling import eventually

@@ -14,8 +14,11 @@ from typing import Any
 
 import pytest
 
+from headwater.adapters.search import connect_search
 from headwater.agents.replay import ReplayPlan, run_replay
+from headwater.commands.init import run_init
 from headwater.console.tenant_data import TenantData
+from headwater.core.ports.search import SearchStore
 from headwater.core.profile_ops import op
 from headwater.core.tenancy import (
     events_alias,
@@ -24,8 +27,6 @@ from headwater.core.tenancy import (
     profiles_alias,
     sessions_alias,
 )
-from headwater.infra.init import run_init
-from headwater.infra.search import SearchStore, connect_search
 from headwater.schemas import PROFILE_OP
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigPublisher

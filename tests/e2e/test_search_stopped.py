@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from headwater.adapters.search import connect_search
+from headwater.commands.embedded import free_port, wait_http
+from headwater.commands.init import run_init
+from headwater.core.ports.search import SearchStore
 from headwater.core.tenancy import events_alias
-from headwater.infra.embedded import free_port, wait_http
-from headwater.infra.init import run_init
-from headwater.infra.search import SearchStore, connect_search
 from tests.support.own_engines import own_search
 from tests.support.polling import eventually
 from tests.support.processes import start_collector, start_worker
@@ -34,7 +35,7 @@ async def test_storage_waits_out_a_stopped_search_engine_and_catches_up(
         init = await run_init(settings)
         port = free_port()
         collector = start_collector(settings, tmp_path / "collector.log", port)
-        worker = start_worker(settings, tmp_path / "worker.log", HEADWATER_STORAGE_MAX_BACKOFF="2")
+        worker = start_worker(settings, tmp_path / "worker.log", HEADWATER_STAGE_MAX_BACKOFF="2")
         store = await connect_search(settings, node_class=endpoints.es_node_class)
         events = events_alias(settings.index_prefix, "default", "production")
         load = TrackLoad(f"http://127.0.0.1:{port}", init.sources["production"])

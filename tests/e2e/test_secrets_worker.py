@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from headwater.adapters.secrets import SecretBox
+from headwater.commands.init import run_init
 from headwater.core.automation import FLOW_KIND, RULE_KIND
 from headwater.core.secrets import SECRET_KIND
-from headwater.infra.init import run_init
-from headwater.infra.secrets import SecretBox
 from headwater.schemas import OUTBOUND_REQUEST
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigPublisher

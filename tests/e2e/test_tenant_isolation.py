@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
+from headwater.adapters.search import connect_search
+from headwater.commands.init import run_init
 from headwater.core.automation import FLOW_KIND, RULE_KIND
+from headwater.core.ports.search import SearchStore
 from headwater.core.tenancy import events_alias
 from headwater.errors import HeadwaterError
-from headwater.infra.init import run_init
-from headwater.infra.search import SearchStore, connect_search
 from headwater.schemas import DEAD_LETTER, INTAKE_BATCH
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec

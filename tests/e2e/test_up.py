@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import signal
 import socket
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
+from headwater.adapters.secrets import SecretBox
+from headwater.core.sources import SOURCE_KIND
 from headwater.core.tenancy import events_alias
+from headwater.settings import load_settings
+from headwater.streams.codec import AvroCodec
+from headwater.streams.config_log import ConfigPublisher
+from headwater.streams.kafka import AckedProducer
 from tests.e2e.conftest import UpStack, run_up
 from tests.support.polling import eventually
 from tests.support.services import Endpoints
@@ -113,6 +122,43 @@ async def test_collect_webhook_is_searchable(up_stack: UpStack) -> None:
         hits = await eventually(stored, timeout=15)
     assert hits[0]["_source"]["type"] == "order-paid"
     assert hits[0]["_source"]["metadata"]["profile_less"] is True
+
+
+async def test_the_collector_opens_signing_secrets_with_the_local_key(up_stack: UpStack) -> None:
+    """``up`` gives its collector the secrets key (``<data dir>/secrets-key``) the API
+    seals signing secrets with: a signed source's request is checked, not answered 503."""
+    info, secret, source_id = up_stack.info, "github-secret-0123456789", str(uuid.uuid4())
+    key = (up_stack.data_dir / "secrets-key").read_text()
+    settings = load_settings(kafka=info["kafka"], topic_prefix="hw")  # up's prefix
+    producer = AckedProducer(settings)
+    try:
+        await producer.start(wait=10)
+        await ConfigPublisher(settings, AvroCodec.default(), producer).publish(
+            kind=SOURCE_KIND,
+            tenant=info["tenant"],
+            env=info["env"],
+            entity_id=source_id,
+            data={
+                "channels": ["collect"],
+                "signature": {"preset": "github"},
+                "signing_secrets": [{"id": "ss_1", "sealed": SecretBox(key).seal(secret)}],
+            },
+            version=1,
+            updated_by="test",
+        )
+    finally:
+        await producer.stop()
+    data = b'{"zen": "Keep it logically awesome."}'
+    digest = hmac.new(secret.encode(), data, hashlib.sha256).hexdigest()
+    headers = {"x-hub-signature-256": f"sha256={digest}", "content-type": "application/json"}
+    async with httpx.AsyncClient(base_url=info["collector"]) as http:
+
+        async def answered() -> httpx.Response | None:
+            got = await http.post(f"/collect/push/{source_id}", content=data, headers=headers)
+            return got if got.status_code != 401 else None  # until it has read the source
+
+        answer = await eventually(answered, timeout=15)
+    assert answer.status_code == 200, answer.text  # 503 without the key
 
 
 def test_sigterm_stops_every_process(up_stack: UpStack) -> None:

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
+from headwater.commands.embedded import port_in_use
 from headwater.core.tenancy import events_alias
-from headwater.infra.embedded import port_in_use
 from tests.e2e.conftest import UpStack, free_port_run, run_up, start_up
 from tests.support.polling import eventually
 from tests.support.services import Endpoints

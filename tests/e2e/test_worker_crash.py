@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from headwater.adapters.search import connect_search
+from headwater.commands.embedded import ManagedProcess
+from headwater.commands.init import run_init
+from headwater.core.ports.search import SearchStore
 from headwater.core.tenancy import events_alias, profiles_alias
-from headwater.infra.embedded import ManagedProcess
-from headwater.infra.init import run_init
-from headwater.infra.search import SearchStore, connect_search
 from headwater.schemas import INTAKE_BATCH
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
@@ -76,9 +77,7 @@ async def test_sigkilled_worker_loses_and_duplicates_nothing(
     store = await connect_search(settings, node_class=endpoints.es_node_class)
     alias = events_alias(settings.index_prefix, "default", "production")
     producing = asyncio.create_task(produce(settings, MESSAGES))
-    worker = start_worker(
-        settings, tmp_path / "worker-0.log", HEADWATER_STORAGE_BATCH_MESSAGES="50"
-    )
+    worker = start_worker(settings, tmp_path / "worker-0.log", HEADWATER_STAGE_BATCH_MESSAGES="50")
     rng = random.Random(7)
     at_kills: list[int] = []
     try:
@@ -96,7 +95,7 @@ async def test_sigkilled_worker_loses_and_duplicates_nothing(
             worker.popen.send_signal(signal.SIGKILL)
             worker.popen.wait(10)
             worker = start_worker(
-                settings, tmp_path / f"worker-{kill + 1}.log", HEADWATER_STORAGE_BATCH_MESSAGES="50"
+                settings, tmp_path / f"worker-{kill + 1}.log", HEADWATER_STAGE_BATCH_MESSAGES="50"
             )
 
         ids = await asyncio.wait_for(producing, 120)

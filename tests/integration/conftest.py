@@ -11,10 +11,11 @@ import pytest
 import pytest_asyncio
 import uvicorn
 
+from headwater.adapters.search import connect_search
 from headwater.collector import create_app
-from headwater.infra.embedded import free_port
-from headwater.infra.init import InitResult, run_init
-from headwater.infra.search import SearchStore, connect_search
+from headwater.commands.embedded import free_port
+from headwater.commands.init import InitResult, run_init
+from headwater.core.ports.search import SearchStore
 from headwater.settings import Settings
 from tests.support.services import Endpoints, elasticsearch_client_or_skip, settings_for
 

@@ -10,7 +10,7 @@ import httpx
 import orjson
 import pytest
 
-from headwater.infra.init import InitResult
+from headwater.commands.init import InitResult
 from headwater.schemas import INTAKE_BATCH
 from headwater.settings import Settings
 from headwater.streams.topics import Topics

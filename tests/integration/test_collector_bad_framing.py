@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from headwater.infra.init import InitResult
+from headwater.commands.init import InitResult
 from headwater.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]

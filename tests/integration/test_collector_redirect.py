@@ -9,8 +9,8 @@ import httpx
 import orjson
 import pytest
 
+from headwater.commands.init import InitResult
 from headwater.core.redirects import REDIRECT_KIND
-from headwater.infra.init import InitResult
 from headwater.schemas import INTAKE_BATCH
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec

@@ -13,7 +13,7 @@ import orjson
 import pytest
 import pytest_asyncio
 
-from headwater.infra.init import InitResult
+from headwater.commands.init import InitResult
 from headwater.schemas import INTAKE_BATCH
 from headwater.settings import Settings
 from headwater.streams.topics import Topics

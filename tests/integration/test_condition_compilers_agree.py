@@ -13,11 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from headwater.adapters.search import connect_search
+from headwater.adapters.search.provision import provision_events
 from headwater.core.conditions import compile_predicate, compile_query, parse
+from headwater.core.ports.search import BulkAction, SearchStore
 from headwater.core.tenancy import generation_index, profiles_alias
 from headwater.errors import ConditionNotSearchable
-from headwater.infra.search import BulkAction, SearchStore, connect_search
-from headwater.infra.search.provision import provision_events
 from headwater.settings import Settings
 from tests.support.condition_cases import NOW, conditions, profile_documents
 from tests.support.services import Endpoints, elasticsearch_client_or_skip

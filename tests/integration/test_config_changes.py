@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from headwater.infra.init import InitResult
+from headwater.commands.init import InitResult
 from headwater.settings import Settings
 from tests.support.config import publish_source
 from tests.support.polling import eventually

@@ -17,12 +17,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from jsonschema import Draft202012Validator
 
+from headwater.adapters.outbound.addresses import AddressGuard
+from headwater.adapters.outbound.smtp import SmtpTransport
+from headwater.commands.embedded import free_port
 from headwater.core.flows import ActionCall, builtin_registry
 from headwater.core.flows.state import FlowState, OutboundRequest
 from headwater.core.outbound_policy import IPAddress
-from headwater.infra.embedded import free_port
-from headwater.infra.outbound.addresses import AddressGuard
-from headwater.infra.outbound.smtp import SmtpTransport
 from headwater.schemas import DEAD_LETTER
 from headwater.settings import Settings
 from headwater.streams.kafka import AckedProducer, ensure_topics

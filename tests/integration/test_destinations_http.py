@@ -13,13 +13,13 @@ from pathlib import Path
 import orjson
 import pytest
 
+from headwater.adapters.outbound.addresses import AddressGuard
+from headwater.adapters.outbound.http import HttpTransport
+from headwater.commands.embedded import free_port
 from headwater.core.delivery import BreakerState
 from headwater.core.flows.state import OutboundRequest
 from headwater.core.outbound_policy import IPAddress
 from headwater.errors import DeliveryFailed
-from headwater.infra.embedded import free_port
-from headwater.infra.outbound.addresses import AddressGuard
-from headwater.infra.outbound.http import HttpTransport
 from tests.support.http_sink import HttpSink, http_sink
 from tests.support.outbound import Letters, outbound_message, outbound_settings, running_stage
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from headwater.adapters.secrets import SecretBox, StoredSecrets
 from headwater.core.automation import FLOW_KIND
 from headwater.core.config import config_key
 from headwater.core.flows.model import Flow
@@ -17,7 +18,6 @@ from headwater.core.flows.registry import builtin_registry
 from headwater.core.flows.runner import run_flow
 from headwater.core.flows.validation import validate_flow
 from headwater.core.secrets import SECRET_KIND
-from headwater.infra.secrets import SecretBox, StoredSecrets
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigLog, ConfigPublisher

@@ -12,7 +12,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from headwater.infra.engines import RunningEngine, start_kafka, start_opensearch
+from headwater.commands.engines import RunningEngine, start_kafka, start_opensearch
 from headwater.settings import load_settings
 
 pytestmark = pytest.mark.integration

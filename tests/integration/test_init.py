@@ -7,10 +7,10 @@ import uuid
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
+from headwater.commands.init import run_init
+from headwater.core.ports.search import SearchStore
 from headwater.core.sources import SOURCE_KIND
 from headwater.core.tenancy import events_alias, merges_alias, profiles_alias, sessions_alias
-from headwater.infra.init import run_init
-from headwater.infra.search import SearchStore
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigLog, ConfigPublisher

@@ -153,7 +153,7 @@ async def test_a_producer_whose_state_the_broker_lost_is_replaced(
         pytest.skip("Tansu grants no producer ids")
     topic = f"{settings.topic_prefix}.renewed"
     await ensure_topics(settings, [TopicSpec(topic, 1)])
-    sender = RetryingSender(settings.model_copy(update={"storage_max_backoff": 0.5}), "test")
+    sender = RetryingSender(settings.model_copy(update={"stage_max_backoff": 0.5}), "test")
     await sender.producer.start(wait=15)
     try:
         await (await sender(topic, b"k", b"first"))

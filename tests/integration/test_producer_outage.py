@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from headwater.infra.embedded import free_port
-from headwater.infra.engines import start_kafka
+from headwater.commands.embedded import free_port
+from headwater.commands.engines import start_kafka
 from headwater.settings import Settings
 from headwater.streams.kafka import AckedProducer, ensure_topics
 from headwater.streams.topics import TopicSpec

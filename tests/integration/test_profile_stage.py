@@ -9,11 +9,11 @@ import orjson
 import pytest
 
 from headwater.agents.profile import ProfileStage
+from headwater.commands.init import run_init
 from headwater.core.documents import Applied, Resolution, event_documents
 from headwater.core.mapping import MAPPING_KIND
 from headwater.core.profiles import Profile
 from headwater.core.validation import EVENT_TYPE_KIND
-from headwater.infra.init import run_init
 from headwater.schemas import INTAKE_BATCH, PROCESSED_BATCH, PROFILE_SNAPSHOT
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
@@ -90,13 +90,13 @@ async def test_profiles_fold_outputs_are_acknowledged_and_replays_skipped(
     assert orjson.loads(snapshots[0]["document"])["stats"]["events"] in (1, 3)
 
 
-async def test_a_profile_that_cannot_be_folded_is_dead_lettered_and_others_go_on(
+async def test_a_message_at_fault_is_dead_lettered_alone_and_others_go_on(
     settings: Settings,
 ) -> None:
     await run_init(settings)
     producer = AckedProducer(settings)
     await producer.start(wait=10)
-    table: dict[bytes, bytes] = {b"default:production:ann": b"not a profile"}  # corrupt state
+    table: dict[bytes, bytes] = {}
     letters: list[bytes] = []
 
     async def send(topic: str, key: bytes, value: bytes) -> Any:
@@ -108,18 +108,28 @@ async def test_a_profile_that_cannot_be_folded_is_dead_lettered_and_others_go_on
     stage = ProfileStage(
         settings, CODEC, MemoryState(table), send, DeadLetters(CODEC, "profile", keep)
     )
+    bad = intake(settings, "ann", 1, ["purchase"])
+    record = CODEC.decode(INTAKE_BATCH, bad.value)
+    bad_value = CODEC.encode(INTAKE_BATCH, {**record, "context": b"not json"})
+    bad = SourceMessage(bad.topic, bad.partition, bad.offset, bad.key, bad_value)
     try:
         result = await stage.handle(
-            [intake(settings, "ann", 0, ["page-view"]), intake(settings, "bob", 1, ["purchase"])]
+            [
+                intake(settings, "ann", 0, ["page-view"]),
+                bad,
+                intake(settings, "ann", 2, ["page-view"]),
+                intake(settings, "bob", 3, ["purchase"]),
+            ]
         )
     finally:
         await producer.stop()
 
-    assert (result.applied, result.dead_lettered) == (1, 1)
+    assert (result.applied, result.dead_lettered) == (3, 1)
     assert Profile.loads(table[b"default:production:bob"]).events == 1
-    assert table[b"default:production:ann"] == b"not a profile"
+    assert Profile.loads(table[b"default:production:ann"]).by_type == {"page-view": 2}
     letter = CODEC.decode("dead_letter", letters[0])
-    assert letter["stage"] == "profile" and "fold failed" in letter["reason"]
+    assert letter["stage"] == "profile" and letter["offset"] == 1
+    assert letter["reason"].startswith("message cannot be applied: context is not a JSON")
 
 
 async def fold_with_config(

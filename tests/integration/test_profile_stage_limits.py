@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from headwater.agents.profile import ProfileStage
+from headwater.commands.init import run_init
 from headwater.core.automation import Automation
 from headwater.core.flows.model import Flow
 from headwater.core.flows.rules import rule_from_config
 from headwater.core.profiles import Profile
-from headwater.infra.init import run_init
 from headwater.schemas import DEAD_LETTER, PROCESSED_BATCH
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec

@@ -8,12 +8,11 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from headwater.adapters.search.provision import drop_tenant_indices, provision_events
+from headwater.adapters.search.templates import flat_type
+from headwater.core.ports.search import AliasMove, BulkAction, SearchStore
 from headwater.core.tenancy import events_alias, events_index
 from headwater.errors import SearchRejected
-from headwater.infra.search import BulkAction, SearchStore
-from headwater.infra.search.port import AliasMove
-from headwater.infra.search.provision import drop_tenant_indices, provision_events
-from headwater.infra.search.templates import flat_type
 from headwater.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.smoke, pytest.mark.asyncio(loop_scope="session")]

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from headwater.adapters.search import connect_search
+from headwater.adapters.search.provision import provision_events
+from headwater.adapters.search.writer import BulkWriter
+from headwater.core.ports.search import BulkAction
 from headwater.core.tenancy import events_alias, events_index
-from headwater.infra.search import BulkAction, connect_search
-from headwater.infra.search.provision import provision_events
-from headwater.infra.search.writer import BulkWriter
 from tests.support.own_engines import own_search
 from tests.support.services import Endpoints, settings_for
 

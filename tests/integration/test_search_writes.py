@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from headwater.adapters.search.provision import provision_events
+from headwater.adapters.search.writer import BulkWriter
+from headwater.core.ports.search import BulkAction, SearchStore
 from headwater.core.tenancy import events_index, generation_index, profiles_alias
-from headwater.infra.search import BulkAction, SearchStore
-from headwater.infra.search.provision import provision_events
-from headwater.infra.search.writer import BulkWriter
 from headwater.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.smoke, pytest.mark.asyncio(loop_scope="session")]

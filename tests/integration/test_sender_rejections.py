@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
+from headwater.commands.init import run_init
 from headwater.errors import RecordRejected
-from headwater.infra.init import run_init
 from headwater.settings import Settings
 from headwater.streams.sender import RetryingSender
 from headwater.streams.topics import Topics

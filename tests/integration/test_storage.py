@@ -10,7 +10,10 @@ import orjson
 import pytest
 import pytest_asyncio
 
+from headwater.adapters.search.writer import BulkWriter
 from headwater.agents.storage import StorageStage
+from headwater.commands.init import run_init
+from headwater.core.ports.search import SearchStore
 from headwater.core.tenancy import (
     events_alias,
     events_index,
@@ -18,9 +21,6 @@ from headwater.core.tenancy import (
     profiles_alias,
     sessions_alias,
 )
-from headwater.infra.init import run_init
-from headwater.infra.search import SearchStore
-from headwater.infra.search.writer import BulkWriter
 from headwater.schemas import DEAD_LETTER, INTAKE_BATCH, PROCESSED_BATCH, PROFILE_SNAPSHOT
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec

@@ -7,11 +7,11 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from headwater.adapters.search.writer import BulkWriter
 from headwater.agents.storage import StorageStage
+from headwater.commands.init import run_init
+from headwater.core.ports.search import SearchStore
 from headwater.core.tenancy import events_alias
-from headwater.infra.init import run_init
-from headwater.infra.search import SearchStore
-from headwater.infra.search.writer import BulkWriter
 from headwater.schemas import INTAKE_BATCH, PROCESSED_BATCH, PROFILE_SNAPSHOT
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec

@@ -10,8 +10,8 @@ from typing import Any
 
 import orjson
 
+from headwater.adapters.outbound import build_transports
 from headwater.agents.destinations import DestinationsStage, SecretFiller, no_secrets
-from headwater.infra.outbound import build_transports
 from headwater.schemas import DEAD_LETTER, OUTBOUND_REQUEST
 from headwater.settings import Settings, load_settings
 from headwater.streams.codec import AvroCodec

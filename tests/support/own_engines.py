@@ -14,30 +14,14 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
-from headwater.infra.embedded import ManagedProcess, free_port, start_osmem, start_tansu
-from headwater.infra.engines import start_kafka, start_opensearch
-from tests.support.services import APACHE, engines_cache
+from headwater.commands.embedded import ManagedProcess, free_port
+from headwater.commands.up_engines import APACHE, start_broker, start_search_server
+from tests.support.services import engines_cache
 
 __all__ = ["OwnEngine", "own_broker", "own_search"]
 
 # (port, data dir, log) -> the started process
 _Start = Callable[[int, Path, Path], ManagedProcess]
-
-
-def _apache_kafka(port: int, data: Path, log: Path) -> ManagedProcess:
-    return start_kafka(data, engines_cache(), port=port, log_path=log).process
-
-
-def _apache_search(port: int, data: Path, log: Path) -> ManagedProcess:
-    return start_opensearch(data, engines_cache(), port=port, log_path=log).process
-
-
-def _tansu(port: int, data: Path, log: Path) -> ManagedProcess:
-    return start_tansu(port, log)
-
-
-def _osmem(port: int, data: Path, log: Path) -> ManagedProcess:
-    return start_osmem(port, log)
 
 
 class OwnEngine:
@@ -116,11 +100,17 @@ def _started(engine: OwnEngine) -> Iterator[OwnEngine]:
 
 def own_broker(kind: str, data: Path) -> AbstractContextManager[OwnEngine]:
     """Start a broker of ``kind`` (Apache Kafka or Tansu) with its data under ``data``."""
-    start = _apache_kafka if kind == APACHE else _tansu
+
+    def start(port: int, data: Path, log: Path) -> ManagedProcess:
+        return start_broker(kind, data, engines_cache(), log, port).process
+
     return _started(OwnEngine("kafka", kind, start, data, "127.0.0.1:{port}"))
 
 
 def own_search(kind: str, data: Path) -> AbstractContextManager[OwnEngine]:
     """Start a search server of ``kind`` (OpenSearch or osmem) with its data under ``data``."""
-    start = _apache_search if kind == APACHE else _osmem
+
+    def start(port: int, data: Path, log: Path) -> ManagedProcess:
+        return start_search_server(kind, data, engines_cache(), log, port).process
+
     return _started(OwnEngine("search", kind, start, data, "http://127.0.0.1:{port}"))

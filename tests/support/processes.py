@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from headwater.infra.embedded import ManagedProcess, start_process
+from headwater.commands.embedded import ManagedProcess, start_process
 from headwater.settings import Settings
 
 

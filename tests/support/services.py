@@ -3,7 +3,7 @@
 Two kinds of engines:
 
 - ``apache``: Apache Kafka 4 (KRaft) and OpenSearch 2.19, what production runs, fetched
-  from Maven Central and started on free loopback ports (``headwater.infra.engines``).
+  from Maven Central and started on free loopback ports (``headwater.commands.engines``).
   The integration and end-to-end suites run on them.
 - ``standins``: the pip-only stand-ins ``headwater up`` embeds by default (Tansu and
   osmem). Tests marked ``smoke`` also run on them, so the README's first command keeps
@@ -29,9 +29,8 @@ from typing import Any
 
 import pytest
 
-from headwater.infra.embedded import free_port, start_osmem, start_tansu
-from headwater.infra.engines import KAFKA, OPENSEARCH, start_kafka, start_opensearch
-from headwater.infra.up_engines import APACHE, STANDINS
+from headwater.commands.engines import KAFKA, OPENSEARCH
+from headwater.commands.up_engines import APACHE, STANDINS, start_broker, start_search_server
 from headwater.settings import Settings, load_settings
 
 
@@ -84,28 +83,17 @@ def started_endpoints(kind: str, logs: Path, *, use_env: bool) -> Iterator[Endpo
     kafka = os.environ.get("HEADWATER_KAFKA") if use_env else None
     search = os.environ.get("HEADWATER_SEARCH") if use_env else None
     with ExitStack() as stack:
-        if kind == APACHE:
-            if not kafka:
-                engine = start_kafka(logs, engines_cache(), log_path=logs / "kafka.log")
-                stack.callback(engine.stop)
-                kafka = engine.address
-            if not search:
-                engine = start_opensearch(logs, engines_cache(), log_path=logs / "search.log")
-                stack.callback(engine.stop)
-                search = engine.address
-            yield Endpoints(APACHE, kafka, search)
-            return
         if not kafka:
-            port = free_port()
-            stack.callback(start_tansu(port, logs / "kafka.log").stop)
-            kafka = f"127.0.0.1:{port}"
+            broker = start_broker(kind, logs, engines_cache(), logs / "kafka.log")
+            stack.callback(broker.stop)
+            kafka = broker.address
         node = None
         if not search:
-            port = free_port()
-            stack.callback(start_osmem(port, logs / "search.log").stop)
-            search = f"http://127.0.0.1:{port}"
-            node = PlainMediaTypeNode
-        yield Endpoints(STANDINS, kafka, search, node)
+            server = start_search_server(kind, logs, engines_cache(), logs / "search.log")
+            stack.callback(server.stop)
+            search = server.address
+            node = None if kind == APACHE else PlainMediaTypeNode
+        yield Endpoints(kind, kafka, search, node)
 
 
 def unique_prefix() -> str:

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from headwater.core.ports.search import SearchStore
 from headwater.core.tenancy import events_alias, profiles_alias
-from headwater.infra.search import SearchStore
 from headwater.settings import Settings
 from tests.support.polling import eventually
+from tests.support.where_lost import where_lost
 
 __all__ = ["TrackLoad", "assert_stored_exactly_once"]
 
@@ -125,7 +126,7 @@ async def assert_stored_exactly_once(
     try:
         await eventually(all_stored, timeout=timeout, every=0.5)
     except AssertionError:
-        raise AssertionError(await _missing(store, events, load)) from None
+        raise AssertionError(await _missing(store, events, load, settings)) from None
     assert await store.count(events) == len(wanted)  # no event twice
     found = await store.search(events, query={"ids": {"values": sorted(wanted)}}, size=len(wanted))
     assert {h["_id"] for h in found["hits"]["hits"]} == wanted
@@ -147,12 +148,20 @@ async def assert_stored_exactly_once(
     assert counted == expected  # exact: nothing counted twice, nothing missing
 
 
-async def _missing(store: SearchStore, alias: str, load: TrackLoad) -> str:
-    """Which events are not stored, by profile: for the failure message."""
+async def _missing(store: SearchStore, alias: str, load: TrackLoad, settings: Settings) -> str:
+    """Which events are not stored, by profile, and where they were lost: for the
+    failure message."""
     missing: dict[str, int] = {}
+    lost_ids: set[str] = set()
     for profile, ids in load.sent.items():
         found = await store.search(alias, query={"ids": {"values": ids}}, size=len(ids))
-        if lost := len(ids) - len(found["hits"]["hits"]):
-            missing[profile] = lost
+        stored_ids = {h["_id"] for h in found["hits"]["hits"]}
+        if lost := set(ids) - stored_ids:
+            missing[profile] = len(lost)
+            lost_ids |= lost
     stored = await store.count(alias)
-    return f"{stored} of {load.events} events stored; missing by profile: {missing}"
+    try:
+        where = await where_lost(settings, lost_ids)
+    except Exception as exc:  # the diagnosis must not hide the loss itself
+        where = f"not found out ({exc!r})"
+    return f"{stored} of {load.events} events stored; missing by profile: {missing}; where: {where}"

@@ -158,3 +158,23 @@ def test_kafka_security_options_follow_the_settings(tmp_path):
 
     with pytest.raises(Refused, match="SASL"):
         kafka_client_options(load_settings(kafka="k", kafka_security_protocol="SASL_PLAINTEXT"))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        (
+            "HEADWATER_STORAGE_BATCH_MESSAGES",
+            "HEADWATER_STAGE_BATCH_MESSAGES",
+            "stage_batch_messages",
+        ),
+        ("HEADWATER_STORAGE_BATCH_SECONDS", "HEADWATER_STAGE_BATCH_SECONDS", "stage_batch_seconds"),
+        ("HEADWATER_STORAGE_MAX_BACKOFF", "HEADWATER_STAGE_MAX_BACKOFF", "stage_max_backoff"),
+    ],
+)
+def test_a_renamed_variable_is_refused_with_its_new_name(monkeypatch, old, new, field):
+    monkeypatch.setenv(new, "7")
+    assert float(getattr(load_settings(), field)) == 7
+    monkeypatch.setenv(old, "7")
+    with pytest.raises(ConfigurationError, match=f"{old} is now {new}"):
+        load_settings()

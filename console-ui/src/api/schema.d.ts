@@ -792,6 +792,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sources/{entity_id}/signing-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set or replace the source's signing secret (in this context); a secret the server makes is shown in this answer only */
+        post: operations["set_signing_secret_sources__entity_id__signing_secret_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sources/{entity_id}/write-keys": {
         parameters: {
             query?: never;
@@ -1844,6 +1861,90 @@ export interface components {
             version: number;
         };
         /**
+         * SignatureScheme
+         * @description How a source's webhooks are signed. A named preset fills (and fixes) the format
+         *     fields; ``generic`` takes them from the caller.
+         */
+        SignatureScheme: {
+            /**
+             * Algorithm
+             * @default sha256
+             * @enum {string}
+             */
+            algorithm: "sha256" | "sha512" | "sha1";
+            /**
+             * Encoding
+             * @default hex
+             * @enum {string}
+             */
+            encoding: "hex" | "base64";
+            /**
+             * Header
+             * @description the signature's header
+             */
+            header: string;
+            /**
+             * Prefix
+             * @description before the digest, e.g. sha256=
+             * @default
+             */
+            prefix: string;
+            /**
+             * Preset
+             * @default generic
+             * @enum {string}
+             */
+            preset: "stripe" | "github" | "shopify" | "generic";
+            /**
+             * Signed Prefix
+             * @description what the sender signs before the body; {timestamp} is filled in
+             * @default
+             */
+            signed_prefix: string;
+            /**
+             * Timestamp Header
+             * @description generic: a signed timestamp
+             */
+            timestamp_header?: string | null;
+            /**
+             * Tolerance Seconds
+             * @description how far a signed timestamp may be from now; how long a replay is refused
+             * @default 300
+             */
+            tolerance_seconds: number;
+        };
+        /** SigningSecretIn */
+        SigningSecretIn: {
+            /**
+             * Keep Previous Seconds
+             * @description how long the secrets this one replaces still pass (0: not at all)
+             * @default 0
+             */
+            keep_previous_seconds: number;
+            /**
+             * Secret
+             * @description the sender's secret (Stripe's whsec_..., Shopify's client secret); null: the server makes one, shown in this answer only
+             */
+            secret?: string | null;
+        };
+        /** SigningSecretOut */
+        SigningSecretOut: {
+            /** Created At */
+            created_at: string | null;
+            /**
+             * Expires At
+             * @description null: until replaced
+             */
+            expires_at: string | null;
+            /** Id */
+            id: string;
+            /**
+             * Secret
+             * @description the secret the server made: only in the answer that made it; null when the caller gave it, and on every read
+             */
+            secret?: string | null;
+        };
+        /**
          * SourceIn
          * @description An event source. Write keys are not part of it: the server issues them
          *     (``POST /sources`` gives one, ``/write-keys`` adds and revokes).
@@ -1871,6 +1972,8 @@ export interface components {
             name: string;
             /** @description null: the default */
             rate_limit?: components["schemas"]["RateLimitIn"] | null;
+            /** @description set: /collect requests must carry this HMAC signature (the secret is set per context with POST /sources/{id}/signing-secret); null: not signed */
+            signature?: components["schemas"]["SignatureScheme"] | null;
             /**
              * Type
              * @default rest
@@ -1901,6 +2004,13 @@ export interface components {
             /** Name */
             name: string;
             rate_limit: components["schemas"]["RateLimitIn"] | null;
+            signature?: components["schemas"]["SignatureScheme"] | null;
+            /**
+             * Signing Secrets
+             * @description this context's signing secrets, never their values
+             * @default []
+             */
+            signing_secrets: components["schemas"]["SigningSecretOut"][];
             /** Type */
             type: string;
             /**
@@ -6181,6 +6291,71 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SourceOut"];
+                };
+            };
+            /** @description no, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the role or tenant may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a field is missing or invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the search engine is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    set_signing_secret_sources__entity_id__signing_secret_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description staging or production; default staging for configuration routes. The answer's x-context header says which one was used. */
+                "x-context"?: ("staging" | "production") | null;
+            };
+            path: {
+                entity_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SigningSecretIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SigningSecretOut"];
                 };
             };
             /** @description no, invalid, expired or revoked credentials */

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query
 
+from headwater.adapters.outbound.addresses import address_policy, topic_policy
+from headwater.adapters.plugins import registry_from_entry_points
 from headwater.console.auth import Scope, require
 from headwater.console.automation_models import (
     FlowDebugIn,
@@ -31,14 +33,13 @@ from headwater.core.automation import FLOW_KIND, RULE_KIND, SEGMENT_KIND
 from headwater.core.conditions import parse, paths_of
 from headwater.core.flows.actions.outbound import outbound_problems
 from headwater.core.flows.model import Flow
-from headwater.core.flows.registry import ActionRegistry, registry_from_entry_points
+from headwater.core.flows.registry import ActionRegistry
 from headwater.core.flows.rules import rule_from_config
 from headwater.core.flows.runner import debug_flow
 from headwater.core.flows.validation import validate_flow
 from headwater.core.masking import restore_masked
 from headwater.core.segments import segment_from_config
 from headwater.errors import ConditionSyntaxError, Conflict, FlowInvalid, InvalidInput
-from headwater.infra.outbound.addresses import address_policy, topic_policy
 
 __all__ = ["flows", "rules", "segments"]
 

@@ -19,10 +19,9 @@ from headwater.core.access import Permission
 from headwater.core.data_query import DataFamily
 from headwater.core.identity import MERGE_SETTINGS_KIND, MergeSettings, lookup_identifier
 from headwater.core.profile_ops import op
-from headwater.core.tenancy import profile_key
 from headwater.errors import InvalidInput
-from headwater.schemas import PROFILE_OP
 from headwater.streams.codec import AvroCodec
+from headwater.streams.pipeline_records import PipelineRecords
 from headwater.streams.topics import Topics
 
 __all__ = ["router"]
@@ -164,12 +163,9 @@ async def forget_profile(scope: Erase, profile_id: str, x_context: DataContext) 
     # first, so no later snapshot brings the document back; then the documents go, with
     # those of the profiles merged into it, read before the worker erases their profiles
     owners = await scope.data.merged_ids(x_context, profile_id, fresh=True)
-    record = op("forget", scope.tenant, x_context, profile_id)
-    await scope.runtime.producer.send(
-        Topics(scope.runtime.settings.topic_prefix).profile_ops,
-        _CODEC.encode(PROFILE_OP, record),
-        profile_key(scope.tenant, x_context, profile_id),
-    )
+    records = PipelineRecords(_CODEC, Topics(scope.runtime.settings.topic_prefix))
+    forget = records.op(op("forget", scope.tenant, x_context, profile_id))
+    await scope.runtime.producer.send(forget.topic, forget.value, forget.key)
     return await scope.data.forget_profile(x_context, profile_id, owners)
 
 

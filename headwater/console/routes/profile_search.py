@@ -20,7 +20,7 @@ from headwater.core.access import Permission
 from headwater.core.conditions import parse
 from headwater.core.conditions.parser import MAX_CONDITION_CHARS
 from headwater.errors import ConditionSyntaxError
-from headwater.infra.http_errors import json_answer
+from headwater.http_errors import json_answer
 
 __all__ = ["router"]
 

@@ -1,7 +1,7 @@
 """``/secrets``: values flows name as ``{{secret.NAME}}``, one set per tenant and context.
 
 A value is written once and never shown again, to any role: answers and listings give
-names, versions and who changed them. It is stored sealed (``infra/secrets.py``) and
+names, versions and who changed them. It is stored sealed (``adapters/secrets.py``) and
 only the destinations stage opens it, right before sending. There is no deploy: a
 secret is set in each context (staging usually holds another credential than
 production).
@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from headwater.adapters.secrets import secret_box
 from headwater.console.auth import Scope, require
 from headwater.console.context import ConfigContext
 from headwater.console.models import Versioned
@@ -23,7 +24,6 @@ from headwater.core.automation import FLOW_KIND
 from headwater.core.config import ConfigEntry
 from headwater.core.secrets import MAX_SECRET_BYTES, SECRET_KIND, SECRET_NAME_PATTERN, secret_names
 from headwater.errors import Conflict, InvalidInput
-from headwater.infra.secrets import secret_box
 
 __all__ = ["flow_secrets_set", "router"]
 

@@ -52,9 +52,11 @@ def _valid_mapping(data: dict[str, Any]) -> None:
         raise InvalidInput(str(exc), field="fields") from exc
 
 
-# The write keys and the default mark belong to the server and to one environment.
+# The write keys, signing secrets and the default mark belong to the server and to one
+# environment: a deploy copies a source's signature scheme, never its secrets.
 WRITE_KEYS = EnvOwned(
-    fields=("write_keys", DEFAULT_MARK), fresh=lambda: {"write_keys": [new_write_key()]}
+    fields=("write_keys", DEFAULT_MARK, "signing_secrets"),
+    fresh=lambda: {"write_keys": [new_write_key()]},
 )
 
 sources = entity_router(

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 
+from headwater.adapters.search.provision import drop_tenant_indices
 from headwater.console.auth import TmsAccess, runtime_of
 from headwater.console.models import TenantIn, TenantOut
 from headwater.console.provisioning import AdminAccount, provision_tenant
@@ -13,7 +14,6 @@ from headwater.console.repository import TenantConfig
 from headwater.core.accounts import check_password_policy, normalise_email
 from headwater.core.tenancy import TENANT_ID_PATTERN, TENANT_KIND, tenant_key
 from headwater.errors import NotFound
-from headwater.infra.search.provision import drop_tenant_indices
 
 __all__ = ["router"]
 

@@ -13,7 +13,7 @@ from headwater.console.models import LogoutIn, Me, RefreshIn, TenantChoiceOut, T
 from headwater.core.access import Permission
 from headwater.core.accounts import USER_KIND
 from headwater.errors import Forbidden, Unauthenticated
-from headwater.infra.http_errors import json_answer
+from headwater.http_errors import json_answer
 
 __all__ = ["router"]
 

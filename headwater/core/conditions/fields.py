@@ -1,5 +1,5 @@
 """How the profile document is mapped in the search engine, as the query compiler needs
-to know it (infra/search/templates.py is the mapping itself; a unit test keeps the two
+to know it (adapters/search/templates.py is the mapping itself; a unit test keeps the two
 in step)."""
 
 from __future__ import annotations
@@ -7,15 +7,15 @@ from __future__ import annotations
 from typing import Literal
 
 from headwater.core.conditions.ast import Path
+from headwater.core.ports.search import Engine
 from headwater.errors import ConditionNotSearchable
 
 __all__ = ["PROFILE_FIELDS", "Engine", "FieldKind", "profile_field"]
 
 FieldKind = Literal["keyword", "long", "date", "flat", "counts"]
-# The search engine's dialect (the same names as infra/search/port.py's Engine). They differ
-# here in one way: Elasticsearch refuses wildcard queries on keys of ``flattened`` fields,
-# OpenSearch's ``flat_object`` answers them.
-Engine = Literal["elasticsearch", "opensearch"]
+# The search engine's dialect (``Engine``, from the search port) matters here in one way:
+# Elasticsearch refuses wildcard queries on keys of ``flattened`` fields, OpenSearch's
+# ``flat_object`` answers them.
 
 # Field (dotted, in the profile document) -> how it is indexed. "flat" fields are
 # Elasticsearch ``flattened`` / OpenSearch ``flat_object``: every leaf under them is a

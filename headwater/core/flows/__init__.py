@@ -7,7 +7,6 @@ from headwater.core.flows.registry import (
     ActionRegistry,
     ActionSpec,
     builtin_registry,
-    registry_from_entry_points,
 )
 from headwater.core.flows.rules import Rule, rule_from_config, triggered_rules
 from headwater.core.flows.runner import FlowResult, NodeTrace, debug_flow, run_flow
@@ -27,7 +26,6 @@ __all__ = [
     "Rule",
     "builtin_registry",
     "debug_flow",
-    "registry_from_entry_points",
     "rule_from_config",
     "run_flow",
     "triggered_rules",

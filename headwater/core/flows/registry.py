@@ -1,6 +1,7 @@
 """Actions as plugins. Each action declares its configuration (JSON Schema), its ports
 and whether it has side effects; packages add actions through the ``headwater.actions``
-entry-point group, whose entries name an ``ActionSpec`` or a sequence of them.
+entry-point group, whose entries name an ``ActionSpec`` or a sequence of them (read by
+``headwater/adapters/plugins.py``: looking at installed packages is not the core's job).
 
 A side-effect action never performs its effect: it appends an ``OutboundRequest`` to the
 run's state, which the profile agent publishes to ``hw.outbound``.
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from typing import Any, Literal
 
 from headwater.core.flows.state import FlowState
@@ -24,7 +24,6 @@ __all__ = [
     "Family",
     "Output",
     "builtin_registry",
-    "registry_from_entry_points",
 ]
 
 ENTRY_POINT_GROUP = "headwater.actions"
@@ -121,26 +120,6 @@ class ActionRegistry:
 
     def specs(self) -> list[ActionSpec]:
         return [self._specs[n] for n in self.names()]
-
-
-def _specs_of(loaded: Any, origin: str) -> list[ActionSpec]:
-    if isinstance(loaded, ActionSpec):
-        return [loaded]
-    if isinstance(loaded, Iterable) and not isinstance(loaded, str | bytes | Mapping):
-        items = list(loaded)
-        if all(isinstance(item, ActionSpec) for item in items):
-            return items
-    raise ConfigurationError(f"entry point {origin} is not an ActionSpec or a list of them")
-
-
-def registry_from_entry_points(group: str = ENTRY_POINT_GROUP) -> ActionRegistry:
-    """Every action installed packages declare (Headwater's built-ins are declared the
-    same way, in pyproject.toml). Call once at start-up, never per event."""
-    registry = ActionRegistry()
-    for point in sorted(entry_points(group=group), key=lambda p: p.name):
-        for spec in _specs_of(point.load(), f"{point.name} = {point.value}"):
-            registry.add(spec)
-    return registry
 
 
 def builtin_registry() -> ActionRegistry:

@@ -16,12 +16,12 @@ import pytest
 import pytest_asyncio
 from argon2 import PasswordHasher
 
+from headwater.commands.init import run_init
 from headwater.console import create_app
 from headwater.console.passwords import PasswordVault
 from headwater.console.runtime import ConsoleRuntime
+from headwater.core.ports.search import BulkAction
 from headwater.core.tenancy import events_index
-from headwater.infra.init import run_init
-from headwater.infra.search import BulkAction
 from headwater.settings import Settings
 from tests.support.services import Endpoints, settings_for
 

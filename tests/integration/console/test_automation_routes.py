@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from headwater.core.automation import FLOW_KIND
+from headwater.core.ports.search import BulkAction
 from headwater.core.tenancy import generation_index, profiles_alias
-from headwater.infra.search import BulkAction
 from tests.integration.console.conftest import Api
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]

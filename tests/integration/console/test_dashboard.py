@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from headwater.console.routes.dashboard import window_bounds
-from headwater.infra.search import BulkAction
+from headwater.core.ports.search import BulkAction
 from tests.integration.console.conftest import Api, event_action
 from tests.integration.console.test_isolation import store_data
 

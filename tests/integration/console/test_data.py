@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from headwater.core.ports.search import BulkAction
 from headwater.core.tenancy import events_index
-from headwater.infra.search import BulkAction
 from tests.integration.console.conftest import Api
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]

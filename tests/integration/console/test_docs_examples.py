@@ -35,7 +35,7 @@ DOCS = Path(__file__).resolve().parents[3] / "docs"
 FILES = ("api.md", "flows.md", "conditions.md")
 MARK = re.compile(r"<!-- (example|not run): (.+?) -->")
 REQUEST = re.compile(
-    r"(?P<method>GET|POST|PUT|PATCH|DELETE) (?P<path>/\S*)"
+    r"(?P<method>GET|POST|PUT|PATCH|DELETE) (?P<path>/(?:[^\s<]|<[\w-]+ id>)*)"
     r"(?: as (?P<name>[\w-]+))?(?: -> (?P<status>\d{3}))?"
 )
 PLACEHOLDER = re.compile(r"<([\w-]+) id>")

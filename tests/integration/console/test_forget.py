@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from headwater.infra.search import SearchStore, connect_search
+from headwater.adapters.search import connect_search
+from headwater.core.ports.search import SearchStore
 from tests.integration.console.conftest import Api
 from tests.integration.console.test_isolation import store_data
 from tests.support.services import Endpoints, elasticsearch_client_or_skip

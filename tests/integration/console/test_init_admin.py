@@ -11,9 +11,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from headwater.commands.init import run_init
 from headwater.console import create_app
 from headwater.errors import ConfigurationError
-from headwater.infra.init import run_init
 from headwater.settings import Settings
 from tests.integration.console.conftest import API_SECRET, PASSWORD
 

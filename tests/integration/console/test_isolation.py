@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from headwater.core.ports.search import BulkAction
 from headwater.core.tenancy import generation_index, profiles_alias, sessions_alias
-from headwater.infra.search import BulkAction
 from tests.integration.console.conftest import Api, event_action
 from tests.integration.console.test_routes_need_auth import TMS, enumerate_routes
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from headwater.core.ports.search import BulkAction
 from headwater.core.tenancy import generation_index, profiles_alias, sessions_alias
-from headwater.infra.search import BulkAction
 from tests.integration.console.conftest import Api, event_action
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from headwater.core.identity import MergeSettings
+from headwater.core.ports.search import BulkAction
 from headwater.core.profile_ops import claims_to_send
 from headwater.core.profiles import Profile
 from headwater.core.tenancy import generation_index, profiles_alias
-from headwater.infra.search import BulkAction
 from tests.integration.console.conftest import Api
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]

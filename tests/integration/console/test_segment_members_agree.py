@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from headwater.core.conditions import compile_predicate
+from headwater.core.ports.search import BulkAction
 from headwater.core.tenancy import generation_index, profiles_alias
-from headwater.infra.search import BulkAction
 from tests.integration.console.conftest import Api
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]

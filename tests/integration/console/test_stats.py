@@ -6,8 +6,9 @@ from datetime import datetime
 
 import pytest
 
+from headwater.adapters.search import connect_search
+from headwater.core.ports.search import BulkAction
 from headwater.core.tenancy import events_index
-from headwater.infra.search import BulkAction, connect_search
 from tests.integration.console.conftest import Api
 from tests.integration.console.test_isolation import store_data
 from tests.support.services import Endpoints, elasticsearch_client_or_skip

@@ -211,3 +211,10 @@ def test_broken_gzip_is_400(body):
 def test_truncated_gzip_is_400():
     with pytest.raises(MalformedInput):
         gunzip_limited(gzip.compress(b"y" * 5000)[:-12], limit=10_000)
+
+
+def test_a_signed_webhook_never_takes_its_data_from_the_unsigned_query_string(make_request):
+    incoming = make_request(query=b"admin=true")
+
+    assert request_data(incoming.request, b"", query=False) == {}
+    assert request_data(incoming.request, b'{"a": 1}', query=False) == {"a": 1}

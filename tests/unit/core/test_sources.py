@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -77,3 +78,27 @@ def test_write_key_too_short_to_be_a_secret_is_refused(make_source):
 
 def test_key_prefix_shows_only_the_start():
     assert key_prefix("hw_0123456789abcdef") == "hw_012..."
+
+
+def test_a_signed_source_takes_signed_webhooks_only(make_source):
+    source = make_source(signature={"preset": "github"})
+    source.admit("collect")
+
+    for channel in ("track", "segment", "redirect"):
+        with pytest.raises(SourceForbidden, match="takes signed webhooks only"):
+            source.admit(channel)
+
+
+def test_signing_secrets_in_their_grace_period_still_pass_newest_first(make_source):
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    source = make_source(
+        signature={"preset": "stripe"},
+        signing_secrets=[
+            {"id": "old", "sealed": "s1", "expires_at": now - timedelta(seconds=1)},
+            {"id": "graced", "sealed": "s2", "expires_at": (now + timedelta(hours=1)).isoformat()},
+            {"id": "new", "sealed": "s3", "created_at": now.isoformat()},
+        ],
+    )
+
+    assert [s.id for s in source.live_signing_secrets(now)] == ["new", "graced"]
+    assert "s3" not in repr(source)  # sealed values stay out of logs

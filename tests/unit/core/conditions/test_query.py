@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from headwater.adapters.search.templates import profiles_template
 from headwater.core.conditions import compile_query
 from headwater.core.conditions.fields import PROFILE_FIELDS
 from headwater.errors import ConditionNotSearchable
-from headwater.infra.search.templates import profiles_template
 
 NOW = 1_764_400_000_000
 

@@ -8,13 +8,9 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from headwater.core.flows import (
-    ActionRegistry,
-    ActionSpec,
-    builtin_registry,
-    registry_from_entry_points,
-)
-from headwater.core.flows.registry import ENTRY_POINT_GROUP, _specs_of
+from headwater.adapters.plugins import _specs_of, registry_from_entry_points
+from headwater.core.flows import ActionRegistry, ActionSpec, builtin_registry
+from headwater.core.flows.registry import ENTRY_POINT_GROUP
 from headwater.errors import ConfigurationError
 
 

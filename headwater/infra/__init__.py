@@ -1,1 +1,0 @@
-"""Adapters and jobs around the core: CLI, init, search engine, local stack."""
