@@ -9,6 +9,7 @@ const apiPaths = [
   "/user", "/users", "/api-keys", "/sources", "/mappings", "/event-types", "/flows",
   "/rules", "/segments", "/merge-settings", "/secrets", "/events", "/profiles",
   "/sessions", "/stats", "/dashboard", "/console", "/actions", "/tenants", "/health",
+  "/history", "/destinations", "/dead-letters", "/workers", "/openapi.json",
 ];
 
 export default defineConfig({

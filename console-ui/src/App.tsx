@@ -6,6 +6,7 @@ import { Config } from "./pages/Config";
 import { Tenants } from "./pages/Tenants";
 import { can } from "./lib/access";
 import { Dashboard } from "./pages/Dashboard";
+import { Destinations } from "./pages/Destinations";
 import { Events } from "./pages/Events";
 import { Flows } from "./pages/Flows";
 import { Login } from "./pages/Login";
@@ -23,6 +24,7 @@ const SCREENS = [
   ["/segments", "Segments"],
   ["/flows", "Flows"],
   ["/config", "Data settings"],
+  ["/destinations", "Destinations"],
 ] as const;
 
 function ContextSwitch() {
@@ -105,6 +107,7 @@ export function App() {
           <Route path="/flows" element={<Flows />} />
           <Route path="/access" element={<Access />} />
           <Route path="/config" element={<Config />} />
+          <Route path="/destinations" element={<Destinations />} />
           <Route path="/tenants" element={<Tenants />} />
           <Route path="*" element={<Navigate to="/" replace />} />
         </Routes>

@@ -21,6 +21,7 @@ from headwater.console.routes import (
     console_info,
     dashboard,
     data,
+    destinations,
     health,
     history,
     merge_settings,
@@ -31,6 +32,7 @@ from headwater.console.routes import (
     stats,
     tenants,
     user,
+    workers,
 )
 from headwater.console.runtime import ConsoleRuntime
 from headwater.console.web_ui import console_routes
@@ -114,6 +116,8 @@ def create_app(settings: Settings, runtime: ConsoleRuntime | None = None) -> Fas
         actions.router,
         tenants.router,
         history.router,
+        destinations.router,
+        workers.router,
     ):
         app.include_router(router)
     app.router.routes.extend(console_routes())  # static files, no credentials

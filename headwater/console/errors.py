@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.responses import Response
 
-from headwater.errors import SearchRejected
+from headwater.errors import ConditionSyntaxError, SearchRejected
 from headwater.http_errors import install_common_handlers, json_answer
 
 __all__ = ["install_error_handlers"]
@@ -38,6 +38,19 @@ def install_error_handlers(app: FastAPI, retry_after: int) -> None:
         log.warning("search refused: %s", exc)
         return json_answer(400, {"error": "the search engine refused the request"})
 
+    async def bad_condition(_: Request, exc: Exception) -> Response:
+        """Where a condition is wrong (1-based line and column), for the console's caret."""
+        assert isinstance(exc, ConditionSyntaxError)
+        body = {
+            "error": exc.message,
+            "field": exc.field or "condition",
+            "line": exc.line,
+            "column": exc.column,
+            "expected": list(exc.expected),
+        }
+        return json_answer(422, body)
+
     app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(ConditionSyntaxError, bad_condition)
     app.add_exception_handler(TimeoutError, timed_out)
     app.add_exception_handler(SearchRejected, refused)

@@ -184,6 +184,8 @@ class DeadLetter(TypedDict):
     payload: bytes
     failed_at: Millis
     attempts: int
+    tenant: str | None  # from the message key; None when it names no tenant
+    env: str | None
 
 
 class ConfigRecord(TypedDict):

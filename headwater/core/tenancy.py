@@ -24,6 +24,7 @@ __all__ = [
     "generation_index",
     "generation_key",
     "identity_key",
+    "key_owner",
     "merges_alias",
     "profile_key",
     "profiles_alias",
@@ -72,6 +73,30 @@ def identity_key(tenant: str, env: str, identifier: str) -> bytes:
     """The message key of a claim on one identifier (``<key name>:<hash>``): every claim
     on it goes to one identity agent, which decides them in log order."""
     return f"{tenant}/{env}:{identifier}".encode()
+
+
+def key_owner(key: bytes | None) -> tuple[str, str] | None:
+    """The tenant and environment a message key names: ``tenant:env:profile`` (see
+    :func:`profile_key`) or ``tenant/env:identifier`` (identity claims); None for a key
+    that names neither, so nothing is ever attributed to a tenant by a guess."""
+    if not key:
+        return None
+    try:
+        text = key.decode()
+    except UnicodeDecodeError:
+        return None
+    head, colon, rest = text.partition(":")
+    if not colon:
+        return None
+    if "/" in head:
+        tenant, _, env = head.partition("/")
+    else:
+        tenant, env = head, rest.partition(":")[0]
+        if ":" not in rest:
+            return None
+    if not _TENANT_ID.fullmatch(tenant) or env not in ENVIRONMENTS:
+        return None
+    return tenant, env
 
 
 def events_alias(prefix: str, tenant: str, env: str) -> str:

@@ -48,6 +48,13 @@ class AvroCodec:
             raise SchemaError(f"record does not fit schema {name!r}: {exc}") from exc
         return out.getvalue()
 
+    def name_of(self, data: bytes) -> str | None:
+        """The record name of a message this codec can decode, else None."""
+        if len(data) < _HEADER or data[:2] != MAGIC:
+            return None
+        writer = self._by_fingerprint.get(data[2:_HEADER])
+        return None if writer is None else writer.name
+
     def decode(self, name: str, data: bytes) -> dict[str, Any]:
         if len(data) < _HEADER or data[:2] != MAGIC:
             raise SchemaError(f"not an Avro single-object message ({len(data)} bytes)")

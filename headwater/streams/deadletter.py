@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from headwater.core.records import DeadLetter
+from headwater.core.tenancy import key_owner
 from headwater.schemas import DEAD_LETTER
 from headwater.streams.codec import AvroCodec
 
@@ -30,7 +31,11 @@ class SourceMessage:
 
 
 class DeadLetters:
-    """Encodes dead-letter records and hands them to ``send`` (which awaits the ack)."""
+    """Encodes dead-letter records and hands them to ``send`` (which awaits the ack).
+
+    Each record carries the tenant and environment its message key names (every stage's
+    input is keyed by them), so a tenant's dead letters can be listed without reading
+    another tenant's; a key that names none leaves both null."""
 
     def __init__(self, codec: AvroCodec, stage: str, send: Send) -> None:
         self._codec = codec
@@ -54,6 +59,7 @@ class DeadLetters:
             message.offset,
             reason,
         )
+        tenant, env = key_owner(message.key) or (None, None)
         record: DeadLetter = {
             "stage": self._stage,
             "reason": reason,
@@ -64,6 +70,8 @@ class DeadLetters:
             "payload": payload if payload is not None else message.value,
             "failed_at": int(time.time() * 1000),
             "attempts": attempts,
+            "tenant": tenant,
+            "env": env,
         }
         value = self._codec.encode(DEAD_LETTER, record)
         await self._send(message.key, value)

@@ -71,6 +71,19 @@ class Topics:
         """Messages a stage gave up on, with the reason."""
         return f"{self.prefix}.deadletter"
 
+    @property
+    def consumed(self) -> list[str]:
+        """The topics the worker's agents read (headwater/agents/worker.py)."""
+        return [
+            self.intake,
+            self.profile_ops,
+            self.identity,
+            self.events,
+            self.profiles,
+            self.merges,
+            self.outbound,
+        ]
+
     def specs(self, partitions: int) -> list[TopicSpec]:
         return [
             TopicSpec(self.intake, partitions),

@@ -137,12 +137,18 @@ class Hooks:
 
 @contextmanager
 def loopback_hooks() -> Iterator[Hooks]:
-    """An HTTP server on 127.0.0.1 that answers 200 to every POST and keeps it."""
+    """An HTTP server on 127.0.0.1 that answers 200 to every POST and keeps it, except
+    on a path ending in ``/gone``: 404, not kept."""
     hooks = Hooks("")
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            if self.path.endswith("/gone"):  # a destination that refuses: a dead letter
+                self.send_response(404)
+                self.send_header("content-length", "0")
+                self.end_headers()
+                return
             hooks.received.append((self.path, body))
             self.send_response(200)
             self.send_header("content-length", "0")

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import UpStack, run_up
 from tests.e2e.console_browser import (
@@ -255,6 +255,10 @@ def test_build_debug_and_deploy_a_flow_with_the_mouse(
         flow_id = page.get_by_test_id("flow-id").inner_text()
         rules = settings.get_by_role("region", name="rules")
         rules.get_by_label("Event type").fill("purchase")
+        rules.get_by_label("Rule condition (optional)").fill("event.properties.total >")
+        rules.get_by_role("button", name="Add rule").click()  # refused, the error where it is
+        expect(rules.get_by_test_id("condition-error")).to_contain_text("column 25")
+        rules.get_by_label("Rule condition (optional)").fill("")
         rules.get_by_role("button", name="Add rule").click()
         expect(rules).to_contain_text("on purchase")
         rules.get_by_role("button", name="deploy").click()
@@ -311,18 +315,22 @@ def test_an_event_type_makes_events_invalid_and_the_filter_finds_them(
     console: Console, tmp_path: Path
 ) -> None:
     kind = f"order-{uuid.uuid4().hex[:6]}"
-    schema = {
-        "event_type": kind,
-        "json_schema": {"type": "object", "required": ["total"]},
-        "moves": {},
-    }
     with browser_page() as page:
         log_in(page, console, ADMIN)
         go(page, "Data settings")
-        types = page.get_by_role("region", name="Event types")
-        types.get_by_label("New event type (JSON)").fill(orjson.dumps(schema).decode())
+        types = page.get_by_role("region", name="Event types")  # forms from the API's schemas
+        types.get_by_label("event_type *").fill(kind)
+        types.get_by_label("json_schema").fill('{"type": "object", "required": ["total"]}')
         types.get_by_role("button", name="Create").click()
         expect(types.get_by_role("table")).to_contain_text(kind)
+        mappings = page.get_by_role("region", name="Mappings")
+        mappings.get_by_label("event_type *").fill(kind)
+        mappings.get_by_role("button", name="Add to fields").click()
+        mappings.get_by_label("fields 1 source").fill("properties.total")
+        expect(mappings.get_by_role("alert")).to_contain_text("row 1: target: required")
+        mappings.get_by_label("fields 1 target").fill("traits.last_total")
+        mappings.get_by_role("button", name="Create").click()
+        expect(mappings.get_by_role("table", name="Mappings list")).to_contain_text(kind)
         merge = page.get_by_role("region", name="Merge settings")
         expect(merge).to_contain_text("the built-in defaults apply")
         merge.get_by_role("button", name="Save merge settings").click()  # the defaults, saved
@@ -449,7 +457,7 @@ def test_keyboard_only_and_readable_contrast(console: Console, tmp_path: Path) -
         expect(page.locator("pre.json")).to_be_visible()
 
         failures = {}
-        for screen in ("Dashboard", "Profiles", "Events", "Sources", "Segments", "Flows"):
+        for screen in ("Dashboard", "Profiles", "Events", "Sources", "Segments", "Destinations"):
             go(page, screen)
             page.wait_for_timeout(1500)
             failures[screen] = contrast_failures(page)
@@ -458,3 +466,85 @@ def test_keyboard_only_and_readable_contrast(console: Console, tmp_path: Path) -
         failures["Data settings"] = contrast_failures(page)
         shot(page, tmp_path, "contrast")
     assert {screen: found for screen, found in failures.items() if found} == {}
+
+
+def _deployed(console: Console, kind: str, body: dict[str, object]) -> str:
+    """A flow or rule made in staging through the API and deployed; its id."""
+    made = httpx.post(f"{console.api}/{kind}", headers=console.admin, json=body)
+    assert made.status_code == 201, made.text
+    entity = str(made.json()["id"])
+    deployed = httpx.post(f"{console.api}/{kind}/{entity}/deploy", headers=console.admin)
+    assert deployed.status_code == 200, deployed.text
+    return entity
+
+
+def test_a_refused_delivery_shows_as_a_dead_letter_and_on_the_dashboard(
+    console: Console, hooks: Hooks, tmp_path: Path
+) -> None:
+    kind, name = f"dl-{uuid.uuid4().hex[:6]}", f"gone {uuid.uuid4().hex[:6]}"
+    gone = hooks.url.rsplit("/", 1)[0] + "/gone"  # the test's server answers 404 there
+    flow = {
+        "name": name,
+        "nodes": [
+            {"id": "start", "action": "start"},
+            {"id": "notify", "action": "webhook", "config": {"url": gone}},
+        ],
+        "edges": [{"from": "start", "to": "notify"}],
+    }
+    flow_id = _deployed(console, "flows", flow)
+    _deployed(console, "rules", {"flow_id": flow_id, "event_type": kind})
+    _track(console, f"p-{uuid.uuid4().hex[:8]}", kind)
+    with browser_page() as page:
+        log_in(page, console, ADMIN)
+        go(page, "Destinations")
+        expect(page.get_by_role("table", name="destinations")).to_contain_text(name)
+        letters = page.get_by_role("table", name="dead letters")
+        expect(letters).to_contain_text("404", timeout=SLOW)  # the screen polls every 10 s
+        letters.locator("tr.clickable").first.focus()
+        page.keyboard.press("Enter")
+        expect(page.get_by_label("payload")).to_contain_text(gone)
+        shot(page, tmp_path, "destinations")
+
+        go(page, "Dashboard")
+        expect(page.get_by_test_id("kpi-dead-letters")).not_to_contain_text("…")
+        assert int(page.get_by_test_id("kpi-dead-letters").locator("span").inner_text()) >= 1
+        expect(page.get_by_role("table", name="worker lag")).to_contain_text(".outbound")
+        shot(page, tmp_path, "dashboard-operations")
+
+
+def test_a_flow_built_without_the_mouse_with_readable_contrast(
+    console: Console, tmp_path: Path
+) -> None:
+    with browser_page() as page:
+        log_in(page, console, ADMIN)
+        go(page, "Flows")
+
+        def press(target: Locator) -> None:
+            target.focus()
+            page.keyboard.press("Enter")
+
+        press(page.get_by_role("button", name="New flow"))
+        press(page.get_by_test_id("palette-if"))
+        press(page.get_by_test_id("palette-webhook"))
+        expect(page.get_by_test_id("node-webhook")).to_be_visible()
+        panel = page.get_by_role("region", name="nodes and connections")
+        for source, port, target in (("start", "payload", "if"), ("if", "true", "webhook")):
+            panel.get_by_label("Selected node").select_option(source)
+            panel.get_by_label("from port").select_option(port)
+            panel.get_by_label("to node").select_option(target)
+            press(panel.get_by_role("button", name="Connect", exact=True))
+        edges = page.locator(".react-flow__edge")
+        expect(edges).to_have_count(2)
+        expect(panel.get_by_role("list", name="connections")).to_contain_text("if:true → webhook")
+        # a cycle is not offered: webhook cannot feed if
+        panel.get_by_label("Selected node").select_option("webhook")
+        expect(panel.get_by_label("to node").locator("option[value=if]")).to_be_disabled()
+        shot(page, tmp_path, "flow-keyboard")
+        assert contrast_failures(page) == []
+
+        panel.get_by_label("Selected node").select_option("if")
+        press(panel.get_by_role("button", name="disconnect if:true → webhook"))
+        expect(edges).to_have_count(1)
+        panel.get_by_label("Selected node").select_option("webhook")
+        press(page.get_by_role("button", name="Remove node"))
+        expect(page.get_by_test_id("node-webhook")).to_have_count(0)

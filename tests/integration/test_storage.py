@@ -180,6 +180,7 @@ async def test_documents_the_engine_refuses_are_dead_lettered(
     )
     letter = next(r for r in letters if r["offset"] == 20)
     assert letter["reason"].startswith("400")
+    assert (letter["tenant"], letter["env"]) == ("default", "production")  # from the key
     assert orjson.loads(letter["payload"])["type"] == "page-view"
 
 

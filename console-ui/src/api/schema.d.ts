@@ -86,6 +86,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's dead letters in the context, newest first */
+        get: operations["list_dead_letters_dead_letters_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/destinations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where the context's flows send, with the flow nodes that send there */
+        get: operations["list_destinations_destinations_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/event-types": {
         parameters: {
             query?: never;
@@ -758,6 +792,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sources/{entity_id}/signing-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set or replace the source's signing secret (in this context); a secret the server makes is shown in this answer only */
+        post: operations["set_signing_secret_sources__entity_id__signing_secret_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sources/{entity_id}/write-keys": {
         parameters: {
             query?: never;
@@ -1018,6 +1069,23 @@ export interface paths {
         patch: operations["change_user_users__user_id__patch"];
         trace?: never;
     };
+    "/workers/lag": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The worker's lag per partition */
+        get: operations["worker_lag_workers_lag_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1181,6 +1249,46 @@ export interface components {
              * @enum {string}
              */
             window: "hour" | "day";
+        };
+        /** DeadLetterOut */
+        DeadLetterOut: {
+            /** Attempts */
+            attempts: number;
+            /**
+             * Failed At
+             * Format: date-time
+             */
+            failed_at: string;
+            /** Offset */
+            offset: number | null;
+            /** Partition */
+            partition: number | null;
+            /** Payload */
+            payload: string;
+            /** Reason */
+            reason: string;
+            /** Stage */
+            stage: string;
+            /** Topic */
+            topic: string;
+        };
+        /** DeadLettersOut */
+        DeadLettersOut: {
+            /** Context */
+            context: string;
+            /** Dead Letters */
+            dead_letters: components["schemas"]["DeadLetterOut"][];
+            /** Total */
+            total: number;
+        };
+        /** DestinationOut */
+        DestinationOut: {
+            /** Kind */
+            kind: string;
+            /** Target */
+            target: string;
+            /** Used By */
+            used_by: components["schemas"]["NodeUse"][];
         };
         /** ErrorBody */
         ErrorBody: {
@@ -1364,6 +1472,15 @@ export interface components {
              */
             status: "ok";
         };
+        /** LagOut */
+        LagOut: {
+            /** Group */
+            group: string;
+            /** Lag */
+            lag: number;
+            /** Partitions */
+            partitions: components["schemas"]["PartitionLagOut"][];
+        };
         /** LogoutIn */
         LogoutIn: {
             /** Refresh Token */
@@ -1510,6 +1627,17 @@ export interface components {
             /** Version */
             version: number;
         };
+        /** NodeUse */
+        NodeUse: {
+            /** Action */
+            action: string;
+            /** Flow Id */
+            flow_id: string;
+            /** Flow Name */
+            flow_name: string;
+            /** Node Id */
+            node_id: string;
+        };
         /** PageOut */
         PageOut: {
             /**
@@ -1533,6 +1661,19 @@ export interface components {
             next: string | null;
             /** Total */
             total: number;
+        };
+        /** PartitionLagOut */
+        PartitionLagOut: {
+            /** Committed */
+            committed: number | null;
+            /** End */
+            end: number;
+            /** Lag */
+            lag: number;
+            /** Partition */
+            partition: number;
+            /** Topic */
+            topic: string;
         };
         /** ProfileSearchIn */
         ProfileSearchIn: {
@@ -1720,6 +1861,90 @@ export interface components {
             version: number;
         };
         /**
+         * SignatureScheme
+         * @description How a source's webhooks are signed. A named preset fills (and fixes) the format
+         *     fields; ``generic`` takes them from the caller.
+         */
+        SignatureScheme: {
+            /**
+             * Algorithm
+             * @default sha256
+             * @enum {string}
+             */
+            algorithm: "sha256" | "sha512" | "sha1";
+            /**
+             * Encoding
+             * @default hex
+             * @enum {string}
+             */
+            encoding: "hex" | "base64";
+            /**
+             * Header
+             * @description the signature's header
+             */
+            header: string;
+            /**
+             * Prefix
+             * @description before the digest, e.g. sha256=
+             * @default
+             */
+            prefix: string;
+            /**
+             * Preset
+             * @default generic
+             * @enum {string}
+             */
+            preset: "stripe" | "github" | "shopify" | "generic";
+            /**
+             * Signed Prefix
+             * @description what the sender signs before the body; {timestamp} is filled in
+             * @default
+             */
+            signed_prefix: string;
+            /**
+             * Timestamp Header
+             * @description generic: a signed timestamp
+             */
+            timestamp_header?: string | null;
+            /**
+             * Tolerance Seconds
+             * @description how far a signed timestamp may be from now; how long a replay is refused
+             * @default 300
+             */
+            tolerance_seconds: number;
+        };
+        /** SigningSecretIn */
+        SigningSecretIn: {
+            /**
+             * Keep Previous Seconds
+             * @description how long the secrets this one replaces still pass (0: not at all)
+             * @default 0
+             */
+            keep_previous_seconds: number;
+            /**
+             * Secret
+             * @description the sender's secret (Stripe's whsec_..., Shopify's client secret); null: the server makes one, shown in this answer only
+             */
+            secret?: string | null;
+        };
+        /** SigningSecretOut */
+        SigningSecretOut: {
+            /** Created At */
+            created_at: string | null;
+            /**
+             * Expires At
+             * @description null: until replaced
+             */
+            expires_at: string | null;
+            /** Id */
+            id: string;
+            /**
+             * Secret
+             * @description the secret the server made: only in the answer that made it; null when the caller gave it, and on every read
+             */
+            secret?: string | null;
+        };
+        /**
          * SourceIn
          * @description An event source. Write keys are not part of it: the server issues them
          *     (``POST /sources`` gives one, ``/write-keys`` adds and revokes).
@@ -1747,6 +1972,8 @@ export interface components {
             name: string;
             /** @description null: the default */
             rate_limit?: components["schemas"]["RateLimitIn"] | null;
+            /** @description set: /collect requests must carry this HMAC signature (the secret is set per context with POST /sources/{id}/signing-secret); null: not signed */
+            signature?: components["schemas"]["SignatureScheme"] | null;
             /**
              * Type
              * @default rest
@@ -1777,6 +2004,13 @@ export interface components {
             /** Name */
             name: string;
             rate_limit: components["schemas"]["RateLimitIn"] | null;
+            signature?: components["schemas"]["SignatureScheme"] | null;
+            /**
+             * Signing Secrets
+             * @description this context's signing secrets, never their values
+             * @default []
+             */
+            signing_secrets: components["schemas"]["SigningSecretOut"][];
             /** Type */
             type: string;
             /**
@@ -2282,6 +2516,126 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DashboardOut"];
+                };
+            };
+            /** @description no, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the role or tenant may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a field is missing or invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the search engine is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_dead_letters_dead_letters_get: {
+        parameters: {
+            query?: {
+                size?: number;
+            };
+            header?: {
+                /** @description staging or production; default production for data routes. The answer's x-context header says which one was used. */
+                "x-context"?: ("staging" | "production") | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLettersOut"];
+                };
+            };
+            /** @description no, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the role or tenant may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a field is missing or invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the search engine is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_destinations_destinations_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description staging or production; default staging for configuration routes. The answer's x-context header says which one was used. */
+                "x-context"?: ("staging" | "production") | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DestinationOut"][];
                 };
             };
             /** @description no, invalid, expired or revoked credentials */
@@ -5977,6 +6331,71 @@ export interface operations {
             };
         };
     };
+    set_signing_secret_sources__entity_id__signing_secret_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description staging or production; default staging for configuration routes. The answer's x-context header says which one was used. */
+                "x-context"?: ("staging" | "production") | null;
+            };
+            path: {
+                entity_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SigningSecretIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SigningSecretOut"];
+                };
+            };
+            /** @description no, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the role or tenant may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a field is missing or invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the search engine is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     add_write_key_sources__entity_id__write_keys_post: {
         parameters: {
             query?: never;
@@ -7137,6 +7556,62 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description no, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the role or tenant may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a field is missing or invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the search engine is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    worker_lag_workers_lag_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LagOut"];
                 };
             };
             /** @description no, invalid, expired or revoked credentials */

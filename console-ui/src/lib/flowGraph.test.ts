@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { edgeId, fromStored, newNodeId, outputPorts, palette, refusal, splitEnd, toStored, type ActionInfo } from "./flowGraph";
+import {
+  connectionsOf, edgeId, fromStored, newNodeId, outputPorts, palette, refusal, splitEnd, targetsFor, toStored, type ActionInfo,
+} from "./flowGraph";
 
 const action = (name: string, family = "flow", outputs = ["payload"]): ActionInfo => ({
   name, family, description: `${name} does things`, config_schema: {}, inputs: ["payload"], outputs, side_effects: false,
@@ -61,5 +63,27 @@ describe("editing", () => {
     expect(palette(all, "").map(([family]) => family)).toEqual(["flow", "outbound", "profile"]);
     expect(palette(all, "WEB")).toEqual([["outbound", [all[1]]]]);
     expect(palette(all, "nothing like it")).toEqual([]);
+  });
+});
+
+describe("connecting with the keyboard", () => {
+  const link = { source: "a", sourcePort: "true", target: "b", targetPort: "payload" };
+  const edges = [{ id: edgeId(link), ...link }];
+  const nodes = [{ id: "start", hasInput: false }, { id: "a", hasInput: true }, { id: "b", hasInput: true }];
+
+  it("offers every other node with an input, saying which are refused and why", () => {
+    expect(targetsFor(nodes, edges, "b", "payload")).toEqual([
+      { id: "a", refused: "it would make a cycle" },
+    ]);
+    expect(targetsFor(nodes, edges, "a", "true")).toEqual([{ id: "b", refused: "already connected" }]);
+    expect(targetsFor(nodes, edges, "start", "payload")).toEqual([
+      { id: "a", refused: null },
+      { id: "b", refused: null },
+    ]);
+  });
+
+  it("lists a node's connections with their ports", () => {
+    expect(connectionsOf(edges, "b").map((c) => c.text)).toEqual(["a:true → b"]);
+    expect(connectionsOf(edges, "start")).toEqual([]);
   });
 });

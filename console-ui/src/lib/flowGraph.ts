@@ -138,3 +138,23 @@ export function palette(actions: ActionInfo[], search: string): [string, ActionI
   }
   return [...groups.entries()];
 }
+
+/** The nodes a connection from `source`'s `port` may reach (the keyboard's way to
+ * connect): every other node with an input, each with why it is refused, or null. */
+export function targetsFor(
+  nodes: { id: string; hasInput: boolean }[],
+  edges: GraphEdge[],
+  source: string,
+  port: string,
+): { id: string; refused: string | null }[] {
+  return nodes
+    .filter((n) => n.hasInput && n.id !== source)
+    .map((n) => ({ id: n.id, refused: refusal(edges, { source, sourcePort: port, target: n.id, targetPort: DEFAULT_PORT }) }));
+}
+
+/** The connections touching `node`, for listing (and removing) them. */
+export function connectionsOf(edges: GraphEdge[], node: string): { edge: GraphEdge; text: string }[] {
+  return edges
+    .filter((e) => e.source === node || e.target === node)
+    .map((e) => ({ edge: e, text: `${e.source}${e.sourcePort === DEFAULT_PORT ? "" : `:${e.sourcePort}`} → ${e.target}` }));
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { can } from "./access";
 import { markAt } from "./condition";
+import { ruleBody, ruleDraft } from "./rules";
 import { analyticsJsSnippet, trackerSnippet } from "./snippets";
 import { timeline } from "./timeline";
 
@@ -40,5 +41,14 @@ describe("console helpers", () => {
     expect(rows.map((r) => r.id)).toEqual(["e2", "e1", "s1"]);
     expect(rows[0].invalid).toBe(true);
     expect(rows[2].detail).toBe("2 events over 3600 s");
+  });
+});
+
+describe("the rule form", () => {
+  it("sends a blank condition as none and consents as a list", () => {
+    expect(ruleBody({ eventType: " purchase ", condition: "  ", consents: "marketing, , ads,marketing" }))
+      .toEqual({ event_type: "purchase", condition: null, consents: ["marketing", "ads"] });
+    expect(ruleDraft({ event_type: "x", condition: "event.a = 1", consents: ["a", "b"] }))
+      .toEqual({ eventType: "x", condition: "event.a = 1", consents: "a, b" });
   });
 });

@@ -1,10 +1,14 @@
 // Event types (validation schemas and reshaping), mappings and merge settings: each
-// listed, edited as JSON (the API's own body), saved as a new version in the context the
-// switch shows, deployed from staging to production and rolled back.
+// listed, edited with a form generated from the API's own body schema (or as JSON),
+// saved as a new version in the context the switch shows, deployed from staging to
+// production and rolled back.
 import { useState, type FormEvent } from "react";
 import { api, ApiError, must } from "../api/client";
 import { can } from "../lib/access";
+import { bodySchema } from "../lib/bodySchemas";
 import { useLoad, useSession } from "../lib/hooks";
+import { SchemaForm } from "../lib/SchemaForm";
+import { problemsOf } from "../lib/schemaForm";
 import { ErrorNote, Json, when } from "../lib/ui";
 
 type Kind = "event-types" | "mappings";
@@ -34,6 +38,55 @@ export function parseBody(text: string): { body?: Record<string, unknown>; error
   } catch (error) {
     return { error: `not JSON: ${(error as Error).message}` };
   }
+}
+
+type Body = Record<string, unknown>;
+
+/** A body edited with the form of its API schema, or as JSON text: `body` is what a save
+ * sends, or null while the JSON does not parse or the form has problems. */
+function BodyEditor({ schemaName, idPrefix, label, value, onChange }: {
+  schemaName: string;
+  idPrefix: string;
+  label: string;
+  value: Body;
+  onChange: (body: Body | null, draft: Body) => void;
+}) {
+  const schema = useLoad(() => bodySchema(schemaName), [schemaName]);
+  const [text, setText] = useState<string | null>(null); // JSON mode while not null
+  const parsed = text === null ? null : parseBody(text);
+  const useForm = text === null && schema.data;
+  const toForm = () => { if (parsed?.body) { setText(null); onChange(formBody(parsed.body), parsed.body); } };
+  const formBody = (body: Body) => (schema.data && Object.keys(problemsOf(schema.data, body)).length ? null : body);
+  return (
+    <div className="body-editor">
+      <div className="row">
+        <strong>{label}</strong>
+        {useForm ? (
+          <button type="button" className="link" onClick={() => setText(JSON.stringify(value, null, 2))}>edit as JSON</button>
+        ) : (
+          schema.data && <button type="button" className="link" disabled={!parsed?.body} onClick={toForm}>edit with the form</button>
+        )}
+      </div>
+      {useForm ? (
+        <SchemaForm schema={schema.data!} value={value} idPrefix={idPrefix} hidden={["version"]}
+          onChange={(next) => onChange(formBody(next), next)} />
+      ) : (
+        <>
+          <label>
+            {label} (JSON)
+            <textarea rows={10} spellCheck={false} value={text ?? JSON.stringify(value, null, 2)}
+              onChange={(e) => {
+                setText(e.target.value);
+                const next = parseBody(e.target.value);
+                onChange(next.body ?? null, next.body ?? value);
+              }} />
+          </label>
+          {parsed?.error && <p className="error" role="alert">{parsed.error}</p>}
+        </>
+      )}
+      {schema.error && <p className="muted">Form unavailable ({schema.error.message}): edit as JSON.</p>}
+    </div>
+  );
 }
 
 function list(kind: Kind): Promise<Entity[]> {
@@ -68,11 +121,18 @@ function act(kind: Kind, id: string, what: "deploy" | "rollback" | "delete"): Pr
 function EntityEditor({ kind, title }: { kind: Kind; title: string }) {
   const role = useSession()?.role;
   const [editing, setEditing] = useState<string | null>(null);
-  const [text, setText] = useState(JSON.stringify(TEMPLATES[kind], null, 2));
+  const [draft, setDraft] = useState<Body>(TEMPLATES[kind] as Body);
+  const [ready, setReady] = useState<Body | null>(TEMPLATES[kind] as Body);
+  const [opened, setOpened] = useState(0); // a new form for each entity opened
   const [note, setNote] = useState<string | null>(null);
   const [failure, setFailure] = useState<Error | null>(null);
   const { data, error, reload } = useLoad(() => list(kind), [kind]);
-  const parsed = parseBody(text);
+  const open = (id: string | null, body: Body) => {
+    setEditing(id);
+    setDraft(body);
+    setReady(body);
+    setOpened((n) => n + 1);
+  };
 
   async function run(label: string, work: () => Promise<unknown>) {
     setFailure(null);
@@ -87,7 +147,7 @@ function EntityEditor({ kind, title }: { kind: Kind; title: string }) {
   }
   function submit(event: FormEvent) {
     event.preventDefault();
-    if (parsed.body) void run(editing ? "Saved a new version" : "Created", () => save(kind, editing, parsed.body!));
+    if (ready) void run(editing ? "Saved a new version" : "Created", () => save(kind, editing, ready));
   }
   return (
     <section className="card wide" aria-label={title}>
@@ -105,10 +165,9 @@ function EntityEditor({ kind, title }: { kind: Kind; title: string }) {
               <td className="num">{item.version}</td>
               <td>{when(item.updated_at)} by {item.updated_by}</td>
               <td className="actions">
-                <button type="button" className="secondary" onClick={() => {
-                  setEditing(item.id);
-                  setText(JSON.stringify(editable(item), null, 2));
-                }}>edit {item.event_type}</button>
+                <button type="button" className="secondary" onClick={() => open(item.id, editable(item))}>
+                  edit {item.event_type}
+                </button>
                 {can(role, "config:deploy") && (
                   <>
                     <button type="button" className="secondary" onClick={() => void run("Deployed to production", () => act(kind, item.id, "deploy"))}>deploy</button>
@@ -126,18 +185,13 @@ function EntityEditor({ kind, title }: { kind: Kind; title: string }) {
       {data?.length === 0 && <p className="muted">None in this context.</p>}
       {can(role, "config:write") ? (
         <form onSubmit={submit} className="stack">
-          <label>
-            {editing ? `Body of ${editing}` : `New ${title.toLowerCase().replace(/s$/, "")}`} (JSON)
-            <textarea rows={10} spellCheck={false} value={text} onChange={(e) => setText(e.target.value)} />
-          </label>
-          {parsed.error && <p className="error" role="alert">{parsed.error}</p>}
+          <BodyEditor key={opened} schemaName={kind === "event-types" ? "EventTypeIn" : "MappingIn"} idPrefix={kind}
+            label={editing ? `Body of ${editing}` : `New ${title.toLowerCase().replace(/s$/, "")}`}
+            value={draft} onChange={(body, next) => { setReady(body); setDraft(next); }} />
           <div className="row">
-            <button type="submit" disabled={!parsed.body}>{editing ? "Save version" : "Create"}</button>
+            <button type="submit" disabled={!ready}>{editing ? "Save version" : "Create"}</button>
             {editing && (
-              <button type="button" className="secondary" onClick={() => {
-                setEditing(null);
-                setText(JSON.stringify(TEMPLATES[kind], null, 2));
-              }}>New instead</button>
+              <button type="button" className="secondary" onClick={() => open(null, TEMPLATES[kind] as Body)}>New instead</button>
             )}
           </div>
         </form>
@@ -175,12 +229,12 @@ async function mergeSettings() {
 function MergeSettingsEditor() {
   const role = useSession()?.role;
   const { data, error, reload } = useLoad(mergeSettings, []);
-  const [text, setText] = useState<string | null>(null);
+  const [draft, setDraft] = useState<{ body: Body | null; value: Body } | null>(null);
+  const [opened, setOpened] = useState(0);
   const [note, setNote] = useState<string | null>(null);
   const [failure, setFailure] = useState<Error | null>(null);
   const stored = data ? editable(data as unknown as Record<string, unknown>) : MERGE_DEFAULTS;
-  const shown = text ?? JSON.stringify(stored, null, 2);
-  const parsed = parseBody(shown);
+  const ready = draft ? draft.body : stored;
 
   async function run(label: string, work: () => Promise<unknown>) {
     setFailure(null);
@@ -188,7 +242,8 @@ function MergeSettingsEditor() {
     try {
       await work();
       setNote(label);
-      setText(null);
+      setDraft(null);
+      setOpened((n) => n + 1);
       reload();
     } catch (err) {
       setFailure(err as Error);
@@ -204,15 +259,12 @@ function MergeSettingsEditor() {
         <form className="stack" onSubmit={(e) => {
           e.preventDefault();
           // eslint-disable-next-line @typescript-eslint/no-explicit-any
-          if (parsed.body) void run("Saved a new version", () => must(api.PUT("/merge-settings", { body: parsed.body as any })));
+          if (ready) void run("Saved a new version", () => must(api.PUT("/merge-settings", { body: ready as any })));
         }}>
-          <label>
-            Merge settings (JSON)
-            <textarea rows={12} spellCheck={false} value={shown} onChange={(e) => setText(e.target.value)} />
-          </label>
-          {parsed.error && <p className="error" role="alert">{parsed.error}</p>}
+          <BodyEditor key={`${opened}-${data?.version ?? 0}`} schemaName="MergeSettingsIn" idPrefix="merge" label="Merge settings"
+            value={draft?.value ?? stored} onChange={(body, value) => setDraft({ body, value })} />
           <div className="row">
-            <button type="submit" disabled={!parsed.body}>Save merge settings</button>
+            <button type="submit" disabled={!ready}>Save merge settings</button>
             {can(role, "config:deploy") && (
               <>
                 <button type="button" className="secondary" onClick={() => void run("Deployed to production", () => must(api.POST("/merge-settings/deploy")))}>deploy</button>

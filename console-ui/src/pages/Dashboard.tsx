@@ -1,7 +1,9 @@
 import { useState } from "react";
+import { Link } from "react-router";
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { api, must } from "../api/client";
 import { useLoad } from "../lib/hooks";
+import { lagByTopic } from "../lib/operations";
 import { Card, ErrorNote } from "../lib/ui";
 
 type Window = "hour" | "day";
@@ -25,6 +27,46 @@ function Counts({ rows, label }: { rows: { key: string; count: number }[]; label
   );
 }
 
+// The worker's lag per partition (GET /workers/lag), grouped by topic.
+function WorkerLag() {
+  const { data, error } = useLoad(() => must(api.GET("/workers/lag")), [], 10_000);
+  return (
+    <Card title="Worker lag" wide>
+      <ErrorNote error={error} />
+      {data && (
+        <>
+          <p className="muted" data-testid="lag-total">
+            {data.lag} record{data.lag === 1 ? "" : "s"} not yet processed by <code>{data.group}</code>
+          </p>
+          <table aria-label="worker lag">
+            <thead>
+              <tr><th>Topic</th><th className="num">Lag</th><th>Per partition (partition: lag)</th></tr>
+            </thead>
+            <tbody>
+              {lagByTopic(data.partitions).map((t) => (
+                <tr key={t.topic}>
+                  <td><code>{t.topic}</code></td>
+                  <td className="num">{t.lag}</td>
+                  <td>
+                    <div className="lag-parts">
+                      {t.partitions.map((p) => (
+                        <span key={p.partition} className={p.lag ? "behind" : ""}
+                          title={`committed ${p.committed ?? "never"}, end ${p.end}`}>
+                          {p.partition}: {p.lag}
+                        </span>
+                      ))}
+                    </div>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </Card>
+  );
+}
+
 export function Dashboard() {
   const [window, setWindow] = useState<Window>("hour");
   const { data, error } = useLoad(
@@ -32,6 +74,7 @@ export function Dashboard() {
     [window],
     10_000,
   );
+  const dead = useLoad(() => must(api.GET("/dead-letters", { params: { query: { size: 0 } } })), [], 10_000);
   return (
     <>
       <div className="toolbar">
@@ -61,6 +104,9 @@ export function Dashboard() {
             <div className="kpi" data-testid="kpi-sessions">
               <span>{data.sessions}</span>sessions
             </div>
+            <Link className="kpi" to="/destinations" data-testid="kpi-dead-letters">
+              <span className={dead.data?.total ? "warn" : ""}>{dead.data?.total ?? "…"}</span>dead letters
+            </Link>
           </div>
           <Card title={`Events per ${data.bucket_minutes === 1 ? "minute" : `${data.bucket_minutes} minutes`}`} wide>
             <div className="chart">
@@ -81,6 +127,7 @@ export function Dashboard() {
           <Card title="Events by source">
             <Counts rows={data.by_source} label="events by source" />
           </Card>
+          <WorkerLag />
         </div>
       )}
     </>

@@ -1,28 +1,45 @@
 import { useState, type FormEvent } from "react";
-import { api, must } from "../api/client";
+import { api, ApiError, must } from "../api/client";
+import { ConditionInput } from "../lib/ConditionInput";
 import { useLoad } from "../lib/hooks";
+import { emptyRule, ruleBody, ruleDraft, type RuleDraft } from "../lib/rules";
 import { ErrorNote } from "../lib/ui";
 
 const STAGING = { header: { "x-context": "staging" as const } };
 
-/** The rules that start a flow: made in staging, deployed after the flow. */
+/** The rules that start a flow: event type, condition (its errors shown where they are)
+ * and consents; made and changed in staging, deployed after the flow. */
 export function FlowRules({ flowId, editable, deployable }: { flowId: string; editable: boolean; deployable: boolean }) {
   const list = useLoad(() => must(api.GET("/rules", { params: STAGING })), [flowId]);
-  const [eventType, setEventType] = useState("");
+  const [draft, setDraft] = useState<RuleDraft>(emptyRule);
+  const [editing, setEditing] = useState<{ id: string; version: number } | null>(null);
   const [note, setNote] = useState<string | null>(null);
   const [failure, setFailure] = useState<Error | null>(null);
   const act = async (work: () => Promise<string>) => {
     setFailure(null);
+    setNote(null);
     try { setNote(await work()); list.reload(); } catch (err) { setFailure(err as Error); }
   };
-  const add = (e: FormEvent) => {
+  const save = (e: FormEvent) => {
     e.preventDefault();
     void act(async () => {
-      await must(api.POST("/rules", { params: STAGING, body: { flow_id: flowId, event_type: eventType, enabled: true } }));
-      setEventType("");
-      return "Rule saved in staging.";
+      const body = { flow_id: flowId, enabled: true, ...ruleBody(draft) };
+      if (editing) {
+        await must(api.PUT("/rules/{entity_id}", {
+          params: { ...STAGING, path: { entity_id: editing.id } },
+          body: { ...body, version: editing.version },
+        }));
+      } else {
+        await must(api.POST("/rules", { params: STAGING, body }));
+      }
+      setDraft(emptyRule);
+      setEditing(null);
+      return editing ? "Rule changed in staging." : "Rule saved in staging.";
     });
   };
+  const conditionError =
+    failure instanceof ApiError && failure.field === "condition" && typeof (failure.body as { line?: unknown })?.line === "number"
+      ? failure : null;
   const rules = (list.data ?? []).filter((r) => r.flow_id === flowId);
   return (
     <section aria-label="rules">
@@ -30,7 +47,16 @@ export function FlowRules({ flowId, editable, deployable }: { flowId: string; ed
       <ul className="rules">
         {rules.map((r) => (
           <li key={r.id}>
-            on <strong>{r.event_type}</strong>{r.condition ? ` when ${r.condition}` : ""}
+            on <strong>{r.event_type}</strong>
+            {r.condition && <> when <code>{r.condition}</code></>}
+            {r.consents?.length ? ` with consent ${r.consents.join(", ")}` : ""}
+            {editable && (
+              <button type="button" className="link" aria-label={`edit rule on ${r.event_type}`} onClick={() => {
+                setEditing({ id: r.id, version: r.version });
+                setDraft(ruleDraft(r));
+                setFailure(null);
+              }}>edit</button>
+            )}
             {deployable && (
               <button type="button" className="link" onClick={() => void act(async () => {
                 const live = await must(api.POST("/rules/{entity_id}/deploy", { params: { path: { entity_id: r.id } } }));
@@ -42,13 +68,26 @@ export function FlowRules({ flowId, editable, deployable }: { flowId: string; ed
         {rules.length === 0 && <li className="muted">None: the flow runs on no event yet.</li>}
       </ul>
       {editable && (
-        <form className="rule-form" onSubmit={add} aria-label="new rule">
-          <label>Event type<input value={eventType} onChange={(e) => setEventType(e.target.value)} required placeholder="purchase" /></label>
-          <button type="submit" className="secondary">Add rule</button>
+        <form className="rule-form stack" onSubmit={save} aria-label={editing ? "change rule" : "new rule"}>
+          <label>Event type<input value={draft.eventType} required placeholder="purchase"
+            onChange={(e) => setDraft({ ...draft, eventType: e.target.value })} /></label>
+          <ConditionInput label="Rule condition (optional)" value={draft.condition} error={conditionError}
+            placeholder='event.properties.total > 100 and profile.traits.tier != "gold"'
+            onChange={(condition) => setDraft({ ...draft, condition })} />
+          <label>Consents (comma separated)<input value={draft.consents} placeholder="marketing"
+            onChange={(e) => setDraft({ ...draft, consents: e.target.value })} /></label>
+          <div className="row">
+            <button type="submit" className="secondary">{editing ? "Save rule" : "Add rule"}</button>
+            {editing && (
+              <button type="button" className="link" onClick={() => { setEditing(null); setDraft(emptyRule); setFailure(null); }}>
+                cancel
+              </button>
+            )}
+          </div>
         </form>
       )}
       {note && <p className="note">{note}</p>}
-      <ErrorNote error={failure ?? list.error} />
+      <ErrorNote error={conditionError ? null : failure ?? list.error} />
     </section>
   );
 }

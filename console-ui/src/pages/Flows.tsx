@@ -15,6 +15,7 @@ import { problemsOf } from "../lib/schemaForm";
 import { ErrorNote } from "../lib/ui";
 import { FlowNode, type ActionNode, type NodeTrace } from "./FlowNode";
 import { FlowHistory } from "./FlowHistory";
+import { FlowKeyboard } from "./FlowKeyboard";
 import { FlowRules } from "./FlowRules";
 
 const STAGING = { header: { "x-context": "staging" as const } };
@@ -84,16 +85,19 @@ function Editor({ flow, actions, onSaved, onRestored }: {
   const [note, setNote] = useState<string | null>(null);
   const [failure, setFailure] = useState<Error | null>(null);
   const [current, setCurrent] = useState<Flow | null>(flow);
-  const { screenToFlowPosition } = useReactFlow();
+  const { screenToFlowPosition, fitView } = useReactFlow();
 
   const add = useCallback((action: ActionInfo, position?: { x: number; y: number }) => {
+    const id = newNodeId(action.name, nodes.map((n) => n.id));
     setNodes((ns) => {
-      const id = newNodeId(action.name, ns.map((n) => n.id));
-      const at = position ?? { x: 80 + ns.length * 40, y: 220 + ns.length * 30 };
+      // with the keyboard (no drop point): right of the rightmost node, rows staggered
+      const at = position ?? { x: Math.max(0, ...ns.map((n) => n.position.x)) + 220, y: 40 + (ns.length % 4) * 100 };
       return [...ns.map((n) => ({ ...n, selected: false })), ...toCanvas([{ id, action: action.name, config: {}, position: at }], byName)
         .map((n) => ({ ...n, selected: true }))];
     });
-  }, [byName, setNodes]);
+    setSelected(id); // the new node's settings open, also when added with the keyboard
+    if (!position) window.setTimeout(() => void fitView({ maxZoom: 1 }), 50); // keep it in view
+  }, [byName, fitView, nodes, setNodes]);
 
   const onDrop = (e: DragEvent) => {
     e.preventDefault();
@@ -106,6 +110,10 @@ function Editor({ flow, actions, onSaved, onRestored }: {
     if (why) { setNote(`Not connected: ${why}.`); return; }
     setNote(null);
     setEdges((es) => addEdge({ ...c, id: edgeId(candidate) }, es));
+  };
+  const select = (id: string | null) => {
+    setSelected(id);
+    setNodes((ns) => ns.map((n) => ({ ...n, selected: n.id === id })));
   };
   const chosen = nodes.find((n) => n.id === selected);
   const setConfig = (config: Record<string, unknown>) =>
@@ -175,6 +183,9 @@ function Editor({ flow, actions, onSaved, onRestored }: {
         {invalid.length > 0 && <p className="error">Settings to fix: {invalid.map((n) => n.id).join(", ")}</p>}
         {note && <p className="note" role="status" data-testid="flow-note">{note}</p>}
         <ErrorNote error={failure} />
+        <FlowKeyboard nodes={nodes} edges={fromEdges(edges)} selected={selected} editable={editable} onSelect={select}
+          onConnect={(source, port, target) => onConnect({ source, sourceHandle: port, target, targetHandle: "payload" })}
+          onDisconnect={(id) => setEdges((es) => es.filter((e) => e.id !== id))} />
         {chosen ? (
           <section aria-label="node settings">
             <h3>{chosen.id} <small className="muted">({chosen.data.action})</small></h3>

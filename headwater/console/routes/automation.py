@@ -39,7 +39,7 @@ from headwater.core.flows.runner import debug_flow
 from headwater.core.flows.validation import validate_flow
 from headwater.core.masking import restore_masked
 from headwater.core.segments import segment_from_config
-from headwater.errors import Conflict, FlowInvalid, InvalidInput
+from headwater.errors import ConditionSyntaxError, Conflict, FlowInvalid, InvalidInput
 
 __all__ = ["flows", "rules", "segments"]
 
@@ -74,8 +74,14 @@ _RULE_ROOTS = ("event", "profile", "session")  # what a rule's condition sees
 
 
 def _valid_rule(data: dict[str, Any]) -> None:
-    rule_from_config({**data, "id": "draft"})
     condition = data.get("condition")
+    if isinstance(condition, str):
+        try:
+            parse(condition)  # a syntax error answers with its line and column
+        except ConditionSyntaxError as exc:
+            exc.field = "condition"
+            raise
+    rule_from_config({**data, "id": "draft"})
     if isinstance(condition, str):
         outside = sorted({p.text for p in paths_of(parse(condition)) if p.root not in _RULE_ROOTS})
         if outside:

@@ -9,11 +9,10 @@ never decoded, let alone answered."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import ConsumerRecord
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel
 
@@ -25,11 +24,11 @@ from headwater.core.automation import FLOW_KIND, RULE_KIND, SEGMENT_KIND
 from headwater.core.config import ConfigEntry, config_key
 from headwater.core.mapping import MAPPING_KIND
 from headwater.core.validation import EVENT_TYPE_KIND
-from headwater.errors import BrokerUnavailable, NotFound
+from headwater.errors import NotFound
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import decode_entry
-from headwater.streams.kafka import kafka_client_options, partitions_of
+from headwater.streams.topic_reader import read_topic
 from headwater.streams.topics import Topics
 
 __all__ = ["read_history", "router"]
@@ -61,36 +60,15 @@ async def read_history(
 ) -> list[ConfigEntry]:
     """The history topic's entries with exactly this key, oldest first: read from the
     start up to the end offsets taken when the read began."""
-    topic = Topics(settings.topic_prefix).config_history
     wanted = key.encode()
-    found: list[ConfigEntry] = []
-    partitions = [TopicPartition(topic, p) for p in await partitions_of(settings, topic)]
-    if not partitions:
-        return found
-    consumer = AIOKafkaConsumer(
-        **kafka_client_options(settings), enable_auto_commit=False, group_id=None
-    )
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        left = {tp for tp in partitions if ends[tp] > 0}
-        async with asyncio.timeout(timeout):
-            while left:
-                fetched = await consumer.getmany(*left, timeout_ms=500)
-                for records in fetched.values():
-                    for record in records:
-                        if record.key == wanted and record.value is not None:
-                            found.append(decode_entry(codec, record.value))
-                for tp in list(left):
-                    if await consumer.position(tp) >= ends[tp]:
-                        left.discard(tp)
-    except TimeoutError:
-        raise BrokerUnavailable(f"could not read {topic} to its end in {timeout:.0f} s") from None
-    finally:
-        await consumer.stop()
-    return found
+
+    def keep(record: ConsumerRecord[bytes, bytes]) -> ConfigEntry | None:
+        if record.key == wanted and record.value is not None:
+            return decode_entry(codec, record.value)
+        return None
+
+    topic = Topics(settings.topic_prefix).config_history
+    return await read_topic(settings, topic, keep, timeout=timeout)
 
 
 @router.get(

@@ -128,3 +128,16 @@ async def test_without_credentials_the_answer_is_401_whatever_the_parameters(api
 
     for path in ("/events?email=x", "/stats?env=x", "/segments/s/members?limit=1"):
         assert (await api.http.get(path)).status_code == 401, path
+
+
+async def test_a_rule_condition_syntax_error_says_where_it_is(api: Api) -> None:
+    admin = await _admin(api)
+    flow = await api.http.post("/flows", headers=admin, json=FLOW)
+    rule = {"flow_id": flow.json()["id"], "event_type": "x", "condition": "event.type =\n and"}
+
+    refused = await api.http.post("/rules", headers=admin, json=rule)
+
+    assert refused.status_code == 422, refused.text
+    body = refused.json()
+    assert (body["field"], body["line"], body["column"]) == ("condition", 2, 2)
+    assert body["expected"]

@@ -13,6 +13,8 @@ from headwater.core.tenancy import (
     events_alias,
     events_index,
     events_index_pattern,
+    key_owner,
+    profile_key,
 )
 from headwater.errors import InvalidInput
 
@@ -81,3 +83,23 @@ def test_tenant_is_frozen_and_active_by_default():
     assert tenant.status == "active"
     with pytest.raises(ValidationError):
         tenant.status = "suspended"
+
+
+@pytest.mark.parametrize(
+    ("key", "owner"),
+    [
+        (profile_key("acme", "production", "p-1:x"), ("acme", "production")),
+        (b"acme/staging:email:0123", ("acme", "staging")),
+        (b"acme:production", None),  # no profile part: not a profile key
+        (b"acme:prod:p-1", None),  # no such environment
+        (b"Acme:production:p-1", None),  # not a tenant id
+        (b"acme/production", None),
+        (b"\xff\xfe:production:p", None),
+        (b"", None),
+        (None, None),
+    ],
+)
+def test_key_owner_names_a_tenant_only_from_a_well_formed_key(
+    key: bytes | None, owner: tuple[str, str] | None
+) -> None:
+    assert key_owner(key) == owner

@@ -82,6 +82,8 @@ def dead_letter() -> dict[str, Any]:
         "payload": b"\xc3\x01\x00\xff",
         "failed_at": NOW,
         "attempts": 3,
+        "tenant": "acme",
+        "env": "production",
     }
 
 

@@ -10,6 +10,7 @@ destinations agent checks again right before sending."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,7 +21,7 @@ from headwater.core.flows.state import OutboundRequest
 from headwater.core.outbound_policy import AddressPolicy, TopicPolicy, url_template_problem
 from headwater.errors import ActionFailed
 
-__all__ = ["ACTIONS", "outbound_problems"]
+__all__ = ["ACTIONS", "Destination", "destinations_of", "outbound_problems"]
 
 
 def _request(call: ActionCall, kind: str, target: dict[str, Any], body: Any) -> list[Output]:
@@ -228,3 +229,35 @@ def outbound_problems(
         if found is not None:
             problems.append(f"node {node.id} ({node.action}): {found}")
     return problems
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where one outbound node of a flow sends: ``kind`` as the destinations agent
+    names it, and ``target`` as configured (templates and secret names unfilled)."""
+
+    kind: str  # http, email, kafka, mqtt or amqp
+    target: str
+    action: str
+    node_id: str
+
+
+def destinations_of(flow: Flow) -> list[Destination]:
+    """The outbound nodes of ``flow``, in node order: a flow node names its target,
+    so these are a tenant's destinations."""
+    found: list[Destination] = []
+    for node in flow.nodes:
+        config = node.config
+        named = str(config.get("destination", "default"))
+        if node.action in _URL_ACTIONS:
+            found.append(Destination("http", str(config.get("url", "")), node.action, node.id))
+        elif node.action in _PUBLISHERS:
+            if node.action == "publish-amqp":  # exchange (may be the default '') / routing key
+                name = f"{config.get('exchange', '')}/{config.get('routing_key', '')}"
+            else:
+                name = str(config.get("topic", ""))
+            kind = _PUBLISHERS[node.action]
+            found.append(Destination(kind, f"{named}: {name}", node.action, node.id))
+        elif node.action == "send-email":
+            found.append(Destination("email", f"{named}: {config.get('to')}", node.action, node.id))
+    return found
