@@ -47,14 +47,24 @@ __all__ = [
     "ProfileLimits",
     "apply_batch",
     "check_event",
+    "event_digest",
+    "remembered",
 ]
 
 RECENT_EVENT_IDS = 512
 _DIGEST = 16  # hex characters of one remembered event id (a 64-bit BLAKE2b digest)
 
 
-def _digest(event_id: str) -> str:
+def event_digest(event_id: str) -> str:
+    """How a profile remembers an applied event id (``Profile.recent``)."""
     return hashlib.blake2b(event_id.encode(), digest_size=8).hexdigest()
+
+
+def remembered(profile: Profile) -> set[str]:
+    """The digests of the event ids ``profile`` applied last: an event whose
+    :func:`event_digest` is among them is a duplicate."""
+    recent = profile.recent
+    return {recent[i : i + _DIGEST] for i in range(0, len(recent), _DIGEST)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,13 +118,6 @@ class Profile:
     # a fifth of the state a list of ids took, written to the changelog on every change
     recent: str = ""
 
-    def remembers(self, event_id: str) -> bool:
-        """True when an event with this id was among the last ones applied."""
-        digest = _digest(event_id)
-        return any(
-            self.recent[i : i + _DIGEST] == digest for i in range(0, len(self.recent), _DIGEST)
-        )
-
     @classmethod
     def new(cls, tenant: str, env: str, profile_id: str) -> Profile:
         return cls(id=profile_id, tenant=tenant, env=env, ids=[profile_id])
@@ -142,7 +145,7 @@ class Profile:
         state["sessions"] = [SessionState.from_dict(s) for s in state["sessions"]]
         state["applied_offsets"] = upgrade(state)
         if "recent_ids" in state:  # written before ids were kept as digests
-            state["recent"] = "".join(_digest(i) for i in state.pop("recent_ids"))
+            state["recent"] = "".join(event_digest(i) for i in state.pop("recent_ids"))
         return cls(**state)
 
     # --- what the search engine shows -----------------------------------------------------
@@ -216,10 +219,10 @@ def apply_batch(
         profile.applied_offsets.get(origin), offset
     )
     request_context = json_object(batch["context"], "context")
-    recent = {profile.recent[i : i + _DIGEST] for i in range(0, len(profile.recent), _DIGEST)}
+    recent = remembered(profile)
     applied_digests: list[str] = []
     for event in batch["events"]:
-        digest = _digest(event["id"])
+        digest = event_digest(event["id"])
         if digest in recent:
             result.duplicates += 1
             continue
