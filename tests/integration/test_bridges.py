@@ -1,0 +1,186 @@
+"""Bridges on the real servers: messages published to Mosquitto and RabbitMQ become
+searchable events on their profile, with the mapping applied; a message that cannot
+become an event goes to the dead-letter topic with its reason and the bridge goes on;
+configuration changes apply without a restart."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import pytest_asyncio
+
+from headwater.core.tenancy import events_alias
+from headwater.infra.embedded import ManagedProcess
+from headwater.infra.init import InitResult
+from headwater.infra.search import SearchStore, connect_search
+from headwater.schemas import DEAD_LETTER
+from headwater.settings import Settings
+from headwater.streams.topics import Topics
+from tests.support.bridges import (
+    amqp_bridge,
+    connected,
+    mqtt_bridge,
+    publish_amqp,
+    publish_bridge,
+    publish_mqtt,
+    running_bridges,
+)
+from tests.support.channels import AmqpServer, MqttServer
+from tests.support.kafka import read_topic
+from tests.support.polling import eventually
+from tests.support.processes import start_worker
+from tests.support.services import Endpoints
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def worker(
+    shared_settings: Settings, initialized: InitResult, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ManagedProcess]:
+    process = start_worker(shared_settings, tmp_path_factory.mktemp("worker") / "worker.log")
+    yield process
+    process.stop()
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="module")
+async def store(shared_settings: Settings, endpoints: Endpoints) -> AsyncIterator[SearchStore]:
+    adapter = await connect_search(shared_settings, node_class=endpoints.es_node_class)
+    yield adapter
+    await adapter.close()
+
+
+async def stored_events(
+    store: SearchStore, settings: Settings, bridge_id: str, count: int
+) -> list[dict[str, Any]]:
+    """The events of ``bridge_id`` in search, once there are ``count`` of them."""
+    alias = events_alias(settings.index_prefix, "default", "production")
+    query = {"term": {"source.id": bridge_id}}
+    found: list[dict[str, Any]] = []
+
+    async def enough() -> bool:
+        await store.refresh(alias)
+        hits = (await store.search(alias, query=query, size=count + 10))["hits"]["hits"]
+        found[:] = [h["_source"] for h in hits]
+        return len(found) >= count
+
+    await eventually(enough, timeout=60, every=0.3)
+    return found
+
+
+async def dead_letters(settings: Settings, bridge_id: str, count: int) -> list[dict[str, Any]]:
+    records = await read_topic(
+        settings.kafka_servers,
+        Topics(settings.topic_prefix).deadletter,
+        DEAD_LETTER,
+        until=lambda rs: sum(r["key"] == bridge_id.encode() for r in rs) >= count,
+        timeout=30,
+    )
+    return [r for r in records if r["key"] == bridge_id.encode()]
+
+
+async def test_mqtt_messages_become_events_of_their_profile_and_bad_ones_dead_letters(
+    shared_settings: Settings,
+    worker: ManagedProcess,
+    store: SearchStore,
+    mqtt: MqttServer,
+    tmp_path: Path,
+) -> None:
+    settings = shared_settings
+    bridge_id, base = str(uuid.uuid4()), f"{settings.topic_prefix}/sensors"
+    config = mqtt_bridge(
+        mqtt,
+        [f"{base}/+/reading"],
+        event_type="topic:-1",
+        event_id=["json:id"],
+        profile_id="json:owner",
+        properties={"celsius": "json:t", "room": "topic:-2"},
+        event_time="json:at",
+    )
+    await publish_bridge(settings, bridge_id, config)
+    async with running_bridges(settings, "mqtt") as process:
+        await connected(process, bridge_id)
+        reading = {"owner": "ann", "t": 21.5, "at": "2026-11-30T08:00:00Z"}
+        await publish_mqtt(
+            mqtt,
+            [
+                (f"{base}/kitchen/reading", orjson.dumps({**reading, "id": "r1"})),
+                (f"{base}/hall/reading", b"{not json"),  # dead-lettered; the bridge goes on
+                (f"{base}/hall/reading", orjson.dumps({**reading, "id": "r2", "owner": "bob"})),
+                (f"{base}/kitchen/reading", orjson.dumps({**reading, "id": "r1"})),  # again
+            ],
+        )
+        events = await stored_events(store, settings, bridge_id, 2)
+        assert process.stats[bridge_id].dead_lettered == 1
+
+        # a new version of the bridge applies without a restart
+        changed = {**config["mapping"], "event_type": "value:temperature"}
+        await publish_bridge(settings, bridge_id, {**config, "mapping": changed}, version=2)
+        await connected(process, bridge_id, restarted=True)
+        await publish_mqtt(mqtt, [(f"{base}/attic/reading", orjson.dumps({**reading, "id": "r3"}))])
+        events = await stored_events(store, settings, bridge_id, 3)
+
+    by_profile = {e["profile"]["id"]: e for e in events if e["type"] == "reading"}
+    assert sorted(by_profile) == ["ann", "bob"] and len(events) == 3  # r1 stored once
+    ann = by_profile["ann"]
+    assert ann["properties"] == {"celsius": 21.5, "room": "kitchen"}
+    assert (ann["channel"], ann["time"]["create"]) == ("mqtt", "2026-11-30T08:00:00.000Z")
+    assert [e["type"] for e in events if e["properties"]["room"] == "attic"] == ["temperature"]
+
+    [letter] = await dead_letters(settings, bridge_id, 1)
+    assert letter["stage"] == "bridge-mqtt"
+    assert letter["topic"] == f"mqtt:{base}/hall/reading"
+    assert letter["payload"] == b"{not json"
+    assert "expected a JSON payload" in letter["reason"] and bridge_id in letter["reason"]
+
+
+async def test_amqp_deliveries_become_events_and_bad_ones_dead_letters(
+    shared_settings: Settings,
+    worker: ManagedProcess,
+    store: SearchStore,
+    amqp: AmqpServer,
+) -> None:
+    settings = shared_settings
+    bridge_id, prefix = str(uuid.uuid4()), settings.topic_prefix
+    config = amqp_bridge(
+        amqp,
+        f"{prefix}-orders",
+        [f"amq.topic:{prefix}.orders.#"],
+        event_type="topic:-1",
+        event_id=["message_id"],
+        profile_id="header:x-customer",
+        profile_required=True,
+    )
+    await publish_bridge(settings, bridge_id, config)
+    async with running_bridges(settings, "amqp") as process:
+        await connected(process, bridge_id)
+        order = orjson.dumps({"total": 42, "items": ["a", "b"]})
+        c1 = {"x-customer": "c1"}
+        created, paid = f"{prefix}.orders.created", f"{prefix}.orders.paid"
+        await publish_amqp(
+            amqp,
+            "amq.topic",
+            [
+                (created, order, {"message_id": "o1", "headers": c1}),
+                (created, order, {"message_id": "o2"}),  # no customer: dead-lettered
+                (paid, order, {"message_id": "o3", "headers": c1}),
+                (created, order, {"message_id": "o1", "headers": c1}),  # again: one event
+            ],
+        )
+        events = await stored_events(store, settings, bridge_id, 2)
+        await dead_letters(settings, bridge_id, 1)
+        stats = process.stats[bridge_id]
+        assert (stats.delivered, stats.dead_lettered) == (3, 1)  # o1 sent twice
+
+    assert sorted(e["type"] for e in events) == ["created", "paid"]
+    assert {e["profile"]["id"] for e in events} == {"c1"}
+    assert events[0]["properties"] == {"total": 42, "items": ["a", "b"]}
+    assert {e["channel"] for e in events} == {"amqp"}
+    [letter] = await dead_letters(settings, bridge_id, 1)
+    assert letter["stage"] == "bridge-amqp"
+    assert "profile_id: header:x-customer is missing" in letter["reason"]
