@@ -18,6 +18,7 @@ from headwater.console.routes import (
     accounts,
     actions,
     automation,
+    bridges,
     console_info,
     dashboard,
     data,
@@ -112,6 +113,7 @@ def create_app(settings: Settings, runtime: ConsoleRuntime | None = None) -> Fas
         actions.router,
         tenants.router,
         history.router,
+        bridges.bridges,
     ):
         app.include_router(router)
     app.router.routes.extend(console_routes())  # static files, no credentials
