@@ -109,7 +109,8 @@ def _valid_bridge(data: dict[str, Any]) -> None:
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         field = ".".join(str(part) for part in first["loc"]) or "body"
-        raise InvalidInput(f"{field}: {first['msg']}", field=field) from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise InvalidInput(f"{field}: {message}", field=field) from None
 
 
 def _same_server(new: dict[str, Any], stored: dict[str, Any]) -> bool:
