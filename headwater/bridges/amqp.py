@@ -38,8 +38,9 @@ class AmqpRunner(ChannelRunner):
             await channel.set_qos(prefetch_count=self.bridge.subscription.prefetch)
             queue = await self._queue(channel)
 
-            async def ack(message: AbstractIncomingMessage) -> None:
-                await message.ack()
+            async def ack(messages: list[AbstractIncomingMessage]) -> None:
+                # one frame for all: they are the oldest unacknowledged on this channel
+                await messages[-1].ack(multiple=len(messages) > 1)
 
             pipeline = self.pipeline(ack)
             try:

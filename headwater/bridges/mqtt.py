@@ -48,8 +48,9 @@ class MqttRunner(ChannelRunner):
         paho = client._client  # aiomqtt has no manual acknowledgements: paho has
         paho.manual_ack_set(True)  # before connecting: a kept session delivers at once
 
-        async def ack(message: aiomqtt.Message) -> None:
-            paho.ack(message.mid, message.qos)
+        async def ack(messages: list[aiomqtt.Message]) -> None:
+            for message in messages:  # one PUBACK each (MQTT has no cumulative ack)
+                paho.ack(message.mid, message.qos)
 
         async with client:
             pipeline = self.pipeline(ack)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -81,14 +82,15 @@ class _Entry(Generic[Token]):
 
 
 class Pipeline(Generic[Token]):
-    """The messages of one channel connection. ``ack(token)`` acknowledges one message
-    to its channel; it is never called for a message whose record Kafka has not taken."""
+    """The messages of one channel connection. ``ack(tokens)`` acknowledges messages to
+    their channel, in the order they came; it is never called for a message whose record
+    Kafka has not taken."""
 
     def __init__(
         self,
         mapper: MessageMapper,
         intake: Intake,
-        ack: Callable[[Token], Awaitable[None]],
+        ack: Callable[[list[Token]], Awaitable[None]],
         window: int,
         stats: BridgeStats,
     ) -> None:
@@ -96,7 +98,8 @@ class Pipeline(Generic[Token]):
         self._intake = intake
         self._ack = ack
         self._window = asyncio.Semaphore(window)
-        self._entries: asyncio.Queue[_Entry[Token]] = asyncio.Queue()
+        self._entries: deque[_Entry[Token]] = deque()  # in arrival order
+        self._more = asyncio.Event()
         self.open = 0  # taken and not yet acknowledged
         self._stats = stats
         self._accepting = asyncio.Event()
@@ -128,11 +131,13 @@ class Pipeline(Generic[Token]):
             accepted = self._mapper(message)
         except InputError as exc:
             sent: asyncio.Future[Any] = asyncio.ensure_future(self._dead_letter(message, exc))
-            self._entries.put_nowait(_Entry(sent, token, message, event=False))
+            self._entries.append(_Entry(sent, token, message, event=False))
+            self._more.set()
             return
         value = self._intake.codec.encode(INTAKE_BATCH, accepted.record)
         sent = await self._intake.sender(self._intake.intake_topic, accepted.key, value)
-        self._entries.put_nowait(_Entry(sent, token, message, event=True))
+        self._entries.append(_Entry(sent, token, message, event=True))
+        self._more.set()
 
     async def _dead_letter(self, message: ChannelMessage, error: Exception) -> None:
         bridge = self._mapper.bridge
@@ -152,16 +157,28 @@ class Pipeline(Generic[Token]):
         self._stats.dead_lettered += 1
 
     async def _ack_in_order(self) -> None:
+        """Acknowledge in arrival order; every message already settled behind the first
+        goes in the same call (AMQP acknowledges them with one frame)."""
         while True:
-            entry = await self._entries.get()
-            try:
-                await entry.sent
-                self._stats.delivered += entry.event
-            except RecordRejected as exc:  # Kafka will never take this record
-                await self._dead_letter(entry.message, exc)
-            await self._ack(entry.token)
-            self.open -= 1
-            self._window.release()
+            while not self._entries:
+                self._more.clear()
+                await self._more.wait()
+            await asyncio.wait([self._entries[0].sent])  # the oldest, in the order they came
+            done: list[_Entry[Token]] = []
+            while self._entries and self._entries[0].sent.done():
+                done.append(self._entries.popleft())
+                await self._settle(done[-1])
+            await self._ack([entry.token for entry in done])
+            self.open -= len(done)
+            for _ in done:
+                self._window.release()
+
+    async def _settle(self, entry: _Entry[Token]) -> None:
+        try:
+            await entry.sent
+            self._stats.delivered += entry.event
+        except RecordRejected as exc:  # Kafka will never take this record
+            await self._dead_letter(entry.message, exc)
 
     async def drain(self, timeout: float) -> None:
         """Take nothing more; wait up to ``timeout`` seconds for what was taken to be

@@ -45,7 +45,7 @@ class ChannelRunner(ABC):
     async def session(self) -> None:
         """Connect, consume until the connection ends; raise what ended it."""
 
-    def pipeline(self, ack: Callable[[Token], Awaitable[None]]) -> Pipeline[Token]:
+    def pipeline(self, ack: Callable[[list[Token]], Awaitable[None]]) -> Pipeline[Token]:
         """The pipeline of a new connection (call once connected)."""
         self.stats.state = "connected"
         self.stats.error = None
