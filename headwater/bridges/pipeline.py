@@ -43,8 +43,9 @@ class BridgeStats:
     where: str
     state: str = "starting"  # connecting, connected, reconnecting, stopped, invalid
     error: str | None = None
-    delivered: int = 0
+    delivered: int = 0  # intake records Kafka acknowledged
     dead_lettered: int = 0
+    in_flight: int = 0  # taken from the channel, not yet acknowledged to it
     connects: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -127,6 +128,7 @@ class Pipeline(Generic[Token]):
         await self._accepting.wait()
         await self._window.acquire()
         self.open += 1
+        self._stats.in_flight = self.open
         try:
             accepted = self._mapper(message)
         except InputError as exc:
@@ -170,6 +172,7 @@ class Pipeline(Generic[Token]):
                 await self._settle(done[-1])
             await self._ack([entry.token for entry in done])
             self.open -= len(done)
+            self._stats.in_flight = self.open
             for _ in done:
                 self._window.release()
 

@@ -58,7 +58,11 @@ class BridgeProcess:
         codec = AvroCodec.default()
         topics = Topics(settings.topic_prefix)
         self.config = ConfigLog(settings, codec)
-        self.sender = RetryingSender(settings, f"bridge-{channel}")
+        # records come one per message: linger as the collector does, so they travel
+        # in batches (without it, nearly every message was a produce request of its own)
+        self.sender = RetryingSender(
+            settings, f"bridge-{channel}", linger_ms=settings.producer_linger_ms
+        )
         self.intake = Intake(
             self.sender,
             codec,

@@ -71,6 +71,7 @@ class ChannelRunner(ABC):
                 problem = self.scrub(f"{type(exc).__name__}: {exc}")
             finally:
                 self._pipeline = None
+                self.stats.in_flight = 0
             self.stats.state = "reconnecting"
             self.stats.error = problem
             log.warning(
