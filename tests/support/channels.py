@@ -102,10 +102,13 @@ def _spawn(
         )
 
 
-def start_mosquitto(state: Path, extra: str = "") -> tuple[MqttServer, subprocess.Popen[bytes]]:
-    """``extra``: more lines for its configuration file."""
+def start_mosquitto(
+    state: Path, extra: str = "", port: int | None = None
+) -> tuple[MqttServer, subprocess.Popen[bytes]]:
+    """``extra``: more lines for its configuration file; ``port``: the one it had before
+    (a restart), else a free one."""
     binary = _binary(MOSQUITTO, "mosquitto")
-    port = _free_port()
+    port = port or _free_port()
     state.mkdir(parents=True, exist_ok=True)
     config = state / "mosquitto.conf"
     config.write_text(
