@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ssl
 import time
+from typing import Any
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -55,7 +56,9 @@ class MqttRunner(ChannelRunner):
         async with client:
             pipeline = self.pipeline(ack)
             try:
-                await client.subscribe([(topic, 1) for topic in self.bridge.subscription.topics])
+                topics = self.bridge.subscription.topics
+                granted = await client.subscribe([(topic, 1) for topic in topics])
+                _check_granted(topics, granted)
                 await pipeline.run(self._consume(client, pipeline))
             finally:
                 await pipeline.close()
@@ -63,6 +66,18 @@ class MqttRunner(ChannelRunner):
     async def _consume(self, client: aiomqtt.Client, pipeline: Pipeline[aiomqtt.Message]) -> None:
         async for message in client.messages:
             await pipeline.submit(_channel_message(message), message)
+
+
+def _check_granted(topics: list[str], granted: Any) -> None:
+    """The broker may refuse a filter (not authorized, ...) in its SUBACK: say which,
+    rather than sit connected receiving nothing (the bridge retries with back-off)."""
+    refused = [
+        f"{topic} ({code})"
+        for topic, code in zip(topics, granted, strict=False)
+        if int(getattr(code, "value", code)) >= 0x80
+    ]
+    if refused:
+        raise aiomqtt.MqttError(f"the broker refused the subscription to {', '.join(refused)}")
 
 
 def _channel_message(message: aiomqtt.Message) -> ChannelMessage:
