@@ -206,6 +206,7 @@ class Settings(BaseSettings):
     bridge_host: str = "127.0.0.1"
     bridge_mqtt_port: int = Field(default=8690, ge=1, le=65535, description="health endpoint")
     bridge_amqp_port: int = Field(default=8691, ge=1, le=65535, description="health endpoint")
+    bridge_kafka_port: int = Field(default=8692, ge=1, le=65535, description="health endpoint")
     bridge_max_in_flight: int = Field(
         default=1000,
         ge=1,

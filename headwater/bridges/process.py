@@ -46,6 +46,10 @@ def _runner_class(channel: str) -> type[ChannelRunner]:
         from headwater.bridges.mqtt import MqttRunner
 
         return MqttRunner
+    if channel == "kafka":
+        from headwater.bridges.kafka import KafkaRunner
+
+        return KafkaRunner
     from headwater.bridges.amqp import AmqpRunner
 
     return AmqpRunner

@@ -9,11 +9,11 @@ mappings can select them.
 Values are taken from a message by small *value specs* (strings):
 
 - ``value:TEXT``: the text itself (a fixed event type);
-- ``topic``: the MQTT topic or the AMQP routing key; ``topic:N``: its level N (0 first,
-  -1 last; MQTT levels are split on ``/``, AMQP routing keys on ``.``);
+- ``topic``: the MQTT topic, the AMQP routing key or the Kafka topic; ``topic:N``: its
+  level N (0 first, -1 last; MQTT levels are split on ``/``, the others on ``.``);
 - ``json:PATH``: a dotted path into the JSON payload (``device.id``; ``$.`` optional);
-- ``header:NAME``: an AMQP header or an MQTT 5 user property;
-- ``message_id``: the AMQP ``message-id`` property.
+- ``header:NAME``: an AMQP header, an MQTT 5 user property or a Kafka record header;
+- ``message_id``: the AMQP ``message-id`` property, or the Kafka record's key.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ __all__ = [
 ]
 
 BRIDGE_KIND = "bridge"
-BRIDGE_CHANNELS = ("mqtt", "amqp")
-Kind = Literal["mqtt", "amqp"]
+BRIDGE_CHANNELS = ("mqtt", "amqp", "kafka")
+Kind = Literal["mqtt", "amqp", "kafka"]
 
 _SPEC = re.compile(
     r"^(?:value:(?P<value>.{1,256})|topic(?::(?P<level>-?\d{1,3}))?|json:(?:\$\.)?(?P<path>"
@@ -49,7 +49,8 @@ _SPEC = re.compile(
     r"(?P<message_id>message_id))$",
     re.S,
 )
-_SCHEMES = {"mqtt": ("mqtt", "mqtts"), "amqp": ("amqp", "amqps")}
+_SCHEMES = {"mqtt": ("mqtt", "mqtts"), "amqp": ("amqp", "amqps"), "kafka": ("kafka", "kafkas")}
+_KAFKA_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,13 +130,13 @@ class BridgeConnection(BaseModel):
 
     @property
     def where(self) -> str:
-        """What logs and errors may say about the connection (no credentials)."""
+        """What logs and errors may say about the connection (it holds no credentials)."""
         parts = urlsplit(self.url)
-        return f"{parts.scheme}://{parts.hostname}:{parts.port or ''}"
+        return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
 class BridgeSubscription(BaseModel):
-    """What to consume: MQTT topic filters (QoS 1), or an AMQP queue."""
+    """What to consume: MQTT topic filters (QoS 1), Kafka topics, or an AMQP queue."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -238,7 +239,7 @@ class Bridge(BaseModel):
     @model_validator(mode="after")
     def _fits_channel(self) -> Bridge:
         scheme = urlsplit(self.connection.url).scheme
-        if scheme not in _SCHEMES[self.channel] or not self.connection.host:
+        if scheme not in _SCHEMES[self.channel] or not urlsplit(self.connection.url).netloc:
             raise ValueError(
                 f"connection.url must be {' or '.join(_SCHEMES[self.channel])}://HOST[:PORT]"
             )
@@ -249,9 +250,20 @@ class Bridge(BaseModel):
             raise ValueError("an mqtt bridge subscribes to subscription.topics (no queue)")
         if self.channel == "amqp" and (not subscription.queue or subscription.topics):
             raise ValueError("an amqp bridge consumes subscription.queue (no topics)")
+        if self.channel == "kafka" and (
+            subscription.queue
+            or not subscription.topics
+            or not all(_KAFKA_TOPIC.fullmatch(t) for t in subscription.topics)
+        ):
+            raise ValueError("a kafka bridge consumes subscription.topics (Kafka topic names)")
         if subscription.bindings and not subscription.declare:
             raise ValueError("subscription.bindings need subscription.declare")
         return self
+
+    @property
+    def group_id(self) -> str:
+        """The Kafka consumer group: stable, so committed offsets survive restarts."""
+        return self.connection.client_id or f"hw-bridge-{self.env}-{self.id}"
 
     @property
     def client_id(self) -> str:

@@ -32,8 +32,10 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
 
     data_dir = Path(args.data_dir) if args.data_dir else settings.data_dir
     bridges = tuple(k for k in (args.bridges or "").split(",") if k)
-    if unknown := set(bridges) - {"mqtt", "amqp"}:
-        raise HeadwaterError(f"--bridges: no {', '.join(sorted(unknown))} bridge (mqtt, amqp)")
+    if unknown := set(bridges) - {"mqtt", "amqp", "kafka"}:
+        raise HeadwaterError(
+            f"--bridges: no {', '.join(sorted(unknown))} bridge (mqtt, amqp, kafka)"
+        )
     return run_up(
         settings,
         ports=StackPorts(args.port_base),
@@ -117,7 +119,11 @@ def _bridge(args: argparse.Namespace, settings: Settings) -> int:
 
     from headwater.bridges import create_app
 
-    default_port = settings.bridge_mqtt_port if args.kind == "mqtt" else settings.bridge_amqp_port
+    default_port = {
+        "mqtt": settings.bridge_mqtt_port,
+        "amqp": settings.bridge_amqp_port,
+        "kafka": settings.bridge_kafka_port,
+    }[args.kind]
     uvicorn.run(
         create_app(settings, args.kind),
         host=args.host or settings.bridge_host,
@@ -288,7 +294,7 @@ def _parser() -> argparse.ArgumentParser:
     bridge = commands.add_parser(
         "bridge", help="run the configured bridges of one channel (health on --port)"
     )
-    bridge.add_argument("kind", choices=["mqtt", "amqp"])
+    bridge.add_argument("kind", choices=["mqtt", "amqp", "kafka"])
     bridge.add_argument("--host")
     bridge.add_argument("--port", type=int)
     bridge.set_defaults(run=_bridge)

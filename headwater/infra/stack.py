@@ -67,7 +67,7 @@ class StackPorts:
         return self.base + 4
 
     def bridge(self, kind: str) -> int:  # only with --bridges: health endpoints
-        return self.base + (5 if kind == "mqtt" else 6)
+        return self.base + {"mqtt": 5, "amqp": 6, "kafka": 7}[kind]
 
 
 class _Stack:

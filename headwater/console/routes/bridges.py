@@ -36,7 +36,8 @@ class ConnectionIn(BaseModel):
     url: str = Field(
         min_length=1,
         max_length=512,
-        description="mqtt[s]://HOST[:PORT] or amqp[s]://HOST[:PORT][/VHOST], no credentials",
+        description="mqtt[s]://HOST[:PORT], amqp[s]://HOST[:PORT][/VHOST] or "
+        "kafka[s]://HOST:PORT[,HOST:PORT]; no credentials",
     )
     username: str | None = Field(default=None, max_length=256)
     password: str | None = Field(
@@ -46,7 +47,9 @@ class ConnectionIn(BaseModel):
         "the stored one is kept (same server and user)",
     )
     client_id: str | None = Field(
-        default=None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="MQTT client id"
+        default=None,
+        pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
+        description="MQTT client id; Kafka consumer group",
     )
 
 
@@ -62,7 +65,7 @@ class BridgeIn(EntityIn):
 
     name: str = Field(default="", max_length=256)
     enabled: bool = True
-    channel: Literal["mqtt", "amqp"]
+    channel: Literal["mqtt", "amqp", "kafka"]
     connection: ConnectionIn
     subscription: BridgeSubscription
     mapping: BridgeMapping

@@ -189,6 +189,8 @@ def test_mqtt_topic_filters(topic: str, valid: bool) -> None:
         ({"channel": "amqp", "connection": {"url": "amqp://h"}}, "subscription.queue"),
         ({"mapping": {"event_type": "nope"}}, "not a value spec"),
         ({"subscription": {"topics": ["a/#/b"]}}, "not an MQTT topic filter"),
+        ({"channel": "kafka", "connection": {"url": "kafka://h:9092"}}, "Kafka topic names"),
+        ({"channel": "kafka", "connection": {"url": "mqtt://h"}}, "kafka or kafkas"),
     ],
 )
 def test_bridges_that_could_never_run_are_refused(change: dict[str, Any], reason: str) -> None:
@@ -201,3 +203,16 @@ def test_the_mqtt_client_id_is_stable_and_differs_per_environment() -> None:
     production = bridge()
     staging = production.model_copy(update={"env": "staging"})
     assert production.client_id == bridge().client_id != staging.client_id
+
+
+def test_a_kafka_bridge_names_its_bootstrap_servers_and_a_stable_group() -> None:
+    kafka = Bridge.model_validate(
+        {
+            **bridge().model_dump(),
+            "channel": "kafka",
+            "connection": {"url": "kafka://k1:9092,k2:9092"},
+            "subscription": {"topics": ["shop.orders"]},
+        }
+    )
+    assert kafka.connection.where == "kafka://k1:9092,k2:9092"
+    assert kafka.group_id == "hw-bridge-production-b1"

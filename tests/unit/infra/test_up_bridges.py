@@ -16,7 +16,7 @@ from headwater.settings import load_settings
 
 def test_an_unknown_bridge_channel_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["up", "--bridges", "mqtt,smtp"]) == 2
-    assert "--bridges: no smtp bridge (mqtt, amqp)" in capsys.readouterr().err
+    assert "--bridges: no smtp bridge (mqtt, amqp, kafka)" in capsys.readouterr().err
 
 
 def test_a_taken_bridge_port_is_refused_before_anything_starts(tmp_path: Path) -> None:
