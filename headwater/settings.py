@@ -218,6 +218,21 @@ class Settings(BaseSettings):
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
+    # --- bridges (headwater bridge mqtt|amqp; docs/operations.md, "Bridges") -------------
+    bridge_host: str = "127.0.0.1"
+    bridge_mqtt_port: int = Field(default=8690, ge=1, le=65535, description="health endpoint")
+    bridge_amqp_port: int = Field(default=8691, ge=1, le=65535, description="health endpoint")
+    bridge_kafka_port: int = Field(default=8692, ge=1, le=65535, description="health endpoint")
+    bridge_max_in_flight: int = Field(
+        default=1000,
+        ge=1,
+        le=65535,
+        description="messages of one bridge between its channel and Kafka's acknowledgement",
+    )
+    bridge_max_backoff: float = Field(
+        default=10.0, gt=0, description="longest wait before reconnecting to a channel server"
+    )
+
     # --- Kafka producers (docs/operations.md, "Idempotent producers") ------------------
     kafka_idempotence: Literal["auto", "on", "off"] = Field(
         default="auto",

@@ -31,6 +31,11 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
     from headwater.commands.stack import StackPorts, run_up
 
     data_dir = Path(args.data_dir) if args.data_dir else settings.data_dir
+    bridges = tuple(k for k in (args.bridges or "").split(",") if k)
+    if unknown := set(bridges) - {"mqtt", "amqp", "kafka"}:
+        raise HeadwaterError(
+            f"--bridges: no {', '.join(sorted(unknown))} bridge (mqtt, amqp, kafka)"
+        )
     return run_up(
         settings,
         ports=StackPorts(args.port_base),
@@ -38,6 +43,7 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
         as_json=args.json,
         staging_collector=args.staging_collector,
         engines=args.engines,
+        bridges=bridges,
     )
 
 
@@ -103,6 +109,27 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
         access_log=False,  # query strings and headers may carry credentials
         log_level=settings.log_level,
         proxy_headers=True,
+        server_header=False,
+    )
+    return 0
+
+
+def _bridge(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from headwater.bridges import create_app
+
+    default_port = {
+        "mqtt": settings.bridge_mqtt_port,
+        "amqp": settings.bridge_amqp_port,
+        "kafka": settings.bridge_kafka_port,
+    }[args.kind]
+    uvicorn.run(
+        create_app(settings, args.kind),
+        host=args.host or settings.bridge_host,
+        port=args.port or default_port,
+        access_log=False,
+        log_level=settings.log_level,
         server_header=False,
     )
     return 0
@@ -214,6 +241,11 @@ def _parser() -> argparse.ArgumentParser:
         f"{APACHE}: Apache Kafka and OpenSearch (Java 17 and Maven), data kept in "
         "DATA_DIR/engines",
     )
+    up.add_argument(
+        "--bridges",
+        help="also run the bridge processes of these channels (mqtt,amqp), health on port "
+        "base + 5 and + 6; they run the bridges configured through the API",
+    )
     up.set_defaults(run=_up)
 
     engines = commands.add_parser(
@@ -258,6 +290,14 @@ def _parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=1, help="processes sharing the port (default 1)"
     )
     collector.set_defaults(run=_collector)
+
+    bridge = commands.add_parser(
+        "bridge", help="run the configured bridges of one channel (health on --port)"
+    )
+    bridge.add_argument("kind", choices=["mqtt", "amqp", "kafka"])
+    bridge.add_argument("--host")
+    bridge.add_argument("--port", type=int)
+    bridge.set_defaults(run=_bridge)
 
     worker = commands.add_parser("worker", help="the Faust worker with its agents")
     worker.add_argument("--agents", help="comma-separated agents to run (default: all)")

@@ -66,6 +66,9 @@ class StackPorts:
     def staging_collector(self) -> int:  # only with --staging-collector
         return self.base + 4
 
+    def bridge(self, kind: str) -> int:  # only with --bridges: health endpoints
+        return self.base + {"mqtt": 5, "amqp": 6, "kafka": 7}[kind]
+
 
 class _Stack:
     def __init__(
@@ -75,8 +78,10 @@ class _Stack:
         data_dir: Path,
         staging: bool = False,
         engines: str = STANDINS,
+        bridges: tuple[str, ...] = (),
     ) -> None:
         self.settings = settings
+        self.bridges = bridges  # channel kinds whose bridge process runs
         self.engines = UpEngines(engines, settings, data_dir)
         self.ports = ports
         self.data_dir = data_dir
@@ -137,11 +142,13 @@ class _Stack:
         api_url = f"http://{settings.api_host}:{self.ports.api}"
         wait_http(f"{api_url}/health", 60, api)
         staging = self._start_staging_collector(env, settings, init) if self.staging else {}
+        bridges = {f"bridge_{kind}": self._start_bridge(kind, env) for kind in self.bridges}
         for process in self.processes:  # ready means every child of this run still runs
             if not process.running:
                 raise process.exited_early()
         return {
             **staging,
+            **bridges,
             "collector": collector_url,
             "api": api_url,
             "search": search,
@@ -173,6 +180,8 @@ class _Stack:
             wanted.append(
                 ("staging collector", self.settings.collector_host, self.ports.staging_collector)
             )
+        for kind in self.bridges:
+            wanted.append((f"{kind} bridge", self.settings.bridge_host, self.ports.bridge(kind)))
         if self.settings.kafka is None:
             wanted.append(("kafka", "127.0.0.1", self.ports.kafka))
         if self.settings.search is None:
@@ -213,6 +222,21 @@ class _Stack:
             "staging_source_id": init.sources["staging"],
             "staging_write_key": init.write_keys["staging"],
         }
+
+    def _start_bridge(self, kind: str, env: dict[str, str]) -> str:
+        """``headwater bridge KIND``: runs the bridges configured for that channel (none at
+        first: it picks up those the API creates)."""
+        port = self.ports.bridge(kind)
+        bridge = start_process(
+            f"{kind}-bridge",
+            [sys.executable, "-m", "headwater", "bridge", kind, "--port", str(port)],
+            log_path=self._log(f"{kind}-bridge"),
+            env=env,
+        )
+        self._started(bridge)
+        url = f"http://{self.settings.bridge_host}:{port}"
+        wait_http(f"{url}/health/ready", 60, bridge)
+        return url
 
     def watch(self) -> int:
         """Block until a signal arrives or a child dies; 0 on a requested stop."""
@@ -266,6 +290,14 @@ def _staging_lines(info: dict[str, Any]) -> str:
     )
 
 
+def _bridge_lines(info: dict[str, Any]) -> str:
+    return "".join(
+        f"  {key[7:]:<10} {info[key]}/health (bridge)\n"
+        for key in info
+        if key.startswith("bridge_")
+    )
+
+
 def run_up(
     settings: Settings,
     *,
@@ -274,8 +306,9 @@ def run_up(
     as_json: bool,
     staging_collector: bool = False,
     engines: str = STANDINS,
+    bridges: tuple[str, ...] = (),
 ) -> int:
-    stack = _Stack(settings, ports, data_dir.resolve(), staging_collector, engines)
+    stack = _Stack(settings, ports, data_dir.resolve(), staging_collector, engines, bridges)
     ready = threading.Event()
 
     def on_signal(signum: int, _: Any) -> None:
@@ -305,6 +338,7 @@ def run_up(
                 f"  source id  {info['source_id']}\n"
                 f"  write key  {info['write_key']} (Segment-compatible SDKs, /v1/*)\n"
                 f"{_staging_lines(info)}"
+                f"{_bridge_lines(info)}"
                 f"  logs       {info['logs']}\n"
                 "Send an event:\n"
                 f"  curl -s {info['collector']}/track -H 'content-type: application/json' \\\n"

@@ -18,6 +18,7 @@ from headwater.console.routes import (
     accounts,
     actions,
     automation,
+    bridges,
     console_info,
     dashboard,
     data,
@@ -118,6 +119,7 @@ def create_app(settings: Settings, runtime: ConsoleRuntime | None = None) -> Fas
         history.router,
         destinations.router,
         workers.router,
+        bridges.bridges,
     ):
         app.include_router(router)
     app.router.routes.extend(console_routes())  # static files, no credentials

@@ -215,8 +215,10 @@ def build_tracker_batch(
     *,
     profile_less: bool = False,
     make_id: IdFactory | None = None,
+    channel: str = "track",
 ) -> Accepted:
-    """Assign missing ids, enforce the per-event limit and shape the intake record."""
+    """Assign missing ids, enforce the per-event limit and shape the intake record.
+    ``channel``: the entry point (the bridges build their events through here too)."""
     make_id = make_id or IdPool(len(payload.events) + 2)
     profile_less = profile_less or payload.profile_less
     given_profile = payload.profile.id if payload.profile else None
@@ -256,7 +258,7 @@ def build_tracker_batch(
         source.tenant,
         source.env,
         source.id,
-        "track",
+        channel,
         meta.received_at,
         events,
         profile_id=profile_id,

@@ -63,12 +63,13 @@ class RetryingSender:
     outage holds the stage back. Nothing is dropped.
     """
 
-    def __init__(self, settings: Settings, stage: str) -> None:
+    def __init__(self, settings: Settings, stage: str, *, linger_ms: int = 0) -> None:
         self._max_backoff = settings.stage_max_backoff
         self._stage = stage
         # no linger: a stage queues a whole batch's records before it waits, so they
-        # are already together; lingering would only add to each round of waiting
-        self.producer = AckedProducer(settings, linger_ms=0)
+        # are already together; lingering would only add to each round of waiting.
+        # (A bridge sends one record per message as they come: it lingers.)
+        self.producer = AckedProducer(settings, linger_ms=linger_ms)
 
     async def __call__(
         self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None

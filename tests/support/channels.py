@@ -102,12 +102,18 @@ def _spawn(
         )
 
 
-def start_mosquitto(state: Path) -> tuple[MqttServer, subprocess.Popen[bytes]]:
+def start_mosquitto(
+    state: Path, extra: str = "", port: int | None = None
+) -> tuple[MqttServer, subprocess.Popen[bytes]]:
+    """``extra``: more lines for its configuration file; ``port``: the one it had before
+    (a restart), else a free one."""
     binary = _binary(MOSQUITTO, "mosquitto")
-    port = _free_port()
+    port = port or _free_port()
     state.mkdir(parents=True, exist_ok=True)
     config = state / "mosquitto.conf"
-    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    config.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n{extra}"
+    )
     log = state / "mosquitto.log"
     popen = _spawn([binary, "-c", str(config)], log)
     _wait_listening(port, popen, log, "mosquitto")

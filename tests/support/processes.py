@@ -46,3 +46,15 @@ def start_collector(settings: Settings, log: Path, port: int, **extra: str) -> M
         log_path=log,
         env=worker_env(settings, **extra),
     )
+
+
+def start_bridge(
+    settings: Settings, kind: str, log: Path, port: int, **extra: str
+) -> ManagedProcess:
+    """``headwater bridge KIND`` with its health endpoint on ``port``."""
+    return start_process(
+        f"{kind}-bridge",
+        [sys.executable, "-m", "headwater", "bridge", kind, "--port", str(port)],
+        log_path=log,
+        env=worker_env(settings, **extra),
+    )

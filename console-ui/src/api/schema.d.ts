@@ -52,6 +52,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/bridges": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** bridges of the context */
+        get: operations["list_entities_bridge"];
+        put?: never;
+        /** New bridge; the server picks its id */
+        post: operations["create_entity_bridge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/bridges/{entity_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One bridge */
+        get: operations["get_entity_bridge"];
+        /** Replace a bridge, as a new version */
+        put: operations["replace_entity_bridge"];
+        post?: never;
+        /** Delete a bridge */
+        delete: operations["delete_entity_bridge"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/bridges/{entity_id}/deploy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Copy the staging bridge to production as a new version */
+        post: operations["deploy_entity_bridge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/bridges/{entity_id}/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Put back the production bridge the last deploy replaced */
+        post: operations["rollback_entity_bridge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/console/info": {
         parameters: {
             query?: never;
@@ -1174,6 +1245,129 @@ export interface components {
              */
             username: string;
         };
+        /**
+         * BridgeIn
+         * @description A bridge: which channel, where, what it consumes, how a message becomes an event.
+         */
+        BridgeIn: {
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "mqtt" | "amqp" | "kafka";
+            connection: components["schemas"]["ConnectionIn"];
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            mapping: components["schemas"]["BridgeMapping"];
+            /**
+             * Name
+             * @default
+             */
+            name: string;
+            subscription: components["schemas"]["BridgeSubscription"];
+            /**
+             * Version
+             * @description the version being replaced; 409 when it changed meanwhile
+             */
+            version?: number | null;
+        };
+        /**
+         * BridgeMapping
+         * @description How one message becomes one event (value specs: see the module doc).
+         */
+        BridgeMapping: {
+            /**
+             * Event Id
+             * @description value specs hashed (with the bridge id) into the event id, so a redelivered message is the same event; empty: the topic and the whole payload
+             */
+            event_id?: string[];
+            /**
+             * Event Time
+             * @description value spec of an ISO 8601 time or epoch
+             */
+            event_time?: string | null;
+            /**
+             * Event Type
+             * @description value spec of the event type
+             */
+            event_type: string;
+            /** Profile Id */
+            profile_id?: string | null;
+            /**
+             * Profile Required
+             * @description dead-letter a message without a profile id (else it is a profile-less event)
+             * @default false
+             */
+            profile_required: boolean;
+            /**
+             * Properties
+             * @description property name -> value spec; absent: the payload itself (a JSON object, or {'value': payload} for any other JSON value)
+             */
+            properties?: {
+                [key: string]: string;
+            } | null;
+        };
+        /** BridgeOut */
+        BridgeOut: {
+            /** Channel */
+            channel: string;
+            connection: components["schemas"]["ConnectionOut"];
+            /** Enabled */
+            enabled: boolean;
+            /** Env */
+            env: string;
+            /** Id */
+            id: string;
+            mapping: components["schemas"]["BridgeMapping"];
+            /** Name */
+            name: string;
+            subscription: components["schemas"]["BridgeSubscription"];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Updated By */
+            updated_by: string;
+            /** Version */
+            version: number;
+        };
+        /**
+         * BridgeSubscription
+         * @description What to consume: MQTT topic filters (QoS 1), Kafka topics, or an AMQP queue.
+         */
+        BridgeSubscription: {
+            /**
+             * Bindings
+             * @description AMQP, with declare: EXCHANGE:ROUTING_KEY pairs to bind the queue to
+             */
+            bindings?: string[];
+            /**
+             * Declare
+             * @description AMQP: declare the queue (durable) and its bindings
+             * @default false
+             */
+            declare: boolean;
+            /**
+             * Prefetch
+             * @description AMQP unacked deliveries
+             * @default 256
+             */
+            prefetch: number;
+            /**
+             * Queue
+             * @description AMQP
+             */
+            queue?: string | null;
+            /**
+             * Topics
+             * @description MQTT filters
+             */
+            topics?: string[];
+        };
         /** Bucket */
         Bucket: {
             /** Count */
@@ -1193,6 +1387,40 @@ export interface components {
             field: string;
             /** Line */
             line: number;
+        };
+        /** ConnectionIn */
+        ConnectionIn: {
+            /**
+             * Client Id
+             * @description MQTT client id; Kafka consumer group
+             */
+            client_id?: string | null;
+            /**
+             * Password
+             * @description write only: sealed when stored, never shown; absent on a replace: the stored one is kept (same server and user)
+             */
+            password?: string | null;
+            /**
+             * Url
+             * @description mqtt[s]://HOST[:PORT], amqp[s]://HOST[:PORT][/VHOST] or kafka[s]://HOST:PORT[,HOST:PORT]; no credentials
+             */
+            url: string;
+            /** Username */
+            username?: string | null;
+        };
+        /** ConnectionOut */
+        ConnectionOut: {
+            /** Client Id */
+            client_id?: string | null;
+            /**
+             * Password Set
+             * @default false
+             */
+            password_set: boolean;
+            /** Url */
+            url: string;
+            /** Username */
+            username?: string | null;
         };
         /** ConsoleInfo */
         ConsoleInfo: {
@@ -2400,6 +2628,429 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description no, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the role or tenant may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a field is missing or invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the search engine is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_entities_bridge: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description staging or production; default staging for configuration routes. The answer's x-context header says which one was used. */
+                "x-context"?: ("staging" | "production") | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BridgeOut"][];
+                };
+            };
+            /** @description no, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the role or tenant may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a field is missing or invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the search engine is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_entity_bridge: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description staging or production; default staging for configuration routes. The answer's x-context header says which one was used. */
+                "x-context"?: ("staging" | "production") | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BridgeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BridgeOut"];
+                };
+            };
+            /** @description no, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the role or tenant may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a field is missing or invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the search engine is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_entity_bridge: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description staging or production; default staging for configuration routes. The answer's x-context header says which one was used. */
+                "x-context"?: ("staging" | "production") | null;
+            };
+            path: {
+                entity_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BridgeOut"];
+                };
+            };
+            /** @description no, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the role or tenant may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a field is missing or invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the search engine is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    replace_entity_bridge: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description staging or production; default staging for configuration routes. The answer's x-context header says which one was used. */
+                "x-context"?: ("staging" | "production") | null;
+            };
+            path: {
+                entity_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BridgeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BridgeOut"];
+                };
+            };
+            /** @description no, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the role or tenant may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a field is missing or invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the search engine is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_entity_bridge: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description staging or production; default staging for configuration routes. The answer's x-context header says which one was used. */
+                "x-context"?: ("staging" | "production") | null;
+            };
+            path: {
+                entity_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the role or tenant may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a field is missing or invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the search engine is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deploy_entity_bridge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entity_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BridgeOut"];
+                };
+            };
+            /** @description no, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the role or tenant may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a field is missing or invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the search engine is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rollback_entity_bridge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                entity_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BridgeOut"];
+                };
             };
             /** @description no, invalid, expired or revoked credentials */
             401: {

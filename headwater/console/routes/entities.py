@@ -43,6 +43,7 @@ def entity_router(
     env_owned: EnvOwned | None = None,
     issued: Callable[[ConfigEntry | None, ConfigEntry], BaseModel] | None = None,
     restore: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None,
+    prepare: Callable[[dict[str, Any], dict[str, Any] | None, Scope], dict[str, Any]] | None = None,
 ) -> APIRouter:
     """``check`` refuses a body on its own, ``check_in_context`` against what the
     tenant's context holds (a rule's flow must exist there; it also runs on deploy,
@@ -50,7 +51,9 @@ def entity_router(
     ``env_owned`` fields (write keys) are the server's: made fresh on create, kept on
     replace, never copied by deploy or rollback. ``issued(before, after)`` answers the
     writes that may make them (create, deploy, rollback), to show new secrets once.
-    ``restore(body, stored)`` gives a replace back what reads masked."""
+    ``restore(body, stored)`` gives a replace back what reads masked.
+    ``prepare(data, stored, scope)`` makes what is stored of a create (``stored`` None)
+    or a replace (a bridge's password is sealed there)."""
     router = APIRouter(prefix=prefix, tags=[f"{noun}s"])
     label = kind.replace("-", "_")
 
@@ -88,6 +91,8 @@ def entity_router(
     ) -> Any:
         # Random ids: a source id doubles as the write key, and is looked up across tenants.
         data = data_of(body, scope, x_context)
+        if prepare is not None:
+            data = prepare(data, None, scope)
         if env_owned is not None:
             data = env_owned.carry(data, None)
         entity_id = str(uuid.uuid4())
@@ -109,6 +114,8 @@ def entity_router(
         data = data_of(body, scope, x_context)
         if restore is not None:
             data = restore(data, current.data)
+        if prepare is not None:
+            data = prepare(data, current.data, scope)
         if env_owned is not None:
             data = env_owned.carry(data, current.data)
         return out(

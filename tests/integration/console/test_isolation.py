@@ -25,6 +25,14 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/rules/{entity_id}"): {"flow_id": "f", "event_type": "hijacked"},
     ("PUT", "/segments/{entity_id}"): {"condition": "profile.stats.visits > 0"},
     ("POST", "/sources/{entity_id}/write-keys"): {"name": "stolen"},
+    ("POST", "/sources/{entity_id}/signing-secret"): {},
+    ("PUT", "/bridges/{entity_id}"): {
+        "name": "hijacked",
+        "channel": "mqtt",
+        "connection": {"url": "mqtt://broker.example:1883"},
+        "subscription": {"topics": ["stolen/#"]},
+        "mapping": {"event_type": "value:stolen"},
+    },
     ("PATCH", "/users/{user_id}"): {"role": "marketer", "disabled": True},
 }
 
@@ -106,6 +114,10 @@ async def test_a_tenant_cannot_touch_another_tenants_configuration(api: Api) -> 
     ][0]["id"]
     BODIES[("POST", "/sources/{entity_id}/write-keys/revoke")] = {"id": b_write_key}
     BODIES[("POST", "/sources/{entity_id}/write-keys/rotate")] = {"id": b_write_key}
+    b_bridge = await api.http.post(
+        "/bridges", headers=b_admin, json=BODIES[("PUT", "/bridges/{entity_id}")]
+    )
+    assert b_bridge.status_code == 201, b_bridge.text
     b_key = await api.http.post("/api-keys", headers=b_admin, json={"name": "b", "role": "admin"})
     b_key_id, b_key_secret = b_key.json()["id"], b_key.json()["key"].rsplit(".", 1)[1]
     guesses = {
@@ -113,6 +125,7 @@ async def test_a_tenant_cannot_touch_another_tenants_configuration(api: Api) -> 
             b_source,
             b_mapping.json()["id"],
             b_event_type.json()["id"],
+            b_bridge.json()["id"],
             *b_automation,
             *b["sources"].values(),
         ],  # type: ignore[union-attr]
