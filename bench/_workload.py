@@ -7,6 +7,7 @@ import asyncio
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -117,13 +118,19 @@ async def publish_flow(settings: Settings) -> None:
             if await partitions_of(settings, topic):  # logs an error per retry)
                 break
             await asyncio.sleep(0.1)
-    producer = AckedProducer(settings)
-    await producer.start(wait=10)
-    publisher = ConfigPublisher(settings, AvroCodec.default(), producer)
     entries = [(FLOW_KIND, "bench-flow", FIVE_NODE_FLOW)] + [
         (RULE_KIND, f"on-{kind}", {"flow_id": "bench-flow", "event_type": kind})
         for kind in ("page-view", "add-to-cart")
     ]
+    await publish_config(settings, entries)
+
+
+async def publish_config(settings: Settings, entries: list[tuple[str, str, Any]]) -> None:
+    """``(kind, entity id, data)`` entries, version 1, on the prefix's config topic, in
+    the default tenant and the settings' context."""
+    producer = AckedProducer(settings)
+    await producer.start(wait=10)
+    publisher = ConfigPublisher(settings, AvroCodec.default(), producer)
     try:
         for kind, entity_id, data in entries:
             await publisher.publish(

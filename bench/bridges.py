@@ -45,11 +45,9 @@ from bench._harness import (
     run_with_services,
     run_wrk,
 )
+from bench._workload import publish_config
 from headwater.commands.embedded import free_port, start_process, wait_http
 from headwater.core.bridge_config import BRIDGE_KIND
-from headwater.streams.codec import AvroCodec
-from headwater.streams.config_log import ConfigPublisher
-from headwater.streams.kafka import AckedProducer
 
 IN_FLIGHT = 200  # publishes awaiting their PUBACK / confirm
 
@@ -160,23 +158,8 @@ def start_bridge(stack: ExitStack, services: Services, kind: str) -> str:
 
 
 async def configure(services: Services, bridges: dict[str, dict[str, Any]]) -> None:
-    settings = services.settings
-    producer = AckedProducer(settings)
-    await producer.start(wait=10)
-    try:
-        publisher = ConfigPublisher(settings, AvroCodec.default(), producer)
-        for bridge_id, data in bridges.items():
-            await publisher.publish(
-                kind=BRIDGE_KIND,
-                tenant=settings.default_tenant,
-                env=settings.env,
-                entity_id=bridge_id,
-                data=data,
-                version=1,
-                updated_by="bench",
-            )
-    finally:
-        await producer.stop()
+    entries = [(BRIDGE_KIND, bridge_id, data) for bridge_id, data in bridges.items()]
+    await publish_config(services.settings, entries)
 
 
 def line(name: str, count: int, seconds: float, label: str) -> str:
