@@ -86,10 +86,7 @@ def test_every_queried_metric_is_an_agreed_one() -> None:
     expressions = _expressions()
     assert expressions, "the dashboard has no query"
     unknown = {
-        series
-        for expr in expressions
-        for series in _SERIES.findall(expr)
-        if not _is_agreed(series)
+        series for expr in expressions for series in _SERIES.findall(expr) if not _is_agreed(series)
     }
     assert not unknown, f"queries name metrics nobody serves: {sorted(unknown)}"
 
