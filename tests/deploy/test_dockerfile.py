@@ -66,7 +66,7 @@ def test_three_stages_node_then_python_then_runtime() -> None:
 def test_base_images_are_pinned_to_exact_releases() -> None:
     _, stages = _stages()
     for stage in stages:
-        image, _, tag = stage.base.partition(":")
+        tag = stage.base.partition(":")[2]
         assert tag and tag != "latest" and re.match(r"\d+\.\d+\.\d+", tag), stage.base
 
 
