@@ -114,3 +114,29 @@ def test_secrets_come_from_env_files_that_are_not_committed(compose: dict[str, A
         environment = compose["services"][name].get("environment", {})
         assert not {k for k in environment if k.endswith(("SECRET", "KEY", "PASSWORD", "TOKEN"))}
     assert "HEADWATER_API_SECRET" not in json.dumps(compose["services"]["collector"])
+
+
+def test_prometheus_scrapes_the_agreed_ports() -> None:
+    """Collector 9102 (its own listener), worker 9103, the API's /metrics with the token."""
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    targets = {name: job["static_configs"][0]["targets"] for name, job in jobs.items()}
+    assert targets == {
+        "headwater-collector": ["collector:9102"],
+        "headwater-worker": ["worker:9103"],
+        "headwater-api": ["api:8687"],
+    }
+    assert jobs["headwater-api"]["authorization"]["credentials_file"] == (
+        "/etc/prometheus/metrics-token"
+    )
+
+
+def test_grafana_is_provisioned_with_the_dashboard(compose: dict[str, Any]) -> None:
+    grafana = compose["services"]["grafana"]
+    mounted = {m.split(":")[1] for m in grafana["volumes"] if m.startswith("./")}
+    provider = yaml.safe_load(
+        (DEPLOY / "grafana" / "provisioning" / "dashboards" / "headwater.yaml").read_text()
+    )
+    folder = provider["providers"][0]["options"]["path"]
+    assert f"{folder}/headwater.json" in mounted
+    assert grafana["profiles"] == ["monitoring"]

@@ -272,3 +272,18 @@ def test_workers_up_to_the_partition_count(helm: str) -> None:
 )
 def test_the_chart_refuses_what_cannot_work(helm: str, sets: tuple[str, ...], message: str) -> None:
     assert message in _refusal(helm, *sets)
+
+
+def test_an_upgrade_can_roll_the_workers_before_the_writers(helm: str) -> None:
+    """docs/operations.md, "Rolling upgrades": the jobs and the workers (readers) take
+    the new image while collectors, bridges and the API are held on the old one."""
+    held = [f"{c}.imageTag=1.0.0" for c in ("collector", "api", "bridges")]
+    sets = [a for s in ("image.tag=2.0.0", *held) for a in ("--set", s)]
+    images = {
+        doc["metadata"]["name"]: container["image"]
+        for doc, container in _containers(_render(helm, "all", *sets))
+    }
+    assert images.pop("hw-headwater-worker") == "headwater:2.0.0"
+    assert images.pop("hw-headwater-init") == "headwater:2.0.0"
+    assert images.pop("hw-headwater-migrate") == "headwater:2.0.0"
+    assert set(images.values()) == {"headwater:1.0.0"}, images

@@ -34,6 +34,16 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace 
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
 {{- end -}}
 
+{{/* A component's image: its own imageTag (a rolling upgrade holds it back) or the chart's.
+(dict "root" $ "tag" .Values.collector.imageTag) */}}
+{{- define "headwater.componentImage" -}}
+{{- if .tag -}}
+{{- printf "%s:%s" .root.Values.image.repository .tag -}}
+{{- else -}}
+{{- include "headwater.image" .root -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Prometheus scrape annotations: (dict "root" $ "port" 9102) */}}
 {{- define "headwater.scrapeAnnotations" -}}
 {{- if .root.Values.metrics.annotations }}
