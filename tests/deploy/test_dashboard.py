@@ -1,8 +1,9 @@
-"""The Grafana dashboard (deploy/grafana/headwater.json) queries only the agreed metrics.
+"""The Grafana dashboard (deploy/grafana/headwater.json) and the alerting rules
+(deploy/prometheus/alerts.yml) are valid PromQL and query only the agreed metrics.
 
 The names are the ones the metrics and the dashboard were built to (docs/operations.md,
-"Metrics"): a metric renamed in the code, or a dashboard query with a typo, fails here
-instead of leaving an empty panel in production.
+"Metrics"): a metric renamed in the code, or a query with a typo, fails here instead of
+leaving an empty panel or an alert that never fires in production.
 """
 
 from __future__ import annotations
@@ -11,10 +12,14 @@ import json
 import re
 from pathlib import Path
 
+import promql_parser
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "grafana" / "headwater.json"
+ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
+GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$__interval": "1m", "$__range": "1h"}
 
 # name -> type, as agreed between the metrics and the deployment work (issue 19)
 AGREED_METRICS = {
@@ -51,7 +56,6 @@ REQUIRED = {
     "search bulk errors": "headwater_search_bulk_errors_total",
     "request rates": "headwater_http_requests_total",
 }
-_SERIES = re.compile(r"\b(headwater_[a-z0-9_]+)")
 
 
 def _panels(dashboard: dict[str, object]) -> list[dict[str, object]]:
@@ -71,6 +75,25 @@ def _expressions() -> list[str]:
     ]
 
 
+def _alert_expressions() -> list[str]:
+    rules = yaml.safe_load(ALERTS.read_text())
+    return [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+
+
+def _series(expr: str) -> list[str]:
+    """The series an expression selects, from its parsed PromQL (a syntax error raises)."""
+    for variable, value in GRAFANA_VARIABLES.items():
+        expr = expr.replace(variable, value)
+    found: list[str] = []
+
+    def visit(node: object) -> None:
+        if isinstance(node, promql_parser.VectorSelector):
+            found.append(node.name)
+
+    promql_parser.walk(promql_parser.parse(expr), visit)
+    return found
+
+
 def metric_of(series: str) -> str:
     """The metric a queried series belongs to (a histogram's _bucket, _sum, _count)."""
     if series in AGREED_METRICS:
@@ -82,13 +105,17 @@ def metric_of(series: str) -> str:
     raise AssertionError(f"{series} is not one of the agreed metrics")
 
 
-def test_every_queried_metric_is_an_agreed_one() -> None:
-    expressions = _expressions()
-    assert expressions, "the dashboard has no query"
-    unknown = {
-        series for expr in expressions for series in _SERIES.findall(expr) if not _is_agreed(series)
-    }
+@pytest.mark.parametrize("source", ["dashboard", "alerts"])
+def test_every_queried_metric_is_an_agreed_one(source: str) -> None:
+    expressions = _expressions() if source == "dashboard" else _alert_expressions()
+    assert len(expressions) >= 10
+    unknown = {series for expr in expressions for series in _series(expr) if not _is_agreed(series)}
     assert not unknown, f"queries name metrics nobody serves: {sorted(unknown)}"
+
+
+def test_a_syntax_error_is_caught() -> None:
+    with pytest.raises(ValueError):
+        _series("sum(rate(headwater_events_accepted_total[$__rate_interval])")
 
 
 def _is_agreed(series: str) -> bool:
@@ -106,8 +133,8 @@ def test_a_misspelt_metric_is_caught() -> None:
 
 
 def test_histograms_are_read_as_quantiles_of_their_buckets() -> None:
-    for expr in _expressions():
-        for series in _SERIES.findall(expr):
+    for expr in _expressions() + _alert_expressions():
+        for series in _series(expr):
             if AGREED_METRICS[metric_of(series)] == "histogram":
                 assert series.endswith("_bucket") and "histogram_quantile(" in expr, expr
             elif AGREED_METRICS[metric_of(series)] == "counter":
@@ -115,7 +142,7 @@ def test_histograms_are_read_as_quantiles_of_their_buckets() -> None:
 
 
 def test_the_dashboard_shows_what_an_operator_needs() -> None:
-    queried = {metric_of(s) for expr in _expressions() for s in _SERIES.findall(expr)}
+    queried = {metric_of(s) for expr in _expressions() for s in _series(expr)}
     missing = {what: name for what, name in REQUIRED.items() if name not in queried}
     assert not missing, f"no panel for {missing}"
     expressions = _expressions()
@@ -149,7 +176,8 @@ def test_the_package_defines_every_metric_the_dashboard_queries() -> None:
     """Each dashboard metric is named in the code: as the full name, or without the
     ``headwater_`` namespace or a counter's ``_total`` (prometheus_client adds both)."""
     source = "\n".join(p.read_text() for p in (ROOT / "headwater").rglob("*.py"))
-    queried = {metric_of(s) for expr in _expressions() for s in _SERIES.findall(expr)}
+    expressions = _expressions() + _alert_expressions()
+    queried = {metric_of(s) for expr in expressions for s in _series(expr)}
     missing = []
     for name in sorted(queried):
         bare = name.removeprefix("headwater_").removesuffix("_total")
