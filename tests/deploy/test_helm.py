@@ -147,6 +147,8 @@ def test_init_then_migrate_run_as_hooks_before_the_pods(helm: str) -> None:
     migrate = jobs["hw-headwater-migrate"]["metadata"]["annotations"]
     for hook in (init, migrate):
         assert hook["helm.sh/hook"] == "pre-install,pre-upgrade"
+        # kept after a run, so its log (the plan, init's source id) can be read
+        assert hook["helm.sh/hook-delete-policy"] == "before-hook-creation"
     assert int(init["helm.sh/hook-weight"]) < int(migrate["helm.sh/hook-weight"])
     assert _pod(jobs["hw-headwater-migrate"])["containers"][0]["args"] == ["migrate", "apply"]
     init_container = _pod(jobs["hw-headwater-init"])["containers"][0]
@@ -264,6 +266,7 @@ def test_workers_up_to_the_partition_count(helm: str) -> None:
         (("secrets.existingSecret=",), "secrets.existingSecret is required"),
         (("kafka.bootstrapServers=",), "kafka.bootstrapServers is required"),
         (("search.urls=",), "search.urls is required"),
+        (("migrate.action=upgrade",), "migrate.action must be plan, apply or status"),
         (
             ("bridges.mqtt.enabled=true", "bridges.mqtt.replicas=2"),
             "bridges.mqtt.replicas must be 1",
@@ -272,6 +275,11 @@ def test_workers_up_to_the_partition_count(helm: str) -> None:
 )
 def test_the_chart_refuses_what_cannot_work(helm: str, sets: tuple[str, ...], message: str) -> None:
     assert message in _refusal(helm, *sets)
+
+
+def test_migrate_can_plan_without_applying(helm: str) -> None:
+    jobs = _by_kind(_render(helm, "required", "--set", "migrate.action=plan"))["Job"]
+    assert _pod(jobs["hw-headwater-migrate"])["containers"][0]["args"] == ["migrate", "plan"]
 
 
 def test_an_upgrade_can_roll_the_workers_before_the_writers(helm: str) -> None:

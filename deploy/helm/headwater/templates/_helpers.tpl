@@ -67,6 +67,9 @@ prometheus.io/path: /metrics
 {{- if gt (int .Values.worker.replicas) (int .Values.partitions) -}}
 {{- fail (printf "worker.replicas (%d) is more than partitions (%d): a worker beyond the partition count of hw.intake gets no partition and sits idle" (int .Values.worker.replicas) (int .Values.partitions)) -}}
 {{- end -}}
+{{- if not (has .Values.migrate.action (list "plan" "apply" "status")) -}}
+{{- fail (printf "migrate.action must be plan, apply or status, not %q" .Values.migrate.action) -}}
+{{- end -}}
 {{- if and .Values.bridges.mqtt.enabled (gt (int .Values.bridges.mqtt.replicas) 1) -}}
 {{- fail "bridges.mqtt.replicas must be 1: a second MQTT bridge process connects with the same client ids and the broker drops the other" -}}
 {{- end -}}
