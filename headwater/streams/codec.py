@@ -12,10 +12,11 @@ from collections.abc import Mapping
 from io import BytesIO
 from typing import Any
 
-from fastavro import schemaless_reader, schemaless_writer
+from fastavro import schemaless_reader
 
 from headwater.errors import SchemaError, UnknownSchema
 from headwater.schemas import SchemaVersion, schema_family, schema_names
+from headwater.streams.avro_writer import Write, compile_writer
 
 __all__ = ["MAGIC", "AvroCodec"]
 
@@ -28,6 +29,11 @@ class AvroCodec:
 
     def __init__(self, families: dict[str, tuple[SchemaVersion, ...]]) -> None:
         self._current = {name: versions[-1] for name, versions in families.items()}
+        # writing goes through compiled writers (streams/avro_writer.py), reading fastavro
+        self._writers: dict[str, tuple[bytes, Write]] = {
+            name: (MAGIC + current.fingerprint, compile_writer(current.raw))
+            for name, current in self._current.items()
+        }
         self._by_fingerprint: dict[bytes, SchemaVersion] = {}
         for versions in families.values():
             for version in versions:
@@ -38,15 +44,13 @@ class AvroCodec:
         return cls({name: schema_family(name) for name in schema_names()})
 
     def encode(self, name: str, record: Mapping[str, Any]) -> bytes:
-        schema = self._current[name]
-        out = BytesIO()
-        out.write(MAGIC)
-        out.write(schema.fingerprint)
+        header, write = self._writers[name]
+        out = [header]
         try:
-            schemaless_writer(out, schema.parsed, record)
+            write(record, out)
+            return b"".join(out)
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
-            raise SchemaError(f"record does not fit schema {name!r}: {exc}") from exc
-        return out.getvalue()
+            raise SchemaError(f"record does not fit schema {name!r}: {exc!r}") from exc
 
     def name_of(self, data: bytes) -> str | None:
         """The record name of a message this codec can decode, else None."""
