@@ -56,12 +56,9 @@ class FileSpec:
 
 
 def _open(path: Path) -> IO[bytes]:
-    raw = path.open("rb")
-    if raw.read(2) == _GZIP:
-        raw.seek(0)
-        return gzip.GzipFile(fileobj=raw, mode="rb")
-    raw.seek(0)
-    return raw
+    with path.open("rb") as raw:
+        compressed = raw.read(2) == _GZIP
+    return gzip.open(path, "rb") if compressed else path.open("rb")
 
 
 class FileReader:

@@ -168,9 +168,10 @@ async def run_import(
 ) -> ImportSummary:
     """Import ``spec`` into the intake topic; resumes from ``checkpoints`` unless
     ``options.restart``. The reject file (kept in step with the checkpoint) is
-    ``options.rejects`` or ``<rejects_dir>/<import id>.rejects.ndjson``. ``cancelled`` is asked before each record: when it says so, what was
-    sent is settled, the checkpoint saved, and the summary says ``cancelled``.
-    ``source``: the resolved event source (default: looked up by ``options``)."""
+    ``options.rejects`` or ``<rejects_dir>/<import id>.rejects.ndjson``. ``cancelled``
+    is asked before each record: when it says so, what was sent is settled, the
+    checkpoint saved, and the summary says ``cancelled``. ``source``: the resolved event
+    source (default: looked up by ``options``)."""
     started = time.monotonic()
     reader = _reader(spec, settings)
     source = source or await resolve_source(settings, options.source_id, options.env)
@@ -279,13 +280,11 @@ class _Run:
 
     async def _settle_one(self, entry: _Pending) -> None:
         reason = entry.rejected
-        if entry.acks:
-            outcomes = await asyncio.gather(*entry.acks, return_exceptions=True)
-            for outcome in outcomes:
-                if isinstance(outcome, RecordRejected):
-                    reason = f"refused by Kafka: {outcome}"
-                elif isinstance(outcome, BaseException):
-                    raise outcome
+        for ack in entry.acks:
+            try:
+                await ack
+            except RecordRejected as exc:
+                reason = f"refused by Kafka: {exc}"
         checkpoint = self.checkpoint
         checkpoint.read += 1
         if reason is not None:
