@@ -57,6 +57,10 @@ def _event_lines(path: Path, count: int, *, bad: dict[int, bytes] | None = None)
             out.write(orjson.dumps(event) + b"\n")
 
 
+def _json_lines(path: Path) -> list[dict[str, object]]:
+    return [orjson.loads(line) for line in path.read_bytes().splitlines()]
+
+
 @pytest.mark.asyncio(loop_scope="session")
 async def test_100k_ndjson_events_exact_and_again_adds_nothing(
     settings: Settings, tmp_path: Path
@@ -138,7 +142,7 @@ async def test_bad_records_reported_with_line_and_reason(
     assert reasons["line 4"].startswith("events[0]") is False and "profile.id" in reasons["line 4"]
     assert "over the 32768-byte limit" in reasons["line 6"]
     assert "must be a JSON object" in reasons["line 7"]
-    in_file = [orjson.loads(x) for x in Path(summary.rejects_file or "").read_bytes().splitlines()]
+    in_file = _json_lines(Path(summary.rejects_file or ""))
     assert [r["where"] for r in in_file] == ["line 2", "line 3", "line 4", "line 6", "line 7"]
     assert in_file[0]["record"] == "{not json"
 
@@ -168,21 +172,23 @@ async def test_import_killed_halfway_resumes_exactly(settings: Settings, tmp_pat
     env = {**worker_env(settings), "PYTHONPATH": os.getcwd()}
     log = tmp_path / "import.log"
     with log.open("wb") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+        process = await asyncio.create_subprocess_exec(
+            *command, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
     try:
         checkpoint = None
         async with asyncio.timeout(60):
-            while checkpoint is None or orjson.loads(checkpoint.read_bytes())["read"] < count // 3:
+            while checkpoint is None or _json_lines(checkpoint)[0]["read"] < count // 3:
                 await asyncio.sleep(0.1)
-                assert process.poll() is None, log.read_text()
+                assert process.returncode is None, log.read_text()
                 found = list(state.glob("*.checkpoint.json"))
                 checkpoint = found[0] if found else None
         process.send_signal(signal.SIGKILL)
-        process.wait(10)
     finally:
-        if process.poll() is None:
+        if process.returncode is None:
             process.kill()
-    stopped_at = orjson.loads(checkpoint.read_bytes())
+        await process.wait()
+    stopped_at = _json_lines(checkpoint)[0]
     assert 0 < stopped_at["read"] < count and not stopped_at["done"]
 
     summary = await import_into(settings, FileSpec(path, "headwater"), source, state)
