@@ -19,11 +19,12 @@ indices named ``<prefix>tracardi-profile*``, ``<prefix>tracardi-session*`` and
 
 Mapping onto Headwater, ids kept:
 
-- a profile becomes one ``profile-update`` event of that profile (id derived from the
-  profile id), at the profile's last update time: its traits, and email, phone,
-  customer id and names for the built-in identify mapping; the ids of the profiles
-  Tracardi merged into it are named as ``previous_profiles``, so the profile agent
-  merges those (and their events) into it, as for a Segment ``alias``;
+- a profile becomes a ``profile-update`` event of that profile (id derived from the
+  profile id and its update time), at the profile's last update time: its traits, and
+  email, phone, customer id and names for the built-in identify mapping; when Tracardi
+  merged other profiles into it (``ids``), an ``alias`` event naming them as
+  ``previous_profiles`` follows, so the profile agent merges those (and their events)
+  into it, as for a Segment ``alias``;
 - an event becomes an event of its profile and session, with its own id, type and
   creation time; its Tracardi source id and event traits travel in ``options.tracardi``;
   Tracardi's split-out context objects are put back under the event's context;
@@ -128,18 +129,29 @@ def profile_batch(document: dict[str, Any], target: ImportTarget) -> Accepted:
     )
     traits = document.get("traits")
     properties["traits"] = traits if isinstance(traits, dict) else {}
+    event_id = _profile_event_id(target, profile_id, when)
+    events: list[dict[str, Any]] = [
+        {
+            "id": event_id,
+            "type": "profile-update",
+            "properties": properties,
+            "options": {"tracardi": {"entity": "profile"}},
+        }
+    ]
     merged = [i for i in document.get("ids") or [] if isinstance(i, str) and i and i != profile_id]
-    if merged:
-        properties["previous_profiles"] = merged
-    event: dict[str, Any] = {
-        "id": _profile_event_id(target, profile_id, when),
-        "type": "profile-update",
-        "properties": properties,
-        "options": {"tracardi": {"entity": "profile"}},
-    }
+    if merged:  # an alias event, as for a Segment alias: the profile agent merges them in
+        events.append(
+            {
+                "id": name_id(_NS, f"{event_id}/alias"),
+                "type": "alias",
+                "properties": {"previous_profiles": merged},
+                "options": {"tracardi": {"entity": "profile"}},
+            }
+        )
     if when is not None:
-        event["time"] = {"create": when}
-    body = {"profile": {"id": profile_id}, "events": [event]}
+        for event in events:
+            event["time"] = {"create": when}
+    body = {"profile": {"id": profile_id}, "events": events}
     return tracker_batches(body, target, f"profile/{profile_id}")
 
 

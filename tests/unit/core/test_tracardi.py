@@ -30,8 +30,10 @@ def test_a_profile_is_a_profile_update_that_merges_what_tracardi_merged():
         },
     }
     accepted = profile_batch(profile, TARGET)
-    event = accepted.record["events"][0]
+    event, alias = accepted.record["events"]
     assert accepted.profile_id == "p-1" and event["type"] == "profile-update"
+    assert alias["type"] == "alias"
+    assert json_object(alias["properties"]) == {"previous_profiles": ["p-old"]}
     assert json_object(event["properties"]) == {
         "email": "ada@example.com",
         "phone": "+1",
@@ -39,7 +41,6 @@ def test_a_profile_is_a_profile_update_that_merges_what_tracardi_merged():
         "first_name": "Ada",
         "last_name": "L",
         "traits": {"plan": "gold"},
-        "previous_profiles": ["p-old"],
     }
     assert profile_batch(profile, TARGET).event_ids == accepted.event_ids  # stable
 
