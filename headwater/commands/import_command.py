@@ -126,7 +126,10 @@ def _pairs(text: str | None) -> dict[str, str]:
 
 def _mapping(args: argparse.Namespace) -> CsvMapping:
     if args.mapping:
-        data = orjson.loads(Path(args.mapping).read_bytes())
+        try:
+            data = orjson.loads(Path(args.mapping).read_bytes())
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(f"--mapping {args.mapping}: {exc}") from None
     else:
         columns = [c.strip() for c in (args.columns or "").split(",") if c.strip()] or None
         kind = args.kind or "events"

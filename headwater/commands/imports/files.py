@@ -11,7 +11,7 @@ import io
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any, BinaryIO, Literal, cast
 
 import orjson
 
@@ -55,10 +55,10 @@ class FileSpec:
         return {"path": str(self.path), "format": self.format}
 
 
-def _open(path: Path) -> IO[bytes]:
+def _open(path: Path) -> BinaryIO:
     with path.open("rb") as raw:
         compressed = raw.read(2) == _GZIP
-    return gzip.open(path, "rb") if compressed else path.open("rb")
+    return cast(BinaryIO, gzip.open(path, "rb")) if compressed else path.open("rb")
 
 
 class FileReader:
