@@ -9,6 +9,8 @@ from headwater.commands.imports.run import (
     Progress,
     resolve_source,
     run_import,
+    spec_from_dict,
+    spec_to_dict,
 )
 from headwater.commands.imports.tracardi_source import TracardiSpec
 
@@ -25,4 +27,6 @@ __all__ = [
     "TracardiSpec",
     "resolve_source",
     "run_import",
+    "spec_from_dict",
+    "spec_to_dict",
 ]

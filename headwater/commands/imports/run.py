@@ -23,6 +23,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,7 +32,7 @@ from headwater.commands.imports.checkpoints import Checkpoint, CheckpointStore
 from headwater.commands.imports.files import FileReader, FileSpec, Item
 from headwater.commands.imports.rejects import RejectFile, first_rejects
 from headwater.commands.imports.tracardi_source import TracardiReader, TracardiSpec
-from headwater.core.imports import ImportTarget, import_id_for
+from headwater.core.imports import CsvMapping, ImportTarget, import_id_for
 from headwater.core.intake import IntakeLimits
 from headwater.core.sources import EventSource
 from headwater.errors import ConfigurationError, InputError, RecordRejected, UnknownSource
@@ -48,6 +49,8 @@ __all__ = [
     "Progress",
     "resolve_source",
     "run_import",
+    "spec_from_dict",
+    "spec_to_dict",
 ]
 
 log = logging.getLogger(__name__)
@@ -115,6 +118,37 @@ class _Pending:
     acks: list[asyncio.Future[Any]]
     events: int
     rejected: str | None = None  # why it could not become events
+
+
+def spec_to_dict(spec: ImportSpec) -> dict[str, Any]:
+    """``spec`` as JSON-ready data (for a job record); never a password."""
+    if isinstance(spec, FileSpec):
+        mapping = spec.mapping.model_dump() if spec.mapping else None
+        return {"kind": "file", "path": str(spec.path), "format": spec.format, "mapping": mapping}
+    return {
+        "kind": "tracardi",
+        "url": spec.url,
+        "index_prefix": spec.index_prefix,
+        "since": spec.since.isoformat() if spec.since else None,
+        "until": spec.until.isoformat() if spec.until else None,
+        "username": spec.username,
+    }
+
+
+def spec_from_dict(data: dict[str, Any], *, password: str | None = None) -> ImportSpec:
+    """The spec :func:`spec_to_dict` made (a Tracardi ``password`` comes separately)."""
+    if data["kind"] == "file":
+        mapping = CsvMapping.model_validate(data["mapping"]) if data.get("mapping") else None
+        return FileSpec(Path(data["path"]), data["format"], mapping)
+    since, until = data.get("since"), data.get("until")
+    return TracardiSpec(
+        url=data["url"],
+        index_prefix=data.get("index_prefix") or "",
+        since=datetime.fromisoformat(since) if since else None,
+        until=datetime.fromisoformat(until) if until else None,
+        username=data.get("username"),
+        password=password,
+    )
 
 
 def _reader(spec: ImportSpec, settings: Settings) -> _Reader:
