@@ -199,3 +199,23 @@ async def test_import_killed_halfway_resumes_exactly(settings: Settings, tmp_pat
     ids = set(event_ids(records))
     assert len(ids) == count - 3  # every event, whatever was sent twice around the kill
     assert len(records) >= count - 3
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_segment_calls_throttled_to_the_cap(settings: Settings, tmp_path: Path) -> None:
+    source = await _source(settings)
+    path = tmp_path / "calls.ndjson"
+    calls = [
+        {"type": "track", "event": "Viewed", "userId": f"u{n % 50}", "messageId": f"m-{n}"}
+        for n in range(3000)
+    ]
+    calls[10] = {"type": "identify", "userId": "u1", "traits": {"plan": "pro"}, "messageId": "i"}
+    path.write_bytes(b"\n".join(orjson.dumps(c) for c in calls))
+    summary = await import_into(
+        settings, FileSpec(path, "segment"), source, tmp_path / "s", max_events_per_second=2000
+    )
+    assert (summary.imported, summary.events, summary.rejected) == (3000, 3000, 0)
+    assert summary.seconds >= 1.45  # 3,000 events at 2,000/s: the last sent after 1.5 s
+    records = await intake_records(settings)
+    assert all(r["channel"] == "segment" for r in records)
+    assert len(set(event_ids(records))) == 3000

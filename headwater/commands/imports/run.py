@@ -21,7 +21,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -175,18 +175,25 @@ async def resolve_source(settings: Settings, source_id: str, env: str | None) ->
 class _Throttle:
     """At most ``rate`` events a second, on average since the start."""
 
-    def __init__(self, rate: float | None) -> None:
+    def __init__(
+        self,
+        rate: float | None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self._rate = rate
-        self._start = time.monotonic()
+        self._clock = clock
+        self._sleep = sleep
+        self._start = clock()
         self._events = 0
 
     async def take(self, events: int) -> None:
         if not self._rate:
             return
         self._events += events
-        ahead = self._start + self._events / self._rate - time.monotonic()
+        ahead = self._start + self._events / self._rate - self._clock()
         if ahead > 0:
-            await asyncio.sleep(ahead)
+            await self._sleep(ahead)
 
 
 async def run_import(
