@@ -26,6 +26,7 @@ agent runs no rules or flows, and so requests no side effect, for a batch whose 
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -140,13 +141,14 @@ def tracker_batches(
     )
 
 
+_CHANNEL = re.compile(r"[a-z][a-z0-9-]{0,31}")
 _EVENT_KEYS = ("id", "type", "time", "properties", "context", "options", "tags")
 
 
 def headwater_line_batches(data: Any, target: ImportTarget, position: str) -> list[Accepted]:
     """One NDJSON line of Headwater events: a ``/track`` body (``events`` list), or one
     event as Headwater stores it (``type``, ``id``, ``profile.id``, ``session.id``,
-    ``time.create``, ``properties``, ``context``, ``options``, ``tags``)."""
+    ``time.create``, ``properties``, ``context``, ``options``, ``tags``, ``channel``)."""
     line = _object(data, "the line")
     if "events" in line:
         return [tracker_batches(line, target, position)]
@@ -159,7 +161,10 @@ def headwater_line_batches(data: Any, target: ImportTarget, position: str) -> li
             body[ref] = {"id": line[ref].get("id")}
     metadata = line.get("metadata")
     body["profile_less"] = isinstance(metadata, dict) and metadata.get("profile_less") is True
-    return [tracker_batches(body, target, position)]
+    # the channel it was collected through: channel-bound mappings (Segment's) apply again
+    stored = line.get("channel")
+    channel = stored if isinstance(stored, str) and _CHANNEL.fullmatch(stored) else "track"
+    return [tracker_batches(body, target, position, channel=channel)]
 
 
 def segment_line_batches(data: Any, target: ImportTarget, position: str) -> list[Accepted]:

@@ -202,7 +202,9 @@ async def test_import_killed_halfway_resumes_exactly(settings: Settings, tmp_pat
 
 
 @pytest.mark.asyncio(loop_scope="session")
-async def test_segment_calls_throttled_to_the_cap(settings: Settings, tmp_path: Path) -> None:
+async def test_segment_calls_cancelled_resumed_and_throttled(
+    settings: Settings, tmp_path: Path
+) -> None:
     source = await _source(settings)
     path = tmp_path / "calls.ndjson"
     calls = [
@@ -211,11 +213,18 @@ async def test_segment_calls_throttled_to_the_cap(settings: Settings, tmp_path: 
     ]
     calls[10] = {"type": "identify", "userId": "u1", "traits": {"plan": "pro"}, "messageId": "i"}
     path.write_bytes(b"\n".join(orjson.dumps(c) for c in calls))
+    asked = iter(range(10**6))  # cancelled (a job's cancel, Ctrl-C) at the 1,001st record
+    stopped = await import_into(
+        settings, FileSpec(path, "segment"), source, tmp_path / "s",
+        cancelled=lambda: next(asked) >= 1000,
+    )  # fmt: skip
+    assert (stopped.cancelled, stopped.complete, stopped.read) == (True, False, 1000)
     summary = await import_into(
         settings, FileSpec(path, "segment"), source, tmp_path / "s", max_events_per_second=2000
     )
     assert (summary.imported, summary.events, summary.rejected) == (3000, 3000, 0)
-    assert summary.seconds >= 1.45  # 3,000 events at 2,000/s: the last sent after 1.5 s
+    assert (summary.skipped, summary.complete) == (1000, True)
+    assert summary.seconds >= 0.95  # 2,000 events at 2,000/s: the last sent after 1 s
     records = await intake_records(settings)
     assert all(r["channel"] == "segment" for r in records)
     assert len(set(event_ids(records))) == 3000

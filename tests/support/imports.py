@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,13 @@ from headwater.streams.topics import Topics
 
 
 async def import_into(
-    settings: Settings, spec: ImportSpec, source_id: str, state: Path, **options: Any
+    settings: Settings,
+    spec: ImportSpec,
+    source_id: str,
+    state: Path,
+    *,
+    cancelled: Callable[[], bool] | None = None,
+    **options: Any,
 ) -> ImportSummary:
     """``run_import`` with its checkpoints and rejects in ``state``."""
     return await run_import(
@@ -32,6 +39,7 @@ async def import_into(
         ImportOptions(source_id=source_id, **options),
         checkpoints=FileCheckpoints(state),
         rejects_dir=state,
+        cancelled=cancelled,
     )
 
 

@@ -60,6 +60,13 @@ def test_a_stored_event_keeps_its_ids_and_carries_the_import_mark():
     )
 
 
+def test_a_stored_event_keeps_its_channel_so_channel_bound_mappings_apply_again():
+    line = {"type": "identify", "profile": {"id": "p"}, "channel": "segment"}
+    assert headwater_line_batches(line, target(), "l")[0].record["channel"] == "segment"
+    odd = {**line, "channel": "Not A Channel!"}
+    assert headwater_line_batches(odd, target(), "l")[0].record["channel"] == "track"
+
+
 def test_missing_ids_are_derived_from_the_position_so_a_rerun_makes_the_same_record():
     body = {"events": [{"type": "a"}, {"type": "b"}], "context": {"page": {"url": "u"}}}
     first = headwater_line_batches(body, target(), "line/7")[0]
