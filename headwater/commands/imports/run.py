@@ -35,7 +35,13 @@ from headwater.commands.imports.tracardi_source import TracardiReader, TracardiS
 from headwater.core.imports import CsvMapping, ImportTarget, import_id_for
 from headwater.core.intake import IntakeLimits
 from headwater.core.sources import EventSource
-from headwater.errors import ConfigurationError, InputError, RecordRejected, UnknownSource
+from headwater.errors import (
+    ConfigurationError,
+    InputError,
+    NotReady,
+    RecordRejected,
+    UnknownSource,
+)
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigLog
@@ -163,8 +169,11 @@ async def resolve_source(settings: Settings, source_id: str, env: str | None) ->
     await config.start(wait=settings.config_wait)
     try:
         source = config.source(source_id, env or settings.env)
+        loaded = config.caught_up
     finally:
         await config.stop()
+    if source is None and not loaded:
+        raise NotReady("the configuration (hw.config) did not load in time; try again")
     if source is None:
         raise UnknownSource(f"unknown event source {source_id} in {env or settings.env}")
     if not source.enabled:
