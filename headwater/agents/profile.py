@@ -44,11 +44,12 @@ from headwater.agents.configured import profile_limits
 from headwater.agents.profile_outputs import Outputs
 from headwater.core.automation import Automation, automate
 from headwater.core.flows.registry import ActionRegistry, builtin_registry
+from headwater.core.imports import IMPORT_KEY, flows_off
 from headwater.core.offsets import record as record_offset
 from headwater.core.offsets import seen
 from headwater.core.profile_ops import apply_op, claims_to_send, op
 from headwater.core.profiles import BatchResult, FoldRules, Profile, apply_batch
-from headwater.core.records import IntakeBatch, ProfileOp
+from headwater.core.records import IntakeBatch, ProfileOp, json_object
 from headwater.core.tenancy import profile_key
 from headwater.core.times import as_ms
 from headwater.errors import HeadwaterError, InputError, RecordRejected, SchemaError
@@ -63,6 +64,8 @@ from headwater.streams.topics import Topics
 __all__ = ["AppliedBeforeMerge", "AutomationFor", "ProfileResult", "ProfileStage", "RulesFor"]
 
 log = logging.getLogger(__name__)
+
+IMPORT_MARK = f'"{IMPORT_KEY}"'.encode()  # in a request context that may hold the mark
 
 # What a message itself can be at fault for: a JSON field that is not the object its
 # schema says, an output made of it that does not fit its schema, data a check refuses.
@@ -354,8 +357,16 @@ class ProfileStage:
     ) -> list[Record]:
         """Rules, flows and segments for a folded batch: injected events back to intake,
         side effects to hw.outbound (core/automation.py)."""
+        raw = record["context"]  # parsed only when it may hold an import mark
+        flows = IMPORT_MARK not in raw or not flows_off(json_object(raw, "context"))
         done = automate(
-            profile, result.applied, before, automation, self._registry, record["source_id"]
+            profile,
+            result.applied,
+            before,
+            automation,
+            self._registry,
+            record["source_id"],
+            flows=flows,
         )
         for error in done.errors:
             log.warning("profile %s: %s", profile.id, error)

@@ -14,6 +14,7 @@ import orjson
 
 from headwater.core import records
 from headwater.core.flows.state import OutboundRequest
+from headwater.core.imports import IMPORT_KEY
 from headwater.core.profile_ops import unique_keys
 from headwater.core.profiles import BatchResult, FoldRules, Profile, check_event
 from headwater.core.records import (
@@ -152,7 +153,10 @@ class Outputs:
 
     def inject(self, cause: IntakeBatch, profile_id: str, events: list[dict[str, Any]]) -> Record:
         """Events flows injected (and segment changes) back through intake, for the same
-        profile, as one ``internal`` batch; their ids are stable under replay."""
+        profile, as one ``internal`` batch; their ids are stable under replay. An
+        imported cause's mark goes with them (core/imports.py): with flows off, what a
+        segment change triggers runs no flow either."""
+        mark = json_object(cause["context"], "context").get(IMPORT_KEY)
         injected = [
             intake_event(
                 e["id"],
@@ -176,6 +180,7 @@ class Outputs:
             session_assigned=cause["session_assigned"],
             ip=cause["ip"],
             user_agent=cause["user_agent"],
+            context=orjson.dumps({IMPORT_KEY: mark}) if mark is not None else b"{}",
         )
         return self._records.intake(record)
 

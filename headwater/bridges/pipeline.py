@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from headwater.core.bridge_mapping import ChannelMessage, MessageMapper
+from headwater.core.intake import Accepted
 from headwater.errors import InputError, RecordRejected
 from headwater.schemas import INTAKE_BATCH
 from headwater.streams.codec import AvroCodec
@@ -72,6 +73,13 @@ class Intake:
 
     async def _dead_letter(self, key: bytes | None, value: bytes) -> None:
         await (await self.sender(self.deadletter_topic, key, value))
+
+    async def send(self, accepted: Accepted) -> asyncio.Future[Any]:
+        """Encode an intake batch and queue it; the future is Kafka's acknowledgement
+        (RecordRejected when Kafka will never take it). ``headwater import`` sends
+        through here too."""
+        value = self.codec.encode(INTAKE_BATCH, accepted.record)
+        return await self.sender(self.intake_topic, accepted.key, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +144,7 @@ class Pipeline(Generic[Token]):
             self._entries.append(_Entry(sent, token, message, event=False))
             self._more.set()
             return
-        value = self._intake.codec.encode(INTAKE_BATCH, accepted.record)
-        sent = await self._intake.sender(self._intake.intake_topic, accepted.key, value)
+        sent = await self._intake.send(accepted)
         self._entries.append(_Entry(sent, token, message, event=True))
         self._more.set()
 

@@ -333,6 +333,10 @@ def _parser() -> argparse.ArgumentParser:
     merge.add_argument("--tenant", help="only this tenant (default: every tenant)")
     merge.add_argument("--env", choices=("production", "staging"), help="only this environment")
     merge.set_defaults(run=_merge)
+
+    from headwater.commands.import_command import add_import_parser
+
+    add_import_parser(commands)
     return parser
 
 

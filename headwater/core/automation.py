@@ -70,9 +70,13 @@ def automate(
     automation: Automation,
     registry: ActionRegistry,
     source_id: str,
+    *,
+    flows: bool = True,
 ) -> Outcome:
     """Run rules and segments for the events of one batch (see the module doc);
-    ``before`` is the profile document before the batch (None: a new profile)."""
+    ``before`` is the profile document before the batch (None: a new profile).
+    ``flows=False`` (an import with flows off, core/imports.py): segments only, no rule
+    runs a flow, so nothing is injected and no side effect is requested."""
     outcome = Outcome()
     if automation.idle:
         return outcome
@@ -83,7 +87,7 @@ def automate(
             continue
         event = _event_view(item)
         last_time, last_event = event["time"], event
-        if cause_depth(event) >= automation.max_depth:
+        if not flows or cause_depth(event) >= automation.max_depth:
             continue
         _run_rules(profile, event, item.session_id, automation, registry, source_id, outcome)
     if last_event is not None and automation.segments:

@@ -122,3 +122,19 @@ def test_a_webhook_on_entering_a_segment_sends_the_profile_id_by_default():
 
     [request] = outcome.requests
     assert request.body == {"segment": "loyal", "profile_id": "p-42"}
+
+
+def test_imported_events_with_flows_off_run_no_flow_but_still_segments():
+    profile = Profile.new("acme", "production", "p")
+    profile.visits = 3
+    automation = Automation(
+        (RULE,), {"tag": FLOW}, segments=(Segment("loyal", "profile.stats.visits >= 3"),)
+    )
+
+    outcome = automate(
+        profile, [applied("purchase")], {"segments": []}, automation, REGISTRY, "s", flows=False
+    )
+
+    assert outcome.requests == [] and profile.traits == {}
+    assert [e["type"] for e in outcome.events] == ["segment-entered"]
+    assert profile.segments == ["loyal"]
