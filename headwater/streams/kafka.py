@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
@@ -16,6 +17,7 @@ from aiokafka.helpers import create_ssl_context
 from aiokafka.structs import RecordMetadata
 
 from headwater.errors import BrokerUnavailable, ConfigurationError
+from headwater.observability.metrics import PRODUCE_SECONDS, logical_topic, service
 from headwater.settings import Settings
 from headwater.streams.backoff import RECONNECT_CAP, Backoff
 from headwater.streams.partitioning import CachedPartitioner
@@ -132,6 +134,7 @@ class AckedProducer:
         self._idempotent = False
         self._closed = False
         self._timeout = settings.produce_timeout + 1.0
+        self._prefix = settings.topic_prefix  # names topics in metrics
 
     @property
     def connected(self) -> bool:
@@ -245,6 +248,7 @@ class AckedProducer:
             raise BrokerUnavailable(f"Kafka did not take the record: {exc!r}") from exc
         if self._idempotent:
             queued.add_done_callback(partial(self._watch_state, producer))
+        queued.add_done_callback(partial(_acknowledged, self._prefix, topic, time.perf_counter()))
         return queued
 
     async def send_many(self, topic: str, records: Sequence[tuple[bytes, bytes | None]]) -> None:
@@ -281,6 +285,13 @@ class AckedProducer:
             self._producer = None
         if self._retired is not None:
             await self._retired
+
+
+def _acknowledged(prefix: str, topic: str, started: float, sent: asyncio.Future[Any]) -> None:
+    """Time from queueing to the acknowledgement (``headwater_produce_seconds``)."""
+    if not sent.cancelled() and sent.exception() is None:
+        seconds = time.perf_counter() - started
+        PRODUCE_SECONDS.labels(service(), logical_topic(prefix, topic)).observe(seconds)
 
 
 async def _stop_within(producer: AIOKafkaProducer, seconds: float) -> None:
