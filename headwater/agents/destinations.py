@@ -163,8 +163,16 @@ class DestinationsStage:
         )
 
     async def _one(self, message: SourceMessage) -> _Outcome:
+        token = EVENT_ID.set(None)  # each request's log lines name its event
+        try:
+            return await self._perform(message)
+        finally:
+            EVENT_ID.reset(token)
+
+    async def _perform(self, message: SourceMessage) -> _Outcome:
         try:
             tenant, env, request = decode_request(self._codec, message.value)
+            EVENT_ID.set(request.event_id)
             transport = self._transports.get(request.kind)
             if transport is None:
                 raise DeliveryFailed(f"unknown outbound kind {request.kind!r}", retryable=False)
@@ -177,16 +185,12 @@ class DestinationsStage:
             await self._dead.record(message, f"outbound request refused: {exc}", kind="refused")
             return _Outcome(False, 0)
         register_secrets(values.values())  # destination credentials never reach a log line
-        token = EVENT_ID.set(request.event_id)
-        try:
-            await self._hold_until(request.not_before_ms)
-            attempts, error = await self._attempts(request, transport, destination, values.values())
-            if error is None:
-                return _Outcome(True, attempts)
-            await self._dead.record(message, error, attempts=attempts, kind="delivery_failed")
-            return _Outcome(False, attempts)
-        finally:
-            EVENT_ID.reset(token)
+        await self._hold_until(request.not_before_ms)
+        attempts, error = await self._attempts(request, transport, destination, values.values())
+        if error is None:
+            return _Outcome(True, attempts)
+        await self._dead.record(message, error, attempts=attempts, kind="delivery_failed")
+        return _Outcome(False, attempts)
 
     async def _hold_until(self, not_before_ms: int | None) -> None:
         if not_before_ms is not None and (wait := not_before_ms - self._wall_ms()) > 0:

@@ -212,6 +212,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     app = build_worker_app(settings, agents)
     # override_logging=False: Faust keeps the root handler of observability/logs.py
     worker = Worker(app, loglevel=settings.log_level.upper(), quiet=True, override_logging=False)
+    worker.spinner = None  # no terminal spinner: "Ready" is logged, as it was with Faust's logging
     worker.execute_from_commandline()
     return 0  # pragma: no cover - execute_from_commandline exits
 

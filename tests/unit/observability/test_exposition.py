@@ -46,8 +46,9 @@ async def test_requests_count_by_route_template_never_the_url() -> None:
     transport = httpx.ASGITransport(app=_app(TOKEN))
     ok = {"service": "unit", "route": "/things/{thing_id}", "status": "200"}
     missing = {"service": "unit", "route": "unmatched", "status": "404"}
-    before = _sample("headwater_http_requests_total", **ok), _sample(
-        "headwater_http_requests_total", **missing
+    before = (
+        _sample("headwater_http_requests_total", **ok),
+        _sample("headwater_http_requests_total", **missing),
     )
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
         first = await http.get("/things/p-1")
