@@ -78,7 +78,7 @@ def registry() -> CollectorRegistry:
     if not path:
         return REGISTRY
     combined = CollectorRegistry()
-    multiprocess.MultiProcessCollector(combined, path)
+    multiprocess.MultiProcessCollector(combined, path)  # type: ignore[no-untyped-call]
     return combined
 
 
@@ -160,7 +160,7 @@ def _request_id(scope: Scope) -> str:
     """The caller's ``x-request-id`` when it is a plain token, else a new one."""
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
-            text = value.decode("latin-1")
+            text: str = value.decode("latin-1")
             if _REQUEST_ID.match(text):
                 return text
             break

@@ -47,8 +47,6 @@ __all__ = [
     "set_service",
 ]
 
-disable_created_metrics()  # the *_created series only double what a scrape returns
-
 # fast paths (a produce acknowledgement, a collector request) take milliseconds
 _FAST = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # batches and bulk requests take longer
@@ -122,9 +120,11 @@ _service = "unknown"
 
 
 def set_service(name: str) -> None:
-    """Which process this is (collector, api, worker, bridge): the ``service`` label."""
+    """Which process this is (collector, api, worker, bridge): the ``service`` label.
+    Called once as a process starts; its scrapes leave out the ``*_created`` series."""
     global _service
     _service = name
+    disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 def service() -> str:

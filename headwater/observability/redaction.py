@@ -97,8 +97,9 @@ def redact_object(value: Any, depth: int = 0) -> Any:
             k: MASK if isinstance(k, str) and _FIELD.search(k) else redact_object(v, depth + 1)
             for k, v in value.items()
         }
-    if isinstance(value, list | tuple | set | frozenset):
-        return type(value)(redact_object(v, depth + 1) for v in value)  # type: ignore[call-arg]
+    if isinstance(value, list | tuple):  # a named tuple is logged as a plain one
+        items = [redact_object(v, depth + 1) for v in value]
+        return items if isinstance(value, list) else tuple(items)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = {f.name: getattr(value, f.name, None) for f in dataclasses.fields(value)}
         return f"{type(value).__name__}({redact_object(fields, depth + 1)})"
