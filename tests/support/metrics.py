@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-__all__ = ["Scrape", "scrape"]
+__all__ = ["Scrape", "parse_metrics", "scrape"]
 
 
 @dataclass(frozen=True)
@@ -27,15 +27,24 @@ class Scrape:
         return [found for sample, found, _ in self.samples if sample == name]
 
 
-async def scrape(url: str, headers: dict[str, str] | None = None) -> Scrape:
-    async with httpx.AsyncClient(timeout=10) as http:
-        answer = await http.get(url, headers=headers)
-    answer.raise_for_status()
-    assert answer.headers["content-type"].startswith("text/plain")
+def parse_metrics(text: str) -> Scrape:
     return Scrape(
         [
             (sample.name, dict(sample.labels), float(sample.value))
-            for family in text_string_to_metric_families(answer.text)
+            for family in text_string_to_metric_families(text)
             for sample in family.samples
         ]
     )
+
+
+async def scrape(
+    url: str,
+    headers: dict[str, str] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Scrape:
+    """GET ``url`` (through ``transport``: an app in this process) and parse it."""
+    async with httpx.AsyncClient(timeout=10, transport=transport) as http:
+        answer = await http.get(url, headers=headers)
+    answer.raise_for_status()
+    assert answer.headers["content-type"].startswith("text/plain")
+    return parse_metrics(answer.text)
