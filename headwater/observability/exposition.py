@@ -153,6 +153,7 @@ async def _answer(
     await send({"type": "http.response.body", "body": body})
 
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
@@ -200,5 +201,6 @@ class HttpMetrics:
         finally:
             REQUEST_ID.reset(token)
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            HTTP_REQUESTS.labels(self.service, route, scope["method"], str(status)).inc()
+            method = scope["method"] if scope["method"] in _METHODS else "other"  # the client's
+            HTTP_REQUESTS.labels(self.service, route, method, str(status)).inc()
             HTTP_SECONDS.labels(self.service, route).observe(time.perf_counter() - started)

@@ -56,12 +56,15 @@ async def test_requests_count_by_route_template_never_the_url() -> None:
         await http.get("/no/such/path")
         echoed = await http.get("/things/p-3", headers={"x-request-id": "abc-123"})
         refused = await http.get("/things/p-4", headers={"x-request-id": "bad id\x01"})
+        await http.request("BREW", "/things/p-5")  # a method the client made up
     assert _sample("headwater_http_requests_total", **ok) == before[0] + 4
     assert _sample("headwater_http_requests_total", **missing) == before[1] + 1
     assert len(first.headers["x-request-id"]) == 32
     assert echoed.headers["x-request-id"] == "abc-123"
     assert refused.headers["x-request-id"] != "bad id\x01"
     assert "p-1" not in metrics_body().decode()
+    assert "BREW" not in metrics_body().decode()
+    assert _sample("headwater_http_requests_total", method="other", service="unit") >= 1
 
 
 @pytest.mark.parametrize(
