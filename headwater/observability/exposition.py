@@ -177,6 +177,8 @@ class HttpMetrics:
     def __init__(self, app: App, service: str) -> None:
         self.app = app
         self.service = service
+        # (route, method, status) -> its counter and histogram: bounded, looked up once
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -202,5 +204,11 @@ class HttpMetrics:
             REQUEST_ID.reset(token)
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             method = scope["method"] if scope["method"] in _METHODS else "other"  # the client's
-            HTTP_REQUESTS.labels(self.service, route, method, str(status)).inc()
-            HTTP_SECONDS.labels(self.service, route).observe(time.perf_counter() - started)
+            series = self._series.get((route, method, status))
+            if series is None:
+                series = self._series[(route, method, status)] = (
+                    HTTP_REQUESTS.labels(self.service, route, method, str(status)),
+                    HTTP_SECONDS.labels(self.service, route),
+                )
+            series[0].inc()
+            series[1].observe(time.perf_counter() - started)

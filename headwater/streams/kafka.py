@@ -135,6 +135,7 @@ class AckedProducer:
         self._closed = False
         self._timeout = settings.produce_timeout + 1.0
         self._prefix = settings.topic_prefix  # names topics in metrics
+        self._produce_seconds: dict[str, Any] = {}  # topic -> its histogram
 
     @property
     def connected(self) -> bool:
@@ -248,8 +249,19 @@ class AckedProducer:
             raise BrokerUnavailable(f"Kafka did not take the record: {exc!r}") from exc
         if self._idempotent:
             queued.add_done_callback(partial(self._watch_state, producer))
-        queued.add_done_callback(partial(_acknowledged, self._prefix, topic, time.perf_counter()))
+        queued.add_done_callback(partial(self._acknowledged, topic, time.perf_counter()))
         return queued
+
+    def _acknowledged(self, topic: str, started: float, sent: asyncio.Future[Any]) -> None:
+        """Time from queueing to the acknowledgement (``headwater_produce_seconds``)."""
+        if sent.cancelled() or sent.exception() is not None:
+            return
+        observed = self._produce_seconds.get(topic)
+        if observed is None:
+            observed = PRODUCE_SECONDS.labels(service(), logical_topic(self._prefix, topic))
+            if len(self._produce_seconds) < 64:  # a flow may publish to many topics
+                self._produce_seconds[topic] = observed
+        observed.observe(time.perf_counter() - started)
 
     async def send_many(self, topic: str, records: Sequence[tuple[bytes, bytes | None]]) -> None:
         """Write several ``(value, key)`` records; returns once the broker has them all.
@@ -285,13 +297,6 @@ class AckedProducer:
             self._producer = None
         if self._retired is not None:
             await self._retired
-
-
-def _acknowledged(prefix: str, topic: str, started: float, sent: asyncio.Future[Any]) -> None:
-    """Time from queueing to the acknowledgement (``headwater_produce_seconds``)."""
-    if not sent.cancelled() and sent.exception() is None:
-        seconds = time.perf_counter() - started
-        PRODUCE_SECONDS.labels(service(), logical_topic(prefix, topic)).observe(seconds)
 
 
 async def _stop_within(producer: AIOKafkaProducer, seconds: float) -> None:

@@ -68,6 +68,7 @@ class RetryingSender:
         self._max_backoff = settings.stage_max_backoff
         self._stage = stage
         self._prefix = settings.topic_prefix
+        self._records_out: dict[str, Any] = {}  # topic -> its counter
         # no linger: a stage queues a whole batch's records before it waits, so they
         # are already together; lingering would only add to each round of waiting.
         # (A bridge sends one record per message as they come: it lingers.)
@@ -126,7 +127,12 @@ class RetryingSender:
 
     def _sent(self, topic: str) -> None:
         """One record of this stage acknowledged (``headwater_stage_records_out_total``)."""
-        STAGE_RECORDS_OUT.labels(self._stage, logical_topic(self._prefix, topic)).inc()
+        counter = self._records_out.get(topic)
+        if counter is None:
+            counter = STAGE_RECORDS_OUT.labels(self._stage, logical_topic(self._prefix, topic))
+            if len(self._records_out) < 64:  # a flow may publish to many topics
+                self._records_out[topic] = counter
+        counter.inc()
 
 
 def _copy_outcome(
