@@ -1,10 +1,11 @@
 """Metrics and logs of the real processes (issue #19).
 
 One run of a collector, a worker and the private API, with a write key, a user's
-password (and a wrong one), access and refresh tokens, a destination credential and the
-platform's own keys in use: a known number of events accepted, refused (4xx) and
-dead-lettered. The counters each process serves on ``/metrics`` moved by exactly those
-numbers, and no log line of any process holds one of the secrets (every line is JSON).
+password (and a wrong one), access and refresh tokens, an API key, a destination
+credential and the platform's own keys in use: a known number of events accepted,
+refused (4xx) and dead-lettered. The counters each process serves on ``/metrics`` moved
+by exactly those numbers, and no log line of any process holds one of the secrets
+(every line is JSON).
 A second test runs ``headwater collector --workers 2``: the listener adds up both.
 """
 
@@ -141,8 +142,9 @@ async def _send_events(collector: str, init: InitResult) -> None:
 
 
 async def _use_the_api(api: str) -> tuple[list[str], list[int]]:
-    """A refused and a good login, a destination credential set; the tokens it got and
-    the statuses of /metrics without and with a wrong scrape token."""
+    """A refused and a good login, an API key made, a destination credential set with
+    it; the tokens and key it got, and the statuses of /metrics without a token and with
+    a user's."""
     async with httpx.AsyncClient(base_url=api, timeout=30) as http:
         refused = await http.post(
             "/user/token", data={"username": ADMIN, "password": WRONG_PASSWORD}
@@ -152,7 +154,11 @@ async def _use_the_api(api: str) -> tuple[list[str], list[int]]:
         assert login.status_code == 200, login.text
         tokens = [login.json()["access_token"], login.json()["refresh_token"]]
         auth = {"authorization": f"Bearer {tokens[0]}", "x-context": "production"}
-        stored = await http.put("/secrets/crm_token", json={"value": CREDENTIAL}, headers=auth)
+        made = await http.post("/api-keys", json={"name": "ci", "role": "admin"}, headers=auth)
+        assert made.status_code == 201, made.text
+        tokens.append(made.json()["key"])
+        as_key = {"x-api-key": tokens[-1], "x-context": "production"}
+        stored = await http.put("/secrets/crm_token", json={"value": CREDENTIAL}, headers=as_key)
         assert stored.status_code == 200, stored.text
         statuses = [
             (await http.get("/metrics")).status_code,
