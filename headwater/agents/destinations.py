@@ -50,7 +50,6 @@ from headwater.core.ports.outbound import Transport
 from headwater.core.secrets import secret_names
 from headwater.errors import DeliveryFailed, HeadwaterError
 from headwater.observability.logs import EVENT_ID
-from headwater.observability.redaction import register_secrets
 from headwater.schemas import OUTBOUND_REQUEST
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
@@ -184,7 +183,6 @@ class DestinationsStage:
         except (HeadwaterError, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             await self._dead.record(message, f"outbound request refused: {exc}", kind="refused")
             return _Outcome(False, 0)
-        register_secrets(values.values())  # destination credentials never reach a log line
         await self._hold_until(request.not_before_ms)
         attempts, error = await self._attempts(request, transport, destination, values.values())
         if error is None:

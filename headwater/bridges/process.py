@@ -21,7 +21,6 @@ from headwater.core.bridge_config import BRIDGE_KIND, Bridge
 from headwater.core.config import ConfigEntry
 from headwater.core.tenancy import tenant_key
 from headwater.errors import SecretsUnavailable
-from headwater.observability.redaction import register_secret
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigLog
@@ -140,7 +139,6 @@ class BridgeProcess:
         if bridge.connection.password_sealed:
             try:
                 password = secret_box(self.settings).open(bridge.connection.password_sealed)
-                register_secret(password)  # never in a log line (observability/redaction.py)
             except SecretsUnavailable as exc:
                 self._cannot_run(key, entry, str(exc))
                 return

@@ -6,8 +6,9 @@ Three layers, applied to every record by :class:`RedactingFilter`:
    ``extra``) has the values of secret-sounding fields (password, token, secret, write
    key, api key, authorization, credentials...) replaced before it is formatted;
 2. by registered value: the secrets a process knows (its settings' passwords and keys,
-   the destination credentials it opened, bridge passwords) are registered with
-   :func:`register_secret` and cut out of the formatted line and its traceback;
+   every value it seals or opens: destination credentials, bridge passwords, signing
+   secrets) are registered with :func:`register_secret` and cut out of the formatted
+   line and its traceback;
 3. by shape: write keys (``hw_``), API keys (``hwk.``), JWTs, ``Bearer``/``Basic``
    credentials, the password of a URL's user info and ``password=...`` pairs.
 """

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pytest
 from pydantic import BaseModel, SecretStr
 
+from headwater.adapters.secrets import SecretBox
 from headwater.observability.logs import EVENT_ID, REQUEST_ID, configure_logging
 from headwater.observability.redaction import MASK, redact_text, register_secret
 from headwater.settings import load_settings
@@ -145,3 +146,14 @@ def test_settings_name_every_secret_they_hold() -> None:
     found = set(settings.secret_values())
     assert {"a" * 32, "k" * 32, "j" * 32, "amqp-password", "m" * 32} <= found
     assert redact_text("nothing secret here") == "nothing secret here"
+
+
+def test_what_the_secret_box_seals_or_opens_is_never_logged() -> None:
+    box = SecretBox("k" * 32)
+    sealed = box.seal("sealed-by-the-api-0001")
+    assert redact_text("x sealed-by-the-api-0001 y") == f"x {MASK} y"
+    other = SecretBox("k" * 32)._fernet.encrypt(b"opened-by-the-worker-02").decode()
+    assert redact_text("opened-by-the-worker-02") == "opened-by-the-worker-02"
+    assert box.open(other) == "opened-by-the-worker-02"
+    assert redact_text("opened-by-the-worker-02") == MASK
+    assert box.open(sealed) == "sealed-by-the-api-0001"
