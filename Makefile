@@ -10,7 +10,7 @@ CONSOLE     := headwater/console/web/index.html
 CONSOLE_SRC := $(shell find console-ui/src -type f 2>/dev/null) console-ui/package-lock.json \
                console-ui/index.html console-ui/vite.config.ts
 
-.PHONY: help install up test lint bench clean console-check
+.PHONY: help install up test lint bench clean console-check deploy-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ lint: install ## ruff, formatting, mypy (strict for the package) and the layers 
 	$(BIN)/ruff format --check headwater tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+deploy-check: install ## validate Dockerfile, compose, Helm chart and dashboard offline (builds helm once; needs Go)
+	PYTHON=$(BIN)/python deploy/check.sh
 
 bench: install ## benchmarks (BENCH_ARGS="--engines apache": on Apache Kafka and OpenSearch); need wrk
 	$(BIN)/python -m bench.collector $(BENCH_ARGS)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench._measure import tree_cpu_seconds
 from headwater.commands.embedded import (
     ManagedProcess,
     free_port,
@@ -50,6 +51,15 @@ end
 """
 
 
+@dataclass(frozen=True)
+class Served:
+    """An HTTP process a benchmark started: where it answers, and its pid (whose CPU,
+    with its children's, the benchmark counts)."""
+
+    url: str
+    pid: int
+
+
 @dataclass
 class LoadResult:
     name: str
@@ -60,6 +70,15 @@ class LoadResult:
     non2xx: int
     p50_ms: float
     p99_ms: float
+    cpu_seconds: float | None = None  # the served process tree's CPU during the run
+
+    @property
+    def cpu_us_per_request(self) -> float | None:
+        """CPU per request of the process under load: unlike req/s, hardly moved by what
+        else runs on the machine."""
+        if self.cpu_seconds is None or not self.requests:
+            return None
+        return self.cpu_seconds / self.requests * 1e6
 
     @property
     def rps(self) -> float:
@@ -78,13 +97,18 @@ class LoadResult:
             "errors": self.errors,
             "non2xx": self.non2xx,
             "requests": self.requests,
+            "cpu_us_per_request": None
+            if self.cpu_us_per_request is None
+            else round(self.cpu_us_per_request, 1),
         }
 
     def line(self, engines: str) -> str:
+        cpu = self.cpu_us_per_request
         return (
             f"{self.name:<14} {self.rps:>9.0f} req/s {self.eps:>10.0f} events/s "
-            f"p50 {self.p50_ms:6.2f} ms  p99 {self.p99_ms:6.2f} ms  errors {self.errors}"
-            f" (non-2xx {self.non2xx})  [{engines}]"
+            f"p50 {self.p50_ms:6.2f} ms  p99 {self.p99_ms:6.2f} ms  "
+            + ("" if cpu is None else f"cpu {cpu:5.0f} us/req  ")
+            + f"errors {self.errors} (non-2xx {self.non2xx})  [{engines}]"
         )
 
 
@@ -104,13 +128,16 @@ def run_wrk(
     duration: int,
     connections: int,
     threads: int = 1,
+    cpu_of: int | None = None,
 ) -> LoadResult:
+    """wrk's figures; with ``cpu_of`` (a pid) also that process tree's CPU meanwhile."""
     wrk = require_wrk()
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp, "post.lua")
         script.write_text(WRK_SCRIPT)
         body_file = Path(tmp, "body.json")
         body_file.write_bytes(body)
+        cpu_before = None if cpu_of is None else tree_cpu_seconds(cpu_of)
         out = subprocess.run(
             [wrk, f"-t{threads}", f"-c{connections}", f"-d{duration}s", "-s", str(script), url],
             env={**os.environ, "HW_BODY_FILE": str(body_file)},
@@ -118,6 +145,7 @@ def run_wrk(
             text=True,
             check=True,
         ).stdout
+        cpu = None if cpu_before is None else tree_cpu_seconds(cpu_of) - cpu_before  # type: ignore[arg-type]
     line = next(row for row in out.splitlines() if row.startswith("WRKJSON "))
     data = json.loads(line.removeprefix("WRKJSON "))
     return LoadResult(
@@ -129,6 +157,7 @@ def run_wrk(
         non2xx=data["non2xx"],
         p50_ms=data["p50_us"] / 1000,
         p99_ms=data["p99_us"] / 1000,
+        cpu_seconds=cpu,
     )
 
 
@@ -237,7 +266,7 @@ class Services:
             **extra,
         }
 
-    def start_collector(self, workers: int = 1) -> str:
+    def start_collector(self, workers: int = 1) -> Served:
         port = free_port()
         command = [sys.executable, "-m", "headwater", "collector", "--port", str(port)]
         process = self._own(
@@ -250,7 +279,7 @@ class Services:
         )
         url = f"http://127.0.0.1:{port}"
         wait_http(f"{url}/health/ready", 60, process)
-        return url
+        return Served(url, process.popen.pid)
 
     def start_worker(self) -> ManagedProcess:
         return self._own(
@@ -263,7 +292,7 @@ class Services:
         )
 
 
-def start_bare_endpoint(stack: ExitStack, logs: Path, workers: int = 1) -> str:
+def start_bare_endpoint(stack: ExitStack, logs: Path, workers: int = 1) -> Served:
     """The same uvicorn set-up serving a FastAPI route that only parses the body."""
     port = free_port()
     process = start_process(
@@ -275,7 +304,7 @@ def start_bare_endpoint(stack: ExitStack, logs: Path, workers: int = 1) -> str:
     stack.callback(process.stop)
     url = f"http://127.0.0.1:{port}"
     wait_http(f"{url}/health", 30, process)
-    return url
+    return Served(url, process.popen.pid)
 
 
 def print_json(figures: dict[str, Any]) -> None:

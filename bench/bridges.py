@@ -223,9 +223,11 @@ async def run(stack: ExitStack, services: Services, count: int) -> None:
     # the collector with the same event: one reading per /collect request (wrk)
     collector = services.start_collector()
     source_id = services.init.sources[services.settings.env]
-    url = f"{collector}/collect/reading/{source_id}"
+    url = f"{collector.url}/collect/reading/{source_id}"
     run_wrk("warm-up", url, reading(0), 1, duration=2, connections=32)
-    collect = run_wrk("collect 1 reading", url, reading(0), 1, duration=10, connections=32)
+    collect = run_wrk(
+        "collect 1 reading", url, reading(0), 1, duration=10, connections=32, cpu_of=collector.pid
+    )
     print(collect.line(label), flush=True)
 
     def rate(seconds: float) -> float:

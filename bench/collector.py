@@ -28,6 +28,7 @@ from typing import Any
 
 from bench._harness import (
     LoadResult,
+    Served,
     Services,
     add_engines_option,
     print_json,
@@ -90,6 +91,14 @@ def segment_batch_body(write_key: str, messages: int) -> bytes:
     ).encode()
 
 
+def cpu_share(bare: LoadResult, served: LoadResult) -> float | None:
+    """The bare endpoint's CPU per request over the collector's: what req/s would show
+    for one CPU-bound process each, whatever else the machine runs meanwhile."""
+    if bare.cpu_us_per_request is None or not served.cpu_us_per_request:
+        return None
+    return bare.cpu_us_per_request / served.cpu_us_per_request
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
@@ -116,28 +125,35 @@ def main() -> None:
             f"{args.duration}s per scenario, {args.connections} connections"
         )
 
-        def load(name: str, url: str, body: bytes, events: int) -> LoadResult:
+        def load(name: str, served: Served, path: str, body: bytes, events: int) -> LoadResult:
+            url = f"{served.url}{path}"
             run_wrk(name, url, body, events, duration=2, connections=args.connections)  # warm-up
             result = run_wrk(
-                name, url, body, events, duration=args.duration, connections=args.connections
+                name,
+                url,
+                body,
+                events,
+                duration=args.duration,
+                connections=args.connections,
+                cpu_of=served.pid,
             )
             print(result.line(label), flush=True)
             return result
 
-        bare_1 = load("bare 1 event", f"{bare}/track", one, 1)
-        track_1 = load("track 1 event", f"{collector}/track", one, 1)
-        track_20 = load("track 20 ev", f"{collector}/track", twenty, 20)
-        batch_100 = load("v1/batch 100", f"{collector}/v1/batch", segment_100, 100)
+        bare_1 = load("bare 1 event", bare, "/track", one, 1)
+        track_1 = load("track 1 event", collector, "/track", one, 1)
+        track_20 = load("track 20 ev", collector, "/track", twenty, 20)
+        batch_100 = load("v1/batch 100", collector, "/v1/batch", segment_100, 100)
 
         n = args.processes
         scaled: dict[str, Any] = {}
         if n > 1:
             many = services.start_collector(workers=n)
             bare_many = start_bare_endpoint(stack, logs, workers=n)
-            bare_1n = load(f"bare 1 ev x{n}", f"{bare_many}/track", one, 1)
-            track_1n = load(f"track 1 ev x{n}", f"{many}/track", one, 1)
-            track_20n = load(f"track 20 ev x{n}", f"{many}/track", twenty, 20)
-            batch_100n = load(f"v1/batch 100 x{n}", f"{many}/v1/batch", segment_100, 100)
+            bare_1n = load(f"bare 1 ev x{n}", bare_many, "/track", one, 1)
+            track_1n = load(f"track 1 ev x{n}", many, "/track", one, 1)
+            track_20n = load(f"track 20 ev x{n}", many, "/track", twenty, 20)
+            batch_100n = load(f"v1/batch 100 x{n}", many, "/v1/batch", segment_100, 100)
             ratio_n = track_1n.rps / bare_1n.rps
             print(f"collector / bare (1 event), {n} processes each: {ratio_n:.2f}x  [{label}]")
             scaled = {
@@ -151,6 +167,9 @@ def main() -> None:
 
     ratio = track_1.rps / bare_1.rps
     print(f"collector / bare (1 event): {ratio:.2f}x  [{label}]")
+    cpu_ratio = cpu_share(bare_1, track_1)
+    if cpu_ratio is not None:
+        print(f"bare / collector CPU per request (1 event): {cpu_ratio:.2f}x  [{label}]")
     print_json(
         {
             "benchmark": "collector",
@@ -162,6 +181,7 @@ def main() -> None:
             "track_20": track_20.figures(),
             "segment_batch_100": batch_100.figures(),
             "ratio_vs_bare": round(ratio, 3),
+            "cpu_ratio_vs_bare": None if cpu_ratio is None else round(cpu_ratio, 3),
             **scaled,
         }
     )

@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from headwater import __version__
 from headwater.collector import observed
 from headwater.collector.errors import install_error_handlers
+from headwater.collector.hot_paths import CollectorApp
 from headwater.collector.redirect_routes import redirect_router
 from headwater.collector.routes import OPENAPI_MODELS, router
 from headwater.collector.runtime import CollectorRuntime
@@ -37,7 +38,7 @@ def create_app(settings: Settings, runtime: CollectorRuntime | None = None) -> F
         finally:
             await runtime.stop()
 
-    app = FastAPI(
+    app = CollectorApp(
         title="Headwater collector",
         version=__version__,
         lifespan=lifespan,

@@ -9,7 +9,9 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
-__all__ = ["DirectRoute"]
+__all__ = ["DirectRoute", "Handler"]
+
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 class DirectRoute(APIRoute):
@@ -21,7 +23,7 @@ class DirectRoute(APIRoute):
     still documents the route in OpenAPI.
     """
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+    def get_route_handler(self) -> Handler:
         endpoint = self.endpoint
 
         async def handler(request: Request) -> Response:

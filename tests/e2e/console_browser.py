@@ -23,6 +23,8 @@ from tests.e2e.conftest import UpStack, headwater_command
 PASSWORD = "console e2e password, long enough"
 ADMIN = "console-admin@example.com"
 VIEWER = "console-viewer@example.com"
+TMS_KEY = "console e2e tms key, 32 characters or more"
+SLOW = 90_000  # ms: collector -> Kafka -> worker -> search, on a busy machine
 
 
 @dataclass
@@ -179,3 +181,18 @@ def contrast_failures(page: Page) -> list[str]:
     """Texts on the page below WCAG AA contrast (4.5:1, 3:1 for large text)."""
     found: list[str] = page.evaluate(_CONTRAST_JS)
     return found
+
+
+def track(
+    console: Console, profile: str, kind: str, properties: dict[str, object] | None = None
+) -> None:
+    """One event of ``kind`` for ``profile`` through the collector, answered 200."""
+    answer = httpx.post(
+        f"{console.collector}/track",
+        json={
+            "source": {"id": console.source_id},
+            "profile": {"id": profile},
+            "events": [{"type": kind, "properties": properties or {"from": "console test"}}],
+        },
+    )
+    assert answer.status_code == 200, answer.text
