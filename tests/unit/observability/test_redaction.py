@@ -44,6 +44,7 @@ def lines() -> Iterator[io.StringIO]:
     yield stream
     root.handlers[:] = kept[0]
     root.setLevel(kept[1])
+    logging.captureWarnings(False)
 
 
 def _records(stream: io.StringIO) -> list[dict[str, object]]:
@@ -134,6 +135,7 @@ def test_text_on_a_terminal_json_elsewhere_unless_forced() -> None:
     finally:
         root.handlers[:] = kept[0]
         root.setLevel(kept[1])
+        logging.captureWarnings(False)
 
 
 def test_settings_name_every_secret_they_hold() -> None:
