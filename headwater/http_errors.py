@@ -27,14 +27,20 @@ def json_answer(
 
 
 def install_common_handlers(
-    app: FastAPI, retry_after: int, unavailable_reason: Callable[[Exception], str]
+    app: FastAPI,
+    retry_after: int,
+    unavailable_reason: Callable[[Exception], str],
+    refused: Callable[[Request, Exception], None] | None = None,
 ) -> None:
     """Client errors (4xx with the reason and the field), unavailable dependencies (503
     with Retry-After and ``unavailable_reason(exc)``), HTTP errors and bugs (500, logged,
-    nothing of the exception in the answer)."""
+    nothing of the exception in the answer). ``refused`` is told of each client error
+    (the collector counts them)."""
 
-    async def input_error(_: Request, exc: Exception) -> Response:
+    async def input_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, InputError)
+        if refused is not None:
+            refused(request, exc)
         body: dict[str, object] = {"error": exc.message}
         if exc.field:
             body["field"] = exc.field
@@ -56,10 +62,12 @@ def install_common_handlers(
         assert isinstance(exc, StarletteHTTPException)
         return json_answer(exc.status_code, {"error": str(exc.detail)}, dict(exc.headers or {}))
 
-    async def gone(request: Request, _: Exception) -> Response:
+    async def gone(request: Request, exc: Exception) -> Response:
         # the server dropped the connection (a malformed body, e.g. a bad
         # Transfer-Encoding) or the client left: one line, not a traceback per request
         log.info("%s %s: the client's body ended early", request.method, request.url.path)
+        if refused is not None:
+            refused(request, exc)
         return json_answer(400, {"error": "the request body could not be read"})
 
     async def bug(_: Request, exc: Exception) -> Response:

@@ -241,6 +241,32 @@ class Settings(BaseSettings):
         "back, with one warning, where it refuses (the embedded Tansu); on insists",
     )
 
+    # --- metrics and logs (docs/operations.md, "Metrics" and "Logs") -------------------
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description="log lines: one JSON object per line (json), plain text (text), or "
+        "JSON unless stderr is a terminal (auto)",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        description="address of the collector's and the worker's metrics listeners "
+        "(0.0.0.0 in containers); never exposed to the internet",
+    )
+    collector_metrics_port: int = Field(
+        default=9102, ge=0, le=65535, description="the collector's metrics listener; 0: none"
+    )
+    worker_metrics_port: int = Field(
+        default=9103, ge=0, le=65535, description="the worker's metrics listener; 0: none"
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token that GET /metrics of the private API requires (32+ "
+        "characters); unset: the API serves no metrics",
+    )
+    worker_lag_interval: float = Field(
+        default=15.0, gt=0, description="seconds between the worker's consumer-lag readings"
+    )
+
     @field_validator("kafka", "search")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
@@ -255,7 +281,7 @@ class Settings(BaseSettings):
             AllowEntry.parse(entry)  # ValueError names the bad entry
         return value
 
-    @field_validator("api_secret", "tms_key")
+    @field_validator("api_secret", "tms_key", "metrics_token")
     @classmethod
     def _strong_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 32:
@@ -299,6 +325,20 @@ class Settings(BaseSettings):
         if not hosts:
             raise ConfigurationError("HEADWATER_SEARCH is not set")
         return hosts
+
+    def secret_values(self) -> list[str]:
+        """Every secret these settings hold, for the log redaction to cut out."""
+        found: list[str] = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                text = value.get_secret_value()
+                found.append(text)
+                found.extend(part.strip() for part in text.split(",") if "," in text)
+                if "://" in text and "@" in text:  # a URL's password, alone
+                    userinfo = text.split("://", 1)[1].split("@", 1)[0]
+                    found.append(userinfo.partition(":")[2])
+        return [value for value in found if value]
 
 
 # Variables that were renamed: still set, they would be ignored without a word

@@ -22,6 +22,7 @@ from headwater.core.config import config_key
 from headwater.core.flows.state import OutboundRequest
 from headwater.core.secrets import SECRET_KIND, fill_secrets, secret_names
 from headwater.errors import DeliveryFailed, SecretsUnavailable
+from headwater.observability.redaction import register_secret
 from headwater.settings import Settings
 from headwater.streams.config_log import ConfigLog
 
@@ -42,12 +43,18 @@ class SecretBox:
             raise SecretsUnavailable(_UNSET)
         self._fernet = MultiFernet(fernets)
 
+    # every value sealed or opened here is a secret: no later log line of the process
+    # shows it (observability/redaction.py)
+
     def seal(self, value: str) -> str:
+        register_secret(value)
         return self._fernet.encrypt(value.encode()).decode("ascii")
 
     def open(self, sealed: str) -> str:
         try:
-            return self._fernet.decrypt(sealed.encode("ascii")).decode()
+            value = self._fernet.decrypt(sealed.encode("ascii")).decode()
+            register_secret(value)
+            return value
         except (InvalidToken, UnicodeError) as exc:
             raise SecretsUnavailable(
                 "a stored secret does not open with HEADWATER_SECRETS_KEY (was the key changed?)"

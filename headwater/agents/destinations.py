@@ -36,6 +36,7 @@ from typing import cast
 import orjson
 
 from headwater.adapters.outbound.addresses import topic_policy
+from headwater.agents.observed import OutboundObserved
 from headwater.core import records
 from headwater.core.delivery import (
     BreakerState,
@@ -48,6 +49,7 @@ from headwater.core.flows.state import OutboundRequest
 from headwater.core.ports.outbound import Transport
 from headwater.core.secrets import secret_names
 from headwater.errors import DeliveryFailed, HeadwaterError
+from headwater.observability.logs import EVENT_ID
 from headwater.schemas import OUTBOUND_REQUEST
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
@@ -138,6 +140,7 @@ class DestinationsStage:
         self._last_error: dict[str, str] = {}  # per destination, for requests never tried
         self._slots = asyncio.Semaphore(settings.outbound_concurrency)
         self._topics = topic_policy(settings)
+        self._observed = OutboundObserved(transports)
 
     def breaker(self, destination: str) -> CircuitBreaker:
         found = self._breakers.get(destination)
@@ -159,8 +162,16 @@ class DestinationsStage:
         )
 
     async def _one(self, message: SourceMessage) -> _Outcome:
+        token = EVENT_ID.set(None)  # each request's log lines name its event
+        try:
+            return await self._perform(message)
+        finally:
+            EVENT_ID.reset(token)
+
+    async def _perform(self, message: SourceMessage) -> _Outcome:
         try:
             tenant, env, request = decode_request(self._codec, message.value)
+            EVENT_ID.set(request.event_id)
             transport = self._transports.get(request.kind)
             if transport is None:
                 raise DeliveryFailed(f"unknown outbound kind {request.kind!r}", retryable=False)
@@ -170,13 +181,13 @@ class DestinationsStage:
             destination = transport.destination(request)  # placeholders still in
             request, values = self._fill(tenant, env, request)
         except (HeadwaterError, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            await self._dead.record(message, f"outbound request refused: {exc}")
+            await self._dead.record(message, f"outbound request refused: {exc}", kind="refused")
             return _Outcome(False, 0)
         await self._hold_until(request.not_before_ms)
         attempts, error = await self._attempts(request, transport, destination, values.values())
         if error is None:
             return _Outcome(True, attempts)
-        await self._dead.record(message, error, attempts=attempts)
+        await self._dead.record(message, error, attempts=attempts, kind="delivery_failed")
         return _Outcome(False, attempts)
 
     async def _hold_until(self, not_before_ms: int | None) -> None:
@@ -215,19 +226,26 @@ class DestinationsStage:
                 raise
             if verdict is Verdict.DELIVERED:
                 breaker.succeeded()
+                self._observed.attempt(request.kind, "ok")
+                self._observed.breakers(request.kind, destination, self._breakers, self._clock())
                 return attempts, None
             if verdict is Verdict.PERMANENT:
                 # says nothing of the destination's health (it may be our own bad target)
                 if probe:
                     breaker.released()
+                self._observed.attempt(request.kind, "failed")
                 return attempts, error
             breaker.failed(self._clock())
+            self._observed.breakers(request.kind, destination, self._breakers, self._clock())
             self._last_error[destination] = error
             if not self._policy.may_retry(attempts, verdict):
+                self._observed.attempt(request.kind, "failed")
                 return attempts, f"{error} (after {attempts} attempts)"
             delay = self._policy.delay(attempts, self._rand)
             if self._clock() + delay >= deadline:
+                self._observed.attempt(request.kind, "failed")
                 return attempts, f"{error} (after {attempts} attempts; budget spent)"
+            self._observed.attempt(request.kind, "retry")
             log.info(
                 "%s to %s failed (%s); retrying in %.2fs", request.kind, destination, error, delay
             )

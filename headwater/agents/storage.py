@@ -124,7 +124,9 @@ class StorageStage:
         refused = await self._writer.write(actions)
         for action, reason in refused:
             message = origin[(action.index, action.id)]
-            await self._dead.record(message, reason, payload=orjson.dumps(action.doc))
+            await self._dead.record(
+                message, reason, payload=orjson.dumps(action.doc), kind="search_rejected"
+            )
         return len(refused)
 
     async def _erase(self, profile: BulkAction) -> None:

@@ -7,6 +7,7 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from headwater.adapters.outbound import build_transports
@@ -17,6 +18,7 @@ from headwater.adapters.secrets import StoredSecrets
 from headwater.agents.configured import ConfiguredRules
 from headwater.agents.destinations import DestinationsStage
 from headwater.agents.identity import IdentityStage
+from headwater.agents.observed import ConsumerLag, assigned_partitions, timed_batch
 from headwater.agents.profile import ProfileStage
 from headwater.agents.storage import StorageStage
 from headwater.core.ports.search import SearchStore
@@ -74,7 +76,7 @@ def _messages(events: Any) -> list[SourceMessage]:
     ]
 
 
-async def _run_in_batches(stream: Any, settings: Settings, handle: Handle) -> None:
+async def _run_in_batches(stream: Any, settings: Settings, stage: str, handle: Handle) -> None:
     """Feed a stage batches of messages; Faust acks them once ``handle`` returns.
 
     Faust's ``take_events`` acks a batch in a ``finally``, also when the code handling it
@@ -86,8 +88,9 @@ async def _run_in_batches(stream: Any, settings: Settings, handle: Handle) -> No
     async for events in stream.take_events(
         settings.stage_batch_messages, within=settings.stage_batch_seconds
     ):
+        messages = _messages(events)
         try:
-            result = await handle(_messages(events))
+            result = await timed_batch(stage, messages, partial(handle, messages))
         except Exception:
             log.critical("a stage failed unexpectedly; exiting before its batch is acked")
             logging.shutdown()
@@ -244,7 +247,7 @@ def _install(app: Any, settings: Settings, codec: AvroCodec, name: str) -> None:
         await parts.config.start(wait=settings.config_wait)
         try:
             async with opened as handle:
-                await _run_in_batches(stream, settings, handle)
+                await _run_in_batches(stream, settings, name, handle)
         finally:
             await parts.config.stop()
             await send.producer.stop()
@@ -261,4 +264,19 @@ def build_worker_app(settings: Settings, agents: Iterable[str] | None = None) ->
     codec = AvroCodec.default()
     for name in chosen:
         _install(app, settings, codec, name)
+    _watch_lag(app, settings, chosen)
     return app
+
+
+def _watch_lag(app: Any, settings: Settings, stages: list[str]) -> None:
+    """Every ``worker_lag_interval`` seconds, the lag of the partitions this worker has."""
+    sources = _sources(Topics(settings.topic_prefix))
+    lag = ConsumerLag(settings, {stage: sources[stage] for stage in stages})
+
+    async def read_lag() -> None:
+        try:
+            await lag.update(assigned_partitions(app))
+        except Exception:  # a metric must never stop the worker
+            log.exception("consumer lag not read")
+
+    app.timer(settings.worker_lag_interval, on_leader=False)(read_lag)

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from headwater import __version__
 from headwater.bridges.process import BridgeProcess
+from headwater.observability.exposition import CONTENT_TYPE_LATEST, HttpMetrics, metrics_body
 from headwater.settings import Settings
 
 __all__ = ["create_app"]
@@ -55,4 +56,9 @@ def create_app(settings: Settings, channel: str) -> FastAPI:
         body = {"status": "ready" if ok else "not ready", "kafka": kafka, "config": config}
         return _json({**body, "bridges": bridges}, 200 if ok else 503)
 
+    @app.get("/metrics", summary="Prometheus metrics of this process")
+    async def metrics(_: Request) -> Response:
+        return Response(metrics_body(), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_middleware(HttpMetrics, service="bridge")
     return app

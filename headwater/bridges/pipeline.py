@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from headwater.bridges.observed import observed_delivery, observed_redelivery, observed_refusal
 from headwater.core.bridge_mapping import ChannelMessage, MessageMapper
 from headwater.core.intake import Accepted
 from headwater.errors import InputError, RecordRejected
@@ -162,8 +163,10 @@ class Pipeline(Generic[Token]):
         reason = f"bridge {bridge.id}: {error}"
         if payload is not message.body:
             reason += f" (payload truncated to {limit} of {len(message.body)} bytes)"
-        await self._intake.letters.record(source, reason, payload)
+        kind = "mapping" if isinstance(error, InputError) else "rejected"
+        await self._intake.letters.record(source, reason, payload, kind=kind)
         self._stats.dead_lettered += 1
+        observed_refusal(bridge.channel, error)
 
     async def _ack_in_order(self) -> None:
         """Acknowledge in arrival order; every message already settled behind the first
@@ -187,6 +190,8 @@ class Pipeline(Generic[Token]):
         try:
             await entry.sent
             self._stats.delivered += entry.event
+            if entry.event:
+                observed_delivery(self._mapper.bridge.channel)
         except RecordRejected as exc:  # Kafka will never take this record
             await self._dead_letter(entry.message, exc)
 
@@ -204,3 +209,4 @@ class Pipeline(Generic[Token]):
         again, as the same events)."""
         self._acker.cancel()
         await asyncio.gather(self._acker, return_exceptions=True)
+        observed_redelivery(self._mapper.bridge.channel, self.open)

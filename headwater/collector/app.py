@@ -11,12 +11,14 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from headwater import __version__
+from headwater.collector import observed
 from headwater.collector.errors import install_error_handlers
 from headwater.collector.hot_paths import CollectorApp
 from headwater.collector.redirect_routes import redirect_router
 from headwater.collector.routes import OPENAPI_MODELS, router
 from headwater.collector.runtime import CollectorRuntime
 from headwater.collector.segment_routes import SEGMENT_MODELS, segment_router
+from headwater.observability.exposition import HttpMetrics
 from headwater.settings import Settings
 
 __all__ = ["create_app"]
@@ -55,6 +57,8 @@ def create_app(settings: Settings, runtime: CollectorRuntime | None = None) -> F
         max_age=86400,
     )
     install_error_handlers(app, settings.retry_after)
+    # outermost: counts every answer, and gives every log line of a request its id
+    app.add_middleware(HttpMetrics, service=observed.SERVICE)
     _document_models(app)
     return app
 

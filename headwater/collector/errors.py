@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from headwater.collector.observed import refused
 from headwater.errors import BrokerUnavailable
 from headwater.http_errors import install_common_handlers
 
@@ -18,4 +19,4 @@ def _not_stored(exc: Exception) -> str:
 
 
 def install_error_handlers(app: FastAPI, retry_after: int) -> None:
-    install_common_handlers(app, retry_after, _not_stored)
+    install_common_handlers(app, retry_after, _not_stored, refused)

@@ -49,7 +49,7 @@ async def redirect(request: Request, redirect_id: str) -> Response:
         channel="redirect",
     )
     try:
-        await runtime.publish(accepted)
+        await runtime.publish(accepted, "redirect")
     except DependencyError as exc:
         # a person is waiting to get where the link promised: send them on, and say
         # loudly that this click is not recorded

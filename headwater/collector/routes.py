@@ -78,7 +78,7 @@ async def track(request: Request) -> Response:
     accepted = build_tracker_batch(
         payload, source, request_meta(request, runtime), runtime.limits, profile_less=profile_less
     )
-    await runtime.publish(accepted)
+    await runtime.publish(accepted, "track")
     return json_answer(
         {
             "profile": {"id": accepted.profile_id} if accepted.profile_id else None,
@@ -108,7 +108,7 @@ async def _collect(
         accepted = build_collect_batch(
             event_type, data, source, session_id, request_meta(request, runtime), runtime.limits
         )
-        await runtime.publish(accepted)
+        await runtime.publish(accepted, "collect")
     except BaseException:
         if claim is not None:  # not stored: the sender's retry of this request must pass
             runtime.signatures.release(claim)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from headwater.collector import observed
 from headwater.collector.signatures import WebhookSignatures
 from headwater.core.intake import Accepted, IntakeLimits
 from headwater.core.ratelimit import SourceRateLimiter
@@ -129,19 +130,22 @@ class CollectorRuntime:
                 retry_after=wait,
             )
 
-    async def publish_all(self, batches: list[Accepted]) -> None:
+    async def publish_all(self, batches: list[Accepted], channel: str) -> None:
         """Write several batches (one per profile); returns once all are acknowledged."""
         if len(batches) == 1:
-            await self.publish(batches[0])
+            await self.publish(batches[0], channel)
         elif batches:
             encode = self.codec.encode
             records = [(encode(INTAKE_BATCH, a.record), a.key) for a in batches]
             await self.producer.send_many(self.topics.intake, records)
+            observed.accepted(channel, sum(len(a.event_ids) for a in batches))
 
-    async def publish(self, accepted: Accepted) -> None:
-        """Encode and write the batch; returns only once the broker acknowledged it."""
+    async def publish(self, accepted: Accepted, channel: str) -> None:
+        """Encode and write the batch; returns only once the broker acknowledged it.
+        ``channel`` (track, collect, segment, batch, redirect) labels the count."""
         value = self.codec.encode(INTAKE_BATCH, accepted.record)
         await self.producer.send(self.topics.intake, value, accepted.key)
+        observed.accepted(channel, len(accepted.event_ids))
 
     @staticmethod
     def now_ms() -> int:

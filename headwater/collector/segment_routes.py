@@ -46,7 +46,7 @@ async def _collect(request: Request, kind: SegmentType | None) -> Response:
     accepted = build_segment_batches(
         batch, source, request_meta(request, runtime), runtime.limits, single=kind is not None
     )
-    await runtime.publish_all(accepted)
+    await runtime.publish_all(accepted, "segment" if kind is not None else "batch")
     return Response(_SUCCESS, media_type="application/json")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import sys
 from dataclasses import asdict
@@ -18,13 +17,11 @@ __all__ = ["main"]
 
 
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    quieter = max(logging.WARNING, logging.getLevelName(settings.log_level.upper()))
-    for chatty in ("aiokafka", "opensearch", "elastic_transport", "httpx"):
-        logging.getLogger(chatty).setLevel(quieter)
+    """The one logging set-up (headwater/observability/logs.py): JSON lines off a
+    terminal, request and event ids, every secret of the settings cut out."""
+    from headwater.observability.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format, settings.secret_values())
 
 
 def _up(args: argparse.Namespace, settings: Settings) -> int:
@@ -69,6 +66,27 @@ def _init(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _collector(args: argparse.Namespace, settings: Settings) -> int:
+    from headwater.observability.exposition import (
+        multiprocess_dir,
+        remove_multiprocess_dir,
+        serve_metrics,
+    )
+    from headwater.observability.metrics import set_service
+
+    # Several processes write their samples to files of one directory made for this run
+    # (before they start: they inherit its name); this process serves their sum on the
+    # metrics port and removes the directory when it exits.
+    samples = multiprocess_dir() if args.workers > 1 else None
+    try:
+        set_service("collector")
+        serve_metrics(settings.metrics_host, settings.collector_metrics_port, "collector")
+        return _serve_collector(args, settings)
+    finally:
+        if samples is not None:
+            remove_multiprocess_dir(samples)
+
+
+def _serve_collector(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from headwater.collector import create_app
@@ -90,6 +108,7 @@ def _collector(args: argparse.Namespace, settings: Settings) -> int:
         http="httptools",
         access_log=False,
         log_level=settings.log_level,
+        log_config=None,  # the root handler of observability/logs.py writes every line
         proxy_headers=True,
         server_header=False,
     )
@@ -100,7 +119,9 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from headwater.console import create_app
+    from headwater.observability.metrics import set_service
 
+    set_service("api")
     app = create_app(settings)  # refuses to build without HEADWATER_API_SECRET
     uvicorn.run(
         app,
@@ -108,6 +129,7 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port or settings.api_port,
         access_log=False,  # query strings and headers may carry credentials
         log_level=settings.log_level,
+        log_config=None,
         proxy_headers=True,
         server_header=False,
     )
@@ -118,7 +140,9 @@ def _bridge(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from headwater.bridges import create_app
+    from headwater.observability.metrics import set_service
 
+    set_service("bridge")
     default_port = {
         "mqtt": settings.bridge_mqtt_port,
         "amqp": settings.bridge_amqp_port,
@@ -130,6 +154,7 @@ def _bridge(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port or default_port,
         access_log=False,
         log_level=settings.log_level,
+        log_config=None,
         server_header=False,
     )
     return 0
@@ -179,8 +204,15 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
             deadline.arm(f"crash: {reason!r}")
             await super().crash(reason)
 
+    from headwater.observability.exposition import serve_metrics
+    from headwater.observability.metrics import set_service
+
+    set_service("worker")
+    serve_metrics(settings.metrics_host, settings.worker_metrics_port, "worker")
     app = build_worker_app(settings, agents)
-    worker = Worker(app, loglevel=settings.log_level.upper(), quiet=True)
+    # override_logging=False: Faust keeps the root handler of observability/logs.py
+    worker = Worker(app, loglevel=settings.log_level.upper(), quiet=True, override_logging=False)
+    worker.spinner = None  # no terminal spinner: "Ready" is logged, as it was with Faust's logging
     worker.execute_from_commandline()
     return 0  # pragma: no cover - execute_from_commandline exits
 

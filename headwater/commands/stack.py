@@ -112,6 +112,10 @@ class _Stack:
         init = asyncio.run(run_init(settings))
 
         env = {
+            # several collectors and workers on one host: no metrics listeners unless
+            # asked for (the API's /metrics and the bridges' are on their own ports)
+            "HEADWATER_COLLECTOR_METRICS_PORT": "0",
+            "HEADWATER_WORKER_METRICS_PORT": "0",
             **os.environ,
             "HEADWATER_KAFKA": kafka,
             "HEADWATER_SEARCH": search,
@@ -212,7 +216,12 @@ class _Stack:
             "staging-collector",
             [sys.executable, "-m", "headwater", "collector"],
             log_path=self._log("staging-collector"),
-            env={**env, "HEADWATER_ENV": "staging", "HEADWATER_COLLECTOR_PORT": str(port)},
+            env={
+                **env,
+                "HEADWATER_ENV": "staging",
+                "HEADWATER_COLLECTOR_PORT": str(port),
+                "HEADWATER_COLLECTOR_METRICS_PORT": "0",  # the first collector's, if any
+            },
         )
         self._started(staging)
         url = f"http://{settings.collector_host}:{port}"

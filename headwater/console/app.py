@@ -38,6 +38,7 @@ from headwater.console.routes import (
 from headwater.console.runtime import ConsoleRuntime
 from headwater.console.web_ui import console_routes
 from headwater.errors import HeadwaterError
+from headwater.observability.exposition import GuardedMetrics, HttpMetrics
 from headwater.settings import Settings
 
 __all__ = ["PUBLIC_ROUTES", "create_app"]
@@ -124,4 +125,9 @@ def create_app(settings: Settings, runtime: ConsoleRuntime | None = None) -> Fas
         app.include_router(router)
     app.router.routes.extend(console_routes())  # static files, no credentials
     install_error_handlers(app, settings.retry_after)
+    # GET /metrics answers only the scrape token (HEADWATER_METRICS_TOKEN), never a
+    # user's credentials: it is no route of the API (docs/operations.md, "Metrics")
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    app.add_middleware(GuardedMetrics, token=token)
+    app.add_middleware(HttpMetrics, service="api")  # outermost: every answer, request ids
     return app

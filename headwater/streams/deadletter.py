@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from headwater.core.records import DeadLetter
 from headwater.core.tenancy import key_owner
+from headwater.observability.metrics import DEAD_LETTERS, dead_letter_reason
 from headwater.schemas import DEAD_LETTER
 from headwater.streams.codec import AvroCodec
 
@@ -50,14 +51,13 @@ class DeadLetters:
         payload: bytes | None = None,
         *,
         attempts: int = 1,
+        kind: str | None = None,
     ) -> None:
+        """``kind``: the bounded reason the metrics count it under (else read from
+        ``reason``: headwater/observability/metrics.py)."""
+        where = f"{message.topic}[{message.partition}]@{message.offset}"
         log.error(
-            "%s: dead-lettering %s[%s]@%s: %s",
-            self._stage,
-            message.topic,
-            message.partition,
-            message.offset,
-            reason,
+            "%s: dead-lettering %s: %s", self._stage, where, reason, extra={"message_id": where}
         )
         tenant, env = key_owner(message.key) or (None, None)
         record: DeadLetter = {
@@ -76,3 +76,4 @@ class DeadLetters:
         value = self._codec.encode(DEAD_LETTER, record)
         await self._send(message.key, value)
         self.count += 1
+        DEAD_LETTERS.labels(self._stage, dead_letter_reason(reason, kind)).inc()

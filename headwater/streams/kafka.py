@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
@@ -16,6 +17,7 @@ from aiokafka.helpers import create_ssl_context
 from aiokafka.structs import RecordMetadata
 
 from headwater.errors import BrokerUnavailable, ConfigurationError
+from headwater.observability.metrics import PRODUCE_SECONDS, logical_topic, service
 from headwater.settings import Settings
 from headwater.streams.backoff import RECONNECT_CAP, Backoff
 from headwater.streams.partitioning import CachedPartitioner
@@ -132,6 +134,8 @@ class AckedProducer:
         self._idempotent = False
         self._closed = False
         self._timeout = settings.produce_timeout + 1.0
+        self._prefix = settings.topic_prefix  # names topics in metrics
+        self._produce_seconds: dict[str, Any] = {}  # topic -> its histogram
 
     @property
     def connected(self) -> bool:
@@ -245,7 +249,19 @@ class AckedProducer:
             raise BrokerUnavailable(f"Kafka did not take the record: {exc!r}") from exc
         if self._idempotent:
             queued.add_done_callback(partial(self._watch_state, producer))
+        queued.add_done_callback(partial(self._acknowledged, topic, time.perf_counter()))
         return queued
+
+    def _acknowledged(self, topic: str, started: float, sent: asyncio.Future[Any]) -> None:
+        """Time from queueing to the acknowledgement (``headwater_produce_seconds``)."""
+        if sent.cancelled() or sent.exception() is not None:
+            return
+        observed = self._produce_seconds.get(topic)
+        if observed is None:
+            observed = PRODUCE_SECONDS.labels(service(), logical_topic(self._prefix, topic))
+            if len(self._produce_seconds) < 64:  # a flow may publish to many topics
+                self._produce_seconds[topic] = observed
+        observed.observe(time.perf_counter() - started)
 
     async def send_many(self, topic: str, records: Sequence[tuple[bytes, bytes | None]]) -> None:
         """Write several ``(value, key)`` records; returns once the broker has them all.

@@ -15,6 +15,7 @@ from aiokafka import errors as kafka_errors
 from aiokafka.structs import RecordMetadata
 
 from headwater.errors import BrokerUnavailable, RecordRejected
+from headwater.observability.metrics import STAGE_RECORDS_OUT, logical_topic
 from headwater.settings import Settings
 from headwater.streams.backoff import Backoff
 from headwater.streams.kafka import AckedProducer
@@ -66,6 +67,8 @@ class RetryingSender:
     def __init__(self, settings: Settings, stage: str, *, linger_ms: int = 0) -> None:
         self._max_backoff = settings.stage_max_backoff
         self._stage = stage
+        self._prefix = settings.topic_prefix
+        self._records_out: dict[str, Any] = {}  # topic -> its counter
         # no linger: a stage queues a whole batch's records before it waits, so they
         # are already together; lingering would only add to each round of waiting.
         # (A bridge sends one record per message as they come: it lingers.)
@@ -95,6 +98,7 @@ class RetryingSender:
     ) -> None:
         if not sent.cancelled() and sent.exception() is None:
             confirmed.set_result(sent.result())
+            self._sent(record[0])
             return
         error = None if sent.cancelled() else sent.exception()
         if error is not None and (rejected := rejection(error, record[0])) is not None:
@@ -111,12 +115,24 @@ class RetryingSender:
         backoff = Backoff(self._max_backoff)
         while True:
             try:
-                return await self.producer.send(topic, value, key, partition)
+                metadata = await self.producer.send(topic, value, key, partition)
             except BrokerUnavailable as exc:
                 if (rejected := rejection(exc, topic)) is not None:
                     raise rejected from exc
                 log.warning("%s outputs wait for Kafka: %s", self._stage, exc)
                 await backoff.wait()
+                continue
+            self._sent(topic)
+            return metadata
+
+    def _sent(self, topic: str) -> None:
+        """One record of this stage acknowledged (``headwater_stage_records_out_total``)."""
+        counter = self._records_out.get(topic)
+        if counter is None:
+            counter = STAGE_RECORDS_OUT.labels(self._stage, logical_topic(self._prefix, topic))
+            if len(self._records_out) < 64:  # a flow may publish to many topics
+                self._records_out[topic] = counter
+        counter.inc()
 
 
 def _copy_outcome(

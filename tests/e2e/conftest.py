@@ -36,8 +36,13 @@ def _read_json_line(process: subprocess.Popen[str], out: Path, timeout: float) -
         if process.poll() is not None:
             raise AssertionError(f"headwater up exited with {process.returncode}")
         for line in out.read_text().splitlines():
-            if line.startswith("{"):
-                return dict(json.loads(line))
+            # its stdout's one JSON line; its log lines (stderr, same file) are JSON too
+            try:
+                found = json.loads(line) if line.startswith("{") else None
+            except ValueError:  # still being written
+                break
+            if isinstance(found, dict) and "logger" not in found:
+                return found
         time.sleep(0.1)
     raise AssertionError(f"headwater up printed no JSON line within {timeout}s")
 

@@ -12,7 +12,6 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from headwater.commands.embedded import ManagedProcess, free_port, wait_http
 from headwater.commands.init import run_init
 from headwater.core.ports.search import SearchStore
 from headwater.core.tenancy import events_alias
+from tests.support.logs import log_messages, logged_at
 from tests.support.polling import eventually
 from tests.support.processes import start_collector, start_worker
 from tests.support.services import Endpoints, settings_for
@@ -39,7 +39,7 @@ _ROW = re.compile(r"^\|\s*(\S+-changelog|〃)\s*\|\s*(\d+)\s*\|")
 
 def active_partitions(log: Path) -> set[int]:
     """Partitions of the worker's last assignment, from Faust's recovery table."""
-    text = log.read_text(errors="replace") if log.exists() else ""
+    text = log_messages(log.read_text(errors="replace")) if log.exists() else ""
     tables = text.split("Highwater for active changelog partitions")
     if len(tables) < 2:
         return set()
@@ -192,11 +192,7 @@ class Handovers:
 
 
 def _logged_at(process: ManagedProcess, marker: str) -> list[float]:
-    """When ``process`` logged ``marker`` (epoch seconds; its log is in local time)."""
-    found = [
-        datetime.strptime(line[1:24], "%Y-%m-%d %H:%M:%S,%f").timestamp()
-        for line in process.log_text().splitlines()
-        if marker in line
-    ]
+    """When ``process`` logged ``marker`` (epoch seconds)."""
+    found = logged_at(process.log_text(), marker)
     assert found, f"{process.name} never logged {marker!r}"
     return found

@@ -21,6 +21,9 @@ def worker_env(settings: Settings, **extra: str) -> dict[str, str]:
         # on only for Tansu, which misreports end offsets of multi-record batches: see Settings
         "HEADWATER_WORKER_SINGLE_RECORD_BATCHES": _flag(settings.worker_single_record_batches),
         "PATH": "/usr/bin:/bin",
+        # tests run many processes on one host: metrics listeners only where asked for
+        "HEADWATER_COLLECTOR_METRICS_PORT": "0",
+        "HEADWATER_WORKER_METRICS_PORT": "0",
         **extra,
     }
 

@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import time
 from collections.abc import Awaitable, Callable, Sequence
 
 from headwater.core.ports.search import BulkAction, SearchStore
 from headwater.errors import SearchRejected, SearchUnavailable
+from headwater.observability.metrics import SEARCH_BULK_ERRORS, SEARCH_BULK_SECONDS
 from headwater.streams.backoff import Backoff
 
-__all__ = ["BulkWriter", "plan_chunks"]
+__all__ = ["BulkWriter", "index_kind", "plan_chunks"]
 
 log = logging.getLogger(__name__)
+
+# <prefix>-<tenant>-<env>-<kind>[-...]: tenant ids have no "-", so the kind is found
+_KIND = re.compile(r"-(?:production|staging)-(events|profiles|sessions|merges)(?:-|$)")
+
+
+def index_kind(actions: Sequence[BulkAction]) -> str:
+    """The ``index_kind`` label of one bulk request: events, profiles, sessions or
+    merges, ``mixed`` when it writes several kinds, ``other`` for an unknown index."""
+    kinds = {(m.group(1) if (m := _KIND.search(a.index)) else "other") for a in actions}
+    return kinds.pop() if len(kinds) == 1 else "mixed"
 
 
 def plan_chunks(
@@ -80,19 +93,28 @@ class BulkWriter:
     async def _write_chunk(self, pending: list[BulkAction]) -> list[tuple[BulkAction, str]]:
         rejected: list[tuple[BulkAction, str]] = []
         while pending:
+            kind = index_kind(pending)
+            started = time.perf_counter()
             try:
                 outcome = await self._store.bulk(pending)
             except SearchUnavailable as exc:
+                SEARCH_BULK_ERRORS.labels(kind, "unavailable").inc()
                 log.warning("search engine unavailable (%s); %d docs wait", exc, len(pending))
                 await self._pause()
                 continue
             except SearchRejected as exc:
+                SEARCH_BULK_ERRORS.labels(kind, "request_rejected").inc()
                 if len(pending) > 1:  # e.g. request too large: halve and go on
                     half = len(pending) // 2
                     rejected += await self._write_chunk(pending[:half])
                     pending = pending[half:]
                     continue
                 return [*rejected, (pending[0], str(exc))]
+            SEARCH_BULK_SECONDS.labels(kind).observe(time.perf_counter() - started)
+            if outcome.rejected:
+                SEARCH_BULK_ERRORS.labels(kind, "item_rejected").inc(len(outcome.rejected))
+            if outcome.retry:
+                SEARCH_BULK_ERRORS.labels(kind, "item_retried").inc(len(outcome.retry))
             self.written += outcome.written
             self.already_there += outcome.already_there
             rejected += outcome.rejected
