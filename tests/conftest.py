@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -65,3 +66,16 @@ def mqtt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MqttServer]:
 def amqp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AmqpServer]:
     """A RabbitMQ broker on loopback (tests/support/channels.py)."""
     yield from _channel_or_skip(amqp_server, tmp_path_factory.mktemp("rabbitmq"))
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """A test that runs ``headwater`` commands in-process gets their logging set-up
+    (observability/logs.py replaces the root handlers with one on the stderr of the
+    moment, pytest's capture): put the root logger back afterwards, so a later test's
+    thread never logs to a closed capture stream."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
