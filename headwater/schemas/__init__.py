@@ -29,6 +29,7 @@ IDENTITY_CLAIM = "identity_claim"
 PROFILE_OP = "profile_op"
 MERGE_RECORD = "merge_record"
 OUTBOUND_REQUEST = "outbound_request"
+JOB_RECORD = "job_record"
 
 
 @dataclass(frozen=True)
