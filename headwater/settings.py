@@ -241,6 +241,13 @@ class Settings(BaseSettings):
         "back, with one warning, where it refuses (the embedded Tansu); on insists",
     )
 
+    migrate_replay_follow: float = Field(
+        default=10.0,
+        ge=0,
+        description="seconds a replay asked for by `migrate apply` keeps following the log "
+        "after it moved the aliases (events the live workers wrote to the old generation)",
+    )
+
     @field_validator("kafka", "search")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:

@@ -34,8 +34,6 @@ from headwater.streams.jobs_log import JobsPublisher, read_jobs
 
 __all__ = ["ReindexSearch", "SearchTemplates", "normalised", "wanted_templates"]
 
-REPLAY_FOLLOW_SECONDS = 10.0  # the replay keeps following the log this long after the switch
-
 
 def wanted_templates(inst: Installation, tenant: str, env: str) -> dict[str, dict[str, Any]]:
     """alias -> the index template this release puts for it."""
@@ -177,7 +175,7 @@ class ReindexSearch(Step):
                 return job
         job = new_job(
             "replay",
-            {"tenant": tenant, "env": env, "follow_seconds": REPLAY_FOLLOW_SECONDS},
+            {"tenant": tenant, "env": env, "follow_seconds": inst.settings.migrate_replay_follow},
             requested_by="headwater migrate",
             tenant=tenant,
             env=env,
