@@ -15,10 +15,11 @@ from fastavro import schemaless_writer
 
 from headwater.adapters.search import connect_search
 from headwater.agents import migrations
-from headwater.agents.migrations.base import Installation
+from headwater.agents.migrations.base import INSTALLATION, MIGRATION_KIND, Installation
 from headwater.agents.migrations.config import RewriteOldConfigRecords
 from headwater.agents.migrations.topics import ConfigureTopics
 from headwater.commands.init import run_init
+from headwater.core.config import config_key
 from headwater.core.tenancy import tenant_key
 from headwater.schemas import (
     CONFIG_RECORD,
@@ -135,3 +136,30 @@ async def test_config_records_of_an_older_schema_version_are_written_anew(
 
 def decode_record(codec: AvroCodec, value: bytes) -> dict[str, Any]:
     return codec.decode(CONFIG_RECORD, value)
+
+
+async def test_a_step_whose_run_was_killed_before_it_was_recorded_is_recorded(
+    endpoints: Endpoints, tmp_path: Path
+) -> None:
+    settings = settings_for(endpoints, tmp_path)
+    await run_init(settings)
+    async with migrations.open_installation(settings, node_class=endpoints.es_node_class) as inst:
+        # what a run killed between the step's work and its record leaves
+        await inst.publisher.publish(
+            kind=MIGRATION_KIND,
+            tenant=INSTALLATION,
+            env=None,
+            entity_id="topics",
+            data={"state": "applying", "release": "0.1.0", "changes": ["create topic x"]},
+            version=1,
+            updated_by="headwater migrate",
+        )
+        key = config_key(MIGRATION_KIND, INSTALLATION, None, "topics")
+        await inst.config.wait_for(key, 1)
+
+        assert await migrations.apply(inst) == []  # nothing needed: init made it all
+
+        await inst.config.wait_for(key, 2)
+        states = {s.id: s.state for s in await migrations.status(inst)}
+    assert states["topics"] == "applied"
+    assert states["search-reindex"] == "never"

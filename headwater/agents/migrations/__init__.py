@@ -146,6 +146,10 @@ async def apply(
             await reached(number, len(steps), step.id)
         needs = await step.needs(inst)
         if not needs:
+            entry = inst.applied(step.id)
+            if entry is not None and entry.data.get("state") == "applying":
+                # a run killed after the step's work and before recording it
+                await _record(inst, step, "applied", list(entry.data.get("changes", [])))
             continue
         inst.say(f"{step.id}: {step.description}")
         for line in needs:
