@@ -266,6 +266,17 @@ class Settings(BaseSettings):
     worker_lag_interval: float = Field(
         default=15.0, gt=0, description="seconds between the worker's consumer-lag readings"
     )
+    import_dir: Path | None = Field(
+        default=None,
+        description="the directory import jobs (POST /jobs, kind import) read their files "
+        "from; unset: <data_dir>/imports/inbox. Nothing outside it is read",
+    )
+    migrate_replay_follow: float = Field(
+        default=10.0,
+        ge=0,
+        description="seconds a replay asked for by `migrate apply` keeps following the log "
+        "after it moved the aliases (events the live workers wrote to the old generation)",
+    )
 
     @field_validator("kafka", "search")
     @classmethod

@@ -32,6 +32,7 @@ from typing import Any, Literal
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from headwater.adapters.plugins import registry_from_entry_points
+from headwater.adapters.search.provision import provision_events
 from headwater.adapters.search.writer import BulkWriter
 from headwater.agents.configured import ConfiguredRules, RecordedAutomation
 from headwater.agents.profile import ProfileStage
@@ -154,6 +155,10 @@ class Replay:
 
     async def run(self, plan: ReplayPlan) -> ReplayReport:
         report = ReplayReport()
+        if plan.tenant is not None and plan.env is not None:
+            # named: rebuilt and switched even when the log holds nothing of it (a
+            # migration's new template reaches an environment nobody has written to)
+            self._generation(plan.tenant, plan.env)
         consumer = AIOKafkaConsumer(
             **kafka_client_options(self._settings), enable_auto_commit=False, group_id=None
         )
@@ -201,7 +206,9 @@ class Replay:
         plan: ReplayPlan,
         report: ReplayReport,
     ) -> None:
-        """Replay until the positions reach end offsets read after the last pass."""
+        """Replay until the positions reach end offsets read after the last pass, or
+        until less than a batch came in during the last pass: while collection goes on,
+        something always does, and what came is replayed while following."""
         while True:
             ends = await consumer.end_offsets(list(partitions))
             while True:
@@ -211,9 +218,12 @@ class Replay:
                 if not left:
                     break
                 await self._step(consumer, ends, plan, report)
-            if await consumer.end_offsets(list(partitions)) == ends:
+            later = await consumer.end_offsets(list(partitions))
+            if later == ends:
                 await self._apply(self._order.drain(), report)  # everything written is read
                 return
+            if sum(later[p] - ends[p] for p in partitions) < self._settings.stage_batch_messages:
+                return  # the interleaving keeps what waits; the follow phase releases it
 
     async def _step(
         self,
@@ -281,6 +291,10 @@ class Replay:
         moves: list[AliasMove] = []
         prefix = self._settings.index_prefix
         for (tenant, env), generation in sorted(self._targets.items()):
+            # every index the aliases will name exists, documents or not
+            await provision_events(
+                self._store, self._settings, tenant, env, generation=generation, aliased=False
+            )
             await self._publisher.publish(
                 kind=GENERATION_KIND,
                 tenant=tenant,

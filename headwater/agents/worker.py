@@ -34,7 +34,7 @@ from headwater.streams.sender import RetryingSender
 from headwater.streams.table_state import ChangelogState
 from headwater.streams.topics import Topics
 
-__all__ = ["AGENTS", "build_worker_app"]
+__all__ = ["AGENTS", "SERVICES", "build_worker_app"]
 
 log = logging.getLogger(__name__)
 
@@ -255,16 +255,36 @@ def _install(app: Any, settings: Settings, codec: AvroCodec, name: str) -> None:
     app.agent(source, name=name)(run)
 
 
+def _jobs(app: Any, settings: Settings) -> None:
+    """Runs the jobs asked for on the jobs topic (agents/jobs.py): not a stream of one
+    topic's batches but a consumer group of its own, whose partitions name the jobs
+    this worker runs."""
+    from headwater.agents.jobs import JobWorker
+
+    async def run_jobs() -> None:
+        await JobWorker(settings).run()
+
+    app.task(run_jobs)
+
+
+# Installed beside the agents; ``--agents`` names them like agents.
+SERVICES: dict[str, Callable[[Any, Settings], None]] = {"jobs": _jobs}
+
+
 def build_worker_app(settings: Settings, agents: Iterable[str] | None = None) -> Any:
-    chosen = list(agents) if agents else list(AGENTS)
-    unknown = [name for name in chosen if name not in AGENTS]
+    chosen = list(agents) if agents else [*AGENTS, *SERVICES]
+    unknown = [name for name in chosen if name not in AGENTS and name not in SERVICES]
     if unknown:
-        raise ConfigurationError(f"unknown agents {unknown}; known: {sorted(AGENTS)}")
+        known = sorted([*AGENTS, *SERVICES])
+        raise ConfigurationError(f"unknown agents {unknown}; known: {known}")
     app = create_faust_app(settings)
     codec = AvroCodec.default()
     for name in chosen:
-        _install(app, settings, codec, name)
-    _watch_lag(app, settings, chosen)
+        if name in SERVICES:
+            SERVICES[name](app, settings)
+        else:
+            _install(app, settings, codec, name)
+    _watch_lag(app, settings, [name for name in chosen if name in AGENTS])
     return app
 
 

@@ -249,6 +249,27 @@ def _merge(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from headwater.commands.migrate import migrate, print_json
+
+    result = asyncio.run(migrate(settings, args.action))
+    print_json(result)
+    return 1 if args.action == "plan" and args.check and result["needed"] else 0
+
+
+def _jobs(args: argparse.Namespace, settings: Settings) -> int:
+    from headwater.commands.migrate import cancel_job, print_json, show_jobs
+
+    if args.action != "list" and not args.job:
+        raise HeadwaterError(f"jobs {args.action} needs a job id")
+    if args.action == "cancel":
+        print_json(asyncio.run(cancel_job(settings, args.job)))
+    else:
+        job = args.job if args.action == "show" else None
+        print_json(asyncio.run(show_jobs(settings, job, args.follow)))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     from headwater.commands.stack import DEFAULT_PORT_BASE
     from headwater.commands.up_engines import APACHE, ENGINES, STANDINS
@@ -369,6 +390,26 @@ def _parser() -> argparse.ArgumentParser:
     from headwater.commands.import_command import add_import_parser
 
     add_import_parser(commands)
+
+    migrate = commands.add_parser(
+        "migrate", help="bring a running installation forward to this release"
+    )
+    migrate.add_argument(
+        "action",
+        choices=("plan", "apply", "status"),
+        help="plan: what it needs, changing nothing; apply: run the needed steps in order "
+        "(again after a crash: it resumes); status: every step, applied or needed",
+    )
+    migrate.add_argument("--check", action="store_true", help="plan: exit 1 when a step is needed")
+    migrate.set_defaults(run=_migrate)
+
+    jobs = commands.add_parser("jobs", help="jobs run by the workers (--agents jobs)")
+    jobs.add_argument("action", choices=("list", "show", "cancel"))
+    jobs.add_argument("job", nargs="?", help="job id (show, cancel)")
+    jobs.add_argument(
+        "--follow", action="store_true", help="show: follow the job to its end (progress bar)"
+    )
+    jobs.set_defaults(run=_jobs)
     return parser
 
 

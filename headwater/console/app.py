@@ -25,6 +25,7 @@ from headwater.console.routes import (
     destinations,
     health,
     history,
+    jobs,
     merge_settings,
     profile_search,
     secrets,
@@ -121,6 +122,7 @@ def create_app(settings: Settings, runtime: ConsoleRuntime | None = None) -> Fas
         destinations.router,
         workers.router,
         bridges.bridges,
+        jobs.router,
     ):
         app.include_router(router)
     app.router.routes.extend(console_routes())  # static files, no credentials

@@ -27,6 +27,8 @@ class Permission(StrEnum):
     DATA_DELETE = "data:delete"
     USERS_MANAGE = "users:manage"
     KEYS_MANAGE = "keys:manage"
+    JOBS_RUN = "jobs:run"  # migrations and replays (admins only)
+    DATA_IMPORT = "data:import"  # import jobs: the roles that change a tenant's data
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -39,6 +41,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CONFIG_WRITE,
             Permission.CONFIG_DEPLOY,
             Permission.DATA_READ,
+            Permission.DATA_IMPORT,
         }
     ),
     # reads configuration and customer data (segments, dashboards); changes nothing
@@ -52,6 +55,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.DATA_READ,
             Permission.DATA_DELETE,
             Permission.KEYS_MANAGE,
+            Permission.DATA_IMPORT,
         }
     ),
 }

@@ -30,6 +30,7 @@ __all__ = [
     "IdentityClaim",
     "IntakeBatch",
     "IntakeEvent",
+    "JobRecord",
     "MergeRecord",
     "Millis",
     "OutboundRequest",
@@ -200,6 +201,28 @@ class ConfigRecord(TypedDict):
     data: bytes
     updated_at: Millis
     updated_by: str
+
+
+class JobRecord(TypedDict):
+    """``job_record.avsc``: one state of one job, or a request to cancel it (hw.jobs)."""
+
+    id: str
+    kind: str
+    tenant: str | None
+    env: str | None
+    state: str
+    params: str
+    requested_by: str
+    requested_at: Millis
+    updated_at: Millis
+    attempts: int
+    worker: str | None
+    done: int
+    total: int
+    counts: dict[str, int]
+    errors: list[str]
+    checkpoint: str | None
+    result: str | None
 
 
 def intake_event(

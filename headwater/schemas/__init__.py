@@ -16,7 +16,7 @@ from typing import Any
 from fastavro import parse_schema
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
-__all__ = ["SCHEMA_DIR", "SchemaVersion", "schema_family", "schema_names"]
+__all__ = ["SCHEMA_DIR", "SchemaVersion", "load_version", "schema_family", "schema_names"]
 
 SCHEMA_DIR = Path(__file__).resolve().parent
 
@@ -29,6 +29,7 @@ IDENTITY_CLAIM = "identity_claim"
 PROFILE_OP = "profile_op"
 MERGE_RECORD = "merge_record"
 OUTBOUND_REQUEST = "outbound_request"
+JOB_RECORD = "job_record"
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,8 @@ def schema_names() -> list[str]:
     return sorted(p.stem for p in SCHEMA_DIR.glob("*.avsc"))
 
 
-def _load(name: str, version: int, path: Path) -> SchemaVersion:
+def load_version(name: str, version: int, path: Path) -> SchemaVersion:
+    """One version of ``name`` from an ``.avsc`` file."""
     raw = json.loads(path.read_text())
     parsed = parse_schema(raw)
     canonical = to_parsing_canonical_form(parsed)
@@ -66,6 +68,6 @@ def schema_family(name: str) -> tuple[SchemaVersion, ...]:
         if history_dir.exists()
         else []
     )
-    versions = [_load(name, int(p.stem), p) for p in old]
-    versions.append(_load(name, len(old) + 1, current))
+    versions = [load_version(name, int(p.stem), p) for p in old]
+    versions.append(load_version(name, len(old) + 1, current))
     return tuple(versions)

@@ -264,6 +264,14 @@ class ConfigPublisher:
         self._codec = codec
         self._producer = producer
 
+    @property
+    def producer(self) -> AckedProducer:
+        return self._producer
+
+    @property
+    def codec(self) -> AvroCodec:
+        return self._codec
+
     async def publish(
         self,
         *,

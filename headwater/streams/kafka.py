@@ -349,6 +349,11 @@ async def partitions_of(settings: Settings, topic: str) -> list[int]:
     admin = AIOKafkaAdminClient(**kafka_client_options(settings), client_id="headwater-metadata")
     await admin.start()
     try:
+        # Asking for one topic's metadata makes a broker with auto.create.topics.enable
+        # (Apache Kafka's default) create it, with none of its configuration (a config
+        # topic not compacted): list every topic first, and ask only for one that exists.
+        if topic not in await admin.list_topics():
+            return []
         described = await admin.describe_topics([topic])
     except KafkaError as exc:
         raise BrokerUnavailable(f"could not describe topic {topic}: {exc!r}") from exc

@@ -72,6 +72,11 @@ class Topics:
         return f"{self.prefix}.deadletter"
 
     @property
+    def jobs(self) -> str:
+        """Jobs asked for and their progress, compacted, keyed by job id (core/jobs.py)."""
+        return f"{self.prefix}.jobs"
+
+    @property
     def consumed(self) -> list[str]:
         """The topics the worker's agents read (headwater/agents/worker.py)."""
         return [
@@ -96,4 +101,5 @@ class Topics:
             TopicSpec(self.config, 1, {"cleanup.policy": "compact"}),
             TopicSpec(self.config_history, 1, {"cleanup.policy": "delete", "retention.ms": "-1"}),
             TopicSpec(self.deadletter, partitions),
+            TopicSpec(self.jobs, partitions, {"cleanup.policy": "compact"}),
         ]

@@ -35,6 +35,7 @@ async def test_init_creates_everything_once(settings: Settings, search: SearchSt
             topics.config,
             topics.config_history,
             topics.deadletter,
+            topics.jobs,
         ]
     )
     assert len(first.config_written) == 3  # tenant + one source per environment

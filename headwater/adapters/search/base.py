@@ -148,6 +148,25 @@ class ClientStore(ABC):
     async def refresh(self, index: str) -> None:
         await self._call(f"refresh {index}", self._client.indices.refresh(index=index))
 
+    async def get_index_template(self, name: str) -> dict[str, Any] | None:
+        response = await self._call(
+            f"template {name}", self._client.indices.get_index_template(name=name), allow_404=True
+        )
+        for found in (response or {}).get("index_templates", []):
+            if found.get("name") == name:
+                return dict(found["index_template"])
+        return None
+
+    async def get_mappings(self, pattern: str) -> dict[str, dict[str, Any]]:
+        response = await self._call(
+            f"mappings {pattern}",
+            self._client.indices.get_mapping(
+                index=pattern, allow_no_indices=True, ignore_unavailable=True
+            ),
+            allow_404=True,
+        )
+        return {name: dict(body.get("mappings", {})) for name, body in (response or {}).items()}
+
     async def get_alias(self, name: str) -> list[str]:
         response = await self._call(
             f"alias {name}", self._client.indices.get_alias(name=name), allow_404=True

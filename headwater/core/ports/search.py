@@ -155,6 +155,14 @@ class SearchStore(Protocol):
         """Delete a composable index template; no error when it does not exist."""
         ...
 
+    async def get_index_template(self, name: str) -> dict[str, Any] | None:
+        """The body of an index template as stored, None when there is none."""
+        ...
+
+    async def get_mappings(self, pattern: str) -> dict[str, dict[str, Any]]:
+        """index name -> its mappings, for the indices ``pattern`` names."""
+        ...
+
     async def get_alias(self, name: str) -> list[str]:
         """Indices the alias points at; empty when it does not exist."""
         ...

@@ -26,7 +26,9 @@ async def test_every_route_is_documented_with_models_and_security(api: Api) -> N
             assert "schema" in answers[ok]["content"]["application/json"], route
         if route.method in ("POST", "PUT", "PATCH") and route.path not in PUBLIC_ROUTES:
             has_body = "requestBody" in operation
-            acts_on_path = route.path.endswith(("/deploy", "/rollback", "/suspend", "/resume"))
+            acts_on_path = route.path.endswith(
+                ("/deploy", "/rollback", "/suspend", "/resume", "/cancel")
+            )
             assert has_body or acts_on_path or route.path == "/user/logout", route
         if route.path in PUBLIC_ROUTES:
             assert "security" not in operation, route

@@ -27,6 +27,7 @@ TYPED = {
     "OutboundRequest": records.OutboundRequest,
     "DeadLetter": records.DeadLetter,
     "ConfigRecord": records.ConfigRecord,
+    "JobRecord": records.JobRecord,
 }
 
 

@@ -71,6 +71,28 @@ def config_record() -> dict[str, Any]:
     }
 
 
+def job_record() -> dict[str, Any]:
+    return {
+        "id": "job-1",
+        "kind": "replay",
+        "tenant": "acme",
+        "env": "production",
+        "state": "running",
+        "params": '{"since": null}',
+        "requested_by": "admin@acme.example",
+        "requested_at": NOW,
+        "updated_at": NOW,
+        "attempts": 2,
+        "worker": "worker-a",
+        "done": 10,
+        "total": 2**40,
+        "counts": {"events": 10, "documents": 12},
+        "errors": ["event e-1: not JSON"],
+        "checkpoint": '{"offsets": {"0": 5}}',
+        "result": None,
+    }
+
+
 def dead_letter() -> dict[str, Any]:
     return {
         "stage": "storage",
@@ -187,6 +209,7 @@ RECORDS: dict[str, Callable[[], dict[str, Any]]] = {
     "merge_record": merge_record,
     "intake_batch": intake_batch,
     "config_record": config_record,
+    "job_record": job_record,
     "dead_letter": dead_letter,
     "processed_batch": processed_batch,
     "profile_snapshot": profile_snapshot,
