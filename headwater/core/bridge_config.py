@@ -35,11 +35,11 @@ from headwater.core.tenancy import TENANT_ID_PATTERN
 __all__ = [
     "BRIDGE_CHANNELS",
     "BRIDGE_KIND",
+    "EMAIL_CHANNELS",
     "Bridge",
     "BridgeConnection",
     "BridgeMapping",
     "BridgeSubscription",
-    "EMAIL_CHANNELS",
     "ValueSpec",
     "parse_spec",
     "valid_mqtt_filter",
@@ -238,7 +238,7 @@ class BridgeSubscription(BaseModel):
     @classmethod
     def _addresses(cls, entries: list[str]) -> list[str]:
         for entry in entries:
-            local, at, domain = entry.rpartition("@")
+            _, at, domain = entry.rpartition("@")
             if not at or not domain or "." not in domain or len(entry) > 320:
                 raise ValueError(f"{entry[:80]!r} is neither an address nor @domain")
         return [entry.lower() for entry in entries]

@@ -21,7 +21,6 @@ header fields, no sender address, a header that does not parse.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -101,7 +100,7 @@ def parse_email(
         wanted: value for wanted in headers if (value := _header(message, wanted)) is not None
     }
     every = {}
-    for key in message.keys():
+    for key in message.keys():  # noqa: SIM118 - a Message is no dict
         if key.lower() not in every and (value := _header(message, key)) is not None:
             every[key.lower()] = value
     return ParsedEmail(fields, every, message_id)
@@ -111,7 +110,7 @@ def _header(message: Message, name: str) -> str | None:
     try:
         value = message.get(name)
         return None if value is None else " ".join(str(value).split())[:_HEADER_CHARS]
-    except Exception:  # noqa: BLE001 - hostile input: the header parser has its own bugs
+    except Exception:
         raise InvalidInput(f"malformed {name} header", field=name) from None
 
 
@@ -123,7 +122,7 @@ def _addresses(message: Message, name: str) -> list[str]:
                 if "@" in address.addr_spec[1:-1]:
                     found.append(address.addr_spec.lower())
         return found
-    except Exception:  # noqa: BLE001
+    except Exception:
         raise InvalidInput(f"malformed {name} header", field=name) from None
 
 
@@ -131,14 +130,14 @@ def _display_name(message: Message) -> str:
     try:
         addresses = getattr(message.get("from"), "addresses", ())
         return str(addresses[0].display_name)[:_HEADER_CHARS] if addresses else ""
-    except Exception:  # noqa: BLE001
+    except Exception:
         return ""
 
 
 def _date(message: Message) -> str | None:
     try:
         moment = getattr(message.get("date"), "datetime", None)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return None
     if moment is None:
         return None
@@ -182,7 +181,7 @@ class _Body:
 def _filename(part: Message) -> str | None:
     try:
         return part.get_filename()
-    except Exception:  # noqa: BLE001
+    except Exception:
         return None
 
 
@@ -198,10 +197,11 @@ def _decoded(part: Message) -> str:
 
 # --- HTML -> text ---------------------------------------------------------------------
 
-_BLOCKS = frozenset(
-    "address article aside blockquote br dd div dl dt fieldset figcaption figure footer "
-    "form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table td th tr ul".split()
-)
+_BLOCKS = frozenset({
+    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "fieldset",
+    "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
+    "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul",
+})  # fmt: skip
 _HIDDEN = frozenset({"script", "style", "head", "title", "template", "noscript"})
 
 
