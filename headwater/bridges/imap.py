@@ -96,7 +96,12 @@ class Mailbox:
         else:
             client = imaplib.IMAP4(connection.host, connection.port or 143, timeout=TIMEOUT)
         self._client = client
-        _ok(client.login(connection.username or "", self._password), "LOGIN")
+        try:  # a refusal raises, its text a bytes repr: say it plainly
+            _ok(client.login(connection.username or "", self._password), "LOGIN")
+        except imaplib.IMAP4.error as exc:
+            text = exc.args[0] if exc.args else exc
+            text = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+            raise ImapError(f"LOGIN refused: {text[:200]}") from None
         capabilities = _ok(client.capability(), "CAPABILITY")
         self.capabilities = set(b" ".join(cast(list[bytes], capabilities)).decode().split())
         _ok(client.select(_quote(self.folder)), f"SELECT {self.folder}")
