@@ -2,7 +2,7 @@
 searchable events on their profile, with the mapping applied; a message that cannot
 become an event goes to the dead-letter topic with its reason and the bridge goes on;
 configuration changes apply without a restart; a Kafka-topic bridge commits only what
-intake has; the MQTT broker restarted mid-stream loses nothing. (One module: the tests
+intake has; the MQTT broker or RabbitMQ restarted mid-stream loses nothing. (One module: the tests
 share one init and worker.)"""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aio_pika
 import orjson
 import pytest
 from aiokafka import TopicPartition
@@ -41,7 +42,9 @@ from tests.support.channels import (
     ChannelUnavailable,
     MqttServer,
     start_mosquitto,
+    start_rabbitmq,
     stop_group,
+    stop_rabbitmq,
 )
 from tests.support.kafka import read_topic
 from tests.support.polling import eventually
@@ -294,7 +297,12 @@ async def test_the_mqtt_bridge_reconnects_after_a_broker_restart_and_loses_nothi
 
         await eventually(caught_up, timeout=30)
 
-    wanted = {f"m{n}" for n in range(900)}
+    await _each_once_in_intake(settings, bridge_id, 900)
+
+
+async def _each_once_in_intake(settings: Settings, bridge_id: str, count: int) -> None:
+    """Every reading ``m0`` .. ``m<count-1>`` reached intake, each as one event id."""
+    wanted = {f"m{n}" for n in range(count)}
     seen: set[str] = set()
 
     def complete(records: list[dict[str, Any]]) -> bool:
@@ -319,3 +327,63 @@ async def test_the_mqtt_bridge_reconnects_after_a_broker_restart_and_loses_nothi
         by_id.setdefault(orjson.loads(event["properties"])["id"], set()).add(event["id"])
     assert set(by_id) == wanted
     assert all(len(ids) == 1 for ids in by_id.values())  # a redelivery is the same event
+
+
+class RabbitMq:
+    """A RabbitMQ of this test, restarted as the same node (durable queues, persistent
+    messages kept)."""
+
+    def __init__(self, state: Path) -> None:
+        self.state = state
+        self.server, self._popen = start_rabbitmq(state)
+
+    def restart(self) -> None:
+        self.stop()
+        self.server, self._popen = start_rabbitmq(self.state, port=self.server.port)
+
+    def stop(self) -> None:
+        stop_rabbitmq(self.state, self._popen.pid)
+        self._popen.wait(10)
+
+
+@pytest.fixture
+def rabbitmq(tmp_path: Path) -> Iterator[RabbitMq]:
+    try:
+        broker = RabbitMq(tmp_path / "rabbitmq")
+    except ChannelUnavailable as exc:
+        pytest.skip(str(exc))
+    yield broker
+    broker.stop()
+
+
+async def test_the_amqp_bridge_reconnects_after_a_rabbitmq_restart_and_loses_nothing(
+    shared_settings: Settings, initialized: InitResult, rabbitmq: RabbitMq
+) -> None:
+    settings = shared_settings
+    bridge_id, key = str(uuid.uuid4()), f"{settings.topic_prefix}.meter"
+    config = amqp_bridge(
+        rabbitmq.server,
+        f"{settings.topic_prefix}-meter",
+        [f"amq.topic:{key}"],
+        event_type="value:meter",
+        event_id=["json:id"],
+    )
+    config["subscription"]["prefetch"] = 50  # most of them wait in the queue
+    await publish_bridge(settings, bridge_id, config)
+    persistent = {"delivery_mode": aio_pika.DeliveryMode.PERSISTENT}
+
+    def readings(ns: range) -> list[tuple[str, bytes, dict[str, Any]]]:
+        return [(key, body, persistent) for _, body in _readings(key, ns)]
+
+    async with running_bridges(settings, "amqp") as process:
+        await connected(process, bridge_id)
+        await publish_amqp(rabbitmq.server, "amq.topic", readings(range(300)))
+        await asyncio.to_thread(rabbitmq.restart)  # mid-stream: deliveries not yet acked
+        await publish_amqp(rabbitmq.server, "amq.topic", readings(range(300, 600)))
+
+        async def reconnected() -> bool:
+            stats = process.stats[bridge_id]
+            return stats.connects >= 2 and stats.delivered >= 600
+
+        await eventually(reconnected, timeout=60)
+    await _each_once_in_intake(settings, bridge_id, 600)

@@ -136,9 +136,13 @@ def start_mosquitto(
     return MqttServer("127.0.0.1", port), popen
 
 
-def start_rabbitmq(state: Path) -> tuple[AmqpServer, subprocess.Popen[bytes]]:
+def start_rabbitmq(
+    state: Path, port: int | None = None
+) -> tuple[AmqpServer, subprocess.Popen[bytes]]:
+    """``port``: the one it had before (a restart: the same node, its durable queues and
+    persistent messages), else a free one."""
     binary = _binary(RABBITMQ, "rabbitmq-server")
-    port, dist_port, epmd_port = _free_port(), _free_port(), _free_port()
+    port, dist_port, epmd_port = port or _free_port(), _free_port(), _free_port()
     home = state / "rabbitmq"
     (home / "log").mkdir(parents=True, exist_ok=True)
     (home / "enabled_plugins").write_text("[].\n")
