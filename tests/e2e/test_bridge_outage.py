@@ -6,7 +6,8 @@ exactly once, on its profile. A message acknowledged to its channel before Kafka
 would be lost here; one stored under a new id would be counted twice.
 
 The second test stops the broker for real (SIGTERM, the JVM gone, connections refused)
-and starts it again on the same data, while the same 1,000 + 1,000 are published."""
+and starts it again on the same data, while the same 1,000 + 1,000 are published; an
+SMTP bridge meanwhile answers 451 (try later), and the sender's retry is stored once."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiosmtplib
 import httpx
 import orjson
 import pytest
@@ -30,10 +32,12 @@ from headwater.core.tenancy import events_alias, profiles_alias
 from headwater.settings import Settings
 from tests.support.bridges import (
     amqp_bridge,
+    connected,
     mqtt_bridge,
     publish_amqp,
     publish_bridge,
     publish_mqtt,
+    running_bridges,
 )
 from tests.support.channels import AmqpServer, MqttServer
 from tests.support.own_engines import OwnEngine, own_broker
@@ -169,44 +173,102 @@ async def test_bridges_store_every_message_once_across_a_kafka_stop_and_start(
     settings = settings_for(endpoints, tmp_path, kafka=broker.address)
     await run_init(settings)
     topic, key, ids = await _configure(settings, mqtt, amqp)
+    mail = Smtp(settings)
+    await mail.configure()
     bridges = Bridges(settings, tmp_path, ids)
     bridges.start()
     store = await connect_search(settings)
     worker: ManagedProcess | None = None
     try:
-        t0 = time.monotonic()
-        await eventually(bridges.connected, timeout=60, every=0.3)
-        await _publish(mqtt, amqp, topic, key, range(BEFORE))
+        async with running_bridges(mail.settings, "smtp") as smtp_process:
+            await connected(smtp_process, mail.bridge_id)
+            t0 = time.monotonic()
+            await eventually(bridges.connected, timeout=60, every=0.3)
+            await _publish(mqtt, amqp, topic, key, range(BEFORE))
 
-        async def some_delivered() -> bool:
-            return all(s.get("delivered", 0) > 0 for s in (await bridges.stats()).values())
+            async def some_delivered() -> bool:
+                return all(s.get("delivered", 0) > 0 for s in (await bridges.stats()).values())
 
-        await eventually(some_delivered, timeout=30, every=0.3)
-        await asyncio.to_thread(broker.stop)  # SIGTERM: the JVM exits, ports close
-        t_stopped = time.monotonic()
-        await _publish(mqtt, amqp, topic, key, range(BEFORE, MESSAGES))
-        await asyncio.sleep(3)  # past the produce deadline: sends fail and retry
-        held = await bridges.stats()
-        assert all(s["in_flight"] > 0 for s in held.values()), held
-        assert held["mqtt"]["in_flight"] <= WINDOW and held["amqp"]["in_flight"] <= PREFETCH
-        await asyncio.to_thread(broker.start)  # the same port and data
-        t_started = time.monotonic()
-        worker = start_worker(settings, tmp_path / "worker.log", HEADWATER_STAGE_MAX_BACKOFF="1")
-        await _all_stored(store, settings, ids)
-        t_all = time.monotonic()
-        await _counted_once_per_profile(store, settings)
-        print(
-            f"bridge kafka stop: {t_stopped - t0:.1f}s to the stop; stopped for "
-            f"{t_started - t_stopped:.1f}s holding {held['mqtt']['in_flight']} MQTT and "
-            f"{held['amqp']['in_flight']} AMQP messages; all stored {t_all - t_started:.1f}s "
-            "after it started again"
-        )
-        assert all(p.running for p in bridges.processes.values())  # no restart needed
+            await eventually(some_delivered, timeout=30, every=0.3)
+            await asyncio.to_thread(broker.stop)  # SIGTERM: the JVM exits, ports close
+            t_stopped = time.monotonic()
+            await _publish(mqtt, amqp, topic, key, range(BEFORE, MESSAGES))
+            await asyncio.sleep(3)  # past the produce deadline: sends fail and retry
+            assert await mail.send() == 451  # not stored in time: the sender tries later
+            held = await bridges.stats()
+            assert all(s["in_flight"] > 0 for s in held.values()), held
+            assert held["mqtt"]["in_flight"] <= WINDOW and held["amqp"]["in_flight"] <= PREFETCH
+            await asyncio.to_thread(broker.start)  # the same port and data
+            t_started = time.monotonic()
+            worker = start_worker(
+                settings, tmp_path / "worker.log", HEADWATER_STAGE_MAX_BACKOFF="1"
+            )
+            assert await mail.send() == 250  # the retry: stored (once: the same Message-ID)
+            await _all_stored(store, settings, ids)
+            t_all = time.monotonic()
+            await _counted_once_per_profile(store, settings)
+            await mail.stored_once(store)
+            print(
+                f"bridge kafka stop: {t_stopped - t0:.1f}s to the stop; stopped for "
+                f"{t_started - t_stopped:.1f}s holding {held['mqtt']['in_flight']} MQTT and "
+                f"{held['amqp']['in_flight']} AMQP messages; all stored {t_all - t_started:.1f}s "
+                "after it started again"
+            )
+            assert all(p.running for p in bridges.processes.values())  # no restart needed
     finally:
         bridges.stop()
         if worker is not None:
             worker.stop()
         await store.close()
+
+
+class Smtp:
+    """An SMTP bridge of the test, in staging (apart from the counts of production),
+    answering 451 after 2 s without Kafka's ack; run in the test's loop."""
+
+    RAW = (
+        b"From: ann@example.com\r\nTo: orders@shop.test\r\nSubject: order\r\n"
+        b"Message-ID: <outage-1@example.com>\r\n\r\nTwo coffees.\r\n"
+    )
+
+    def __init__(self, settings: Settings) -> None:
+        update = {"env": "staging", "bridge_smtp_ack_timeout": 2.0}
+        self.settings = settings.model_copy(update=update)
+        self.bridge_id, self.port = str(uuid.uuid4()), free_port()
+
+    async def configure(self) -> None:
+        config = {
+            "channel": "smtp",
+            "connection": {"url": f"smtp://127.0.0.1:{self.port}"},
+            "subscription": {},
+            "mapping": {"event_type": "value:mail", "profile_id": "json:sender_id"},
+        }
+        await publish_bridge(self.settings, self.bridge_id, config)
+
+    async def send(self) -> int:
+        """The SMTP code of the final answer to DATA."""
+        try:
+            await aiosmtplib.send(
+                self.RAW,
+                sender="ann@example.com",
+                recipients=["orders@shop.test"],
+                hostname="127.0.0.1",
+                port=self.port,
+                timeout=30,
+            )
+        except aiosmtplib.SMTPResponseException as exc:
+            return exc.code
+        return 250
+
+    async def stored_once(self, store: SearchStore) -> None:
+        alias = events_alias(self.settings.index_prefix, "default", "staging")
+        query = {"term": {"source.id": self.bridge_id}}
+
+        async def stored() -> int:
+            await store.refresh(alias)
+            return len((await store.search(alias, query=query, size=10))["hits"]["hits"])
+
+        assert await eventually(stored, timeout=30, every=0.3) == 1
 
 
 async def _configure(
