@@ -7,7 +7,8 @@ would be lost here; one stored under a new id would be counted twice.
 
 The second test stops the broker for real (SIGTERM, the JVM gone, connections refused)
 and starts it again on the same data, while the same 1,000 + 1,000 are published; an
-SMTP bridge meanwhile answers 451 (try later), and the sender's retry is stored once."""
+SMTP bridge meanwhile answers 451 (try later), and the sender's retry is stored once;
+an IMAP bridge takes what arrives and marks none of it seen until Kafka has it."""
 
 from __future__ import annotations
 
@@ -23,8 +24,10 @@ import aiosmtplib
 import httpx
 import orjson
 import pytest
+from pydantic import SecretStr
 
 from headwater.adapters.search import connect_search
+from headwater.adapters.secrets import secret_box
 from headwater.commands.embedded import ManagedProcess, free_port, wait_http
 from headwater.commands.init import run_init
 from headwater.core.ports.search import SearchStore
@@ -32,14 +35,17 @@ from headwater.core.tenancy import events_alias, profiles_alias
 from headwater.settings import Settings
 from tests.support.bridges import (
     amqp_bridge,
+    append_mail,
     connected,
+    imap_bridge,
+    imap_flags,
     mqtt_bridge,
     publish_amqp,
     publish_bridge,
     publish_mqtt,
     running_bridges,
 )
-from tests.support.channels import AmqpServer, MqttServer
+from tests.support.channels import AmqpServer, ImapServer, MqttServer
 from tests.support.own_engines import OwnEngine, own_broker
 from tests.support.polling import eventually
 from tests.support.processes import start_bridge, start_worker
@@ -168,20 +174,29 @@ async def test_bridges_store_every_message_once_across_a_kafka_outage_and_a_cras
 
 
 async def test_bridges_store_every_message_once_across_a_kafka_stop_and_start(
-    endpoints: Endpoints, broker: OwnEngine, mqtt: MqttServer, amqp: AmqpServer, tmp_path: Path
+    endpoints: Endpoints,
+    broker: OwnEngine,
+    mqtt: MqttServer,
+    amqp: AmqpServer,
+    imap: ImapServer,
+    tmp_path: Path,
 ) -> None:
     settings = settings_for(endpoints, tmp_path, kafka=broker.address)
     await run_init(settings)
     topic, key, ids = await _configure(settings, mqtt, amqp)
-    mail = Smtp(settings)
+    mail = Mail(settings, imap)
     await mail.configure()
     bridges = Bridges(settings, tmp_path, ids)
     bridges.start()
     store = await connect_search(settings)
     worker: ManagedProcess | None = None
     try:
-        async with running_bridges(mail.settings, "smtp") as smtp_process:
-            await connected(smtp_process, mail.bridge_id)
+        async with (
+            running_bridges(mail.settings, "smtp") as smtp_process,
+            running_bridges(mail.settings, "imap") as imap_process,
+        ):
+            await connected(smtp_process, mail.smtp_id)
+            await connected(imap_process, mail.imap_id)
             t0 = time.monotonic()
             await eventually(bridges.connected, timeout=60, every=0.3)
             await _publish(mqtt, amqp, topic, key, range(BEFORE))
@@ -193,8 +208,13 @@ async def test_bridges_store_every_message_once_across_a_kafka_stop_and_start(
             await asyncio.to_thread(broker.stop)  # SIGTERM: the JVM exits, ports close
             t_stopped = time.monotonic()
             await _publish(mqtt, amqp, topic, key, range(BEFORE, MESSAGES))
+            await append_mail(imap, mail.folder, [mail.raw(f"imap-{n}") for n in range(5)])
             await asyncio.sleep(3)  # past the produce deadline: sends fail and retry
             assert await mail.send() == 451  # not stored in time: the sender tries later
+            # the IMAP bridge took what the sender let it (it waits for Kafka) and marks
+            # nothing seen until Kafka has it
+            assert imap_process.stats[mail.imap_id].in_flight >= 1
+            assert not any("Seen" in f for f in await imap_flags(imap, mail.folder))
             held = await bridges.stats()
             assert all(s["in_flight"] > 0 for s in held.values()), held
             assert held["mqtt"]["in_flight"] <= WINDOW and held["amqp"]["in_flight"] <= PREFETCH
@@ -207,7 +227,10 @@ async def test_bridges_store_every_message_once_across_a_kafka_stop_and_start(
             await _all_stored(store, settings, ids)
             t_all = time.monotonic()
             await _counted_once_per_profile(store, settings)
-            await mail.stored_once(store)
+            await mail.stored(store, mail.smtp_id, 1)
+            await mail.stored(store, mail.imap_id, 5)
+            flags = await imap_flags(imap, mail.folder)
+            assert len(flags) == 5 and all("\\Seen" in f for f in flags)
             print(
                 f"bridge kafka stop: {t_stopped - t0:.1f}s to the stop; stopped for "
                 f"{t_started - t_stopped:.1f}s holding {held['mqtt']['in_flight']} MQTT and "
@@ -222,34 +245,48 @@ async def test_bridges_store_every_message_once_across_a_kafka_stop_and_start(
         await store.close()
 
 
-class Smtp:
-    """An SMTP bridge of the test, in staging (apart from the counts of production),
-    answering 451 after 2 s without Kafka's ack; run in the test's loop."""
+class Mail:
+    """An SMTP and an IMAP bridge of the test, in staging (apart from the counts of
+    production), run in the test's loop; the SMTP one answers 451 after 2 s without
+    Kafka's ack."""
 
-    RAW = (
-        b"From: ann@example.com\r\nTo: orders@shop.test\r\nSubject: order\r\n"
-        b"Message-ID: <outage-1@example.com>\r\n\r\nTwo coffees.\r\n"
-    )
-
-    def __init__(self, settings: Settings) -> None:
-        update = {"env": "staging", "bridge_smtp_ack_timeout": 2.0}
+    def __init__(self, settings: Settings, imap: ImapServer) -> None:
+        update = {
+            "env": "staging",
+            "bridge_smtp_ack_timeout": 2.0,
+            "secrets_key": SecretStr("bridge-outage-tests-key-0123456789abcdef"),
+        }
         self.settings = settings.model_copy(update=update)
-        self.bridge_id, self.port = str(uuid.uuid4()), free_port()
+        self.imap = imap
+        self.folder = f"{settings.topic_prefix}-outage"
+        self.smtp_id, self.imap_id, self.port = str(uuid.uuid4()), str(uuid.uuid4()), free_port()
+
+    @staticmethod
+    def raw(message_id: str) -> bytes:
+        return (
+            f"From: ann@example.com\r\nTo: orders@shop.test\r\nSubject: order\r\n"
+            f"Message-ID: <{message_id}@example.com>\r\n\r\nTwo coffees.\r\n"
+        ).encode()
 
     async def configure(self) -> None:
-        config = {
+        mapping = {"event_type": "value:mail", "profile_id": "json:sender_id"}
+        smtp = {
             "channel": "smtp",
             "connection": {"url": f"smtp://127.0.0.1:{self.port}"},
             "subscription": {},
-            "mapping": {"event_type": "value:mail", "profile_id": "json:sender_id"},
+            "mapping": mapping,
         }
-        await publish_bridge(self.settings, self.bridge_id, config)
+        await publish_bridge(self.settings, self.smtp_id, smtp)
+        password = secret_box(self.settings).seal(self.imap.password)
+        await append_mail(self.imap, self.folder, [])
+        imap = imap_bridge(self.imap, password, self.folder, **mapping)
+        await publish_bridge(self.settings, self.imap_id, imap)
 
     async def send(self) -> int:
         """The SMTP code of the final answer to DATA."""
         try:
             await aiosmtplib.send(
-                self.RAW,
+                self.raw("smtp-1"),
                 sender="ann@example.com",
                 recipients=["orders@shop.test"],
                 hostname="127.0.0.1",
@@ -260,15 +297,17 @@ class Smtp:
             return exc.code
         return 250
 
-    async def stored_once(self, store: SearchStore) -> None:
+    async def stored(self, store: SearchStore, bridge_id: str, count: int) -> None:
+        """``count`` events of ``bridge_id`` in search, and never more."""
         alias = events_alias(self.settings.index_prefix, "default", "staging")
-        query = {"term": {"source.id": self.bridge_id}}
+        query = {"term": {"source.id": bridge_id}}
 
         async def stored() -> int:
             await store.refresh(alias)
-            return len((await store.search(alias, query=query, size=10))["hits"]["hits"])
+            hits = (await store.search(alias, query=query, size=count + 10))["hits"]["hits"]
+            return len(hits) if len(hits) >= count else 0
 
-        assert await eventually(stored, timeout=30, every=0.3) == 1
+        assert await eventually(stored, timeout=30, every=0.3) == count
 
 
 async def _configure(
