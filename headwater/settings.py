@@ -232,6 +232,13 @@ class Settings(BaseSettings):
     bridge_max_backoff: float = Field(
         default=10.0, gt=0, description="longest wait before reconnecting to a channel server"
     )
+    bridge_imap_port: int = Field(default=8693, ge=1, le=65535, description="health endpoint")
+    bridge_smtp_port: int = Field(default=8694, ge=1, le=65535, description="health endpoint")
+    bridge_smtp_ack_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="SMTP bridge: seconds a message waits for Kafka's ack before a 451",
+    )
 
     # --- Kafka producers (docs/operations.md, "Idempotent producers") ------------------
     kafka_idempotence: Literal["auto", "on", "off"] = Field(

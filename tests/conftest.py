@@ -14,8 +14,10 @@ import pytest
 from tests.support.channels import (
     AmqpServer,
     ChannelUnavailable,
+    ImapServer,
     MqttServer,
     amqp_server,
+    imap_server,
     mqtt_server,
 )
 from tests.support.services import STANDINS, Endpoints, main_kind, started_endpoints
@@ -66,6 +68,12 @@ def mqtt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MqttServer]:
 def amqp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AmqpServer]:
     """A RabbitMQ broker on loopback (tests/support/channels.py)."""
     yield from _channel_or_skip(amqp_server, tmp_path_factory.mktemp("rabbitmq"))
+
+
+@pytest.fixture(scope="session")
+def imap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImapServer]:
+    """A Dovecot IMAP server on loopback, IDLE on (tests/support/channels.py)."""
+    yield from _channel_or_skip(imap_server, tmp_path_factory.mktemp("dovecot"))
 
 
 @pytest.fixture(autouse=True)

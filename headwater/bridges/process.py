@@ -50,6 +50,14 @@ def _runner_class(channel: str) -> type[ChannelRunner]:
         from headwater.bridges.kafka import KafkaRunner
 
         return KafkaRunner
+    if channel == "imap":
+        from headwater.bridges.imap import ImapRunner
+
+        return ImapRunner
+    if channel == "smtp":
+        from headwater.bridges.smtp import SmtpRunner
+
+        return SmtpRunner
     from headwater.bridges.amqp import AmqpRunner
 
     return AmqpRunner

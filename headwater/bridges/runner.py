@@ -27,6 +27,8 @@ _MASK = "********"
 class ChannelRunner(ABC):
     """Runs one bridge: a connection to its channel server at a time."""
 
+    window_cap = 65535  # most messages between the channel and Kafka (of the window)
+
     def __init__(
         self, bridge: Bridge, password: str | None, intake: Intake, settings: Settings
     ) -> None:
@@ -52,9 +54,8 @@ class ChannelRunner(ABC):
         self.stats.connects += 1
         self._backoff.reset()
         log.info("bridge %s connected to %s", self.bridge.id, self.stats.where)
-        pipeline: Pipeline[Token] = Pipeline(
-            self._mapper, self._intake, ack, self._settings.bridge_max_in_flight, self.stats
-        )
+        window = min(self._settings.bridge_max_in_flight, self.window_cap)
+        pipeline: Pipeline[Token] = Pipeline(self._mapper, self._intake, ack, window, self.stats)
         self._pipeline = pipeline  # type: ignore[assignment]
         return pipeline
 

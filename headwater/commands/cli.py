@@ -10,6 +10,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from headwater.core.bridge_config import BRIDGE_CHANNELS
 from headwater.errors import HeadwaterError
 from headwater.settings import Settings, load_settings
 
@@ -29,9 +30,9 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
 
     data_dir = Path(args.data_dir) if args.data_dir else settings.data_dir
     bridges = tuple(k for k in (args.bridges or "").split(",") if k)
-    if unknown := set(bridges) - {"mqtt", "amqp", "kafka"}:
+    if unknown := set(bridges) - set(BRIDGE_CHANNELS):
         raise HeadwaterError(
-            f"--bridges: no {', '.join(sorted(unknown))} bridge (mqtt, amqp, kafka)"
+            f"--bridges: no {', '.join(sorted(unknown))} bridge ({', '.join(BRIDGE_CHANNELS)})"
         )
     return run_up(
         settings,
@@ -147,6 +148,8 @@ def _bridge(args: argparse.Namespace, settings: Settings) -> int:
         "mqtt": settings.bridge_mqtt_port,
         "amqp": settings.bridge_amqp_port,
         "kafka": settings.bridge_kafka_port,
+        "imap": settings.bridge_imap_port,
+        "smtp": settings.bridge_smtp_port,
     }[args.kind]
     uvicorn.run(
         create_app(settings, args.kind),
@@ -296,8 +299,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     up.add_argument(
         "--bridges",
-        help="also run the bridge processes of these channels (mqtt,amqp), health on port "
-        "base + 5 and + 6; they run the bridges configured through the API",
+        help="also run the bridge processes of these channels (mqtt,amqp,kafka,imap,smtp), "
+        "health on port base + 5 to + 9; they run the bridges configured through the API",
     )
     up.set_defaults(run=_up)
 
@@ -347,7 +350,7 @@ def _parser() -> argparse.ArgumentParser:
     bridge = commands.add_parser(
         "bridge", help="run the configured bridges of one channel (health on --port)"
     )
-    bridge.add_argument("kind", choices=["mqtt", "amqp", "kafka"])
+    bridge.add_argument("kind", choices=BRIDGE_CHANNELS)
     bridge.add_argument("--host")
     bridge.add_argument("--port", type=int)
     bridge.set_defaults(run=_bridge)

@@ -67,7 +67,7 @@ class StackPorts:
         return self.base + 4
 
     def bridge(self, kind: str) -> int:  # only with --bridges: health endpoints
-        return self.base + {"mqtt": 5, "amqp": 6, "kafka": 7}[kind]
+        return self.base + {"mqtt": 5, "amqp": 6, "kafka": 7, "imap": 8, "smtp": 9}[kind]
 
 
 class _Stack:

@@ -3,8 +3,10 @@ how a message becomes an event (pure: the adapters are in ``headwater/bridges``)
 
 A bridge is stored on the config topic as kind ``bridge``, per tenant and context, like
 every other entity. It is its own event source: the events it makes carry the bridge's
-id as ``source_id`` and the channel (``mqtt``, ``amqp``) as ``channel``, so event
-mappings can select them.
+id as ``source_id`` and the channel (``mqtt``, ``amqp``, ``kafka``, ``imap``, ``smtp``)
+as ``channel``, so event mappings can select them. Email bridges (``imap``, ``smtp``)
+take raw messages, parsed by ``core/email_message.py``: their ``json:PATH`` reads the
+parsed message's fields (``json:subject``, ``json:sender_id``).
 
 Values are taken from a message by small *value specs* (strings):
 
@@ -12,8 +14,10 @@ Values are taken from a message by small *value specs* (strings):
 - ``topic``: the MQTT topic, the AMQP routing key or the Kafka topic; ``topic:N``: its
   level N (0 first, -1 last; MQTT levels are split on ``/``, the others on ``.``);
 - ``json:PATH``: a dotted path into the JSON payload (``device.id``; ``$.`` optional);
-- ``header:NAME``: an AMQP header, an MQTT 5 user property or a Kafka record header;
-- ``message_id``: the AMQP ``message-id`` property, or the Kafka record's key.
+- ``header:NAME``: an AMQP header, an MQTT 5 user property, a Kafka record header or an
+  email header (any case);
+- ``message_id``: the AMQP ``message-id`` property, the Kafka record's key, or the
+  email's Message-ID header.
 """
 
 from __future__ import annotations
@@ -25,11 +29,13 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from headwater.core.email_message import EmailLimits
 from headwater.core.tenancy import TENANT_ID_PATTERN
 
 __all__ = [
     "BRIDGE_CHANNELS",
     "BRIDGE_KIND",
+    "EMAIL_CHANNELS",
     "Bridge",
     "BridgeConnection",
     "BridgeMapping",
@@ -40,8 +46,9 @@ __all__ = [
 ]
 
 BRIDGE_KIND = "bridge"
-BRIDGE_CHANNELS = ("mqtt", "amqp", "kafka")
-Kind = Literal["mqtt", "amqp", "kafka"]
+BRIDGE_CHANNELS = ("mqtt", "amqp", "kafka", "imap", "smtp")
+EMAIL_CHANNELS = ("imap", "smtp")
+Kind = Literal["mqtt", "amqp", "kafka", "imap", "smtp"]
 
 _SPEC = re.compile(
     r"^(?:value:(?P<value>.{1,256})|topic(?::(?P<level>-?\d{1,3}))?|json:(?:\$\.)?(?P<path>"
@@ -49,7 +56,20 @@ _SPEC = re.compile(
     r"(?P<message_id>message_id))$",
     re.S,
 )
-_SCHEMES = {"mqtt": ("mqtt", "mqtts"), "amqp": ("amqp", "amqps"), "kafka": ("kafka", "kafkas")}
+_SCHEMES = {
+    "mqtt": ("mqtt", "mqtts"),
+    "amqp": ("amqp", "amqps"),
+    "kafka": ("kafka", "kafkas"),
+    "imap": ("imap", "imaps"),
+    "smtp": ("smtp",),
+}
+# IMAP folder names: printable ASCII (non-ASCII names need modified UTF-7)
+_FOLDER = re.compile(r"[ -~]{1,255}")
+_HEADER_NAME = re.compile(r"[!-9;-~]{1,128}")
+_EMAIL_FIELDS = frozenset(
+    {"folder", "move_to", "idle", "poll_interval", "headers", "recipients", "senders"}
+    | {"max_message_bytes", "max_parts", "max_text_chars"}
+)
 _KAFKA_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
 
 
@@ -136,7 +156,8 @@ class BridgeConnection(BaseModel):
 
 
 class BridgeSubscription(BaseModel):
-    """What to consume: MQTT topic filters (QoS 1), Kafka topics, or an AMQP queue."""
+    """What to consume: MQTT topic filters (QoS 1), Kafka topics, an AMQP queue, an IMAP
+    folder, or what an SMTP listener accepts."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -151,6 +172,35 @@ class BridgeSubscription(BaseModel):
         description="AMQP, with declare: EXCHANGE:ROUTING_KEY pairs to bind the queue to",
     )
     prefetch: int = Field(default=256, ge=1, le=65535, description="AMQP unacked deliveries")
+    folder: str | None = Field(default=None, description="IMAP folder watched (INBOX)")
+    move_to: str | None = Field(
+        default=None,
+        description="IMAP: move a message to this folder once stored (else mark it \\Seen)",
+    )
+    idle: bool = Field(default=True, description="IMAP: use IDLE when the server offers it")
+    poll_interval: float = Field(
+        default=30.0, ge=1, le=3600, description="IMAP: seconds between looks without IDLE"
+    )
+    headers: list[str] = Field(
+        default_factory=list, max_length=50, description="email: headers copied into events"
+    )
+    recipients: list[str] = Field(
+        default_factory=list,
+        max_length=200,
+        description="SMTP: accepted recipients, addresses or @domain (empty: any)",
+    )
+    senders: list[str] = Field(
+        default_factory=list,
+        max_length=200,
+        description="SMTP: accepted senders, addresses or @domain (empty: any)",
+    )
+    max_message_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024, description="email"
+    )
+    max_parts: int = Field(default=100, ge=1, le=1000, description="email: MIME parts")
+    max_text_chars: int = Field(
+        default=4000, ge=100, le=30000, description="email: of the text, of the HTML's text"
+    )
 
     @field_validator("topics")
     @classmethod
@@ -159,6 +209,39 @@ class BridgeSubscription(BaseModel):
             if not valid_mqtt_filter(topic):
                 raise ValueError(f"{topic[:80]!r} is not an MQTT topic filter")
         return topics
+
+    def changed(self, names: set[str] | frozenset[str]) -> set[str]:
+        """Which of ``names`` differ from their defaults (the API stores every field)."""
+        fields = type(self).model_fields
+        return {
+            name
+            for name in names
+            if getattr(self, name) != fields[name].get_default(call_default_factory=True)
+        }
+
+    @field_validator("folder", "move_to")
+    @classmethod
+    def _folder(cls, name: str | None) -> str | None:
+        if name is not None and not _FOLDER.fullmatch(name):
+            raise ValueError(f"{name[:80]!r} is not an IMAP folder name (printable ASCII)")
+        return name
+
+    @field_validator("headers")
+    @classmethod
+    def _header_names(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if not _HEADER_NAME.fullmatch(name):
+                raise ValueError(f"{name[:80]!r} is not a header name")
+        return names
+
+    @field_validator("recipients", "senders")
+    @classmethod
+    def _addresses(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            _, at, domain = entry.rpartition("@")
+            if not at or not domain or "." not in domain or len(entry) > 320:
+                raise ValueError(f"{entry[:80]!r} is neither an address nor @domain")
+        return [entry.lower() for entry in entries]
 
     @field_validator("bindings")
     @classmethod
@@ -243,6 +326,7 @@ class Bridge(BaseModel):
             raise ValueError(
                 f"connection.url must be {' or '.join(_SCHEMES[self.channel])}://HOST[:PORT]"
             )
+
         if urlsplit(self.connection.url).password is not None or "@" in self.connection.url:
             raise ValueError("connection.url must hold no credentials: use username/password")
         subscription = self.subscription
@@ -258,7 +342,46 @@ class Bridge(BaseModel):
             raise ValueError("a kafka bridge consumes subscription.topics (Kafka topic names)")
         if subscription.bindings and not subscription.declare:
             raise ValueError("subscription.bindings need subscription.declare")
+        self._fits_email()
         return self
+
+    def _fits_email(self) -> None:
+        subscription = self.subscription
+        email = subscription.changed(_EMAIL_FIELDS)
+        if self.channel not in EMAIL_CHANNELS:
+            if email:
+                raise ValueError(f"subscription.{sorted(email)[0]} is for imap/smtp bridges")
+            return
+        if subscription.topics or subscription.queue:
+            raise ValueError(f"an {self.channel} bridge has no topics nor queue")
+        try:
+            self.connection.port  # noqa: B018 - a port that is no number raises
+        except ValueError:
+            raise ValueError("connection.url has a port that is no number") from None
+        if self.channel == "imap":
+            if subscription.recipients or subscription.senders:
+                raise ValueError("recipients/senders are for smtp bridges (IMAP: the folder)")
+            if not self.connection.username:
+                raise ValueError("an imap bridge logs in: connection.username")
+            return
+        imap_only = subscription.changed({"folder", "move_to", "idle", "poll_interval"})
+        if imap_only:
+            raise ValueError(f"subscription.{sorted(imap_only)[0]} is for imap bridges")
+        if self.connection.username or self.connection.password_sealed:
+            raise ValueError("an smtp bridge listens: no username/password")
+        if not self.connection.port:
+            raise ValueError("connection.url must be smtp://[HOST]:PORT (where to listen)")
+
+    @property
+    def is_email(self) -> bool:
+        return self.channel in EMAIL_CHANNELS
+
+    @property
+    def email_limits(self) -> EmailLimits:
+        subscription = self.subscription
+        return EmailLimits(
+            subscription.max_message_bytes, subscription.max_parts, subscription.max_text_chars
+        )
 
     @property
     def group_id(self) -> str:

@@ -5,6 +5,10 @@ properties and time come from. The batch is then made by
 :func:`headwater.core.intake.build_tracker_batch`, as for ``/track``: the same
 validation, per-event limit, id rules and ``tenant:env:profile`` key.
 
+An email bridge's message is a raw RFC 5322 message: it is parsed
+(``core/email_message.py``) instead of read as JSON, and the mapping's specs read the
+parsed fields; its default event id is its Message-ID (else a hash of the message).
+
 Anything that keeps a message from becoming an event (not JSON, too large, a value the
 mapping names is missing or invalid) raises an :class:`~headwater.errors.InputError`
 whose text is the reason the bridge dead-letters it with.
@@ -19,13 +23,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
 from headwater.core.bridge_config import Bridge, ValueSpec, parse_spec
+from headwater.core.email_message import parse_email
 from headwater.core.ids import name_id
 from headwater.core.intake import (
     Accepted,
@@ -57,6 +62,7 @@ class ChannelMessage:
     separator: str = "/"  # between topic levels: "/" (MQTT), "." (AMQP)
     headers: Mapping[str, Any] = field(default_factory=dict)
     message_id: str | None = None
+    size: int | None = None  # the whole message's, when ``body`` is only its beginning
 
 
 class MessageMapper:
@@ -81,12 +87,7 @@ class MessageMapper:
         )
 
     def __call__(self, message: ChannelMessage) -> Accepted:
-        limit = self._limits.max_event_bytes
-        if len(message.body) > limit:
-            raise PayloadTooLarge(
-                f"payload is {len(message.body)} bytes, over the {limit}-byte limit"
-            )
-        payload = load_json(message.body, "expected a JSON payload")
+        message, payload = self._read(message)
         event_id = self._event_id(message, payload)
         profile_id = self._profile_id(message, payload)
         event: dict[str, Any] = {
@@ -116,6 +117,24 @@ class MessageMapper:
             channel=self.bridge.channel,
         )
 
+    def _read(self, message: ChannelMessage) -> tuple[ChannelMessage, Any]:
+        """The payload the specs read: the JSON body, or the parsed email (its headers
+        and Message-ID then serve ``header:NAME`` and ``message_id``)."""
+        bridge = self.bridge
+        if bridge.is_email:
+            parsed = parse_email(
+                message.body, bridge.email_limits, bridge.subscription.headers, message.size
+            )
+            return replace(message, headers=parsed.headers, message_id=parsed.message_id), (
+                parsed.fields
+            )
+        limit = self._limits.max_event_bytes
+        if len(message.body) > limit:
+            raise PayloadTooLarge(
+                f"payload is {len(message.body)} bytes, over the {limit}-byte limit"
+            )
+        return message, load_json(message.body, "expected a JSON payload")
+
     # --- values -------------------------------------------------------------------
 
     def _value(self, spec: ValueSpec, message: ChannelMessage, payload: Any) -> Any:
@@ -132,7 +151,8 @@ class MessageMapper:
             found = get_path(payload, spec.path) if isinstance(payload, dict) else _MISSING
             return _MISSING if is_missing(found) else found
         if spec.header is not None:
-            return message.headers.get(spec.header, _MISSING)
+            name = spec.header.lower() if self.bridge.is_email else spec.header
+            return message.headers.get(name, _MISSING)
         return message.message_id if message.message_id else _MISSING
 
     def _text(self, spec: ValueSpec, message: ChannelMessage, payload: Any, name: str) -> str:
@@ -148,6 +168,8 @@ class MessageMapper:
     def _event_id(self, message: ChannelMessage, payload: Any) -> str:
         if self._id:
             parts = [self._text(spec, message, payload, "event_id") for spec in self._id]
+        elif self.bridge.is_email:  # a message delivered again has the same Message-ID
+            parts = [message.message_id or hashlib.sha256(message.body).hexdigest()]
         else:
             parts = [message.topic, hashlib.sha256(message.body).hexdigest()]
         return name_id(_NS, "\x00".join([self.bridge.id, *parts]))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -13,10 +13,11 @@ import uvicorn
 
 from headwater.adapters.search import connect_search
 from headwater.collector import create_app
-from headwater.commands.embedded import free_port
+from headwater.commands.embedded import ManagedProcess, free_port
 from headwater.commands.init import InitResult, run_init
 from headwater.core.ports.search import SearchStore
 from headwater.settings import Settings
+from tests.support.processes import start_worker
 from tests.support.services import Endpoints, elasticsearch_client_or_skip, settings_for
 
 pytestmark = pytest.mark.integration
@@ -83,5 +84,24 @@ async def store(
         elasticsearch_client_or_skip(endpoints)
     node = endpoints.es_node_class if client == "elasticsearch" else None
     adapter = await connect_search(settings, client=client, node_class=node)
+    yield adapter
+    await adapter.close()
+
+
+@pytest.fixture(scope="module")
+def bridge_worker(
+    shared_settings: Settings, initialized: InitResult, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ManagedProcess]:
+    """A worker on the module's topics: what bridges put in intake reaches search."""
+    process = start_worker(shared_settings, tmp_path_factory.mktemp("worker") / "worker.log")
+    yield process
+    process.stop()
+
+
+@pytest_asyncio.fixture(loop_scope="session", scope="module")
+async def shared_store(
+    shared_settings: Settings, endpoints: Endpoints
+) -> AsyncIterator[SearchStore]:
+    adapter = await connect_search(shared_settings, node_class=endpoints.es_node_class)
     yield adapter
     await adapter.close()

@@ -2,28 +2,26 @@
 searchable events on their profile, with the mapping applied; a message that cannot
 become an event goes to the dead-letter topic with its reason and the bridge goes on;
 configuration changes apply without a restart; a Kafka-topic bridge commits only what
-intake has; the MQTT broker restarted mid-stream loses nothing. (One module: the tests
+intake has; the MQTT broker or RabbitMQ restarted mid-stream loses nothing. (One module: the tests
 share one init and worker.)"""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aio_pika
 import orjson
 import pytest
-import pytest_asyncio
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from headwater.adapters.search import connect_search
 from headwater.commands.embedded import ManagedProcess
 from headwater.commands.init import InitResult
 from headwater.core.ports.search import SearchStore
-from headwater.core.tenancy import events_alias
 from headwater.schemas import DEAD_LETTER, INTAKE_BATCH
 from headwater.settings import Settings
 from headwater.streams.kafka import AckedProducer, ensure_topics
@@ -31,76 +29,33 @@ from headwater.streams.topics import Topics, TopicSpec
 from tests.support.bridges import (
     amqp_bridge,
     connected,
+    dead_letters,
     mqtt_bridge,
     publish_amqp,
     publish_bridge,
     publish_mqtt,
     running_bridges,
+    stored_events,
 )
 from tests.support.channels import (
     AmqpServer,
     ChannelUnavailable,
     MqttServer,
     start_mosquitto,
+    start_rabbitmq,
     stop_group,
+    stop_rabbitmq,
 )
 from tests.support.kafka import read_topic
 from tests.support.polling import eventually
-from tests.support.processes import start_worker
-from tests.support.services import Endpoints
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def worker(
-    shared_settings: Settings, initialized: InitResult, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ManagedProcess]:
-    process = start_worker(shared_settings, tmp_path_factory.mktemp("worker") / "worker.log")
-    yield process
-    process.stop()
-
-
-@pytest_asyncio.fixture(loop_scope="session", scope="module")
-async def store(shared_settings: Settings, endpoints: Endpoints) -> AsyncIterator[SearchStore]:
-    adapter = await connect_search(shared_settings, node_class=endpoints.es_node_class)
-    yield adapter
-    await adapter.close()
-
-
-async def stored_events(
-    store: SearchStore, settings: Settings, bridge_id: str, count: int
-) -> list[dict[str, Any]]:
-    """The events of ``bridge_id`` in search, once there are ``count`` of them."""
-    alias = events_alias(settings.index_prefix, "default", "production")
-    query = {"term": {"source.id": bridge_id}}
-    found: list[dict[str, Any]] = []
-
-    async def enough() -> bool:
-        await store.refresh(alias)
-        hits = (await store.search(alias, query=query, size=count + 10))["hits"]["hits"]
-        found[:] = [h["_source"] for h in hits]
-        return len(found) >= count
-
-    await eventually(enough, timeout=60, every=0.3)
-    return found
-
-
-async def dead_letters(settings: Settings, bridge_id: str, count: int) -> list[dict[str, Any]]:
-    records = await read_topic(
-        settings.kafka_servers,
-        Topics(settings.topic_prefix).deadletter,
-        DEAD_LETTER,
-        until=lambda rs: sum(r["key"] == bridge_id.encode() for r in rs) >= count,
-        timeout=30,
-    )
-    return [r for r in records if r["key"] == bridge_id.encode()]
-
-
 async def test_mqtt_messages_become_events_of_their_profile_and_bad_ones_dead_letters(
     shared_settings: Settings,
-    worker: ManagedProcess,
-    store: SearchStore,
+    bridge_worker: ManagedProcess,
+    shared_store: SearchStore,
     mqtt: MqttServer,
     tmp_path: Path,
 ) -> None:
@@ -128,7 +83,7 @@ async def test_mqtt_messages_become_events_of_their_profile_and_bad_ones_dead_le
                 (f"{base}/kitchen/reading", orjson.dumps({**reading, "id": "r1"})),  # again
             ],
         )
-        events = await stored_events(store, settings, bridge_id, 2)
+        events = await stored_events(shared_store, settings, bridge_id, 2)
         assert process.stats[bridge_id].dead_lettered == 1
 
         # a new version of the bridge applies without a restart
@@ -136,7 +91,7 @@ async def test_mqtt_messages_become_events_of_their_profile_and_bad_ones_dead_le
         await publish_bridge(settings, bridge_id, {**config, "mapping": changed}, version=2)
         await connected(process, bridge_id, restarted=True)
         await publish_mqtt(mqtt, [(f"{base}/attic/reading", orjson.dumps({**reading, "id": "r3"}))])
-        events = await stored_events(store, settings, bridge_id, 3)
+        events = await stored_events(shared_store, settings, bridge_id, 3)
 
     by_profile = {e["profile"]["id"]: e for e in events if e["type"] == "reading"}
     assert sorted(by_profile) == ["ann", "bob"] and len(events) == 3  # r1 stored once
@@ -154,8 +109,8 @@ async def test_mqtt_messages_become_events_of_their_profile_and_bad_ones_dead_le
 
 async def test_amqp_deliveries_become_events_and_bad_ones_dead_letters(
     shared_settings: Settings,
-    worker: ManagedProcess,
-    store: SearchStore,
+    bridge_worker: ManagedProcess,
+    shared_store: SearchStore,
     amqp: AmqpServer,
 ) -> None:
     settings = shared_settings
@@ -185,7 +140,7 @@ async def test_amqp_deliveries_become_events_and_bad_ones_dead_letters(
                 (created, order, {"message_id": "o1", "headers": c1}),  # again: one event
             ],
         )
-        events = await stored_events(store, settings, bridge_id, 2)
+        events = await stored_events(shared_store, settings, bridge_id, 2)
         await dead_letters(settings, bridge_id, 1)
         stats = process.stats[bridge_id]
         assert (stats.delivered, stats.dead_lettered) == (3, 1)  # o1 sent twice
@@ -342,7 +297,12 @@ async def test_the_mqtt_bridge_reconnects_after_a_broker_restart_and_loses_nothi
 
         await eventually(caught_up, timeout=30)
 
-    wanted = {f"m{n}" for n in range(900)}
+    await _each_once_in_intake(settings, bridge_id, 900)
+
+
+async def _each_once_in_intake(settings: Settings, bridge_id: str, count: int) -> None:
+    """Every reading ``m0`` .. ``m<count-1>`` reached intake, each as one event id."""
+    wanted = {f"m{n}" for n in range(count)}
     seen: set[str] = set()
 
     def complete(records: list[dict[str, Any]]) -> bool:
@@ -367,3 +327,63 @@ async def test_the_mqtt_bridge_reconnects_after_a_broker_restart_and_loses_nothi
         by_id.setdefault(orjson.loads(event["properties"])["id"], set()).add(event["id"])
     assert set(by_id) == wanted
     assert all(len(ids) == 1 for ids in by_id.values())  # a redelivery is the same event
+
+
+class RabbitMq:
+    """A RabbitMQ of this test, restarted as the same node (durable queues, persistent
+    messages kept)."""
+
+    def __init__(self, state: Path) -> None:
+        self.state = state
+        self.server, self._popen = start_rabbitmq(state)
+
+    def restart(self) -> None:
+        self.stop()
+        self.server, self._popen = start_rabbitmq(self.state, port=self.server.port)
+
+    def stop(self) -> None:
+        stop_rabbitmq(self.state, self._popen.pid)
+        self._popen.wait(10)
+
+
+@pytest.fixture
+def rabbitmq(tmp_path: Path) -> Iterator[RabbitMq]:
+    try:
+        broker = RabbitMq(tmp_path / "rabbitmq")
+    except ChannelUnavailable as exc:
+        pytest.skip(str(exc))
+    yield broker
+    broker.stop()
+
+
+async def test_the_amqp_bridge_reconnects_after_a_rabbitmq_restart_and_loses_nothing(
+    shared_settings: Settings, initialized: InitResult, rabbitmq: RabbitMq
+) -> None:
+    settings = shared_settings
+    bridge_id, key = str(uuid.uuid4()), f"{settings.topic_prefix}.meter"
+    config = amqp_bridge(
+        rabbitmq.server,
+        f"{settings.topic_prefix}-meter",
+        [f"amq.topic:{key}"],
+        event_type="value:meter",
+        event_id=["json:id"],
+    )
+    config["subscription"]["prefetch"] = 50  # most of them wait in the queue
+    await publish_bridge(settings, bridge_id, config)
+    persistent = {"delivery_mode": aio_pika.DeliveryMode.PERSISTENT}
+
+    def readings(ns: range) -> list[tuple[str, bytes, dict[str, Any]]]:
+        return [(key, body, persistent) for _, body in _readings(key, ns)]
+
+    async with running_bridges(settings, "amqp") as process:
+        await connected(process, bridge_id)
+        await publish_amqp(rabbitmq.server, "amq.topic", readings(range(300)))
+        await asyncio.to_thread(rabbitmq.restart)  # mid-stream: deliveries not yet acked
+        await publish_amqp(rabbitmq.server, "amq.topic", readings(range(300, 600)))
+
+        async def reconnected() -> bool:
+            stats = process.stats[bridge_id]
+            return stats.connects >= 2 and stats.delivered >= 600
+
+        await eventually(reconnected, timeout=60)
+    await _each_once_in_intake(settings, bridge_id, 600)

@@ -1,12 +1,13 @@
-"""Channel servers the destination (and bridge) tests publish to: Mosquitto (MQTT) and
-RabbitMQ (AMQP), from Debian's packages, on free loopback ports.
+"""Channel servers the destination (and bridge) tests publish to: Mosquitto (MQTT),
+RabbitMQ (AMQP) and Dovecot (IMAP), from Debian's packages, on free loopback ports.
 
 The tests take them from the environment when set (``HEADWATER_TEST_MQTT=host:port``,
-``HEADWATER_TEST_AMQP=amqp://user:pass@host:port/``), else start their own for the test
+``HEADWATER_TEST_AMQP=amqp://user:pass@host:port/``, ``HEADWATER_TEST_IMAP=host:port``
+with ``HEADWATER_TEST_IMAP_LOGIN=user:password``), else start their own for the test
 session. ``.ci/run`` starts one of each for the whole run with ``up`` and passes them on
 through those variables; ``down`` stops them::
 
-    python -m tests.support.channels up --state-dir DIR   # prints the two variables
+    python -m tests.support.channels up --state-dir DIR   # prints the variables
     python -m tests.support.channels down --state-dir DIR
 
 Without the server's binary the test is skipped, except under CI (``CI`` set), where a
@@ -30,8 +31,11 @@ from pathlib import Path
 
 MQTT_ENV = "HEADWATER_TEST_MQTT"
 AMQP_ENV = "HEADWATER_TEST_AMQP"
+IMAP_ENV = "HEADWATER_TEST_IMAP"
+IMAP_LOGIN_ENV = "HEADWATER_TEST_IMAP_LOGIN"
 MOSQUITTO = ("mosquitto", "/usr/sbin/mosquitto")
 RABBITMQ = ("/usr/lib/rabbitmq/bin/rabbitmq-server", "rabbitmq-server")
+DOVECOT = ("/usr/sbin/dovecot", "dovecot")
 START_TIMEOUT = 90.0
 
 
@@ -58,6 +62,18 @@ class AmqpServer:
     def url(self) -> str:
         # RabbitMQ's guest account logs in from loopback only, which is all we use
         return f"amqp://guest:guest@{self.host}:{self.port}/"
+
+
+@dataclass(frozen=True)
+class ImapServer:
+    host: str
+    port: int
+    user: str = "hw"
+    password: str = "hw-test-secret"
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
 
 
 def _free_port() -> int:
@@ -120,9 +136,13 @@ def start_mosquitto(
     return MqttServer("127.0.0.1", port), popen
 
 
-def start_rabbitmq(state: Path) -> tuple[AmqpServer, subprocess.Popen[bytes]]:
+def start_rabbitmq(
+    state: Path, port: int | None = None
+) -> tuple[AmqpServer, subprocess.Popen[bytes]]:
+    """``port``: the one it had before (a restart: the same node, its durable queues and
+    persistent messages), else a free one."""
     binary = _binary(RABBITMQ, "rabbitmq-server")
-    port, dist_port, epmd_port = _free_port(), _free_port(), _free_port()
+    port, dist_port, epmd_port = port or _free_port(), _free_port(), _free_port()
     home = state / "rabbitmq"
     (home / "log").mkdir(parents=True, exist_ok=True)
     (home / "enabled_plugins").write_text("[].\n")
@@ -148,6 +168,73 @@ def start_rabbitmq(state: Path) -> tuple[AmqpServer, subprocess.Popen[bytes]]:
     (home / "epmd.port").write_text(str(epmd_port))
     _wait_listening(port, popen, log, "rabbitmq-server")
     return AmqpServer("127.0.0.1", port), popen
+
+
+# Dovecot as root: its login processes run as dovenull, chrooted, and each mail process
+# chroots into the state's mail directory as root before it becomes the dovecot user
+# (Dovecot refuses mail access as root), so no directory above has to be open to it.
+DOVECOT_CONF = """\
+base_dir = {state}/run
+state_dir = {state}/lib
+log_path = {state}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_internal_user = root
+default_internal_group = root
+first_valid_uid = 0
+mail_chroot = {state}/mail
+mail_location = maildir:~/Maildir
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {state}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid=dovecot gid=dovecot home=/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+"""
+
+
+def start_dovecot(
+    state: Path, port: int | None = None
+) -> tuple[ImapServer, subprocess.Popen[bytes]]:
+    """Dovecot (IMAP, IDLE on) with one user and maildirs under ``state``; ``port``: the
+    one it had before (a restart on the same mail), else a free one."""
+    binary = _binary(DOVECOT, "dovecot-imapd")
+    if os.geteuid() != 0:
+        raise ChannelUnavailable("the test Dovecot runs as root (it switches users)")
+    import pwd
+
+    owner = pwd.getpwnam("dovecot")
+    port = port or _free_port()
+    state = state.resolve()
+    server = ImapServer("127.0.0.1", port)
+    home = state / "mail" / server.user
+    home.mkdir(parents=True, exist_ok=True)
+    for path in (state / "mail", home):
+        os.chown(path, owner.pw_uid, owner.pw_gid)
+    (state / "passwd").write_text(f"{server.user}:{{PLAIN}}{server.password}\n")
+    config = state / "dovecot.conf"
+    config.write_text(DOVECOT_CONF.format(state=state, port=port))
+    log = state / "dovecot.out"
+    popen = _spawn([binary, "-F", "-c", str(config)], log)
+    _wait_listening(port, popen, log, "dovecot")
+    return server, popen
 
 
 def stop_rabbitmq(state: Path, pid: int) -> None:
@@ -224,14 +311,32 @@ def amqp_server(state: Path) -> Iterator[AmqpServer]:
         popen.wait(10)
 
 
+@contextmanager
+def imap_server(state: Path) -> Iterator[ImapServer]:
+    if given := os.environ.get(IMAP_ENV):
+        user, _, password = os.environ.get(IMAP_LOGIN_ENV, "").partition(":")
+        yield ImapServer(*_parse_host_port(given), user=user, password=password)
+        return
+    server, popen = start_dovecot(state)
+    try:
+        yield server
+    finally:
+        stop_group(popen.pid)
+        popen.wait(10)
+
+
 def _up(state: Path) -> None:
     state.mkdir(parents=True, exist_ok=True)
     mqtt, mqtt_popen = start_mosquitto(state)
     (state / "mosquitto.pgid").write_text(str(mqtt_popen.pid))
     amqp, amqp_popen = start_rabbitmq(state)
     (state / "rabbitmq.pgid").write_text(str(amqp_popen.pid))
+    imap, imap_popen = start_dovecot(state / "dovecot")
+    (state / "dovecot.pgid").write_text(str(imap_popen.pid))
     print(f"{MQTT_ENV}={mqtt.address}")
     print(f"{AMQP_ENV}={amqp.url}")
+    print(f"{IMAP_ENV}={imap.address}")
+    print(f"{IMAP_LOGIN_ENV}={imap.user}:{imap.password}")
 
 
 def _down(state: Path) -> None:
@@ -242,6 +347,9 @@ def _down(state: Path) -> None:
     if rabbitmq.exists():
         stop_rabbitmq(state, int(rabbitmq.read_text()))
         rabbitmq.unlink()
+    if (dovecot := state / "dovecot.pgid").exists():
+        stop_group(int(dovecot.read_text()))
+        dovecot.unlink()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -401,6 +401,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Jobs of the tenant, latest first */
+        get: operations["list_jobs_jobs_get"];
+        put?: never;
+        /** Ask for a job; a worker runs it */
+        post: operations["request_job_jobs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One job: progress, counts, errors */
+        get: operations["get_job_jobs__job_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{job_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ask the worker running a job to stop it */
+        post: operations["cancel_job_jobs__job_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/mappings": {
         parameters: {
             query?: never;
@@ -1254,7 +1306,7 @@ export interface components {
              * Channel
              * @enum {string}
              */
-            channel: "mqtt" | "amqp" | "kafka";
+            channel: "mqtt" | "amqp" | "kafka" | "imap" | "smtp";
             connection: components["schemas"]["ConnectionIn"];
             /**
              * Enabled
@@ -1337,7 +1389,8 @@ export interface components {
         };
         /**
          * BridgeSubscription
-         * @description What to consume: MQTT topic filters (QoS 1), Kafka topics, or an AMQP queue.
+         * @description What to consume: MQTT topic filters (QoS 1), Kafka topics, an AMQP queue, an IMAP
+         *     folder, or what an SMTP listener accepts.
          */
         BridgeSubscription: {
             /**
@@ -1352,6 +1405,51 @@ export interface components {
              */
             declare: boolean;
             /**
+             * Folder
+             * @description IMAP folder watched (INBOX)
+             */
+            folder?: string | null;
+            /**
+             * Headers
+             * @description email: headers copied into events
+             */
+            headers?: string[];
+            /**
+             * Idle
+             * @description IMAP: use IDLE when the server offers it
+             * @default true
+             */
+            idle: boolean;
+            /**
+             * Max Message Bytes
+             * @description email
+             * @default 10485760
+             */
+            max_message_bytes: number;
+            /**
+             * Max Parts
+             * @description email: MIME parts
+             * @default 100
+             */
+            max_parts: number;
+            /**
+             * Max Text Chars
+             * @description email: of the text, of the HTML's text
+             * @default 4000
+             */
+            max_text_chars: number;
+            /**
+             * Move To
+             * @description IMAP: move a message to this folder once stored (else mark it \Seen)
+             */
+            move_to?: string | null;
+            /**
+             * Poll Interval
+             * @description IMAP: seconds between looks without IDLE
+             * @default 30
+             */
+            poll_interval: number;
+            /**
              * Prefetch
              * @description AMQP unacked deliveries
              * @default 256
@@ -1362,6 +1460,16 @@ export interface components {
              * @description AMQP
              */
             queue?: string | null;
+            /**
+             * Recipients
+             * @description SMTP: accepted recipients, addresses or @domain (empty: any)
+             */
+            recipients?: string[];
+            /**
+             * Senders
+             * @description SMTP: accepted senders, addresses or @domain (empty: any)
+             */
+            senders?: string[];
             /**
              * Topics
              * @description MQTT filters
@@ -1402,7 +1510,7 @@ export interface components {
             password?: string | null;
             /**
              * Url
-             * @description mqtt[s]://HOST[:PORT], amqp[s]://HOST[:PORT][/VHOST] or kafka[s]://HOST:PORT[,HOST:PORT]; no credentials
+             * @description mqtt[s]://HOST[:PORT], amqp[s]://HOST[:PORT][/VHOST], kafka[s]://HOST:PORT[,HOST:PORT], imap[s]://HOST[:PORT] or smtp://[HOST]:PORT (where the SMTP bridge listens; no host: 127.0.0.1); no credentials
              */
             url: string;
             /** Username */
@@ -1699,6 +1807,67 @@ export interface components {
              * @constant
              */
             status: "ok";
+        };
+        /** JobIn */
+        JobIn: {
+            /**
+             * Kind
+             * @description migration, replay, import
+             */
+            kind: string;
+            /** Params */
+            params?: {
+                [key: string]: unknown;
+            };
+        };
+        /** JobOut */
+        JobOut: {
+            /** Attempts */
+            attempts: number;
+            /** Cancel Requested */
+            cancel_requested: boolean;
+            /** Counts */
+            counts: {
+                [key: string]: number;
+            };
+            /** Done */
+            done: number;
+            /** Env */
+            env: string | null;
+            /** Errors */
+            errors: string[];
+            /** Id */
+            id: string;
+            /** Kind */
+            kind: string;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /**
+             * Requested At
+             * Format: date-time
+             */
+            requested_at: string;
+            /** Requested By */
+            requested_by: string;
+            /** Result */
+            result: {
+                [key: string]: unknown;
+            } | null;
+            /** State */
+            state: string;
+            /** Tenant */
+            tenant: string | null;
+            /** Total */
+            total: number;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Worker */
+            worker: string | null;
         };
         /** LagOut */
         LagOut: {
@@ -4388,6 +4557,241 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["VersionOut"][];
+                };
+            };
+            /** @description no, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the role or tenant may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a field is missing or invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the search engine is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_jobs_jobs_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOut"][];
+                };
+            };
+            /** @description no, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the role or tenant may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a field is missing or invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the search engine is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    request_job_jobs_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description staging or production; default production for data routes. The answer's x-context header says which one was used. */
+                "x-context"?: ("staging" | "production") | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JobIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description no, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the role or tenant may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a field is missing or invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the search engine is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_job_jobs__job_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description no, invalid, expired or revoked credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the role or tenant may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a field is missing or invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the search engine is unavailable; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cancel_job_jobs__job_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobOut"];
                 };
             };
             /** @description no, invalid, expired or revoked credentials */

@@ -1,5 +1,6 @@
-"""``/bridges``: MQTT and AMQP subscriptions that feed intake (``core/bridge_config.py``),
-versioned per context with deploy and rollback like every configuration kind.
+"""``/bridges``: MQTT, AMQP, Kafka-topic, IMAP and SMTP bridges that feed intake
+(``core/bridge_config.py``), versioned per context with deploy and rollback like every
+configuration kind.
 
 A connection's password is sealed when written (``adapters/secrets.py``, so
 HEADWATER_SECRETS_KEY must be set) and never shown again: reads say only whether one is
@@ -36,8 +37,9 @@ class ConnectionIn(BaseModel):
     url: str = Field(
         min_length=1,
         max_length=512,
-        description="mqtt[s]://HOST[:PORT], amqp[s]://HOST[:PORT][/VHOST] or "
-        "kafka[s]://HOST:PORT[,HOST:PORT]; no credentials",
+        description="mqtt[s]://HOST[:PORT], amqp[s]://HOST[:PORT][/VHOST], "
+        "kafka[s]://HOST:PORT[,HOST:PORT], imap[s]://HOST[:PORT] or smtp://[HOST]:PORT "
+        "(where the SMTP bridge listens; no host: 127.0.0.1); no credentials",
     )
     username: str | None = Field(default=None, max_length=256)
     password: str | None = Field(
@@ -65,7 +67,7 @@ class BridgeIn(EntityIn):
 
     name: str = Field(default="", max_length=256)
     enabled: bool = True
-    channel: Literal["mqtt", "amqp", "kafka"]
+    channel: Literal["mqtt", "amqp", "kafka", "imap", "smtp"]
     connection: ConnectionIn
     subscription: BridgeSubscription
     mapping: BridgeMapping

@@ -12,7 +12,7 @@ import pytest_asyncio
 from headwater.streams.topics import Topics
 from tests.integration.console.conftest import Api
 from tests.support.bridges import running_bridges
-from tests.support.channels import AmqpServer
+from tests.support.channels import AmqpServer, ImapServer
 from tests.support.kafka import read_topic
 from tests.support.polling import eventually
 
@@ -102,6 +102,16 @@ async def test_bridges_follow_roles_contexts_and_deploys(api: Api, roles: Roles)
         ({"mapping": {"event_type": "type"}}, "mapping.event_type", "not a value spec"),
         ({"subscription": {"topics": ["a/#/b"]}}, "subscription.topics", "topic filter"),
         ({"subscription": {"queue": "q"}}, "body", "subscription.topics"),
+        (
+            {
+                "channel": "smtp",
+                "connection": {"url": "smtp://:2525", "username": "hw"},
+                "subscription": {},
+            },
+            "body",
+            "an smtp bridge listens: no username/password",
+        ),
+        ({"subscription": {"topics": ["a"], "folder": "INBOX"}}, "body", "imap/smtp bridges"),
     ],
 )
 async def test_a_bridge_that_could_never_run_is_refused_with_the_reason(
@@ -137,3 +147,37 @@ async def test_the_bridge_process_connects_with_the_sealed_password(
         refused = process.stats[bad["id"]]
         assert refused.state == "reconnecting" and refused.connects == 0
         assert refused.error and PASSWORD not in refused.error
+
+
+async def test_an_imap_bridge_logs_in_with_its_sealed_password_never_shown(
+    api: Api, roles: Roles, imap: ImapServer
+) -> None:
+    production = {**roles["admin"], "x-context": "production"}
+    connection = {"url": f"imap://{imap.host}:{imap.port}", "username": imap.user}
+    body = {
+        "channel": "imap",
+        "connection": {**connection, "password": imap.password},
+        "subscription": {"folder": "INBOX", "headers": ["X-Customer"]},
+        "mapping": {"event_type": "value:email", "profile_id": "json:sender_id"},
+    }
+    wrong = {**body, "connection": {**connection, "password": "not-" + PASSWORD}}
+    created = await api.http.post("/bridges", headers=production, json=body)
+    assert created.status_code == 201, created.text
+    bad = (await api.http.post("/bridges", headers=production, json=wrong)).json()
+    good = created.json()
+    read = await api.http.get(f"/bridges/{good['id']}", headers=production)
+    assert read.json()["connection"]["password_set"] is True
+    for answer in (created, read):
+        assert imap.password not in answer.text and "sealed" not in answer.text
+    async with running_bridges(api.settings, "imap") as process:
+
+        async def settled() -> bool:
+            states = {i: process.stats.get(i) for i in (good["id"], bad["id"])}
+            return all(s is not None and s.connects + bool(s.error) for s in states.values())
+
+        await eventually(settled, timeout=30)
+        assert process.stats[good["id"]].state == "connected"
+        refused = process.stats[bad["id"]]
+        # between two tries (Dovecot answers a wrong password after 2 s)
+        assert refused.state in ("reconnecting", "connecting") and refused.connects == 0
+        assert refused.error and PASSWORD not in refused.error and "LOGIN" in refused.error

@@ -15,8 +15,13 @@ from headwater.settings import load_settings
 
 
 def test_an_unknown_bridge_channel_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["up", "--bridges", "mqtt,smtp"]) == 2
-    assert "--bridges: no smtp bridge (mqtt, amqp, kafka)" in capsys.readouterr().err
+    assert main(["up", "--bridges", "mqtt,pop3"]) == 2
+    assert "--bridges: no pop3 bridge (mqtt, amqp, kafka, imap, smtp)" in capsys.readouterr().err
+
+
+def test_the_email_bridges_have_health_ports_of_their_own() -> None:
+    ports = StackPorts(8000)
+    assert [ports.bridge(kind) for kind in ("kafka", "imap", "smtp")] == [8007, 8008, 8009]
 
 
 def test_a_taken_bridge_port_is_refused_before_anything_starts(tmp_path: Path) -> None:
