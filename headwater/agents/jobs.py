@@ -29,6 +29,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
 from headwater.core.jobs import JOB_KINDS, Job, JobBook, JobKind, job_partition
+from headwater.observability.metrics import JOB_PROGRESS
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.jobs_log import JobsPublisher, decode_job
@@ -81,6 +82,8 @@ class JobContext:
     async def _write(self, job: Job) -> None:
         self.job = job
         self._last = time.monotonic()
+        ratio = 1.0 if job.state == "done" else job.done / job.total if job.total else 0.0
+        JOB_PROGRESS.labels(job.kind).set(ratio)
         await self._publisher.publish(job)
 
     async def progress(self, done: int, total: int, **counts: int) -> None:

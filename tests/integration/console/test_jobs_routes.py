@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from prometheus_client import REGISTRY
 
 from headwater.agents.jobs import JobContext, JobWorker
 from headwater.core.jobs import JOB_KINDS, JobKind
@@ -197,6 +198,8 @@ async def test_an_import_job_reads_the_import_directory_only(api: Api, tmp_path:
         done = await eventually(lambda: ended(ids[0]), timeout=90, every=0.5)
         assert done["state"] == "done", done
         assert done["result"]["imported"] == 5 and done["result"]["rejected"] == 1
+        progress = REGISTRY.get_sample_value("headwater_job_progress_ratio", {"job_kind": "import"})
+        assert progress == 1.0
         refused = await eventually(lambda: ended(ids[1]), timeout=90, every=0.5)
         assert refused["state"] == "failed"
         assert any("not of tenant jobs_i" in error for error in refused["errors"]), refused
