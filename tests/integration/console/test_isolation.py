@@ -120,6 +120,8 @@ async def test_a_tenant_cannot_touch_another_tenants_configuration(api: Api) -> 
     assert b_bridge.status_code == 201, b_bridge.text
     b_key = await api.http.post("/api-keys", headers=b_admin, json={"name": "b", "role": "admin"})
     b_key_id, b_key_secret = b_key.json()["id"], b_key.json()["key"].rsplit(".", 1)[1]
+    b_job = await api.http.post("/jobs", headers=b_admin, json={"kind": "replay"})
+    assert b_job.status_code == 202, b_job.text
     guesses = {
         "entity_id": [
             b_source,
@@ -131,6 +133,7 @@ async def test_a_tenant_cannot_touch_another_tenants_configuration(api: Api) -> 
         ],  # type: ignore[union-attr]
         "user_id": [b["admin_id"]],
         "key_id": [b_key_id],
+        "job_id": [b_job.json()["id"]],
         "profile_id": ["b-profile"],
         "name": ["b_secret"],
         "kind": ["flows", "rules", "segments", "event-types", "mappings"],  # /history
