@@ -172,7 +172,7 @@ class WorkerConsumer(Consumer):
         records = await super()._getmany(active_partitions, timeout)
         if isinstance(records, Fetched):
             self.note_holes(records.holes)
-        return cast(Mapping[TP, list[Any]], records)
+        return records
 
     def note_holes(self, found: Holes) -> None:
         """Count offsets known to hold no record as acknowledged (Faust's gaps); at or
