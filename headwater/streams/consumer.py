@@ -188,6 +188,46 @@ class WorkerConsumer(Consumer):
                     tree.addi(begin, end)
             tree.merge_overlaps()
 
+    @Service.task
+    async def _watch_log_starts(self) -> None:
+        async for _ in self.itertimer(self.commit_interval, name="log-starts"):
+            try:
+                await self.note_deleted()
+            except Exception as exc:  # the broker away, a rebalance: ask again next time
+                self.log.warning("log start offsets not read: %r", exc)
+
+    async def note_deleted(self) -> None:
+        """Offsets below a partition's log start are gone (retention deleted them while
+        the group lagged; the fetcher then reset to the earliest offset): count them as
+        done, or the partition's commit would wait for them for ever. Asked of the
+        broker only for partitions whose acknowledged offsets do not reach back to their
+        committed one."""
+        waiting: dict[TP, int] = {}
+        for tp in list(self._acked):
+            if (committed := self._waiting_from(tp)) is not None:
+                waiting[tp] = committed
+        if not waiting:
+            return
+        starts = await self.earliest_offsets(*waiting)
+        self.note_holes(
+            {
+                tp: [(committed, start)]
+                for tp, committed in waiting.items()
+                if (start := starts.get(tp)) is not None and start > committed
+            }
+        )
+
+    def _waiting_from(self, tp: TP) -> int | None:
+        """The committed offset of ``tp`` if nothing acknowledged or known empty follows
+        it directly, while later offsets are acknowledged."""
+        committed = self._committed_offset[tp]
+        acked = self._acked.get(tp)
+        if committed is None or not acked:
+            return None
+        tree = self._gap.get(tp)
+        first = min(min(acked), tree.begin() if tree else min(acked))
+        return committed if first > committed + 1 else None
+
     async def _drain_messages(self, fetcher: Any) -> None:
         """Faust's delivery loop, without its read-offset guesses for the topics it
         commits: each of their records goes to the streams (see the module's doc).

@@ -144,3 +144,39 @@ def test_holes_are_what_a_fetch_skipped() -> None:
     assert holes(10, [10, 11, 12], 13) == []
     assert holes(10, [12, 15], 20) == [(10, 12), (13, 15), (16, 20)]
     assert holes(5, [], 9) == [(5, 9)]
+
+
+async def test_offsets_retention_deleted_count_as_done(app: Any) -> None:
+    """The group lagged past retention: the fetcher reset to the log start, 20."""
+    consumer = app.consumer
+    app.topics._acking_topics.add(INTAKE.topic)
+    consumer._committed_offset[INTAKE] = COMMITTED
+    for record in _records(20, 21):
+        consumer.ack(consumer._to_message(INTAKE, record))
+    asked: list[tuple[TP, ...]] = []
+
+    async def log_starts(*tps: TP) -> dict[TP, int]:
+        asked.append(tps)
+        return {INTAKE: 20}
+
+    consumer._thread.earliest_offsets = log_starts
+    await consumer.note_deleted()
+
+    assert asked == [(INTAKE,)]
+    assert consumer._new_offset(INTAKE) == 22
+
+
+async def test_offsets_still_in_the_log_are_waited_for(app: Any) -> None:
+    consumer = app.consumer
+    app.topics._acking_topics.add(INTAKE.topic)
+    consumer._committed_offset[INTAKE] = COMMITTED
+    for record in _records(20, 21):
+        consumer.ack(consumer._to_message(INTAKE, record))
+
+    async def log_starts(*tps: TP) -> dict[TP, int]:
+        return {INTAKE: 0}
+
+    consumer._thread.earliest_offsets = log_starts
+    await consumer.note_deleted()
+
+    assert consumer._new_offset(INTAKE) is None
