@@ -34,6 +34,15 @@ itself):
   consumer thread in the same step as the records, are true whenever they are used,
   whatever seeks or rebalances happen around them.
 
+- an offset counts as done only when a stage said it processed its record
+  (:meth:`WorkerConsumer.processed`, called by the worker once a batch's outputs are
+  acknowledged). Faust also acks records its streams skip: those of an assignment that
+  is gone and those that reach a stream while a rebalance has stopped the flow ("ack
+  the filtered out message, otherwise the lag would increase", ``Stream.__aiter__``),
+  and a batch whose stage was cancelled (``take_events`` acks in a ``finally``). Such
+  an ack frees the record (Faust stops waiting for it) without counting it: the record
+  is read again from the committed offset by whoever holds the partition next.
+
 Faust keeps the consumer group, the assignment, table recovery and the commit itself.
 """
 
@@ -41,14 +50,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any, cast
+from weakref import WeakSet
 
 from aiokafka.errors import ConsumerStoppedError
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Consumer
-from faust.types import TP
+from faust.types import TP, Message
+from faust.types.tuples import ack_lock
 from mode import Service
+from mode.utils.futures import notify
 
 __all__ = ["Fetched", "WorkerConsumer", "WorkerConsumerThread", "holes", "use_worker_consumer"]
 
@@ -163,8 +175,27 @@ class WorkerConsumer(Consumer):
     """Faust's aiokafka consumer, delivering every fetched record of the topics it
     commits and counting as acknowledged only offsets the fetcher showed to be empty."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._processed: WeakSet[Message] = WeakSet()
+
     def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
         return WorkerConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    def processed(self, messages: Iterable[Message]) -> None:
+        """A stage processed ``messages`` (and its outputs are acknowledged): their
+        acks, which follow, count toward the commit."""
+        self._processed.update(messages)
+
+    def ack(self, message: Message) -> bool:
+        if message in self._processed or not self.app.topics.acks_enabled_for(message.topic):
+            self._processed.discard(message)
+            return bool(super().ack(message))
+        with ack_lock:  # skipped or unfinished: freed, not done (see the module's doc)
+            message.acked = True
+            self._unacked_messages.discard(message)
+            notify(self._waiting_for_ack)
+        return False
 
     async def _getmany(
         self, active_partitions: set[TP] | None, timeout: float

@@ -69,7 +69,7 @@ async def _deliver(consumer: Any, fetches: list[Callable[[], Awaitable[Any]]]) -
 
     async def process(message: Any) -> None:
         delivered.append(message.offset)
-        consumer.ack(message)
+        _process(consumer, message)
 
     async def committed() -> dict[TP, int]:
         return {INTAKE: COMMITTED}
@@ -82,6 +82,13 @@ async def _deliver(consumer: Any, fetches: list[Callable[[], Awaitable[Any]]]) -
     consumer.resume_flow()
     await asyncio.wait_for(consumer._drain_messages(fetcher), timeout=10)
     return delivered
+
+
+def _process(consumer: Any, message: Any) -> None:
+    """What the worker does once a stage processed a message (agents/worker.py)."""
+    if isinstance(consumer, WorkerConsumer):
+        consumer.processed([message])
+    consumer.ack(message)
 
 
 def _fetched(first: int, last: int) -> Callable[[], Awaitable[Any]]:
@@ -135,7 +142,7 @@ async def test_only_offsets_the_fetch_skipped_count_as_acknowledged(app: Any) ->
     # a compacted stretch: 13-14 hold no record, as the fetcher found
     consumer.note_holes({INTAKE: holes(10, [10, 11, 12, 15, 16], 17)})
     for record in _records(10, 12) + _records(15, 15):
-        consumer.ack(consumer._to_message(INTAKE, record))
+        _process(consumer, consumer._to_message(INTAKE, record))
 
     assert consumer._new_offset(INTAKE) == 16  # 16 was fetched, never acked
 
@@ -152,7 +159,7 @@ async def test_offsets_retention_deleted_count_as_done(app: Any) -> None:
     app.topics._acking_topics.add(INTAKE.topic)
     consumer._committed_offset[INTAKE] = COMMITTED
     for record in _records(20, 21):
-        consumer.ack(consumer._to_message(INTAKE, record))
+        _process(consumer, consumer._to_message(INTAKE, record))
     asked: list[tuple[TP, ...]] = []
 
     async def log_starts(*tps: TP) -> dict[TP, int]:
@@ -171,7 +178,7 @@ async def test_offsets_still_in_the_log_are_waited_for(app: Any) -> None:
     app.topics._acking_topics.add(INTAKE.topic)
     consumer._committed_offset[INTAKE] = COMMITTED
     for record in _records(20, 21):
-        consumer.ack(consumer._to_message(INTAKE, record))
+        _process(consumer, consumer._to_message(INTAKE, record))
 
     async def log_starts(*tps: TP) -> dict[TP, int]:
         return {INTAKE: 0}
@@ -180,3 +187,20 @@ async def test_offsets_still_in_the_log_are_waited_for(app: Any) -> None:
     await consumer.note_deleted()
 
     assert consumer._new_offset(INTAKE) is None
+
+
+async def test_a_record_a_stream_skipped_is_freed_not_done(app: Any) -> None:
+    """Faust acks a record its stream skips (a rebalance stopped the flow, or it belongs
+    to an assignment that is gone), and a batch whose stage was cancelled; none was
+    processed. Here the partition's state was just cleared by a revocation."""
+    consumer = app.consumer
+    app.topics._acking_topics.add(INTAKE.topic)
+    messages = [consumer._to_message(INTAKE, record) for record in _records(10, 14)]
+    consumer._unacked_messages.update(messages)
+    for message in messages[:3]:
+        _process(consumer, message)
+    for message in messages[3:]:
+        message.ack(consumer)  # Stream.__aiter__'s ack of a skipped value
+
+    assert consumer._new_offset(INTAKE) == 13  # Faust's own: 15
+    assert not consumer._unacked_messages  # a rebalance does not wait for them
