@@ -178,6 +178,10 @@ class WorkerConsumer(Consumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._processed: WeakSet[Message] = WeakSet()
+        # Per partition, the offset the next commit must start from: the group's
+        # committed offset as last read or written (the log start if none). Unlike
+        # Faust's committed offsets it is not cleared at a revocation.
+        self._base: dict[TP, int] = {}
 
     def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
         return WorkerConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -197,6 +201,66 @@ class WorkerConsumer(Consumer):
             notify(self._waiting_for_ack)
         return False
 
+    async def perform_seek(self) -> None:
+        """Faust's seek to the committed offsets, remembering them as where commits
+        start (the log start for a partition without one)."""
+        committed = await self.seek_to_committed()
+        self._read_offset.update(
+            {
+                tp: offset if offset is not None and offset >= 0 else None
+                for tp, offset in committed.items()
+            }
+        )
+        self._committed_offset.update(
+            {tp: offset or None for tp, offset in committed.items() if offset is not None}
+        )
+        known = {
+            tp: offset for tp, offset in committed.items() if offset is not None and offset >= 0
+        }
+        unknown = [
+            tp for tp in committed if tp not in known and self.app.topics.acks_enabled_for(tp.topic)
+        ]
+        if unknown:  # no commit yet: read from the log start (auto_offset_reset)
+            try:
+                known.update(await self.earliest_offsets(*unknown))
+            except Exception as exc:  # no commit for them until the next seek
+                self.log.warning("log start offsets not read: %r", exc)
+        self._base.update(known)
+
+    async def _commit(self, offsets: Mapping[TP, int]) -> bool:
+        done = bool(await super()._commit(offsets))
+        if done:
+            self._base.update(offsets)
+        return done
+
+    def _new_offset(self, tp: TP) -> int | None:
+        """The offset to commit: the end of the run of offsets, from where the last
+        commit ended, that were processed or are known to hold no record. (Faust's own
+        also passes the record at the committed offset when the one after it was
+        acknowledged, and any unprocessed start when it lost the committed offset at a
+        revocation.)"""
+        if not self.app.topics.acks_enabled_for(tp.topic):
+            return super()._new_offset(tp)
+        base = self._base.get(tp)
+        if base is None:
+            return None
+        index, gaps = self._acked_index[tp], self._gap[tp]
+        end = base
+        while True:
+            if end in index:
+                end += 1
+            elif covering := gaps.at(end):
+                end = max(interval.end for interval in covering)
+            else:
+                break
+        if end == base:
+            return None
+        acked = self._acked[tp]
+        acked[:] = [offset for offset in acked if offset >= end]
+        index.difference_update([offset for offset in index if offset < end])
+        gaps.chop(0, end)
+        return end
+
     async def _getmany(
         self, active_partitions: set[TP] | None, timeout: float
     ) -> Mapping[TP, list[Any]]:
@@ -206,15 +270,15 @@ class WorkerConsumer(Consumer):
         return records
 
     def note_holes(self, found: Holes) -> None:
-        """Count offsets known to hold no record as acknowledged (Faust's gaps); at or
-        below the committed offset they are history."""
+        """Count offsets known to hold no record as acknowledged (Faust's gaps); below
+        the committed offset they are history."""
         for tp, ranges in found.items():
             if not self.app.topics.acks_enabled_for(tp.topic):
                 continue
-            committed = self._committed_offset[tp]
+            base = self._base.get(tp)
             tree = self._gap[tp]
             for begin, end in ranges:
-                begin = begin if committed is None else max(begin, committed + 1)
+                begin = begin if base is None else max(begin, base)
                 if begin < end:
                     tree.addi(begin, end)
             tree.merge_overlaps()
@@ -249,15 +313,15 @@ class WorkerConsumer(Consumer):
         )
 
     def _waiting_from(self, tp: TP) -> int | None:
-        """The committed offset of ``tp`` if nothing acknowledged or known empty follows
-        it directly, while later offsets are acknowledged."""
-        committed = self._committed_offset[tp]
+        """Where the next commit of ``tp`` starts, if that offset is neither
+        acknowledged nor known empty while later offsets are acknowledged."""
+        committed = self._base.get(tp)
         acked = self._acked.get(tp)
         if committed is None or not acked:
             return None
         tree = self._gap.get(tp)
         first = min(min(acked), tree.begin() if tree else min(acked))
-        return committed if first > committed + 1 else None
+        return committed if first > committed else None
 
     async def _drain_messages(self, fetcher: Any) -> None:
         """Faust's delivery loop, without its read-offset guesses for the topics it

@@ -138,7 +138,7 @@ async def test_a_hand_over_delivers_every_record_the_commit_passes(app: Any) -> 
 async def test_only_offsets_the_fetch_skipped_count_as_acknowledged(app: Any) -> None:
     consumer = app.consumer
     app.topics._acking_topics.add(INTAKE.topic)
-    consumer._committed_offset[INTAKE] = COMMITTED
+    consumer._base[INTAKE] = COMMITTED
     # a compacted stretch: 13-14 hold no record, as the fetcher found
     consumer.note_holes({INTAKE: holes(10, [10, 11, 12, 15, 16], 17)})
     for record in _records(10, 12) + _records(15, 15):
@@ -157,7 +157,7 @@ async def test_offsets_retention_deleted_count_as_done(app: Any) -> None:
     """The group lagged past retention: the fetcher reset to the log start, 20."""
     consumer = app.consumer
     app.topics._acking_topics.add(INTAKE.topic)
-    consumer._committed_offset[INTAKE] = COMMITTED
+    consumer._base[INTAKE] = COMMITTED
     for record in _records(20, 21):
         _process(consumer, consumer._to_message(INTAKE, record))
     asked: list[tuple[TP, ...]] = []
@@ -176,7 +176,7 @@ async def test_offsets_retention_deleted_count_as_done(app: Any) -> None:
 async def test_offsets_still_in_the_log_are_waited_for(app: Any) -> None:
     consumer = app.consumer
     app.topics._acking_topics.add(INTAKE.topic)
-    consumer._committed_offset[INTAKE] = COMMITTED
+    consumer._base[INTAKE] = COMMITTED
     for record in _records(20, 21):
         _process(consumer, consumer._to_message(INTAKE, record))
 
@@ -195,6 +195,7 @@ async def test_a_record_a_stream_skipped_is_freed_not_done(app: Any) -> None:
     processed. Here the partition's state was just cleared by a revocation."""
     consumer = app.consumer
     app.topics._acking_topics.add(INTAKE.topic)
+    consumer._base[INTAKE] = COMMITTED  # committed before the revocation
     messages = [consumer._to_message(INTAKE, record) for record in _records(10, 14)]
     consumer._unacked_messages.update(messages)
     for message in messages[:3]:
@@ -204,3 +205,18 @@ async def test_a_record_a_stream_skipped_is_freed_not_done(app: Any) -> None:
 
     assert consumer._new_offset(INTAKE) == 13  # Faust's own: 15
     assert not consumer._unacked_messages  # a rebalance does not wait for them
+
+
+async def test_the_record_at_the_committed_offset_is_waited_for(app: Any) -> None:
+    """Skipped at a hand-over (the stream acked it unprocessed), then the records after
+    it processed: Faust's own consumer commits past it (it tolerates one offset between
+    its committed offset and the first acknowledged one)."""
+    consumer = app.consumer
+    app.topics._acking_topics.add(INTAKE.topic)
+    consumer._base[INTAKE] = consumer._committed_offset[INTAKE] = COMMITTED
+    skipped, *later = [consumer._to_message(INTAKE, record) for record in _records(10, 12)]
+    skipped.ack(consumer)
+    for message in later:
+        _process(consumer, message)
+
+    assert consumer._new_offset(INTAKE) is None  # Faust's own: 13
