@@ -1,7 +1,8 @@
-"""The worker's Faust consumer: its commit never passes a record it did not deliver.
+"""The worker's Faust consumer: its commit never passes a record no stage processed.
 
 Faust (faust-streaming 0.11) decides what to commit from two guesses it makes while
-delivering records, in ``Consumer._drain_messages``:
+delivering records, in ``Consumer._drain_messages`` (and from acks and a commit rule
+that go wrong too, below):
 
 - it drops a record whose offset is below the partition's *read offset* (the last one
   it delivered, or where a seek put it), taking it as already delivered;
@@ -20,9 +21,8 @@ the rebalance makes the first records of the new assignment look already deliver
 records no stage ever saw: events the collector had acknowledged were never stored
 (tests/e2e/test_two_workers.py, issue #13).
 
-This consumer replaces both guesses with facts, for the topics whose offsets Faust
-commits (the agents' sources; changelogs keep Faust's handling, recovery seeks them
-itself):
+This consumer goes by facts instead, for the topics whose offsets Faust commits (the
+agents' sources; changelogs keep Faust's handling, recovery seeks them itself):
 
 - every record fetched is delivered. A record delivered twice after a seek is harmless
   (every stage folds idempotently: event ids, applied offsets), and Faust's ack
@@ -32,8 +32,7 @@ itself):
   record returned, between two records returned, and up to the position after them
   hold no record (a compacted one, a transaction marker). Those ranges, read in the
   consumer thread in the same step as the records, are true whenever they are used,
-  whatever seeks or rebalances happen around them.
-
+  whatever seeks or rebalances happen around them;
 - an offset counts as done only when a stage said it processed its record
   (:meth:`WorkerConsumer.processed`, called by the worker once a batch's outputs are
   acknowledged). Faust also acks records its streams skip: those of an assignment that
@@ -41,7 +40,13 @@ itself):
   the filtered out message, otherwise the lag would increase", ``Stream.__aiter__``),
   and a batch whose stage was cancelled (``take_events`` acks in a ``finally``). Such
   an ack frees the record (Faust stops waiting for it) without counting it: the record
-  is read again from the committed offset by whoever holds the partition next.
+  is read again from the committed offset by whoever holds the partition next;
+- a commit starts exactly where the last one ended (the group's committed offset as
+  read at each seek or written at each commit, kept across a revocation, the log
+  start when there is none) and runs over processed or known-empty offsets only.
+  Faust's own passes the record at its committed offset when the one after it was
+  acknowledged, and commits any first run of acknowledged offsets once a revocation
+  cleared its committed offset.
 
 Faust keeps the consumer group, the assignment, table recovery and the commit itself.
 """
