@@ -199,7 +199,11 @@ class WorkerConsumer(Consumer):
     def ack(self, message: Message) -> bool:
         if message in self._processed or not self.app.topics.acks_enabled_for(message.topic):
             self._processed.discard(message)
-            return bool(super().ack(message))
+            counted = bool(super().ack(message))
+            # a record read twice is done too: no revocation waits for it (Faust's own
+            # ack leaves it pending when its offset was acknowledged already)
+            self._unacked_messages.discard(message)
+            return counted
         with ack_lock:  # skipped or unfinished: freed, not done (see the module's doc)
             message.acked = True
             self._unacked_messages.discard(message)

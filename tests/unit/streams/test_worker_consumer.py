@@ -220,3 +220,14 @@ async def test_the_record_at_the_committed_offset_is_waited_for(app: Any) -> Non
         _process(consumer, message)
 
     assert consumer._new_offset(INTAKE) is None  # Faust's own: 13
+
+
+async def test_a_record_read_twice_is_not_waited_for(app: Any) -> None:
+    consumer = app.consumer
+    app.topics._acking_topics.add(INTAKE.topic)
+    first, again = (consumer._to_message(INTAKE, _records(10, 10)[0]) for _ in range(2))
+    consumer._unacked_messages.update([first, again])
+    for message in (first, again):
+        _process(consumer, message)
+
+    assert not consumer._unacked_messages  # a revocation's wait_empty returns at once
