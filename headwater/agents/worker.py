@@ -260,7 +260,10 @@ def build_worker_app(settings: Settings, agents: Iterable[str] | None = None) ->
     unknown = [name for name in chosen if name not in AGENTS]
     if unknown:
         raise ConfigurationError(f"unknown agents {unknown}; known: {sorted(AGENTS)}")
+    from headwater.streams.consumer import use_worker_consumer  # imports Faust
+
     app = create_faust_app(settings)
+    use_worker_consumer(app)  # commits what a stage processed (``_run_in_batches``)
     codec = AvroCodec.default()
     for name in chosen:
         _install(app, settings, codec, name)

@@ -17,7 +17,6 @@ def create_faust_app(settings: Settings) -> Any:
     """
     import faust
 
-    from headwater.streams.consumer import use_worker_consumer
     from headwater.streams.store import MEMORY_SCHEME, STORE_SCHEME, claim_state_dir, register
 
     register()
@@ -37,7 +36,7 @@ def create_faust_app(settings: Settings) -> Any:
             )
         else:
             credentials = faust.SSLCredentials(options["ssl_context"])
-    app = faust.App(
+    return faust.App(
         settings.worker_id,
         broker=brokers,
         key_serializer="raw",
@@ -54,5 +53,3 @@ def create_faust_app(settings: Settings) -> Any:
         store=f"{STORE_SCHEME if settings.worker_store == 'rocksdb' else MEMORY_SCHEME}://",
         broker_credentials=credentials,
     )
-    use_worker_consumer(app)  # commits never pass an undelivered record: consumer.py
-    return app
