@@ -187,6 +187,7 @@ class WorkerConsumer(Consumer):
         # committed offset as last read or written (the log start if none). Unlike
         # Faust's committed offsets it is not cleared at a revocation.
         self._base: dict[TP, int] = {}
+        self._stuck: dict[TP, int] = {}  # partitions waiting for their base, last look
 
     def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
         return WorkerConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -301,11 +302,11 @@ class WorkerConsumer(Consumer):
                 self.log.warning("log start offsets not read: %r", exc)
 
     async def note_deleted(self) -> None:
-        """Offsets below a partition's log start are gone (retention deleted them while
-        the group lagged; the fetcher then reset to the earliest offset): count them as
-        done, or the partition's commit would wait for them for ever. Asked of the
-        broker only for partitions whose acknowledged offsets do not reach back to their
-        committed one."""
+        """For partitions whose acknowledged offsets do not reach back to where their
+        next commit starts: offsets below the log start are gone (retention deleted
+        them while the group lagged; the fetcher then reset to the earliest offset) and
+        count as done; a record still in the log is read again (:meth:`_read_again`).
+        Either way the partition's commit would otherwise wait for ever."""
         waiting: dict[TP, int] = {}
         for tp in list(self._acked):
             if (committed := self._waiting_from(tp)) is not None:
@@ -313,24 +314,42 @@ class WorkerConsumer(Consumer):
         if not waiting:
             return
         starts = await self.earliest_offsets(*waiting)
-        self.note_holes(
-            {
-                tp: [(committed, start)]
-                for tp, committed in waiting.items()
-                if (start := starts.get(tp)) is not None and start > committed
-            }
-        )
+        gone = {
+            tp: [(committed, start)]
+            for tp, committed in waiting.items()
+            if (start := starts.get(tp)) is not None and start > committed
+        }
+        self.note_holes(gone)
+        await self._read_again({tp: base for tp, base in waiting.items() if tp not in gone})
+
+    async def _read_again(self, waiting: dict[TP, int]) -> None:
+        """A record still in the log that later records of its partition were processed
+        past, two looks in a row: it was skipped on its way to the stage (around a
+        hand-over) and will not come again by itself. Seek back to it; what follows is
+        read twice, harmlessly."""
+        stuck = {
+            tp: base
+            for tp, base in waiting.items()
+            if self._stuck.get(tp) == base and tp in self.assignment()
+        }
+        self._stuck = waiting
+        if stuck:
+            self.log.warning("records skipped, not processed; reading again from %s", stuck)
+            await self.seek_wait(stuck)
 
     def _waiting_from(self, tp: TP) -> int | None:
         """Where the next commit of ``tp`` starts, if that offset is neither
         acknowledged nor known empty while later offsets are acknowledged."""
         committed = self._base.get(tp)
-        acked = self._acked.get(tp)
-        if committed is None or not acked:
+        later = (
+            [offset for offset in self._acked.get(tp, ()) if offset >= committed]
+            if committed is not None
+            else []
+        )
+        if committed is None or not later:
             return None
         tree = self._gap.get(tp)
-        first = min(min(acked), tree.begin() if tree else min(acked))
-        return committed if first > committed else None
+        return None if committed in later or (tree and tree.at(committed)) else committed
 
     async def _drain_messages(self, fetcher: Any) -> None:
         """Faust's delivery loop, without its read-offset guesses for the topics it

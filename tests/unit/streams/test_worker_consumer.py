@@ -231,3 +231,31 @@ async def test_a_record_read_twice_is_not_waited_for(app: Any) -> None:
         _process(consumer, message)
 
     assert not consumer._unacked_messages  # a revocation's wait_empty returns at once
+
+
+async def test_a_skipped_record_is_read_again(app: Any) -> None:
+    """Skipped at a hand-over and the records after it processed, with no seek to
+    bring it back: the consumer seeks back to it, once it saw it waiting twice."""
+    consumer = app.consumer
+    app.topics._acking_topics.add(INTAKE.topic)
+    consumer._base[INTAKE] = consumer._committed_offset[INTAKE] = COMMITTED
+    skipped, *later = [consumer._to_message(INTAKE, record) for record in _records(10, 12)]
+    skipped.ack(consumer)
+    for message in later:
+        _process(consumer, message)
+    seeks: list[dict[TP, int]] = []
+
+    async def log_starts(*tps: TP) -> dict[TP, int]:
+        return {INTAKE: 0}
+
+    async def seek_wait(offsets: dict[TP, int]) -> None:
+        seeks.append(offsets)
+
+    consumer._thread.earliest_offsets = log_starts
+    consumer._thread.seek_wait = seek_wait
+    consumer._thread.assignment = lambda: {INTAKE}
+
+    await consumer.note_deleted()
+    assert seeks == []  # it may still be on its way
+    await consumer.note_deleted()
+    assert seeks == [{INTAKE: COMMITTED}]
