@@ -327,6 +327,9 @@ class WorkerConsumer(Consumer):
         past, two looks in a row: it was skipped on its way to the stage (around a
         hand-over) and will not come again by itself. Seek back to it; what follows is
         read twice, harmlessly."""
+        if self.app.rebalancing:  # the seek that ends a hand-over comes first
+            self._stuck = {}
+            return
         stuck = {
             tp: base
             for tp, base in waiting.items()
