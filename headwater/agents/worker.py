@@ -77,14 +77,16 @@ def _messages(events: Any) -> list[SourceMessage]:
 
 
 async def _run_in_batches(stream: Any, settings: Settings, stage: str, handle: Handle) -> None:
-    """Feed a stage batches of messages; Faust acks them once ``handle`` returns.
+    """Feed a stage batches of messages; Faust acks them once ``handle`` returns, and
+    only those ``handle`` returned for count toward the commit (streams/consumer.py).
 
     Faust's ``take_events`` acks a batch in a ``finally``, also when the code handling it
-    raised, and the next commit would then skip messages that were never processed. So
-    an unexpected error ends the process at once, before anything is committed: the
-    messages come back to whichever worker takes the partitions. (Expected failures never
-    get here: stages dead-letter bad input and wait out unavailable dependencies.)
+    raised or was cancelled; the worker's consumer does not count those acks. An
+    unexpected error still ends the process at once: the messages come back to whichever
+    worker takes the partitions. (Expected failures never get here: stages dead-letter
+    bad input and wait out unavailable dependencies.)
     """
+    consumer = stream.app.consumer
     async for events in stream.take_events(
         settings.stage_batch_messages, within=settings.stage_batch_seconds
     ):
@@ -95,6 +97,7 @@ async def _run_in_batches(stream: Any, settings: Settings, stage: str, handle: H
             log.critical("a stage failed unexpectedly; exiting before its batch is acked")
             logging.shutdown()
             os._exit(70)  # EX_SOFTWARE; the supervisor restarts the worker
+        consumer.processed(event.message for event in events)
         log.debug("%s", result)
 
 
@@ -277,7 +280,10 @@ def build_worker_app(settings: Settings, agents: Iterable[str] | None = None) ->
     if unknown:
         known = sorted([*AGENTS, *SERVICES])
         raise ConfigurationError(f"unknown agents {unknown}; known: {known}")
+    from headwater.streams.consumer import use_worker_consumer  # imports Faust
+
     app = create_faust_app(settings)
+    use_worker_consumer(app)  # commits what a stage processed (``_run_in_batches``)
     codec = AvroCodec.default()
     for name in chosen:
         if name in SERVICES:

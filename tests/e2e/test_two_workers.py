@@ -112,21 +112,9 @@ async def test_workers_split_partitions_and_hand_them_over(
             w.log_text().count("arrived after later offsets") for w in (a, b, c) if w is not None
         )
         print(f"records applied out of order after a hand-over (then in order again): {late}")
-        try:
-            await assert_stored_exactly_once(store, settings, load)
-        except AssertionError as lost:
-            # KNOWN DEFECT, open (#13): Faust's rebalance can lose records it fetched. It
-            # resumes a partition before seeking it to the committed offset, so records
-            # from before the rebalance arrive past the ones it dropped at revocation; a
-            # stale record opens a "gap" Faust counts as acknowledged, and the same
-            # offsets fetched again are dropped as already read. Seen in about 1 of 15
-            # runs here and 2 of 4 CI runs on Apache Kafka (a dozen events each); the
-            # failure says at which stage the events were lost. Holding partitions until
-            # the seek (tried) made it worse: Faust seeks twice, and the second seek
-            # re-delivers records its commit bookkeeping then never gets past. Reported
-            # as an expected failure until the worker keeps its own offsets (#18's
-            # batched reads); the hand-over times above still have to hold.
-            pytest.xfail(f"events lost at a partition hand-over (known defect): {lost}")
+        # a loss names the stage and partition@offset it happened at (where_lost.py); the
+        # worker's consumer delivers every record a commit passes (streams/consumer.py)
+        await assert_stored_exactly_once(store, settings, load)
     finally:
         for running in (a, b, c):
             if running is not None:
