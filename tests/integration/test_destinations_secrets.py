@@ -22,7 +22,8 @@ from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigLog, ConfigPublisher
 from headwater.streams.deadletter import SourceMessage
-from headwater.streams.kafka import AckedProducer
+from headwater.streams.kafka import AckedProducer, ensure_topics
+from headwater.streams.topics import Topics
 from tests.support.http_sink import http_sink
 from tests.support.outbound import Letters, outbound_message, outbound_settings, running_stage
 
@@ -42,6 +43,8 @@ def _with_key(settings: Settings, key: str | None = KEY) -> Settings:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def config(settings: Settings) -> AsyncIterator[ConfigLog]:
+    # the topics first: a config log of a topic that does not exist never reaches its end
+    await ensure_topics(settings, Topics(settings.topic_prefix).specs(settings.partitions))
     log = ConfigLog(settings, AvroCodec.default())
     await log.start(wait=30)
     yield log
