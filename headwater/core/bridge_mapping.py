@@ -36,10 +36,9 @@ from headwater.core.intake import (
     Accepted,
     IntakeLimits,
     RequestMeta,
-    TrackerPayload,
     build_tracker_batch,
-    invalid_input,
     load_json,
+    tracker_payload,
 )
 from headwater.core.mapping import get_path, is_missing
 from headwater.core.sources import EventSource
@@ -103,10 +102,7 @@ class MessageMapper:
             "profile": {"id": profile_id} if profile_id else None,
             "events": [event],
         }
-        try:
-            tracked = TrackerPayload.model_validate(body)
-        except ValidationError as exc:
-            raise invalid_input(exc) from None
+        tracked = tracker_payload(body)
         return build_tracker_batch(
             tracked,
             self._source,

@@ -41,9 +41,9 @@ from headwater.core.intake import (
     Accepted,
     IntakeLimits,
     RequestMeta,
-    TrackerPayload,
     build_tracker_batch,
     invalid_input,
+    tracker_payload,
 )
 from headwater.core.segment import SegmentBatch
 from headwater.core.segment_mapping import build_segment_batches
@@ -127,10 +127,7 @@ def tracker_batches(
     payload = {**body, "source": {"id": target.source.id}}
     context = payload.get("context")
     payload["context"] = {**(context if isinstance(context, dict) else {}), IMPORT_KEY: target.mark}
-    try:
-        tracked = TrackerPayload.model_validate(payload)
-    except ValidationError as exc:
-        raise invalid_input(exc) from None
+    tracked = tracker_payload(payload)
     return build_tracker_batch(
         tracked,
         target.source,

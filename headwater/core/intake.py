@@ -46,6 +46,7 @@ __all__ = [
     "load_json_object",
     "parse_tracker_payload",
     "partition_key",
+    "tracker_payload",
 ]
 
 # Ids a client may choose (events, sessions, profiles): the same rule on every route.
@@ -182,7 +183,12 @@ def invalid_input(exc: ValidationError) -> InvalidInput:
 
 def parse_tracker_payload(body: bytes) -> TrackerPayload:
     """Parse and validate a ``/track`` body; 400 for bad JSON, 422 naming the field."""
-    data = load_json(body)
+    return tracker_payload(load_json(body))
+
+
+def tracker_payload(data: Any) -> TrackerPayload:
+    """Validate a ``/track`` body already decoded (bridges and imports build one); 422
+    naming the field."""
     try:
         return TrackerPayload.model_validate(data)
     except ValidationError as exc:

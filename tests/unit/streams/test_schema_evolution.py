@@ -46,48 +46,42 @@ def _kept(resolved: Any, written: Any) -> bool:
     return bool(resolved == written)
 
 
-def assert_backward_compatible(old_raw: dict[str, Any], new_raw: dict[str, Any]) -> None:
-    """Records written with ``old_raw`` must be readable with ``new_raw``, keeping every
-    field both versions share."""
-    old = parse_schema(copy.deepcopy(old_raw))
-    new = parse_schema(copy.deepcopy(new_raw))
-    new_fields = {f["name"] for f in new_raw["fields"]}
-    for record in generate_many(copy.deepcopy(old_raw), RECORDS_PER_VERSION):
+def _assert_reads(writer_raw: dict[str, Any], reader_raw: dict[str, Any], *, newer: bool) -> None:
+    """Records written with ``writer_raw`` must be readable with ``reader_raw``, keeping
+    every field both versions share; ``newer``: the reader is the newer version (then a
+    record may gain fields on reading, else lose them)."""
+    writer = parse_schema(copy.deepcopy(writer_raw))
+    reader = parse_schema(copy.deepcopy(reader_raw))
+    reader_fields = {f["name"] for f in reader_raw["fields"]}
+    for record in generate_many(copy.deepcopy(writer_raw), RECORDS_PER_VERSION):
         out = BytesIO()
-        schemaless_writer(out, old, record)
+        schemaless_writer(out, writer, record)
         written = out.getvalue()
         try:
-            resolved = _read(written, old, new)
+            resolved = _read(written, writer, reader)
         except Exception as exc:
-            raise AssertionError(
-                f"{new_raw['name']}: cannot read an older record with the newer schema: {exc}"
-            ) from exc
-        as_written = _read(written, old, None)
-        assert set(resolved) == new_fields
-        for name in new_fields & set(as_written):
-            assert _kept(resolved[name], as_written[name]), f"field {name!r} changed on reading"
+            what = (
+                "cannot read an older record with the newer schema"
+                if newer
+                else ("an older reader cannot read a newer record")
+            )
+            raise AssertionError(f"{reader_raw['name']}: {what}: {exc}") from exc
+        as_written = _read(written, writer, None)
+        assert set(resolved) == reader_fields
+        for name in reader_fields & set(as_written):
+            wide, narrow = (resolved, as_written) if newer else (as_written, resolved)
+            assert _kept(wide[name], narrow[name]), f"field {name!r} changed on reading"
+
+
+def assert_backward_compatible(old_raw: dict[str, Any], new_raw: dict[str, Any]) -> None:
+    """Records written with ``old_raw`` must be readable with ``new_raw``."""
+    _assert_reads(old_raw, new_raw, newer=True)
 
 
 def assert_forward_compatible(old_raw: dict[str, Any], new_raw: dict[str, Any]) -> None:
     """Records written with ``new_raw`` must be readable by a process that still has
-    ``old_raw``, keeping every field both versions share."""
-    old = parse_schema(copy.deepcopy(old_raw))
-    new = parse_schema(copy.deepcopy(new_raw))
-    old_fields = {f["name"] for f in old_raw["fields"]}
-    for record in generate_many(copy.deepcopy(new_raw), RECORDS_PER_VERSION):
-        out = BytesIO()
-        schemaless_writer(out, new, record)
-        written = out.getvalue()
-        try:
-            resolved = _read(written, new, old)
-        except Exception as exc:
-            raise AssertionError(
-                f"{old_raw['name']}: an older reader cannot read a newer record: {exc}"
-            ) from exc
-        as_written = _read(written, new, None)
-        assert set(resolved) == old_fields
-        for name in old_fields & set(as_written):
-            assert _kept(as_written[name], resolved[name]), f"field {name!r} changed on reading"
+    ``old_raw``."""
+    _assert_reads(new_raw, old_raw, newer=False)
 
 
 # (name, old version) pairs an older reader cannot read newer data for, and why. Keep
