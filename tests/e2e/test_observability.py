@@ -31,6 +31,7 @@ from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigPublisher
 from headwater.streams.kafka import AckedProducer
+from tests.support.config import publish_entries
 from tests.support.http_sink import HttpSink, http_sink
 from tests.support.metrics import Scrape, scrape
 from tests.support.polling import eventually
@@ -99,17 +100,7 @@ async def _publish(settings: Settings, entries: list[tuple[str, str, dict[str, A
     producer = AckedProducer(settings)
     await producer.start(wait=10)
     try:
-        publisher = ConfigPublisher(settings, AvroCodec.default(), producer)
-        for kind, entity_id, data in entries:
-            await publisher.publish(
-                kind=kind,
-                tenant="default",
-                env="production",
-                entity_id=entity_id,
-                data=data,
-                version=1,
-                updated_by="test",
-            )
+        await publish_entries(ConfigPublisher(settings, AvroCodec.default(), producer), entries)
     finally:
         await producer.stop()
 
