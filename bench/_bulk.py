@@ -14,9 +14,9 @@ from typing import Any
 
 from bench._measure import CpuSampler
 from headwater.adapters.search import connect_search
-from headwater.adapters.search.writer import BulkWriter
+from headwater.adapters.search.writer import BulkWriter, plan_chunks
 from headwater.agents.storage import StorageStage
-from headwater.core.ports.search import BulkAction, SearchStore
+from headwater.core.ports.search import BulkAction, SearchStore, bulk_body
 from headwater.core.tenancy import events_alias
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
@@ -45,6 +45,8 @@ class RawBulk:
     batches: int
     seconds: float
     cpu: dict[str, float]
+    body_bytes: int  # of every bulk request's NDJSON body
+    requests: int  # bulk requests, as the writer chunks them
 
     @property
     def events_per_s(self) -> float:
@@ -54,11 +56,22 @@ class RawBulk:
     def docs_per_s(self) -> float:
         return self.documents / self.seconds
 
+    def per_event(self) -> str:
+        """What each event costs the search engine: documents, body bytes, requests."""
+        return (
+            f"{self.documents / self.events:.2f} documents, "
+            f"{self.body_bytes / self.events:,.0f} bulk bytes and "
+            f"{self.requests / self.events:.4f} bulk requests per event"
+        )
+
     def figures(self) -> dict[str, Any]:
         return {
             "events_per_s": round(self.events_per_s, 1),
             "docs_per_s": round(self.docs_per_s, 1),
             "documents": self.documents,
+            "documents_per_event": round(self.documents / self.events, 3),
+            "bulk_bytes_per_event": round(self.body_bytes / self.events),
+            "bulk_requests": self.requests,
             "bulk_batches": self.batches,
             "seconds": round(self.seconds, 2),
             "cpu_cores": self.cpu,
@@ -87,6 +100,11 @@ async def raw_bulk(
             sys.exit(f"bench: the storage stage refused {dead.count} of the worker's records")
         writer = BulkWriter(store, max_bytes=settings.storage_bulk_bytes)
         await writer.ensure_indices([a for batch in recorder.batches for a in batch])
+        chunks = [
+            chunk
+            for batch in recorder.batches
+            for chunk in plan_chunks(batch, writer.chunk, settings.storage_bulk_bytes)
+        ]
         alias = events_alias(settings.index_prefix, settings.default_tenant, settings.env)
         with CpuSampler(pids) as cpu:
             started = time.time()
@@ -105,6 +123,8 @@ async def raw_bulk(
             batches=len(recorder.batches),
             seconds=ended - started,
             cpu=cpu.shares(started, ended),
+            body_bytes=sum(len(bulk_body(chunk)) for chunk in chunks),
+            requests=len(chunks),
         )
     finally:
         await store.close()

@@ -373,6 +373,7 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: Services) ->
         f"{bulk.docs_per_s:,.0f} docs/s; CPU cores: {cpu_text(bulk.cpu)}",
         label,
     )
+    print(f"  per event: {bulk.per_event()}", flush=True)
     share = searchable_eps / bulk.events_per_s
     print(f"events searchable / raw bulk of the same documents: {share:.2f}x  [{label}]")
     windows = [m.cpu for m in naive_rounds + profile_rounds] + [search_cpu, bulk.cpu]

@@ -38,7 +38,7 @@ from headwater.core.documents import (
     event_documents,
     session_document,
 )
-from headwater.core.ports.search import BulkAction, SearchStore
+from headwater.core.ports.search import BulkAction, SearchStore, latest_versions
 from headwater.core.tenancy import (
     events_alias,
     events_index,
@@ -91,7 +91,7 @@ class StorageStage:
 
     async def handle(self, messages: Sequence[SourceMessage]) -> StorageResult:
         actions: list[BulkAction] = []
-        origin: dict[tuple[str, str], SourceMessage] = {}
+        origin: dict[int, SourceMessage] = {}  # id() of each action -> its message
         dead = written = 0
         for message in messages:
             try:
@@ -107,27 +107,28 @@ class StorageStage:
                 continue
             for action in found:
                 actions.append(action)
-                origin[(action.index, action.id)] = message
+                origin[id(action)] = message
             forgotten = found[0] if message.topic == self._topics.profiles else None
             if forgotten is not None and forgotten.op == "delete":
-                dead += await self._write(actions, origin)
-                written += len(actions)
+                stored, refused = await self._write(actions, origin)
+                written, dead = written + stored, dead + refused
                 actions, origin = [], {}
                 await self._erase(forgotten)
-        dead += await self._write(actions, origin)
-        return StorageResult(len(messages), written + len(actions), dead)
+        stored, refused = await self._write(actions, origin)
+        return StorageResult(len(messages), written + stored, dead + refused)
 
     async def _write(
-        self, actions: list[BulkAction], origin: dict[tuple[str, str], SourceMessage]
-    ) -> int:
-        """Write ``actions``; dead-letter what the engine refuses. Returns how many."""
-        refused = await self._writer.write(actions)
+        self, actions: list[BulkAction], origin: dict[int, SourceMessage]
+    ) -> tuple[int, int]:
+        """Write the latest version of each document in ``actions``; dead-letter what
+        the engine refuses. Returns (documents sent, refused)."""
+        latest = latest_versions(actions)
+        refused = await self._writer.write(latest)
         for action, reason in refused:
-            message = origin[(action.index, action.id)]
             await self._dead.record(
-                message, reason, payload=orjson.dumps(action.doc), kind="search_rejected"
+                origin[id(action)], reason, payload=orjson.dumps(action.doc), kind="search_rejected"
             )
-        return len(refused)
+        return len(latest), len(refused)
 
     async def _erase(self, profile: BulkAction) -> None:
         """A forgotten profile's events from before the deletion go, wherever they were

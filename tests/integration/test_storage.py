@@ -108,7 +108,8 @@ async def test_redelivered_batches_are_stored_once(
     result = await stage.handle([first, second])
     again = await stage.handle([first, second, first])  # at-least-once redelivery
     assert (result.documents, result.dead_lettered) == (8 + 2, 0)  # events + sessions
-    assert (again.documents, again.dead_lettered) == (13 + 3, 0)
+    # the first batch's session update twice in one batch: written once
+    assert (again.documents, again.dead_lettered) == (13 + 2, 0)
 
     alias = events_alias(settings.index_prefix, "default", "production")
     await search.refresh(alias)
@@ -127,10 +128,13 @@ async def test_redelivered_batches_are_stored_once(
 async def test_an_older_profile_snapshot_never_overwrites_a_newer_one(
     stage: StorageStage, settings: Settings, search: SearchStore
 ) -> None:
-    result = await stage.handle(
-        [snapshot_message(settings, 5, 0), snapshot_message(settings, 3, 1)]
+    result = await stage.handle([snapshot_message(settings, 5, 0)])
+    late = await stage.handle([snapshot_message(settings, 3, 1)])  # the engine refuses it
+    together = await stage.handle(
+        [snapshot_message(settings, 4, 2), snapshot_message(settings, 5, 3)]
     )
-    assert (result.documents, result.dead_lettered) == (2, 0)
+    assert (result.documents, late.documents, late.dead_lettered) == (1, 1, 0)
+    assert (together.documents, together.dead_lettered) == (1, 0)  # the newer one only
     index = generation_index(profiles_alias(settings.index_prefix, "default", "production"))
     stored = await search.get(index, "p-snap")
     assert stored is not None and stored["version"] == 5 and stored["stats"]["events"] == 5

@@ -12,7 +12,7 @@ from headwater.core.ports.search import (
     BulkAction,
     BulkOutcome,
     Engine,
-    bulk_lines,
+    bulk_body,
     classify_bulk_items,
 )
 from headwater.errors import SearchRejected, SearchUnavailable
@@ -36,8 +36,8 @@ class ClientStore(ABC):
         the exception is not the client's."""
 
     @abstractmethod
-    async def _bulk_request(self, lines: list[dict[str, Any]]) -> Any:
-        """Send a bulk body (header and document lines) with the client's own argument."""
+    async def _bulk_request(self, body: bytes) -> Any:
+        """Send an NDJSON bulk body with the client's own argument."""
 
     async def _call(self, what: str, call: Awaitable[T], *, allow_404: bool = False) -> T | None:
         """Await ``call``; the engine not answering, 429 and 5xx become SearchUnavailable
@@ -58,7 +58,7 @@ class ClientStore(ABC):
     async def bulk(self, actions: Sequence[BulkAction]) -> BulkOutcome:
         if not actions:
             return BulkOutcome()
-        response = await self._call("bulk", self._bulk_request(bulk_lines(actions)))
+        response = await self._call("bulk", self._bulk_request(bulk_body(actions)))
         assert response is not None
         return classify_bulk_items(actions, response["items"])
 

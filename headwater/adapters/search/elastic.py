@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from elastic_transport import TransportError
 from elasticsearch import ApiError, AsyncElasticsearch
@@ -24,8 +24,9 @@ class ElasticsearchStore(ClientStore):
             return None, str(exc)
         return None
 
-    async def _bulk_request(self, lines: list[dict[str, Any]]) -> Any:
-        return await self._client.bulk(operations=lines)
+    async def _bulk_request(self, body: bytes) -> Any:
+        # the client's NDJSON serializer passes bytes through as they are
+        return await self._client.bulk(operations=cast(Any, body))
 
     async def _create_index(self, index: str, body: dict[str, Any]) -> Any:
         return await self._client.indices.create(index=index, **body)

@@ -26,8 +26,8 @@ class OpenSearchStore(ClientStore):
             return status, f"{exc.error}: {exc.info}"
         return None
 
-    async def _bulk_request(self, lines: list[dict[str, Any]]) -> Any:
-        return await self._client.bulk(body=lines)
+    async def _bulk_request(self, body: bytes) -> Any:
+        return await self._client.bulk(body=body)
 
     async def _create_index(self, index: str, body: dict[str, Any]) -> Any:
         return await self._client.indices.create(index=index, body=body or None)

@@ -73,6 +73,11 @@ class BulkWriter:
         self.already_there = 0
 
     @property
+    def chunk(self) -> int:
+        """The most documents one bulk request carries."""
+        return self._chunk
+
+    @property
     def indices(self) -> frozenset[str]:
         """Every index this writer has written to (and created when missing)."""
         return frozenset(self._known_indices)

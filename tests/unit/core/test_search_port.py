@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
+import orjson
 import pytest
 
-from headwater.core.ports.search import BulkAction, bulk_lines, classify_bulk_items
+from headwater.core.ports.search import (
+    BulkAction,
+    bulk_body,
+    classify_bulk_items,
+    latest_versions,
+)
 
 INDEX = "hw-acme-production-events-2026.11"
 
@@ -42,10 +49,13 @@ def test_index_header_without_version(make_action):
     assert make_action("p-1", op="index").header() == {"index": {"_index": INDEX, "_id": "p-1"}}
 
 
-def test_bulk_lines_pair_header_and_document(make_action):
+def test_bulk_body_pairs_header_and_document_one_json_line_each(make_action):
     first, second = make_action("e-1"), make_action("e-2", doc={"id": "e-2", "n": 1})
 
-    assert bulk_lines([first, second]) == [
+    body = bulk_body([first, second])
+
+    assert body.endswith(b"\n")  # the bulk API wants the last line ended too
+    assert [orjson.loads(line) for line in body.splitlines()] == [
         {"create": {"_index": INDEX, "_id": "e-1"}},
         {"id": "e-1"},
         {"create": {"_index": INDEX, "_id": "e-2"}},
@@ -100,3 +110,46 @@ def test_outcomes_are_not_shared(make_action):
 
     assert len(first.retry) == 1
     assert second.retry == []
+
+
+def test_bulk_body_writes_no_document_for_a_delete_and_numbers_from_decimals(make_action):
+    delete = make_action("p-1", op="delete", version=3)
+    index = make_action("p-2", op="index", doc={"id": "p-2", "score": Decimal("1.5")})
+
+    lines = [orjson.loads(line) for line in bulk_body([delete, index]).splitlines()]
+
+    assert lines == [
+        {"delete": {"_index": INDEX, "_id": "p-1", "version": 3, "version_type": "external"}},
+        {"index": {"_index": INDEX, "_id": "p-2"}},
+        {"id": "p-2", "score": 1.5},
+    ]
+
+
+def test_latest_versions_keeps_one_write_per_versioned_document(make_action):
+    actions = [
+        make_action("e-1"),
+        make_action("s-1", op="index", version=1),
+        make_action("p-1", op="index", version=7),
+        make_action("e-2"),
+        make_action("s-1", op="index", version=2),
+        make_action("p-1", op="index", version=6),  # older: arrived late
+        make_action("s-1", op="delete", version=2),  # a tie: the engine keeps the first
+        make_action("e-1"),
+    ]
+
+    kept = latest_versions(actions)
+
+    assert [(a.id, a.op, a.version) for a in kept] == [
+        ("e-1", "create", None),
+        ("p-1", "index", 7),
+        ("e-2", "create", None),
+        ("s-1", "index", 2),
+        ("e-1", "create", None),
+    ]
+
+
+def test_latest_versions_tells_indices_apart(make_action):
+    one = make_action("x", op="index", version=1)
+    other = make_action("x", op="index", version=1, index="hw-other-000001")
+
+    assert latest_versions([one, other]) == [one, other]
