@@ -38,7 +38,7 @@ up: install ## run the whole platform on this machine (UP_ARGS: --staging-collec
 	$(BIN)/headwater up $(UP_ARGS)
 
 test: install ## run every test (unit, integration, end-to-end)
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=30
 
 lint: install ## ruff, formatting, mypy (strict for the package) and the layers (lint-imports)
 	$(BIN)/ruff check headwater tests bench
