@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from argparse import ArgumentParser
 from collections.abc import Callable, Coroutine
 from contextlib import ExitStack
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench._measure import tree_cpu_seconds
+from bench._measure import tree_cpu_seconds, tree_rss_bytes
 from headwater.commands.embedded import (
     ManagedProcess,
     free_port,
@@ -71,6 +72,7 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     cpu_seconds: float | None = None  # the served process tree's CPU during the run
+    rss_peak_bytes: int | None = None  # the served process tree's most resident memory
 
     @property
     def cpu_us_per_request(self) -> float | None:
@@ -100,14 +102,19 @@ class LoadResult:
             "cpu_us_per_request": None
             if self.cpu_us_per_request is None
             else round(self.cpu_us_per_request, 1),
+            "rss_peak_mib": None
+            if self.rss_peak_bytes is None
+            else round(self.rss_peak_bytes / 2**20, 1),
         }
 
     def line(self, engines: str) -> str:
         cpu = self.cpu_us_per_request
+        rss = self.rss_peak_bytes
         return (
             f"{self.name:<14} {self.rps:>9.0f} req/s {self.eps:>10.0f} events/s "
             f"p50 {self.p50_ms:6.2f} ms  p99 {self.p99_ms:6.2f} ms  "
             + ("" if cpu is None else f"cpu {cpu:5.0f} us/req  ")
+            + ("" if rss is None else f"rss {rss / 2**20:.0f} MiB  ")
             + f"errors {self.errors} (non-2xx {self.non2xx})  [{engines}]"
         )
 
@@ -130,7 +137,8 @@ def run_wrk(
     threads: int = 1,
     cpu_of: int | None = None,
 ) -> LoadResult:
-    """wrk's figures; with ``cpu_of`` (a pid) also that process tree's CPU meanwhile."""
+    """wrk's figures; with ``cpu_of`` (a pid) also that process tree's CPU meanwhile and
+    its peak resident memory (sampled every half second)."""
     wrk = require_wrk()
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp, "post.lua")
@@ -138,13 +146,20 @@ def run_wrk(
         body_file = Path(tmp, "body.json")
         body_file.write_bytes(body)
         cpu_before = None if cpu_of is None else tree_cpu_seconds(cpu_of)
-        out = subprocess.run(
+        load = subprocess.Popen(
             [wrk, f"-t{threads}", f"-c{connections}", f"-d{duration}s", "-s", str(script), url],
             env={**os.environ, "HW_BODY_FILE": str(body_file)},
-            capture_output=True,
+            stdout=subprocess.PIPE,
             text=True,
-            check=True,
-        ).stdout
+        )
+        rss = 0
+        while load.poll() is None:
+            if cpu_of is not None:
+                rss = max(rss, tree_rss_bytes(cpu_of))
+            time.sleep(0.5)
+        out = load.communicate()[0]
+        if load.returncode:
+            raise subprocess.CalledProcessError(load.returncode, "wrk", out)
         cpu = None if cpu_before is None else tree_cpu_seconds(cpu_of) - cpu_before  # type: ignore[arg-type]
     line = next(row for row in out.splitlines() if row.startswith("WRKJSON "))
     data = json.loads(line.removeprefix("WRKJSON "))
@@ -158,6 +173,7 @@ def run_wrk(
         p50_ms=data["p50_us"] / 1000,
         p99_ms=data["p99_us"] / 1000,
         cpu_seconds=cpu,
+        rss_peak_bytes=rss or None,
     )
 
 

@@ -247,6 +247,30 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def tree_rss_bytes(pid: int) -> int:
+    """Resident memory of ``pid`` and its living descendants (VmRSS from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        todo += children.get(current, [])
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+    return total
+
+
 def cpu_text(shares: dict[str, float]) -> str:
     return ", ".join(f"{name} {share * 100:.0f}%" for name, share in shares.items())
 
