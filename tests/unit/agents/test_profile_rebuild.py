@@ -60,6 +60,10 @@ def marker(topic: str, rebuild: str = "r1", partition: int = P) -> SourceMessage
     return SourceMessage(topic, partition, 100, REBUILD_KEY, value)
 
 
+def hot_key(profile: str) -> bytes:
+    return profile_key("default", "production", profile)
+
+
 def rules(target: str) -> FoldRules:
     mapping = EventMapping("purchase", (FieldMapping("properties.plan", target),))
     return FoldRules(mappings=(*BUILTIN_MAPPINGS, mapping))
@@ -91,6 +95,7 @@ class Live:
         self.reads = 0
         self.answers: list[tuple[str, int]] = []
         self.runs: list[list[int | None]] = []
+        self.snapshots: list[tuple[bytes, int]] = []
         self.switch = RebuildSwitch(
             self._handle,
             table,
@@ -99,7 +104,11 @@ class Live:
             self._read,
             self._answer,
             refusing_dead_letters("p"),
+            self._snapshots,
         )
+
+    async def _snapshots(self, profiles: Sequence[tuple[bytes, Profile]]) -> None:
+        self.snapshots += [(key, profile.version) for key, profile in profiles]
 
     async def _handle(self, messages: Sequence[SourceMessage]) -> ProfileResult:
         self.runs.append([m.offset for m in messages])
@@ -162,6 +171,7 @@ async def test_later_events_fold_onto_the_rebuilt_profiles_and_nothing_counts_tw
     assert live.profile(hot).traits == {"plan": "gold"}
 
     live.fold[0] = rules("traits.tier")  # the mapping changed, then the replay ran
+    versions = (Profile.loads(rebuilt[hot_key(hot)]).version, live.profile(hot).version)
     # The operations marker comes first: the intake batch before the intake marker was
     # not applied live yet, but the rebuild holds it.
     await live.switch.handle(
@@ -173,6 +183,9 @@ async def test_later_events_fold_onto_the_rebuilt_profiles_and_nothing_counts_tw
     assert profile_key("default", "production", gone) not in live.table.data
     assert live.table.data[other] == b"theirs" and live.table.data[elsewhere] == b"kept"
     assert live.reads == 1  # the intake marker found the switch done
+    # a snapshot of the switched profile, a version past both folds' (search keeps it)
+    assert live.snapshots == [(hot_key(hot), max(versions) + 1)]
+    assert switched.version == max(versions) + 2  # and event 101 after it
     assert live.answers == [("switched", P), ("switched", P)]
     assert live.table.get(flag_key("r1", P, SETTINGS.partitions)) == b"switched"
 
