@@ -13,12 +13,9 @@ of profile operations, and keeps reading (:class:`ReplayRebuild`):
 
 The live profile stage (:class:`RebuildSwitch`, around ``ProfileStage.handle``) switches
 at the first of the two markers of ``p`` it meets: it reads the rebuilt states of ``p``
-(waiting up to ``profile_rebuild_timeout`` for the ``end``), sends a snapshot of each
-rebuilt profile one version past the one it replaces (search keeps the higher version,
-and the old fold's snapshots may have reached the new generation with the rebuilt
-numbers), replaces the partition's entries of that tenant and environment through the
-table's normal write (changelog first) and records the switch under a flag key of that
-partition, in a second write.
+(waiting up to ``profile_rebuild_timeout`` for the ``end``), replaces the partition's
+entries of that tenant and environment through the table's normal write (changelog
+first) and records the switch under a flag key of that partition, in a second write.
 Later messages fold onto the rebuilt profiles; those before the other marker that it
 had not applied yet are in the rebuilt states' applied offsets, so they count as
 redeliveries. The flag makes the switch happen once per rebuild and partition: the other
@@ -43,8 +40,6 @@ from uuid import uuid4
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from headwater.agents.profile import ProfileResult
-from headwater.agents.profile_outputs import Outputs
-from headwater.core.profiles import Profile
 from headwater.core.rebuild import (
     REBUILD_KEY,
     Answer,
@@ -81,8 +76,6 @@ log = logging.getLogger(__name__)
 ReadRebuild = Callable[[str, int], Awaitable[dict[bytes, bytes] | None]]
 # Sends the live stage's answer for one rebuild and partition.
 SendAnswer = Callable[[RebuildRecord], Awaitable[None]]
-# Sends the snapshots of switched profiles and waits for their acknowledgements.
-SendSnapshots = Callable[[Sequence[tuple[bytes, Profile]]], Awaitable[None]]
 
 
 class SwitchableState(StateTable, Protocol):
@@ -156,9 +149,7 @@ class RebuildSwitch:
         read: ReadRebuild,
         answer: SendAnswer,
         dead: DeadLetters,
-        snapshots: SendSnapshots,
     ) -> None:
-        self._snapshots = snapshots
         self._handle = handle
         self._table = table
         self._partitions = partitions
@@ -193,21 +184,6 @@ class RebuildSwitch:
             return
         await self.switch(marker, message.partition)
 
-    def _versioned(self, changes: dict[bytes, bytes | None]) -> list[tuple[bytes, Profile]]:
-        """The rebuilt profiles, each a version past the one it replaces: the live
-        stage's snapshots of the old fold may have reached the new index generation
-        with the rebuilt version numbers, and search keeps the higher version."""
-        out = []
-        for key, state in changes.items():
-            if state is None:
-                continue
-            profile = Profile.loads(state)
-            old = self._table.get(key)
-            before = Profile.loads(old).version if old is not None else 0
-            profile.version = max(profile.version, before) + 1
-            out.append((key, profile))
-        return out
-
     async def switch(self, marker: RebuildRecord, partition: int) -> Answer:
         """Replace the partition's entries of the marker's tenant and environment with
         the rebuilt states, once per rebuild and partition."""
@@ -231,9 +207,6 @@ class RebuildSwitch:
             stored = self._table.keys()
             mine = [k for k in stored if key_partition(k, self._partitions) == partition]
             changes = switch_changes(mine, rebuilt, marker["tenant"], marker["env"])
-            switched = self._versioned(changes)
-            await self._snapshots(switched)  # outputs acknowledged before the state
-            changes.update({key: profile.dumps() for key, profile in switched})
             await self._table.write(changes)
             log.info(
                 "rebuild %s: partition %d switched to %d rebuilt profiles (%d removed)",
@@ -434,10 +407,4 @@ def live_switch(
     async def answer(value: RebuildRecord) -> None:
         await (await send(topic, None, records.encode(value), value["partition"]))
 
-    outputs = Outputs(codec, Topics(settings.topic_prefix), send)
-
-    async def snapshots(profiles: Sequence[tuple[bytes, Profile]]) -> None:
-        sent = await outputs.send([outputs.snapshot(key, profile) for key, profile in profiles])
-        await asyncio.gather(*sent)
-
-    return RebuildSwitch(handle, table, settings.partitions, records, read, answer, dead, snapshots)
+    return RebuildSwitch(handle, table, settings.partitions, records, read, answer, dead)

@@ -20,9 +20,10 @@ generation stays on disk for a rollback. No processed events, snapshots or workf
 effects are sent again.
 
 A replay from the beginning (``state``) also hands its fold to the live profile stages:
-right after the aliases it writes a marker into every partition of both topics, and the
-rebuilt states of each partition as they were at its markers go to hw.profile.rebuild,
-where the live stages take them at the same markers (agents/profile_rebuild.py).
+once caught up, before the new generation goes live, it writes a marker into every
+partition of both topics, and the rebuilt states of each partition as they were at its
+markers go to hw.profile.rebuild, where the live stages take them at the same markers
+(agents/profile_rebuild.py).
 """
 
 from __future__ import annotations
@@ -181,14 +182,12 @@ class Replay:
         try:
             partitions = await self._assign(consumer, plan.since)
             await self._catch_up(consumer, partitions, plan, report)
-            await self._switch(report)
             rebuild = await self._mark(plan, partitions)
+            if rebuild is not None:
+                await self._cut(consumer, partitions, plan, report, rebuild)
+            await self._switch(report)
             deadline = time.monotonic() + plan.follow_seconds
-            # the rebuilt states go out once the markers are read back: follow until then
-            limit = deadline + self._settings.profile_rebuild_timeout
-            while time.monotonic() < deadline or (
-                rebuild is not None and not rebuild.cut.done and time.monotonic() < limit
-            ):
+            while time.monotonic() < deadline:
                 ends = await consumer.end_offsets(partitions)
                 await self._step(consumer, ends, plan, report)
             if rebuild is not None:
@@ -238,6 +237,25 @@ class Replay:
         )
         await self._rebuild.mark()
         return self._rebuild
+
+    async def _cut(
+        self,
+        consumer: AIOKafkaConsumer,
+        partitions: list[TopicPartition],
+        plan: ReplayPlan,
+        report: ReplayReport,
+        rebuild: ReplayRebuild,
+    ) -> None:
+        """Follow until every partition's rebuilt states are out. Only then does the
+        new generation go live: the replay's documents of everything before the markers
+        are in it first, so a snapshot of the old fold (which never goes past a marker)
+        that the live storage stage writes there later has no higher version."""
+        limit = time.monotonic() + self._settings.profile_rebuild_timeout
+        while not rebuild.cut.done and time.monotonic() < limit:
+            ends = await consumer.end_offsets(partitions)
+            await self._step(consumer, ends, plan, report)
+        if not rebuild.cut.done:
+            log.error("rebuild %s: not every marker was read back in time", rebuild.id)
 
     async def _catch_up(
         self,

@@ -11,7 +11,13 @@ from typing import Any
 import pytest
 
 from headwater.agents.profile import ProfileResult, ProfileStage
-from headwater.agents.profile_rebuild import RebuildRecords, RebuildSwitch, flag_key, rebuild_record
+from headwater.agents.profile_rebuild import (
+    RebuildRecords,
+    RebuildSwitch,
+    ReplayRebuild,
+    flag_key,
+    rebuild_record,
+)
 from headwater.core.mapping import BUILTIN_MAPPINGS, EventMapping, FieldMapping
 from headwater.core.profiles import FoldRules, Profile
 from headwater.core.rebuild import REBUILD_KEY, RebuildCut, RebuildRecord, switch_changes
@@ -95,7 +101,6 @@ class Live:
         self.reads = 0
         self.answers: list[tuple[str, int]] = []
         self.runs: list[list[int | None]] = []
-        self.snapshots: list[tuple[bytes, int]] = []
         self.switch = RebuildSwitch(
             self._handle,
             table,
@@ -104,11 +109,7 @@ class Live:
             self._read,
             self._answer,
             refusing_dead_letters("p"),
-            self._snapshots,
         )
-
-    async def _snapshots(self, profiles: Sequence[tuple[bytes, Profile]]) -> None:
-        self.snapshots += [(key, profile.version) for key, profile in profiles]
 
     async def _handle(self, messages: Sequence[SourceMessage]) -> ProfileResult:
         self.runs.append([m.offset for m in messages])
@@ -171,7 +172,6 @@ async def test_later_events_fold_onto_the_rebuilt_profiles_and_nothing_counts_tw
     assert live.profile(hot).traits == {"plan": "gold"}
 
     live.fold[0] = rules("traits.tier")  # the mapping changed, then the replay ran
-    versions = (Profile.loads(rebuilt[hot_key(hot)]).version, live.profile(hot).version)
     # The operations marker comes first: the intake batch before the intake marker was
     # not applied live yet, but the rebuild holds it.
     await live.switch.handle(
@@ -183,9 +183,8 @@ async def test_later_events_fold_onto_the_rebuilt_profiles_and_nothing_counts_tw
     assert profile_key("default", "production", gone) not in live.table.data
     assert live.table.data[other] == b"theirs" and live.table.data[elsewhere] == b"kept"
     assert live.reads == 1  # the intake marker found the switch done
-    # a snapshot of the switched profile, a version past both folds' (search keeps it)
-    assert live.snapshots == [(hot_key(hot), max(versions) + 1)]
-    assert switched.version == max(versions) + 2  # and event 101 after it
+    # the rebuilt profile's versions go on (search keeps the higher version)
+    assert switched.version == Profile.loads(rebuilt[hot_key(hot)]).version + 1
     assert live.answers == [("switched", P), ("switched", P)]
     assert live.table.get(flag_key("r1", P, SETTINGS.partitions)) == b"switched"
 
@@ -231,3 +230,48 @@ async def test_a_switch_cut_short_by_a_crash_is_redone_with_the_same_result() ->
     await live.switch.handle([marker(TOPICS.intake), purchase(hot, 101)])  # redelivered
     assert live.answers == [("switched", P)] and live.reads == 2
     assert live.profile(hot).events == 2 and live.profile(hot).traits == {"tier": "gold"}
+
+
+class Recorded:
+    """A producer that keeps what it is given (``enqueue``, as AckedProducer)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, int | None, bytes | None, RebuildRecord]] = []
+
+    async def enqueue(
+        self, topic: str, value: bytes, key: bytes | None = None, partition: int | None = None
+    ) -> Any:
+        self.sent.append((topic, partition, key, RECORDS.decode(value)))
+        return acknowledged()
+
+
+async def test_the_replay_holds_a_partition_past_its_marker_and_publishes_it_at_both() -> None:
+    producer = Recorded()
+    sends: Any = producer  # the part of AckedProducer it uses
+    state = MemoryState()
+    hot, cold = in_partition("default", "hot"), in_partition("default", "cold", 0)
+    state.data = {hot_key(hot): b"H", hot_key(cold): b"C"}
+    rebuild = ReplayRebuild(SETTINGS, CODEC, sends, state, [0, 1], None, "production")
+    await rebuild.mark()
+    markers = [(t, p) for t, p, k, r in producer.sent if k == REBUILD_KEY and r["kind"] == "marker"]
+    assert sorted(markers) == sorted((t, p) for t in rebuild.cut.topics for p in (0, 1))
+    producer.sent.clear()
+
+    def mine(topic: str) -> SourceMessage:
+        value = RECORDS.encode(rebuild_record(rebuild.id, "marker", P, env="production"))
+        return SourceMessage(topic, P, 50, REBUILD_KEY, value)
+
+    assert rebuild.take(mine(TOPICS.intake), 1)
+    later = purchase(hot, 51)
+    assert rebuild.take(later, 2)  # held: past its partition's marker
+    assert rebuild.take(marker(TOPICS.profile_ops, rebuild="another"), 3)  # not folded
+    assert await rebuild.publish() == []  # another rebuild's marker is not this one's
+    assert rebuild.take(mine(TOPICS.profile_ops), 4)
+    assert await rebuild.publish() == [(later, 2)]
+    assert [(p, r["kind"], r["key"], r["state"]) for _, p, _, r in producer.sent] == [
+        (P, "state", hot_key(hot), b"H"),
+        (P, "end", None, None),
+    ]
+    assert producer.sent[-1][3]["count"] == 1 and producer.sent[-1][3]["env"] == "production"
+    assert not rebuild.take(purchase(hot, 52), 5)  # published: folded as usual
+    assert not rebuild.cut.done  # partition 0's markers are still to come
