@@ -22,8 +22,9 @@ redeliveries. The flag makes the switch happen once per rebuild and partition: t
 marker, and a marker redelivered after a crash, find it (the answer is sent again). A
 crash before the flag leaves the marker uncommitted, so it comes again and the switch is
 redone from the start with the same states. On a timeout the stage keeps its own state,
-records ``failed`` under the flag (a switch after that would drop what it applied since)
-and counts ``headwater_profile_rebuild_switches{outcome="failed"}``. Each switch or
+records ``failed`` under the flag (a switch after that would drop what it applied since),
+counts ``headwater_profile_rebuild_switches{outcome="failed"}`` and takes that rebuild's
+other partitions from what is there already, without waiting again. Each switch or
 failure is answered on ``hw.profile.rebuild``, where the replay reads it.
 """
 
@@ -72,8 +73,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 # The rebuilt states of one partition of one rebuild; None when they did not all come
-# in time.
-ReadRebuild = Callable[[str, int], Awaitable[dict[bytes, bytes] | None]]
+# in time. Not patient: only what is there already (the rebuild timed out before).
+ReadRebuild = Callable[[str, int, bool], Awaitable[dict[bytes, bytes] | None]]
 # Sends the live stage's answer for one rebuild and partition.
 SendAnswer = Callable[[RebuildRecord], Awaitable[None]]
 
@@ -155,6 +156,9 @@ class RebuildSwitch:
         self._partitions = partitions
         self._records = records
         self._read = read
+        # rebuilds whose states did not come in time: likely a replay that died, so
+        # their other partitions take only what is there instead of waiting again
+        self._late: set[str] = set()
         self._answer = answer
         self._dead = dead
 
@@ -194,8 +198,9 @@ class RebuildSwitch:
             outcome: Answer = "switched" if done == b"switched" else "failed"
             await self._answer(rebuild_record(rebuild, outcome, partition))
             return outcome
-        rebuilt = await self._read(rebuild, partition)
+        rebuilt = await self._read(rebuild, partition, rebuild not in self._late)
         if rebuilt is None:
+            self._late.add(rebuild)
             log.error(
                 "rebuild %s: the rebuilt states of partition %d did not come in time; "
                 "the profiles of that partition keep their own state",
@@ -204,8 +209,12 @@ class RebuildSwitch:
             )
             outcome = "failed"
         else:
-            stored = self._table.keys()
-            mine = [k for k in stored if key_partition(k, self._partitions) == partition]
+
+            def here(key: bytes) -> bool:
+                return key_partition(key, self._partitions) == partition
+
+            mine = [k for k in self._table.keys() if here(k)]  # noqa: SIM118 (not a dict)
+            rebuilt = {k: v for k, v in rebuilt.items() if here(k)}  # never another's
             changes = switch_changes(mine, rebuilt, marker["tenant"], marker["env"])
             await self._table.write(changes)
             log.info(
@@ -223,10 +232,15 @@ class RebuildSwitch:
 
 
 async def read_rebuild(
-    settings: Settings, records: RebuildRecords, rebuild: str, partition: int, timeout: float
+    settings: Settings,
+    records: RebuildRecords,
+    rebuild: str,
+    partition: int,
+    timeout: float,
+    patient: bool = True,
 ) -> dict[bytes, bytes] | None:
     """The rebuilt states of one partition, once its ``end`` record is read; None when
-    it did not come within ``timeout`` seconds."""
+    it did not come within ``timeout`` seconds (not ``patient``: is not there yet)."""
     topic = Topics(settings.topic_prefix).profile_rebuild
     at = TopicPartition(topic, partition)
     consumer = AIOKafkaConsumer(
@@ -237,8 +251,9 @@ async def read_rebuild(
     try:
         consumer.assign([at])
         await consumer.seek_to_beginning(at)
+        end = (await consumer.end_offsets([at]))[at]
         async with asyncio.timeout(timeout):
-            while True:
+            while patient or await consumer.position(at) < end:
                 fetched = await consumer.getmany(at, timeout_ms=500)
                 for message in fetched.get(at, []):
                     try:
@@ -262,9 +277,10 @@ async def read_rebuild(
                             return None
                         return states
     except TimeoutError:
-        return None
+        pass
     finally:
         await consumer.stop()
+    return None
 
 
 class ReplayRebuild:
@@ -400,9 +416,9 @@ def live_switch(
     records = RebuildRecords(codec)
     topic = Topics(settings.topic_prefix).profile_rebuild
 
-    async def read(rebuild: str, partition: int) -> dict[bytes, bytes] | None:
+    async def read(rebuild: str, partition: int, patient: bool) -> dict[bytes, bytes] | None:
         timeout = settings.profile_rebuild_timeout
-        return await read_rebuild(settings, records, rebuild, partition, timeout)
+        return await read_rebuild(settings, records, rebuild, partition, timeout, patient)
 
     async def answer(value: RebuildRecord) -> None:
         await (await send(topic, None, records.encode(value), value["partition"]))

@@ -99,6 +99,7 @@ class Live:
         self.stage = stage(table, self.fold)
         self.rebuilt = rebuilt
         self.reads = 0
+        self.patience: list[bool] = []
         self.answers: list[tuple[str, int]] = []
         self.runs: list[list[int | None]] = []
         self.switch = RebuildSwitch(
@@ -115,8 +116,9 @@ class Live:
         self.runs.append([m.offset for m in messages])
         return await self.stage.handle(messages)
 
-    async def _read(self, rebuild: str, partition: int) -> dict[bytes, bytes] | None:
+    async def _read(self, rebuild: str, partition: int, patient: bool) -> dict[bytes, bytes] | None:
         self.reads += 1
+        self.patience.append(patient)
         return None if self.rebuilt is None else dict(self.rebuilt)
 
     async def _answer(self, value: RebuildRecord) -> None:
@@ -203,6 +205,10 @@ async def test_a_rebuild_that_does_not_come_in_time_keeps_the_live_state() -> No
     flag = flag_key("r1", P, SETTINGS.partitions)
     assert {k: v for k, v in live.table.data.items() if k != flag} != kept  # 101 applied
     assert live.table.data[flag] == b"failed"
+    # the same rebuild's other partitions do not wait again: only what is there counts
+    await live.switch.handle([marker(TOPICS.intake, partition=0)])
+    assert live.patience == [True, False] and live.answers[-1] == ("switched", 0)
+    assert live.profile(hot).events == 2  # partition 1's key untouched by partition 0
 
 
 class CrashingOnce(MemoryState):
