@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, TypedDict
+from typing import Literal
+
+from headwater.core.records import ProfileRebuild
 
 __all__ = [
     "REBUILD_KEY",
@@ -33,17 +35,7 @@ RebuildKind = Literal["marker", "state", "end", "switched", "failed"]
 Answer = Literal["switched", "failed"]
 
 
-class RebuildRecord(TypedDict):
-    """profile_rebuild.avsc"""
-
-    rebuild: str
-    kind: str
-    tenant: str | None
-    env: str | None
-    partition: int
-    key: bytes | None
-    state: bytes | None
-    count: int
+RebuildRecord = ProfileRebuild  # core/records.py
 
 
 def in_scope(key: bytes, tenant: str | None, env: str | None) -> bool:
