@@ -284,6 +284,13 @@ class Settings(BaseSettings):
         description="seconds a replay asked for by `migrate apply` keeps following the log "
         "after it moved the aliases (events the live workers wrote to the old generation)",
     )
+    profile_rebuild_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="seconds a live profile stage that met a replay's rebuild marker waits "
+        "for the rebuilt states of that partition before it keeps its own (the switch "
+        "fails for that partition); also how long the replay waits for the answers",
+    )
 
     @field_validator("kafka", "search")
     @classmethod

@@ -39,6 +39,7 @@ async def run_replay_job(settings: Settings, ctx: JobContext) -> dict[str, Any]:
         since=datetime.fromisoformat(since) if since else None,
         follow_seconds=float(params.get("follow_seconds", 10.0)),
         flows=params.get("flows", "now"),
+        state=bool(params.get("state", True)),
     )
     await ctx.save({"started": ctx.job.attempts})
     note = {"done": 0, "total": 0}
@@ -54,6 +55,8 @@ async def run_replay_job(settings: Settings, ctx: JobContext) -> dict[str, Any]:
         "events": report.events,
         "generations": report.generations,
         "dead_lettered": report.dead_lettered,
+        "rebuild": report.rebuild,
+        "switched": {str(p): answer for p, answer in report.switched.items()},
     }
 
 

@@ -16,8 +16,14 @@ log it
 then keeps following the log for ``follow_seconds``, so events the live stages still
 wrote to the old generation before they saw the new one are in the new one too (every
 write is idempotent: events by id, profiles and sessions by external version). The old
-generation stays on disk for a rollback. Nothing but search documents is written: no
-processed events, snapshots or (later) workflow side effects are sent again.
+generation stays on disk for a rollback. No processed events, snapshots or workflow side
+effects are sent again.
+
+A replay from the beginning (``state``) also hands its fold to the live profile stages:
+once caught up, before the new generation goes live, it writes a marker into every
+partition of both topics, and the rebuilt states of each partition as they were at its
+markers go to hw.profile.rebuild, where the live stages take them at the same markers
+(agents/profile_rebuild.py).
 """
 
 from __future__ import annotations
@@ -36,12 +42,14 @@ from headwater.adapters.search.provision import provision_events
 from headwater.adapters.search.writer import BulkWriter
 from headwater.agents.configured import ConfiguredRules, RecordedAutomation
 from headwater.agents.profile import ProfileStage
+from headwater.agents.profile_rebuild import ReplayRebuild
 from headwater.agents.replay_order import Interleave, MergePoints, merge_points
 from headwater.agents.storage import StorageStage
 from headwater.core.config import ConfigEntry
 from headwater.core.offsets import seen
 from headwater.core.ports.search import AliasMove, SearchStore
 from headwater.core.profiles import Profile
+from headwater.core.rebuild import REBUILD_KEY
 from headwater.core.tenancy import (
     GENERATION_KIND,
     events_alias,
@@ -56,7 +64,7 @@ from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigLog, ConfigPublisher, decode_entry
 from headwater.streams.deadletter import DeadLetters, SourceMessage
-from headwater.streams.kafka import kafka_client_options, partitions_of
+from headwater.streams.kafka import AckedProducer, kafka_client_options, partitions_of
 from headwater.streams.pipeline_records import PipelineRecords
 from headwater.streams.table_state import MemoryState
 from headwater.streams.topics import Topics
@@ -88,6 +96,8 @@ class ReplayPlan:
     # "now": rules, flows and segments as configured now; "recorded": as they were when
     # each event was received (from the config history topic)
     flows: Literal["now", "recorded"] = "now"
+    # rebuild the live workers' profile table too (only from the beginning of the log)
+    state: bool = True
 
 
 @dataclass
@@ -96,6 +106,8 @@ class ReplayReport:
     events: int = 0  # events applied to profiles
     generations: dict[str, int] = field(default_factory=dict)  # "tenant/env" -> generation
     dead_lettered: int = 0
+    rebuild: str | None = None  # the id of the profile table's rebuild, if one was made
+    switched: dict[int, str] = field(default_factory=dict)  # partition -> the live answer
 
 
 async def _nothing() -> None:
@@ -113,8 +125,12 @@ class Replay:
         progress: Progress | None = None,
         recorded: RecordedAutomation | None = None,
         merged: MergePoints | None = None,
+        producer: AckedProducer | None = None,
     ) -> None:
         self._settings = settings
+        self._producer = producer  # None: no rebuild of the live profile table
+        self._state = MemoryState()
+        self._rebuild: ReplayRebuild | None = None
         self._merged = merged or {}
         self._store = store
         self._config = config
@@ -139,7 +155,7 @@ class Replay:
         self._profiles = ProfileStage(
             settings,
             self._codec,
-            MemoryState(),
+            self._state,
             self._collect,
             ignore,
             rules,
@@ -166,12 +182,22 @@ class Replay:
         try:
             partitions = await self._assign(consumer, plan.since)
             await self._catch_up(consumer, partitions, plan, report)
+            rebuild = await self._mark(plan, partitions)
+            if rebuild is not None:
+                await self._cut(consumer, partitions, plan, report, rebuild)
             await self._switch(report)
             deadline = time.monotonic() + plan.follow_seconds
             while time.monotonic() < deadline:
                 ends = await consumer.end_offsets(partitions)
                 await self._step(consumer, ends, plan, report)
+            if rebuild is not None:
+                for message, timestamp in rebuild.release_all():
+                    self._order.add(message, timestamp)
             await self._apply(self._order.drain(), report)
+            if rebuild is not None:
+                report.rebuild = rebuild.id
+                report.switched = await rebuild.answers(self._settings.profile_rebuild_timeout)
+                log.info("rebuild %s: the live stages answered %s", rebuild.id, report.switched)
         finally:
             await consumer.stop()
         report.dead_lettered = self._dead.count
@@ -198,6 +224,38 @@ class Replay:
             at = found.get(partition)
             consumer.seek(partition, at.offset if at is not None else ends[partition])
         return partitions
+
+    async def _mark(
+        self, plan: ReplayPlan, partitions: Sequence[TopicPartition]
+    ) -> ReplayRebuild | None:
+        """Write the markers of the profile table's rebuild, if this replay makes one."""
+        if self._producer is None or not plan.state or plan.since is not None:
+            return None  # from a point in time the fold is not the whole profile
+        intake = sorted(p.partition for p in partitions if p.topic == self._sources[0])
+        self._rebuild = ReplayRebuild(
+            self._settings, self._codec, self._producer, self._state, intake, plan.tenant, plan.env
+        )
+        await self._rebuild.mark()
+        return self._rebuild
+
+    async def _cut(
+        self,
+        consumer: AIOKafkaConsumer,
+        partitions: list[TopicPartition],
+        plan: ReplayPlan,
+        report: ReplayReport,
+        rebuild: ReplayRebuild,
+    ) -> None:
+        """Follow until every partition's rebuilt states are out. Only then does the
+        new generation go live: the replay's documents of everything before the markers
+        are in it first, so a snapshot of the old fold (which never goes past a marker)
+        that the live storage stage writes there later has no higher version."""
+        limit = time.monotonic() + self._settings.profile_rebuild_timeout
+        while not rebuild.cut.done and time.monotonic() < limit:
+            ends = await consumer.end_offsets(partitions)
+            await self._step(consumer, ends, plan, report)
+        if not rebuild.cut.done:
+            log.error("rebuild %s: not every marker was read back in time", rebuild.id)
 
     async def _catch_up(
         self,
@@ -240,15 +298,25 @@ class Replay:
             for r in records:
                 report.messages += 1
                 message = SourceMessage(r.topic, r.partition, r.offset, r.key, r.value)
-                if self._wanted(message, plan):
+                rebuild = self._rebuild
+                if message.key != REBUILD_KEY and not self._wanted(message, plan):
+                    continue
+                if rebuild is not None and rebuild.take(message, r.timestamp):
+                    continue  # a marker, or held beyond this replay's marker
+                if message.key != REBUILD_KEY:  # others' markers are not folded
                     self._order.add(message, r.timestamp)
         positions = {p: await consumer.position(p) for p in ends}
 
         def drained(topic: str, partition: int) -> bool:
             at = TopicPartition(topic, partition)
+            if self._rebuild is not None and self._rebuild.cut.past(topic, partition):
+                return True  # everything before the marker is in; the rest waits
             return at not in ends or positions[at] >= ends[at]
 
         await self._apply(self._order.release(drained), report)
+        if self._rebuild is not None:  # partitions whose both markers are passed
+            for message, timestamp in await self._rebuild.publish():
+                self._order.add(message, timestamp)
 
     async def _apply(self, messages: Sequence[SourceMessage], report: ReplayReport) -> None:
         if not messages:
@@ -351,7 +419,9 @@ async def run_replay(
             history = await read_config_history(settings, codec)
             recorded = RecordedAutomation(history, registry_from_entry_points())
         points = await read_merge_points(settings, codec)
-        replay = Replay(settings, store, config, publisher, codec, progress, recorded, points)
+        replay = Replay(
+            settings, store, config, publisher, codec, progress, recorded, points, producer
+        )
         return await replay.run(plan)
     finally:
         await producer.stop()

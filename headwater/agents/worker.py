@@ -20,6 +20,7 @@ from headwater.agents.destinations import DestinationsStage
 from headwater.agents.identity import IdentityStage
 from headwater.agents.observed import ConsumerLag, assigned_partitions, timed_batch
 from headwater.agents.profile import ProfileStage
+from headwater.agents.profile_rebuild import live_switch
 from headwater.agents.storage import StorageStage
 from headwater.core.ports.search import SearchStore
 from headwater.errors import ConfigurationError, SearchUnavailable
@@ -156,7 +157,9 @@ def _profile(app: Any, parts: _Parts) -> AbstractAsyncContextManager[Handle]:
         rules.automation,
         rules.registry,
     )
-    return _nothing_to_open(stage.handle)
+    # a replay's rebuilt profiles replace the table's at its markers (profile_rebuild.py)
+    switch = live_switch(settings, parts.codec, state, stage.handle, parts.send, parts.dead)
+    return _nothing_to_open(switch.handle)
 
 
 def _identity(app: Any, parts: _Parts) -> AbstractAsyncContextManager[Handle]:

@@ -232,6 +232,7 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
         since=datetime.fromisoformat(args.since) if args.since else None,
         follow_seconds=args.follow,
         flows=args.flows,
+        state=not args.search_only,
     )
     with progress_reporter("replay", unit="msg") as progress:
         report = asyncio.run(run_replay(settings, plan, progress=progress))
@@ -377,6 +378,12 @@ def _parser() -> argparse.ArgumentParser:
         default="now",
         help="run rules, flows and segments as configured now (default) or as they were "
         "when each event was received",
+    )
+    replay.add_argument(
+        "--search-only",
+        action="store_true",
+        help="rebuild only the search documents; leave the live workers' profile table "
+        "as it is (a replay from the beginning rebuilds it too, docs/operations.md)",
     )
     replay.set_defaults(run=_replay)
 

@@ -36,6 +36,7 @@ __all__ = [
     "OutboundRequest",
     "ProcessedBatch",
     "ProfileOp",
+    "ProfileRebuild",
     "ProfileSnapshot",
     "SessionUpdate",
     "intake_batch",
@@ -223,6 +224,21 @@ class JobRecord(TypedDict):
     errors: list[str]
     checkpoint: str | None
     result: str | None
+
+
+class ProfileRebuild(TypedDict):
+    """``profile_rebuild.avsc``: a replay's marker (hw.intake, hw.profile.ops), a
+    rebuilt profile state, a partition's end, or a live stage's answer
+    (hw.profile.rebuild); core/rebuild.py."""
+
+    rebuild: str
+    kind: str
+    tenant: str | None
+    env: str | None
+    partition: int
+    key: bytes | None
+    state: bytes | None
+    count: int
 
 
 def intake_event(

@@ -35,6 +35,7 @@ __all__ = [
     "OUTBOUND_BREAKER_OPEN",
     "OUTBOUND_RETRIES",
     "PRODUCE_SECONDS",
+    "PROFILE_REBUILD_SWITCHES",
     "SEARCH_BULK_ERRORS",
     "SEARCH_BULK_SECONDS",
     "STAGE_BATCH_SECONDS",
@@ -105,6 +106,11 @@ SEARCH_BULK_SECONDS = Histogram(
 )
 SEARCH_BULK_ERRORS = Counter(
     "headwater_search_bulk_errors", "Bulk item or request errors", ["index_kind", "reason"]
+)
+PROFILE_REBUILD_SWITCHES = Counter(
+    "headwater_profile_rebuild_switches",
+    "Partitions of the profile table a replay's rebuild replaced, or failed to",
+    ["outcome"],
 )
 BRIDGE_MESSAGES = Counter(
     "headwater_bridge_messages", "Channel messages handled by bridges", ["kind", "outcome"]

@@ -30,6 +30,7 @@ PROFILE_OP = "profile_op"
 MERGE_RECORD = "merge_record"
 OUTBOUND_REQUEST = "outbound_request"
 JOB_RECORD = "job_record"
+PROFILE_REBUILD = "profile_rebuild"
 
 
 @dataclass(frozen=True)

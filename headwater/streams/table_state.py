@@ -51,6 +51,9 @@ class MemoryState:
     def get(self, key: bytes) -> bytes | None:
         return self.data.get(key)
 
+    def keys(self) -> list[bytes]:
+        return list(self.data)
+
     async def write(self, changes: Mapping[bytes, bytes | None]) -> None:
         for key, value in changes.items():
             if value is None:
@@ -70,6 +73,10 @@ class ChangelogState:
     def get(self, key: bytes) -> bytes | None:
         value: bytes | None = self._table.data.get(key)
         return value
+
+    def keys(self) -> list[bytes]:
+        """Every key of the local store (the partitions this worker holds)."""
+        return list(self._table.data.keys())
 
     async def write(self, changes: Mapping[bytes, bytes | None]) -> None:
         if not changes:

@@ -77,6 +77,12 @@ class Topics:
         return f"{self.prefix}.jobs"
 
     @property
+    def profile_rebuild(self) -> str:
+        """A replay's rebuilt profile states per table partition, and the live profile
+        stages' answers (agents/profile_rebuild.py)."""
+        return f"{self.prefix}.profile.rebuild"
+
+    @property
     def consumed(self) -> list[str]:
         """The topics the worker's agents read (headwater/agents/worker.py)."""
         return [
@@ -102,4 +108,5 @@ class Topics:
             TopicSpec(self.config_history, 1, {"cleanup.policy": "delete", "retention.ms": "-1"}),
             TopicSpec(self.deadletter, partitions),
             TopicSpec(self.jobs, partitions, {"cleanup.policy": "compact"}),
+            TopicSpec(self.profile_rebuild, partitions, {"retention.ms": str(7 * 86_400_000)}),
         ]

@@ -37,6 +37,10 @@ class ReplayParams(BaseModel):
     since: datetime | None = None
     flows: Literal["now", "recorded"] = "now"
     follow_seconds: float = Field(default=10.0, ge=0, le=600)
+    state: bool = Field(
+        default=True,
+        description="from the beginning: rebuild the live workers' profile table too",
+    )
 
 
 class NoParams(BaseModel):

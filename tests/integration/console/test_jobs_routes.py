@@ -86,6 +86,7 @@ async def test_roles_contexts_and_tenants_of_jobs(api: Api) -> None:
     assert job["params"] == {
         "flows": "now",
         "follow_seconds": 0.0,
+        "state": True,
         "tenant": "jobs_a",
         "env": "staging",
     }

@@ -28,6 +28,7 @@ TYPED = {
     "DeadLetter": records.DeadLetter,
     "ConfigRecord": records.ConfigRecord,
     "JobRecord": records.JobRecord,
+    "ProfileRebuild": records.ProfileRebuild,
 }
 
 

@@ -93,6 +93,19 @@ def job_record() -> dict[str, Any]:
     }
 
 
+def profile_rebuild() -> dict[str, Any]:
+    return {
+        "rebuild": "r-1",
+        "kind": "state",
+        "tenant": "acme",
+        "env": None,
+        "partition": 3,
+        "key": b"acme:production:p-1",
+        "state": b'{"id": "p-1"}',
+        "count": 0,
+    }
+
+
 def dead_letter() -> dict[str, Any]:
     return {
         "stage": "storage",
@@ -210,6 +223,7 @@ RECORDS: dict[str, Callable[[], dict[str, Any]]] = {
     "intake_batch": intake_batch,
     "config_record": config_record,
     "job_record": job_record,
+    "profile_rebuild": profile_rebuild,
     "dead_letter": dead_letter,
     "processed_batch": processed_batch,
     "profile_snapshot": profile_snapshot,

@@ -122,6 +122,7 @@ def test_every_schema_has_a_current_version():
         "outbound_request",
         "processed_batch",
         "profile_op",
+        "profile_rebuild",
         "profile_snapshot",
     ]
     for name in schema_names():
@@ -159,6 +160,7 @@ def test_history_holds_the_versions_recovered_from_git():
         "outbound_request": 1,
         "processed_batch": 4,
         "profile_op": 1,
+        "profile_rebuild": 1,
         "profile_snapshot": 1,
     }
 
