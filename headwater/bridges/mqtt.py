@@ -4,15 +4,24 @@ The client id is stable (``Bridge.client_id``) and the session never expires, so
 is published while the bridge is away waits in the broker. Acknowledgements are manual:
 a PUBACK goes back only once Kafka acknowledged the message's intake record; what was
 not acknowledged when a connection ends is sent again by the broker.
+
+Per message, paho and aiomqtt cost more CPU than the mapping and the Kafka send
+together (docs/performance.md, bridges). Three of their costs are cut here: the
+acknowledgements of a settled run of messages go out as one write (paho queues and
+sends each PUBACK on its own), the messages already in aiomqtt's queue are taken
+without its task and wait per message, and paho's tables of MQTT v5 property names and
+types are built once instead of for every message received.
 """
 
 from __future__ import annotations
 
 import ssl
+import struct
 import time
 from typing import Any
 
 import aiomqtt
+from paho.mqtt.client import PUBACK
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -50,8 +59,8 @@ class MqttRunner(ChannelRunner):
         paho.manual_ack_set(True)  # before connecting: a kept session delivers at once
 
         async def ack(messages: list[aiomqtt.Message]) -> None:
-            for message in messages:  # one PUBACK each (MQTT has no cumulative ack)
-                paho.ack(message.mid, message.qos)
+            # one PUBACK each (MQTT has no cumulative ack), in order, in one write
+            _queue_pubacks(paho, [message.mid for message in messages])
 
         async with client:
             pipeline = self.pipeline(ack)
@@ -64,8 +73,42 @@ class MqttRunner(ChannelRunner):
                 await pipeline.close()
 
     async def _consume(self, client: aiomqtt.Client, pipeline: Pipeline[aiomqtt.Message]) -> None:
-        async for message in client.messages:
+        queue, disconnected = client._queue, client._disconnected  # aiomqtt's own
+        async for message in client.messages:  # waits, and raises once disconnected
             await pipeline.submit(_channel_message(message), message)
+            # what already waits in the queue, without a task and a wait each
+            while not queue.empty() and not disconnected.done():
+                message = queue.get_nowait()
+                await pipeline.submit(_channel_message(message), message)
+
+
+_PUBACK = struct.Struct("!BBH")  # MQTT v5 allows a PUBACK without reason code (success)
+
+
+def _queue_pubacks(paho: Any, mids: list[int]) -> None:
+    """What ``paho.ack(mid, 1)`` does for each, as one packet write: paho writes each
+    queued packet with a send of its own."""
+    packet = b"".join([_PUBACK.pack(PUBACK, 2, mid) for mid in mids])
+    paho._packet_queue(PUBACK, packet, 0, 1)
+
+
+def _share_property_tables() -> None:
+    """paho builds its MQTT v5 tables of property names and types (read only) in every
+    ``Properties()``, i.e. for every message received: build them once instead."""
+    tables = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+    shared = {name: getattr(tables, name, None) for name in ("types", "names", "properties")}
+    if any(value is None for value in shared.values()) or getattr(Properties, "_shared", False):
+        return  # another paho, or done
+
+    def __init__(self: Properties, packetType: int) -> None:
+        self.__dict__.update(shared)
+        self.packetType = packetType
+
+    Properties.__init__ = __init__  # type: ignore[method-assign]
+    Properties._shared = True  # type: ignore[attr-defined]
+
+
+_share_property_tables()
 
 
 def _check_granted(topics: list[str], granted: Any) -> None:
