@@ -62,6 +62,7 @@ from headwater.streams.kafka import AckedProducer
 
 IN_FLIGHT = 200  # publishes awaiting their PUBACK / confirm
 STALL = 30.0  # seconds without progress before the bench gives up
+POLL = 0.05  # seconds between looks at a bridge's /health (each costs the bridge CPU)
 
 
 def reading(n: int) -> bytes:
@@ -170,7 +171,7 @@ class Bridge:
                 last, moved = got, time.monotonic()
             elif time.monotonic() - moved > stall:
                 raise SystemExit(f"bench: {self.kind} bridge stuck at {got} of {count}")
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(POLL)
         now = time.perf_counter()
         return (*(seen or (now, got)), now)
 
