@@ -1,0 +1,43 @@
+"""The MQTT bridge's shortcuts through paho (bridges/mqtt.py) send and decode exactly what
+paho's own paths do."""
+
+from __future__ import annotations
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from headwater.bridges.mqtt import _queue_pubacks
+
+
+def _client() -> mqtt.Client:
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client.manual_ack_set(True)
+    client.on_socket_register_write = lambda *_: None  # queue only: no socket
+    return client
+
+
+def test_pubacks_in_one_write_are_the_bytes_paho_sends_one_by_one() -> None:
+    mids = [1, 2, 300, 65535, 7]
+    one_by_one, together = _client(), _client()
+    for mid in mids:
+        one_by_one.ack(mid, 1)
+    _queue_pubacks(together, mids)
+
+    expected = b"".join(bytes(packet["packet"]) for packet in one_by_one._out_packet)
+    (packet,) = together._out_packet
+    assert bytes(packet["packet"]) == expected
+    assert len(expected) == 4 * len(mids)
+    assert packet["command"] == mqtt.PUBACK
+
+
+def test_properties_with_shared_tables_still_pack_and_unpack() -> None:
+    sent = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+    sent.UserProperty = [("device", "dev-1")]
+    sent.MessageExpiryInterval = 60
+    received, _ = Properties(PacketTypes.PUBLISH).unpack(sent.pack())  # type: ignore[no-untyped-call]
+    assert received.UserProperty == [("device", "dev-1")]
+    assert received.MessageExpiryInterval == 60
+    assert not hasattr(Properties(PacketTypes.PUBLISH), "UserProperty")  # nothing leaks
+    other = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    assert other.packetType == PacketTypes.CONNECT and other.names is sent.names
