@@ -59,8 +59,7 @@ class MqttRunner(ChannelRunner):
         paho.manual_ack_set(True)  # before connecting: a kept session delivers at once
 
         async def ack(messages: list[aiomqtt.Message]) -> None:
-            # one PUBACK each (MQTT has no cumulative ack), in order, in one write
-            _queue_pubacks(paho, [message.mid for message in messages])
+            _queue_pubacks(paho, messages)
 
         async with client:
             pipeline = self.pipeline(ack)
@@ -85,11 +84,15 @@ class MqttRunner(ChannelRunner):
 _PUBACK = struct.Struct("!BBH")  # MQTT v5 allows a PUBACK without reason code (success)
 
 
-def _queue_pubacks(paho: Any, mids: list[int]) -> None:
-    """What ``paho.ack(mid, 1)`` does for each, as one packet write: paho writes each
-    queued packet with a send of its own."""
-    packet = b"".join([_PUBACK.pack(PUBACK, 2, mid) for mid in mids])
-    paho._packet_queue(PUBACK, packet, 0, 1)
+def _queue_pubacks(paho: Any, messages: list[aiomqtt.Message]) -> None:
+    """What ``paho.ack(message.mid, message.qos)`` does for each, in order, as one packet
+    write (paho writes each queued packet with a send of its own): a PUBACK for a QoS 1
+    message (MQTT has no cumulative ack), nothing for QoS 0 (a message published at QoS
+    0 comes at QoS 0). The subscription is QoS 1, so nothing comes at QoS 2."""
+    mids = [message.mid for message in messages if message.qos == 1]
+    if mids:
+        packet = b"".join([_PUBACK.pack(PUBACK, 2, mid) for mid in mids])
+        paho._packet_queue(PUBACK, packet, 0, 1)
 
 
 def _share_property_tables() -> None:
