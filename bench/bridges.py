@@ -9,15 +9,22 @@ For each channel it measures, in the same run:
 
 - the channel server's own publish rate: the publisher alone, to a topic or queue no
   bridge reads (MQTT QoS 1 with PUBACKs, AMQP with publisher confirms), 200 in flight;
-- the bridge: the same publisher to the bridge's topic or queue, from the first publish
-  until the bridge reports (``/health``, ``delivered``) that Kafka acknowledged the last
-  intake record, i.e. messages/s from publish to acknowledged intake.
+- live: the same publisher to the bridge's topic or queue, from the first publish until
+  the bridge reports (``/health``, ``delivered``) that Kafka acknowledged the last
+  intake record, i.e. messages/s from publish to acknowledged intake. The publisher
+  (pure Python, in this process) shares the machine's cores with the broker, Kafka and
+  the bridge, so this figure is at most the publisher's own rate;
+- backlog: the bridge disabled (its MQTT session kept by the broker, its AMQP queue
+  durable), the same messages published and waiting, then the bridge enabled again: the
+  messages/s at which it drains them into Kafka, from its connection to the last
+  acknowledgement. That is the bridge's own rate, with no publisher running.
 
-Each message is a ~300-byte JSON reading of one of 100 devices (its profile), mapped
-with a payload id, a profile id, two properties and an event time. Compare with the
-collector's events/s for the same reading, one per ``/collect`` request (wrk, 32
-connections, 10 s), measured at the end of the same run. Prints one line per figure and
-ends with one JSON line.
+Each line also gives the bridge process's CPU per message (from ``/proc``), which other
+load on the machine hardly moves. Each message is a ~300-byte JSON reading of one of 100
+devices (its profile), mapped with a payload id, a profile id, two properties and an
+event time. The collector's events/s for the same reading, one per ``/collect`` request
+(wrk, 32 connections, 10 s), is measured at the end of the same run, and every bridge
+figure is printed again as a ratio of it. Ends with one JSON line.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +53,16 @@ from bench._harness import (
     run_with_services,
     run_wrk,
 )
-from bench._workload import publish_config
+from bench._measure import tree_cpu_seconds
 from headwater.commands.embedded import free_port, start_process, wait_http
 from headwater.core.bridge_config import BRIDGE_KIND
+from headwater.streams.codec import AvroCodec
+from headwater.streams.config_log import ConfigPublisher
+from headwater.streams.kafka import AckedProducer
 
 IN_FLIGHT = 200  # publishes awaiting their PUBACK / confirm
+STALL = 30.0  # seconds without progress before the bench gives up
+POLL = 0.05  # seconds between looks at a bridge's /health (each costs the bridge CPU)
 
 
 def reading(n: int) -> bytes:
@@ -80,9 +93,9 @@ MAPPING = {
 
 @contextmanager
 def channel_servers(logs: Path) -> Iterator[tuple[Any, Any]]:
-    """A Mosquitto of its own (the bench publishes faster than a bridge takes: its
-    session queue must not be capped at Mosquitto's default 1000, or messages are
-    dropped) and RabbitMQ (from HEADWATER_TEST_AMQP, else started here)."""
+    """A Mosquitto of its own (its queue for an absent or slower client must not be
+    capped at the default 1000 messages, or the backlog would be dropped) and RabbitMQ
+    (from HEADWATER_TEST_AMQP, else started here)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from tests.support.channels import amqp_server, start_mosquitto, stop_group
 
@@ -124,26 +137,56 @@ async def _in_flight(count: int, send: Callable[[int], Awaitable[Any]]) -> None:
         await asyncio.gather(*(send(n) for n in range(start, min(start + IN_FLIGHT, count))))
 
 
-async def delivered(health: str, bridge_id: str) -> int:
-    async with httpx.AsyncClient(timeout=5) as http:
-        stats = (await http.get(f"{health}/health")).json()["bridges"].get(bridge_id)
-    return int(stats["delivered"]) if stats and stats["state"] == "connected" else -1
+@dataclass
+class Bridge:
+    """One bridge process and the one bridge it runs."""
+
+    kind: str
+    bridge_id: str
+    data: dict[str, Any]
+    health: str
+    pid: int
+    version: int = 1
+
+    async def stats(self) -> dict[str, Any] | None:
+        async with httpx.AsyncClient(timeout=5) as http:
+            found = (await http.get(f"{self.health}/health")).json()["bridges"]
+        stats: dict[str, Any] | None = found.get(self.bridge_id)
+        return stats
+
+    async def delivered(self) -> int:
+        stats = await self.stats()
+        return int(stats["delivered"]) if stats and stats["state"] == "connected" else -1
+
+    async def until_delivered(self, count: int, stall: float = STALL) -> tuple[float, int, float]:
+        """Wait until the bridge delivered ``count``: returns when it was first seen
+        connected, what it had delivered then, and when it had delivered them all. Exits
+        when it makes no progress for ``stall`` seconds."""
+        last, moved = -2, time.monotonic()
+        seen: tuple[float, int] | None = None
+        while (got := await self.delivered()) < count:
+            if got >= 0 and seen is None:
+                seen = (time.perf_counter(), got)
+            if got != last:
+                last, moved = got, time.monotonic()
+            elif time.monotonic() - moved > stall:
+                raise SystemExit(f"bench: {self.kind} bridge stuck at {got} of {count}")
+            await asyncio.sleep(POLL)
+        now = time.perf_counter()
+        return (*(seen or (now, got)), now)
+
+    async def until_gone(self) -> None:
+        deadline = time.monotonic() + STALL
+        while await self.stats() is not None:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"bench: {self.kind} bridge still running after disabling")
+            await asyncio.sleep(0.05)
+
+    def cpu(self) -> float:
+        return tree_cpu_seconds(self.pid)
 
 
-async def until_delivered(health: str, bridge_id: str, count: int, stall: float = 30) -> float:
-    """When the bridge has delivered ``count``; exits when it makes no progress for
-    ``stall`` seconds."""
-    last, moved = -2, time.monotonic()
-    while (got := await delivered(health, bridge_id)) < count:
-        if got != last:
-            last, moved = got, time.monotonic()
-        elif time.monotonic() - moved > stall:
-            raise SystemExit(f"bench: bridge stuck at {got} of {count} for {stall}s")
-        await asyncio.sleep(0.02)
-    return time.perf_counter()
-
-
-def start_bridge(stack: ExitStack, services: Services, kind: str) -> str:
+def start_bridge(stack: ExitStack, services: Services, kind: str) -> tuple[str, int]:
     port = free_port()
     process = start_process(
         f"{kind}-bridge",
@@ -154,16 +197,119 @@ def start_bridge(stack: ExitStack, services: Services, kind: str) -> str:
     stack.callback(process.stop)
     url = f"http://127.0.0.1:{port}"
     wait_http(f"{url}/health/ready", 60, process)
-    return url
+    return url, process.popen.pid
 
 
-async def configure(services: Services, bridges: dict[str, dict[str, Any]]) -> None:
-    entries = [(BRIDGE_KIND, bridge_id, data) for bridge_id, data in bridges.items()]
-    await publish_config(services.settings, entries)
+async def configure(services: Services, bridges: list[Bridge], enabled: bool = True) -> None:
+    """Publish each bridge's configuration as its next version."""
+    producer = AckedProducer(services.settings)
+    await producer.start(wait=10)
+    publisher = ConfigPublisher(services.settings, AvroCodec.default(), producer)
+    try:
+        for bridge in bridges:
+            bridge.version += 1
+            await publisher.publish(
+                kind=BRIDGE_KIND,
+                tenant=services.settings.default_tenant,
+                env=services.settings.env,
+                entity_id=bridge.bridge_id,
+                data={**bridge.data, "enabled": enabled},
+                version=bridge.version,
+                updated_by="bench",
+            )
+    finally:
+        await producer.stop()
 
 
-def line(name: str, count: int, seconds: float, label: str) -> str:
-    return f"{name:<32} {count / seconds:>9.0f} messages/s ({count} in {seconds:.2f}s)  [{label}]"
+@dataclass
+class Figure:
+    name: str
+    count: int
+    seconds: float
+    cpu_seconds: float | None = None  # the bridge process's
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds
+
+    @property
+    def cpu_us(self) -> float | None:
+        return None if self.cpu_seconds is None else self.cpu_seconds / self.count * 1e6
+
+    def line(self, label: str) -> str:
+        cpu = "" if self.cpu_us is None else f"  cpu {self.cpu_us:4.0f} us/msg"
+        return (
+            f"{self.name:<34} {self.rate:>7.0f} messages/s ({self.count} in "
+            f"{self.seconds:.2f}s){cpu}  [{label}]"
+        )
+
+    def figures(self) -> dict[str, Any]:
+        cpu = self.cpu_us
+        return {
+            "per_s": round(self.rate, 1),
+            "messages": self.count,
+            "seconds": round(self.seconds, 3),
+            "cpu_us_per_message": None if cpu is None else round(cpu, 1),
+        }
+
+
+Publish = Callable[[str, int], Awaitable[float]]  # (topic or routing key, count) -> seconds
+
+
+async def live(bridge: Bridge, publish: Publish, topic: str, count: int) -> dict[str, Figure]:
+    """The publisher and the bridge at once: publish -> acknowledged intake."""
+    cpu, started = bridge.cpu(), time.perf_counter()
+    publishing = asyncio.create_task(publish(topic, count))
+    _, _, done = await bridge.until_delivered(count)
+    published = await publishing
+    used = bridge.cpu() - cpu
+    kind = bridge.kind
+    return {
+        f"{kind}_live": Figure(f"{kind} bridge live, publish->ack", count, done - started, used),
+        f"{kind}_live_publisher": Figure("  its publisher meanwhile", count, published),
+    }
+
+
+async def backlog(
+    services: Services, bridge: Bridge, publish: Publish, topic: str, count: int
+) -> dict[str, Figure]:
+    """The bridge away while ``count`` messages are published, then draining them (its
+    delivered counter starts again at 0 when it is enabled again)."""
+    await configure(services, [bridge], enabled=False)
+    await bridge.until_gone()
+    published = await publish(topic, count)
+    cpu = bridge.cpu()
+    await configure(services, [bridge], enabled=True)
+    seen, before, done = await bridge.until_delivered(count)
+    used = bridge.cpu() - cpu
+    kind = bridge.kind
+    return {
+        f"{kind}_backlog_publish": Figure("  publish into its waiting backlog", count, published),
+        f"{kind}_backlog": Figure(
+            f"{kind} bridge backlog drain", count - before, done - seen, used
+        ),
+    }
+
+
+def bridge_settings(prefix: str, mqtt: Any, amqp: Any) -> dict[str, dict[str, Any]]:
+    return {
+        "mqtt": {
+            "channel": "mqtt",
+            "connection": {"url": f"mqtt://{mqtt.host}:{mqtt.port}"},
+            "subscription": {"topics": [f"{prefix}/readings/#"]},
+            "mapping": MAPPING,
+        },
+        "amqp": {
+            "channel": "amqp",
+            "connection": {"url": f"amqp://{amqp.host}:{amqp.port}/"},
+            "subscription": {
+                "queue": f"{prefix}-readings",
+                "declare": True,
+                "bindings": [f"amq.topic:{prefix}.readings.#"],
+            },
+            "mapping": MAPPING,
+        },
+    }
 
 
 async def run(stack: ExitStack, services: Services, count: int) -> None:
@@ -171,54 +317,38 @@ async def run(stack: ExitStack, services: Services, count: int) -> None:
     print(services.describe(), flush=True)
     mqtt, amqp = stack.enter_context(channel_servers(services.logs))
     prefix = services.settings.topic_prefix
-    ids = {"mqtt": str(uuid.uuid4()), "amqp": str(uuid.uuid4())}
-    await configure(
-        services,
-        {
-            ids["mqtt"]: {
-                "channel": "mqtt",
-                "connection": {"url": f"mqtt://{mqtt.host}:{mqtt.port}"},
-                "subscription": {"topics": [f"{prefix}/readings/#"]},
-                "mapping": MAPPING,
-            },
-            ids["amqp"]: {
-                "channel": "amqp",
-                "connection": {"url": f"amqp://{amqp.host}:{amqp.port}/"},
-                "subscription": {
-                    "queue": f"{prefix}-readings",
-                    "declare": True,
-                    "bindings": [f"amq.topic:{prefix}.readings.#"],
-                },
-                "mapping": MAPPING,
-            },
-        },
-    )
-    health = {kind: start_bridge(stack, services, kind) for kind in ids}
-    for kind, bridge_id in ids.items():
-        await until_delivered(health[kind], bridge_id, 0, 60)
+    bridges = {
+        kind: Bridge(kind, str(uuid.uuid4()), data, "", 0, version=0)
+        for kind, data in bridge_settings(prefix, mqtt, amqp).items()
+    }
+    await configure(services, list(bridges.values()))
+    for bridge in bridges.values():
+        bridge.health, bridge.pid = start_bridge(stack, services, bridge.kind)
+        await bridge.until_delivered(0, 60)
     print(f"{count} readings of {len(reading(0))} B per channel, {IN_FLIGHT} in flight")
 
+    async def to_mqtt(topic: str, n: int) -> float:
+        return await publish_mqtt(mqtt.host, mqtt.port, topic, n)
+
+    async def to_amqp(routing_key: str, n: int) -> float:
+        return await publish_amqp(amqp.url, routing_key, n)
+
+    figures: dict[str, Figure] = {}
+
+    def show(found: dict[str, Figure]) -> None:
+        figures.update(found)
+        for figure in found.values():
+            print(figure.line(label), flush=True)
+
     # the channel servers alone: a topic and a routing key no bridge reads
-    mqtt_alone = await publish_mqtt(mqtt.host, mqtt.port, f"{prefix}/nobody", count)
-    print(line("mosquitto publish (QoS 1)", count, mqtt_alone, label), flush=True)
-    amqp_alone = await publish_amqp(amqp.url, f"{prefix}.nobody", count)
-    print(line("rabbitmq publish (confirms)", count, amqp_alone, label), flush=True)
-
-    started = time.perf_counter()
-    publishing = asyncio.create_task(
-        publish_mqtt(mqtt.host, mqtt.port, f"{prefix}/readings/a", count)
-    )
-    done = await until_delivered(health["mqtt"], ids["mqtt"], count)
-    mqtt_published = await publishing
-    mqtt_bridge = done - started
-    print(line("mqtt bridge, publish->intake ack", count, mqtt_bridge, label), flush=True)
-
-    started = time.perf_counter()
-    publishing = asyncio.create_task(publish_amqp(amqp.url, f"{prefix}.readings.a", count))
-    done = await until_delivered(health["amqp"], ids["amqp"], count)
-    amqp_published = await publishing
-    amqp_bridge = done - started
-    print(line("amqp bridge, publish->intake ack", count, amqp_bridge, label), flush=True)
+    alone = await to_mqtt(f"{prefix}/nobody", count)
+    show({"mosquitto_publish": Figure("mosquitto publish (QoS 1)", count, alone)})
+    alone = await to_amqp(f"{prefix}.nobody", count)
+    show({"rabbitmq_publish": Figure("rabbitmq publish (confirms)", count, alone)})
+    show(await live(bridges["mqtt"], to_mqtt, f"{prefix}/readings/a", count))
+    show(await live(bridges["amqp"], to_amqp, f"{prefix}.readings.a", count))
+    show(await backlog(services, bridges["mqtt"], to_mqtt, f"{prefix}/readings/b", count))
+    show(await backlog(services, bridges["amqp"], to_amqp, f"{prefix}.readings.b", count))
 
     # the collector with the same event: one reading per /collect request (wrk)
     collector = services.start_collector()
@@ -229,9 +359,9 @@ async def run(stack: ExitStack, services: Services, count: int) -> None:
         "collect 1 reading", url, reading(0), 1, duration=10, connections=32, cpu_of=collector.pid
     )
     print(collect.line(label), flush=True)
-
-    def rate(seconds: float) -> float:
-        return round(count / seconds, 1)
+    print(f"against the collector's {collect.eps:.0f} events/s (target: a bridge >= 1.00x):")
+    for key in ("mqtt_live", "mqtt_backlog", "amqp_live", "amqp_backlog"):
+        print(f"  {key:<14} {figures[key].rate / collect.eps:5.2f}x", flush=True)
 
     print_json(
         {
@@ -239,12 +369,7 @@ async def run(stack: ExitStack, services: Services, count: int) -> None:
             "engines": services.figures(),
             "messages": count,
             "message_bytes": len(reading(0)),
-            "mosquitto_publish_per_s": rate(mqtt_alone),
-            "rabbitmq_publish_per_s": rate(amqp_alone),
-            "mqtt_bridge_per_s": rate(mqtt_bridge),
-            "mqtt_publish_during_bridge_per_s": rate(mqtt_published),
-            "amqp_bridge_per_s": rate(amqp_bridge),
-            "amqp_publish_during_bridge_per_s": rate(amqp_published),
+            **{key: figure.figures() for key, figure in figures.items()},
             "collector_collect_1": collect.figures(),
         }
     )

@@ -239,6 +239,14 @@ class Settings(BaseSettings):
         gt=0,
         description="SMTP bridge: seconds a message waits for Kafka's ack before a 451",
     )
+    bridge_linger_ms: int = Field(
+        default=25,
+        ge=0,
+        le=1000,
+        description="how long a bridge's intake records wait to travel to Kafka together "
+        "(one record per message: without it, an MQTT bridge sent ~2 records per request "
+        "and spent a quarter of its CPU on requests; docs/performance.md, bridges)",
+    )
 
     # --- Kafka producers (docs/operations.md, "Idempotent producers") ------------------
     kafka_idempotence: Literal["auto", "on", "off"] = Field(

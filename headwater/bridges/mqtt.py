@@ -4,15 +4,25 @@ The client id is stable (``Bridge.client_id``) and the session never expires, so
 is published while the bridge is away waits in the broker. Acknowledgements are manual:
 a PUBACK goes back only once Kafka acknowledged the message's intake record; what was
 not acknowledged when a connection ends is sent again by the broker.
+
+Per message, paho and aiomqtt cost more CPU than the mapping and the Kafka send
+together (docs/performance.md, bridges). Two of their costs are cut here: the
+acknowledgements of a settled run of messages go out as one write (paho queues and
+sends each PUBACK on its own), and the messages already in aiomqtt's queue are taken
+without its task and wait per message. (paho also rebuilds its tables of MQTT v5
+property names for every message received, ~7 us; sharing them would mean replacing
+``Properties.__init__`` for the whole process, which was measured and left out.)
 """
 
 from __future__ import annotations
 
 import ssl
+import struct
 import time
 from typing import Any
 
 import aiomqtt
+from paho.mqtt.client import PUBACK
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -50,8 +60,7 @@ class MqttRunner(ChannelRunner):
         paho.manual_ack_set(True)  # before connecting: a kept session delivers at once
 
         async def ack(messages: list[aiomqtt.Message]) -> None:
-            for message in messages:  # one PUBACK each (MQTT has no cumulative ack)
-                paho.ack(message.mid, message.qos)
+            _queue_pubacks(paho, messages)
 
         async with client:
             pipeline = self.pipeline(ack)
@@ -64,8 +73,27 @@ class MqttRunner(ChannelRunner):
                 await pipeline.close()
 
     async def _consume(self, client: aiomqtt.Client, pipeline: Pipeline[aiomqtt.Message]) -> None:
-        async for message in client.messages:
+        queue, disconnected = client._queue, client._disconnected  # aiomqtt's own
+        async for message in client.messages:  # waits, and raises once disconnected
             await pipeline.submit(_channel_message(message), message)
+            # what already waits in the queue, without a task and a wait each
+            while not queue.empty() and not disconnected.done():
+                message = queue.get_nowait()
+                await pipeline.submit(_channel_message(message), message)
+
+
+_PUBACK = struct.Struct("!BBH")  # MQTT v5 allows a PUBACK without reason code (success)
+
+
+def _queue_pubacks(paho: Any, messages: list[aiomqtt.Message]) -> None:
+    """What ``paho.ack(message.mid, message.qos)`` does for each, in order, as one packet
+    write (paho writes each queued packet with a send of its own): a PUBACK for a QoS 1
+    message (MQTT has no cumulative ack), nothing for QoS 0 (a message published at QoS
+    0 comes at QoS 0). The subscription is QoS 1, so nothing comes at QoS 2."""
+    mids = [message.mid for message in messages if message.qos == 1]
+    if mids:
+        packet = b"".join([_PUBACK.pack(PUBACK, 2, mid) for mid in mids])
+        paho._packet_queue(PUBACK, packet, 0, 1)
 
 
 def _check_granted(topics: list[str], granted: Any) -> None:

@@ -16,10 +16,10 @@ __all__ = ["observed_delivery", "observed_redelivery", "observed_refusal"]
 SERVICE = "bridge"
 
 
-def observed_delivery(kind: str) -> None:
-    """One message's intake record acknowledged by Kafka (then acked to the channel)."""
-    BRIDGE_MESSAGES.labels(kind, "acked").inc()
-    EVENTS_ACCEPTED.labels(SERVICE, kind).inc()
+def observed_delivery(kind: str, messages: int = 1) -> None:
+    """Messages whose intake records Kafka acknowledged (then acked to the channel)."""
+    BRIDGE_MESSAGES.labels(kind, "acked").inc(messages)
+    EVENTS_ACCEPTED.labels(SERVICE, kind).inc(messages)
 
 
 def observed_refusal(kind: str, error: BaseException) -> None:

@@ -177,9 +177,17 @@ class Pipeline(Generic[Token]):
                 await self._more.wait()
             await asyncio.wait([self._entries[0].sent])  # the oldest, in the order they came
             done: list[_Entry[Token]] = []
-            while self._entries and self._entries[0].sent.done():
-                done.append(self._entries.popleft())
-                await self._settle(done[-1])
+            delivered = 0
+            while self._entries and (sent := self._entries[0].sent).done():
+                entry = self._entries.popleft()
+                done.append(entry)
+                if sent.cancelled() or sent.exception() is not None:
+                    await self._settle(entry)
+                else:
+                    delivered += entry.event
+            if delivered:  # counted once per run of settled messages, not per message
+                self._stats.delivered += delivered
+                observed_delivery(self._mapper.bridge.channel, delivered)
             await self._ack([entry.token for entry in done])
             self.open -= len(done)
             self._stats.in_flight = self.open
@@ -187,11 +195,10 @@ class Pipeline(Generic[Token]):
                 self._window.release()
 
     async def _settle(self, entry: _Entry[Token]) -> None:
+        """An entry whose send failed: dead-lettered when Kafka will never take it (any
+        other failure ends the acknowledgements, and the connection)."""
         try:
             await entry.sent
-            self._stats.delivered += entry.event
-            if entry.event:
-                observed_delivery(self._mapper.bridge.channel)
         except RecordRejected as exc:  # Kafka will never take this record
             await self._dead_letter(entry.message, exc)
 

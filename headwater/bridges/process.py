@@ -70,10 +70,11 @@ class BridgeProcess:
         codec = AvroCodec.default()
         topics = Topics(settings.topic_prefix)
         self.config = ConfigLog(settings, codec)
-        # records come one per message: linger as the collector does, so they travel
-        # in batches (without it, nearly every message was a produce request of its own)
+        # records come one per message: they linger so that they travel in batches
+        # (a bridge acknowledges its channel after Kafka, with a window of messages in
+        # flight, so a longer linger costs latency but not throughput)
         self.sender = RetryingSender(
-            settings, f"bridge-{channel}", linger_ms=settings.producer_linger_ms
+            settings, f"bridge-{channel}", linger_ms=settings.bridge_linger_ms
         )
         self.intake = Intake(
             self.sender,
