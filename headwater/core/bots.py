@@ -17,7 +17,7 @@ _MARKERS = (
 )
 _BOT_MARKERS = re.compile(_MARKERS, re.IGNORECASE)
 # An ASCII agent lower-cased meets the markers exactly as the case-blind search does,
-# in a fifth of the time (a browser's agent: 14.6 -> 1.3 us, on every collected request).
+# in a tenth of the time (a browser's agent: 14.6 -> 1.3 us, on every collected request).
 _LOWER_MARKERS = re.compile(_MARKERS)
 
 
