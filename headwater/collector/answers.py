@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
+from headwater.collector.body import header
 from headwater.collector.runtime import CollectorRuntime
 from headwater.core.intake import RequestMeta
 
@@ -42,10 +43,11 @@ def runtime_of(request: Request) -> CollectorRuntime:
 
 
 def request_meta(request: Request, runtime: CollectorRuntime) -> RequestMeta:
+    client = request.scope.get("client")
     return RequestMeta(
         received_at=runtime.now_ms(),
-        ip=request.client.host if request.client else None,
-        user_agent=request.headers.get("user-agent"),
+        ip=client[0] if client else None,
+        user_agent=header(request, b"user-agent"),
     )
 
 

@@ -11,12 +11,22 @@ from starlette.requests import Request
 from headwater.core.intake import JSON_EXPECTED, load_json_object
 from headwater.errors import MalformedInput, PayloadTooLarge
 
-__all__ = ["gunzip_limited", "read_decoded", "read_limited", "request_data"]
+__all__ = ["gunzip_limited", "header", "read_decoded", "read_limited", "request_data"]
+
+
+def header(request: Request, name: bytes) -> str | None:
+    """The first ``name`` header (lower case), as ``request.headers.get`` gives it, read
+    straight from the ASGI scope: a few microseconds less per lookup on the hot paths."""
+    for key, value in request.scope["headers"]:
+        if key == name:
+            text: str = value.decode("latin-1")
+            return text
+    return None
 
 
 async def read_limited(request: Request, limit: int) -> bytes:
     """The body, refusing (413) as soon as it is known to exceed ``limit`` bytes."""
-    declared = request.headers.get("content-length")
+    declared = header(request, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"request body is {declared} bytes, over the {limit}-byte limit")
     chunks: list[bytes] = []

@@ -3,6 +3,8 @@ per channel and reason (headwater/observability/metrics.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 
 from headwater.observability.metrics import (
@@ -31,8 +33,14 @@ def channel_of(route: str) -> str | None:
     return None
 
 
+_ACCEPTED: dict[str, Any] = {}  # channel -> its counter: a handful, looked up once
+
+
 def accepted(channel: str, events: int) -> None:
-    EVENTS_ACCEPTED.labels(SERVICE, channel).inc(events)
+    counter = _ACCEPTED.get(channel)
+    if counter is None:
+        counter = _ACCEPTED[channel] = EVENTS_ACCEPTED.labels(SERVICE, channel)
+    counter.inc(events)
 
 
 def refused(request: Request, error: BaseException) -> None:

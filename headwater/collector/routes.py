@@ -18,7 +18,7 @@ from headwater.collector.answers import (
 )
 from headwater.collector.body import read_limited, request_data
 from headwater.collector.routing import DirectRoute
-from headwater.core.ids import new_id
+from headwater.core.ids import IdPool
 from headwater.core.intake import (
     TrackerPayload,
     build_collect_batch,
@@ -74,9 +74,15 @@ async def track(request: Request) -> Response:
     source = runtime.source(payload.source.id)
     source.admit("track")
     runtime.admit_rate(source, len(payload.events))
-    profile_less = request.query_params.get("profile_less", "").lower() in ("1", "true", "yes")
+    # one read of the OS random source for the ids of the events, session, profile and task
+    make_id = IdPool(len(payload.events) + 3)
     accepted = build_tracker_batch(
-        payload, source, request_meta(request, runtime), runtime.limits, profile_less=profile_less
+        payload,
+        source,
+        request_meta(request, runtime),
+        runtime.limits,
+        profile_less=_profile_less(request),
+        make_id=make_id,
     )
     await runtime.publish(accepted, "track")
     return json_answer(
@@ -88,9 +94,16 @@ async def track(request: Request) -> Response:
             "response": {},
             "errors": [],
             "warnings": [],
-            "task": new_id(),
+            "task": make_id(),
         }
     )
+
+
+def _profile_less(request: Request) -> bool:
+    """``?profile_less=1`` (or true, yes); most requests have no query string to parse."""
+    if not request.scope.get("query_string"):
+        return False
+    return request.query_params.get("profile_less", "").lower() in ("1", "true", "yes")
 
 
 async def _collect(

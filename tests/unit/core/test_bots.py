@@ -38,3 +38,23 @@ def test_crawlers_and_headless_browsers_are_bots(agent):
 )
 def test_browsers_and_sdks_are_not(agent):
     assert not is_bot(agent)
+
+
+@pytest.mark.parametrize(
+    "agent",
+    [
+        "GOOGLEBOT/2.1",
+        "MyCRAWLER 1.0",
+        "Robot",
+        "bot",
+        "abbot-x",
+        "Mozilla/5.0 HEADLESSchrome",
+        "Ŝpider \u212abot/1",  # non-ASCII: the case-blind search, Kelvin sign and all
+        "\u017fpider",
+        "Mozilla/5.0 (Linux; Android 14) Chrome/120.0 Mobile Safari/537.36 ünïcode",
+    ],
+)
+def test_lower_cased_ascii_search_agrees_with_the_case_blind_one(agent):
+    from headwater.core.bots import _BOT_MARKERS
+
+    assert is_bot(agent) == (_BOT_MARKERS.search(agent) is not None)
