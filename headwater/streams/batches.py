@@ -8,12 +8,13 @@ out ``within`` more often (bench/pipeline.py, docs/performance.md).
 
 :func:`take_batches` keeps Faust's stream, acks and consumer (the group, assignment,
 tables and recovery are Faust's), and changes only when a batch is cut: records keep
-arriving into a second buffer while the stage handles a batch, and a batch is taken at
-``within`` after the last one was (or at once when ``max_`` are waiting), so the time
-the stage spent on the last batch counts toward the next one's wait. Idle, a stage
-waits as before (up to ``within`` for ``max_`` records). As with ``take_events``, a batch's events are acked once the code
-handling it returns, also when it raised or was cancelled (the worker's consumer counts
-only what a stage said it processed: streams/consumer.py).
+arriving into a second buffer while the stage handles a batch, and the next batch is
+taken ``within`` after the last one was (at once when ``max_`` are waiting), so the
+time the stage spent on the last batch counts toward the next one's wait. Idle, a
+stage waits as before (up to ``within`` for ``max_`` records). As with
+``take_events``, a batch's events are acked once the code handling it returns, also
+when it raised or was cancelled (the worker's consumer counts only what a stage said
+it processed: streams/consumer.py).
 """
 
 from __future__ import annotations
