@@ -101,7 +101,8 @@ async def _run_in_batches(stream: Any, settings: Settings, stage: str, handle: H
     """
     consumer = stream.app.consumer
     batches = take_batches(stream, _batch_messages(settings, stage), settings.stage_batch_seconds)
-    stream._active_agens.add(batches)  # closed when the stream stops, as Faust's own
+    if (tracked := getattr(stream, "_active_agens", None)) is not None:
+        tracked.add(batches)  # closed when the stream stops, as Faust's own takes are
     async for events in batches:
         messages = _messages(events)
         try:

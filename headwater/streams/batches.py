@@ -1,6 +1,6 @@
 """A stage's batches from a Faust stream, filled while the stage works on the last one.
 
-Faust's ``Stream.take_events`` (faust-streaming 0.11) stops filling its buffer while the
+Faust's ``Stream.take_events`` (faust-streaming 0.11-0.15) stops filling its buffer while the
 batch it yielded is being handled, then waits up to ``within`` for the next one to fill:
 delivering records and handling them take turns, so every wait of a stage for the
 broker's acknowledgements left the worker idle, and a larger ``max_`` only made it wait
