@@ -16,13 +16,10 @@ from typing import Any
 import pytest
 from aiokafka.structs import ConsumerRecord
 from faust.types import TP
-from mode import Service
-from mode.utils.locks import Event
 
 from headwater.agents.worker import build_worker_app
 from headwater.settings import load_settings
 from headwater.streams.consumer import Fetched, WorkerConsumer, holes
-from headwater.streams.delivery import deliver
 from headwater.streams.store import release_state_dirs
 
 INTAKE = TP("x.intake", 1)
@@ -262,69 +259,3 @@ async def test_a_skipped_record_is_read_again(app: Any) -> None:
     assert seeks == []  # it may still be on its way
     await consumer.note_deleted()
     assert seeks == [{INTAKE: COMMITTED}]
-
-
-async def _tasks_made(consumer: Any, records: int) -> int:
-    """The tasks the delivery loop makes while it delivers ``records`` records."""
-    loop = asyncio.get_running_loop()
-    made = 0
-
-    def counting(loop: Any, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
-        nonlocal made
-        made += 1
-        return asyncio.Task(coro, loop=loop, **kwargs)
-
-    loop.set_task_factory(counting)
-    try:
-        delivered = await _deliver(consumer, [_fetched(COMMITTED, COMMITTED + records - 1)])
-    finally:
-        loop.set_task_factory(None)
-    assert len(delivered) == records
-    return made
-
-
-async def test_a_record_whose_delivery_does_not_wait_costs_no_task(app: Any) -> None:
-    """Faust's loop made four tasks per record (``wait_first``): as much CPU as the
-    profile stage's fold of a one-event message (streams/delivery.py)."""
-    consumer = app.consumer
-    app.topics._acking_topics.add(INTAKE.topic)
-    few = await _tasks_made(consumer, 5)
-    consumer._read_offset[INTAKE] = None
-    many = await _tasks_made(consumer, 50)
-    assert many == few, f"{many - few} tasks for 45 more records"
-
-
-async def test_a_delivery_that_waits_goes_on_or_is_abandoned_as_before() -> None:
-    """A callback that has to wait (a full stream queue) finishes as under Faust's own
-    ``wait_first``, and is cancelled if the flow is suspended meanwhile."""
-    service, suspended = Service(), Event()
-    gate, done, cancelled = asyncio.Event(), [], []
-
-    async def callback(n: int) -> None:
-        try:
-            await gate.wait()
-            done.append(n)
-        except asyncio.CancelledError:
-            cancelled.append(n)
-            raise
-
-    async def open_gate() -> None:
-        await asyncio.sleep(0.01)
-        gate.set()
-
-    opening = asyncio.create_task(open_gate())
-    await deliver(service, callback(1), suspended)
-    await opening
-    gate.clear()
-    suspending = asyncio.get_running_loop().call_later(0.01, suspended.set)
-    await deliver(service, callback(2), suspended)
-    await asyncio.sleep(0)
-    suspending.cancel()
-    assert (done, cancelled) == ([1], [2])
-
-    async def failing() -> None:
-        await asyncio.sleep(0)
-        raise KeyError("raised after a wait")
-
-    with pytest.raises(KeyError):
-        await deliver(service, failing(), Event())
