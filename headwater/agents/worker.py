@@ -27,6 +27,7 @@ from headwater.errors import ConfigurationError, SearchUnavailable
 from headwater.settings import Settings
 from headwater.streams.app import create_faust_app
 from headwater.streams.backoff import Backoff
+from headwater.streams.batches import take_batches
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigLog
 from headwater.streams.deadletter import DeadLetters, SourceMessage
@@ -77,20 +78,33 @@ def _messages(events: Any) -> list[SourceMessage]:
     ]
 
 
-async def _run_in_batches(stream: Any, settings: Settings, stage: str, handle: Handle) -> None:
-    """Feed a stage batches of messages; Faust acks them once ``handle`` returns, and
-    only those ``handle`` returned for count toward the commit (streams/consumer.py).
+# The profile stage writes each profile it touched once per batch (its state, its
+# snapshot), so a larger batch folds more messages of a profile into one write.
+PROFILE_BATCH_SCALE = 4
 
-    Faust's ``take_events`` acks a batch in a ``finally``, also when the code handling it
-    raised or was cancelled; the worker's consumer does not count those acks. An
+
+def _batch_messages(settings: Settings, stage: str) -> int:
+    """Most messages ``stage`` takes in one step."""
+    scale = PROFILE_BATCH_SCALE if stage == "profile" else 1
+    return settings.stage_batch_messages * scale
+
+
+async def _run_in_batches(stream: Any, settings: Settings, stage: str, handle: Handle) -> None:
+    """Feed a stage batches of messages; they are acked once ``handle`` returns, and
+    only those ``handle`` returned for count toward the commit (streams/consumer.py).
+    The next batch fills while ``handle`` works (streams/batches.py).
+
+    A batch is acked in a ``finally``, also when the code handling it raised or was
+    cancelled; the worker's consumer does not count those acks. An
     unexpected error still ends the process at once: the messages come back to whichever
     worker takes the partitions. (Expected failures never get here: stages dead-letter
     bad input and wait out unavailable dependencies.)
     """
     consumer = stream.app.consumer
-    async for events in stream.take_events(
-        settings.stage_batch_messages, within=settings.stage_batch_seconds
-    ):
+    batches = take_batches(stream, _batch_messages(settings, stage), settings.stage_batch_seconds)
+    if (tracked := getattr(stream, "_active_agens", None)) is not None:
+        tracked.add(batches)  # closed when the stream stops, as Faust's own takes are
+    async for events in batches:
         messages = _messages(events)
         try:
             result = await timed_batch(stage, messages, partial(handle, messages))

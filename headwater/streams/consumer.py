@@ -38,7 +38,7 @@ agents' sources; changelogs keep Faust's handling, recovery seeks them itself):
   acknowledged). Faust also acks records its streams skip: those of an assignment that
   is gone and those that reach a stream while a rebalance has stopped the flow ("ack
   the filtered out message, otherwise the lag would increase", ``Stream.__aiter__``),
-  and a batch whose stage was cancelled (``take_events`` acks in a ``finally``). Such
+  and a batch whose stage was cancelled (streams/batches.py acks in a ``finally``). Such
   an ack frees the record (Faust stops waiting for it) without counting it: the record
   is read again from the committed offset by whoever holds the partition next;
 - a commit starts exactly where the last one ended (the group's committed offset as

@@ -1,0 +1,81 @@
+"""A stage's batches from a Faust stream, filled while the stage works on the last one.
+
+Faust's ``Stream.take_events`` (faust-streaming 0.11-0.15) stops filling its buffer while the
+batch it yielded is being handled, then waits up to ``within`` for the next one to fill:
+delivering records and handling them take turns, so every wait of a stage for the
+broker's acknowledgements left the worker idle, and a larger ``max_`` only made it wait
+out ``within`` more often (bench/pipeline.py, docs/performance.md).
+
+:func:`take_batches` keeps Faust's stream, acks and consumer (the group, assignment,
+tables and recovery are Faust's), and changes only when a batch is cut: records keep
+arriving into a second buffer while the stage handles a batch, and the next batch is
+taken ``within`` after the last one was (at once when ``max_`` are waiting), so the
+time the stage spent on the last batch counts toward the next one's wait. Idle, a
+stage waits as before (up to ``within`` for ``max_`` records). As with
+``take_events``, a batch's events are acked once the code handling it returns, also
+when it raised or was cancelled (the worker's consumer counts only what a stage said
+it processed: streams/consumer.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from mode.utils.aiter import aiter
+
+__all__ = ["take_batches"]
+
+
+async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[list[Any]]:
+    """Batches of at most ``max_`` events of ``stream``, in the order they came."""
+    waiting: list[Any] = []
+    full = asyncio.Event()  # ``max_`` events are waiting
+    room = asyncio.Event()  # fewer than ``max_``: delivery may go on
+    room.set()
+
+    async def add_to_buffer(value: Any) -> Any:
+        try:
+            event = stream.current_event
+            if event is None:
+                raise RuntimeError("take_batches found current_event is None")
+            waiting.append(event)
+            if len(waiting) >= max_:  # hold delivery back until a batch is taken
+                full.set()
+                room.clear()
+                await stream.wait(room)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            stream.log.exception("Error adding to take buffer: %r", exc)
+            await stream.crash(exc)
+        return value
+
+    acks_before = stream.enable_acks
+    stream.enable_acks = False  # acked here, once the batch is handled
+    stream.add_processor(add_to_buffer)
+    stream._enable_passive(aiter(stream.channel))
+    loop = asyncio.get_running_loop()
+    cut = loop.time()
+    try:
+        while not stream.should_stop:
+            if len(waiting) < max_:  # until full, or ``within`` after the last batch
+                await stream.wait_for_stopped(full, timeout=max(0.0, cut + within - loop.time()))
+                if not waiting:
+                    cut = loop.time()
+                    continue
+            cut = loop.time()
+            batch = waiting[:max_]
+            del waiting[:max_]
+            if len(waiting) < max_:
+                full.clear()
+                room.set()
+            try:
+                yield batch
+            finally:
+                for event in batch:
+                    await stream.ack(event)
+    finally:
+        stream.enable_acks = acks_before
+        stream._processors.remove(add_to_buffer)
