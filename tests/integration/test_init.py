@@ -36,6 +36,7 @@ async def test_init_creates_everything_once(settings: Settings, search: SearchSt
             topics.config_history,
             topics.deadletter,
             topics.jobs,
+            topics.profile_rebuild,
         ]
     )
     assert len(first.config_written) == 3  # tenant + one source per environment
