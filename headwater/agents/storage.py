@@ -4,7 +4,8 @@ the search engine.
 Events: document id = event id and op ``create``, so a redelivered batch never
 duplicates an event. Profiles and sessions: op ``index`` with external versioning
 (profile version, session event count), so an older snapshot never overwrites a newer
-one, whatever order they arrive in. Search outages hold the stage (and so the consumer)
+one, whatever order they arrive in; within a batch only each document's latest
+version is sent (``latest_versions``). Search outages hold the stage (and so the consumer)
 until the engine is back; documents the engine refuses for good are dead-lettered with
 the reason.
 
