@@ -6,12 +6,14 @@ a PUBACK goes back only once Kafka acknowledged the message's intake record; wha
 not acknowledged when a connection ends is sent again by the broker.
 
 Per message, paho and aiomqtt cost more CPU than the mapping and the Kafka send
-together (docs/performance.md, bridges). Two of their costs are cut here: the
+together (docs/performance.md, bridges). One of their costs is cut here: the
 acknowledgements of a settled run of messages go out as one write (paho queues and
-sends each PUBACK on its own), and the messages already in aiomqtt's queue are taken
-without its task and wait per message. (paho also rebuilds its tables of MQTT v5
-property names for every message received, ~7 us; sharing them would mean replacing
-``Properties.__init__`` for the whole process, which was measured and left out.)
+sends each PUBACK on its own). Taking the messages already in aiomqtt's queue without
+its task and wait per message, through its private queue, was taken out again: with it
+a configuration change once failed to reconnect the bridge within 30 s in CI. paho also
+rebuilds its tables of MQTT v5 property names for every message received (~7 us);
+sharing them would mean replacing ``Properties.__init__`` for the whole process, which
+was measured and left out.
 """
 
 from __future__ import annotations
@@ -73,13 +75,8 @@ class MqttRunner(ChannelRunner):
                 await pipeline.close()
 
     async def _consume(self, client: aiomqtt.Client, pipeline: Pipeline[aiomqtt.Message]) -> None:
-        queue, disconnected = client._queue, client._disconnected  # aiomqtt's own
-        async for message in client.messages:  # waits, and raises once disconnected
+        async for message in client.messages:
             await pipeline.submit(_channel_message(message), message)
-            # what already waits in the queue, without a task and a wait each
-            while not queue.empty() and not disconnected.done():
-                message = queue.get_nowait()
-                await pipeline.submit(_channel_message(message), message)
 
 
 _PUBACK = struct.Struct("!BBH")  # MQTT v5 allows a PUBACK without reason code (success)
