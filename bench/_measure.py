@@ -224,12 +224,11 @@ def service_pids() -> dict[str, int]:
     return found
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system) used so far by ``pid`` and its living descendants
-    (uvicorn's worker processes under ``--workers N``)."""
-    tick = os.sysconf("SC_CLK_TCK")
+def _tree_stats(pid: int) -> list[list[str]]:
+    """The /proc stat fields (after the command name: state, ppid, ...) of ``pid`` and its
+    living descendants (uvicorn's worker processes under ``--workers N``)."""
     children: dict[int, list[int]] = {}
-    used: dict[int, float] = {}
+    stats: dict[int, list[str]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -238,37 +237,26 @@ def tree_cpu_seconds(pid: int) -> float:
         except OSError:
             continue
         children.setdefault(int(fields[1]), []).append(int(entry.name))
-        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
-    total, todo = 0.0, [pid]
+        stats[int(entry.name)] = fields
+    found, todo = [], [pid]
     while todo:
         current = todo.pop()
-        total += used.get(current, 0.0)
+        if current in stats:
+            found.append(stats[current])
         todo += children.get(current, [])
-    return total
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by ``pid`` and its living descendants."""
+    tick = os.sysconf("SC_CLK_TCK")
+    return sum((int(f[11]) + int(f[12])) / tick for f in _tree_stats(pid))
 
 
 def tree_rss_bytes(pid: int) -> int:
-    """Resident memory of ``pid`` and its living descendants (VmRSS from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        todo += children.get(current, [])
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1]) * 1024
-    return total
+    """Resident memory of ``pid`` and its living descendants (what VmRSS shows)."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    return sum(int(f[21]) * page for f in _tree_stats(pid))
 
 
 def cpu_text(shares: dict[str, float]) -> str:
