@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import fields
 from itertools import count
 from typing import Any, Protocol
@@ -231,6 +231,40 @@ class RebuildSwitch:
         return outcome
 
 
+async def _records_of(
+    settings: Settings,
+    records: RebuildRecords,
+    rebuild: str,
+    partitions: Sequence[int],
+    *,
+    follow: bool,
+) -> AsyncGenerator[RebuildRecord, None]:
+    """The records of ``rebuild`` on ``hw.profile.rebuild``'s ``partitions``, from the
+    start; past the end seen at the start only when ``follow`` (the caller bounds it)."""
+    topic = Topics(settings.topic_prefix).profile_rebuild
+    parts = [TopicPartition(topic, p) for p in partitions]
+    consumer = AIOKafkaConsumer(
+        **kafka_client_options(settings), enable_auto_commit=False, group_id=None
+    )
+    await consumer.start()
+    try:
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        ends = await consumer.end_offsets(parts)
+        while follow or any([await consumer.position(tp) < ends[tp] for tp in parts]):
+            for messages in (await consumer.getmany(*parts, timeout_ms=500)).values():
+                for message in messages:
+                    try:
+                        found = records.decode(message.value)
+                    except HeadwaterError as exc:
+                        log.warning("%s: a record that is not a rebuild's: %s", topic, exc)
+                        continue
+                    if found["rebuild"] == rebuild:
+                        yield found
+    finally:
+        await consumer.stop()
+
+
 async def read_rebuild(
     settings: Settings,
     records: RebuildRecords,
@@ -241,45 +275,28 @@ async def read_rebuild(
 ) -> dict[bytes, bytes] | None:
     """The rebuilt states of one partition, once its ``end`` record is read; None when
     it did not come within ``timeout`` seconds (not ``patient``: is not there yet)."""
-    topic = Topics(settings.topic_prefix).profile_rebuild
-    at = TopicPartition(topic, partition)
-    consumer = AIOKafkaConsumer(
-        **kafka_client_options(settings), enable_auto_commit=False, group_id=None
-    )
-    await consumer.start()
     states: dict[bytes, bytes] = {}
+    found = _records_of(settings, records, rebuild, [partition], follow=patient)
     try:
-        consumer.assign([at])
-        await consumer.seek_to_beginning(at)
-        end = (await consumer.end_offsets([at]))[at]
         async with asyncio.timeout(timeout):
-            while patient or await consumer.position(at) < end:
-                fetched = await consumer.getmany(at, timeout_ms=500)
-                for message in fetched.get(at, []):
-                    try:
-                        found = records.decode(message.value)
-                    except HeadwaterError as exc:
-                        log.warning("%s: a record that is not a rebuild's: %s", topic, exc)
-                        continue
-                    if found["rebuild"] != rebuild:
-                        continue
-                    if found["kind"] == "state" and found["key"] is not None:
-                        states[found["key"]] = found["state"] or b""
-                    elif found["kind"] == "end":
-                        if len(states) != found["count"]:
-                            log.error(
-                                "rebuild %s: partition %d ends after %d states, not %d",
-                                rebuild,
-                                partition,
-                                len(states),
-                                found["count"],
-                            )
-                            return None
+            async for record in found:
+                if record["kind"] == "state" and record["key"] is not None:
+                    states[record["key"]] = record["state"] or b""
+                elif record["kind"] == "end":
+                    if len(states) == record["count"]:
                         return states
+                    log.error(
+                        "rebuild %s: partition %d ends after %d states, not %d",
+                        rebuild,
+                        partition,
+                        len(states),
+                        record["count"],
+                    )
+                    return None
     except TimeoutError:
         pass
     finally:
-        await consumer.stop()
+        await found.aclose()
     return None
 
 
@@ -373,34 +390,23 @@ class ReplayRebuild:
         """The live stages' answer per partition (switched, failed), read for up to
         ``timeout`` seconds; ``pending`` where none came (no live stage reached the
         marker yet: it switches when it does)."""
+        partitions = self.cut.partitions
         found: dict[int, str] = {}
-        consumer = AIOKafkaConsumer(
-            **kafka_client_options(self._settings), enable_auto_commit=False, group_id=None
-        )
-        await consumer.start()
+        if not partitions:
+            return found
+        read = _records_of(self._settings, self._records, self.id, partitions, follow=True)
         try:
-            parts = [TopicPartition(self._topic, p) for p in self.cut.partitions]
-            consumer.assign(parts)
-            await consumer.seek_to_beginning(*parts)
             async with asyncio.timeout(timeout):
-                while len(found) < len(parts):
-                    fetched = await consumer.getmany(timeout_ms=500)
-                    for messages in fetched.values():
-                        for message in messages:
-                            try:
-                                answer = self._records.decode(message.value)
-                            except HeadwaterError:
-                                continue
-                            if answer["rebuild"] == self.id and answer["kind"] in (
-                                "switched",
-                                "failed",
-                            ):
-                                found.setdefault(answer["partition"], answer["kind"])
+                async for answer in read:
+                    if answer["kind"] in ("switched", "failed"):
+                        found.setdefault(answer["partition"], answer["kind"])
+                        if len(found) == len(partitions):
+                            break
         except TimeoutError:
             pass
         finally:
-            await consumer.stop()
-        return {p: found.get(p, "pending") for p in self.cut.partitions}
+            await read.aclose()
+        return {p: found.get(p, "pending") for p in partitions}
 
 
 def live_switch(
