@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 BENCH_ARGS ?=  # e.g. --engines apache --rounds 1
+# Test processes: one set of engines serves them all (tests/support/shared_services.py);
+# a test file runs in one process. TEST_JOBS=0 runs everything in this process.
+TEST_JOBS  ?= 2
 
 # The console (console-ui/, a Vite + React app) is built into the Python package, which
 # `headwater api` serves under /ui/. Without npm the Python part installs all the same.
@@ -38,7 +41,7 @@ up: install ## run the whole platform on this machine (UP_ARGS: --staging-collec
 	$(BIN)/headwater up $(UP_ARGS)
 
 test: install ## run every test (unit, integration, end-to-end)
-	$(BIN)/pytest --durations=30
+	$(BIN)/pytest --durations=30 -n $(TEST_JOBS) --dist loadfile
 
 lint: install ## ruff, formatting, mypy (strict for the package) and the layers (lint-imports)
 	$(BIN)/ruff check headwater tests bench

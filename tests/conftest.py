@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 from typing import TypeVar
 
@@ -21,6 +23,26 @@ from tests.support.channels import (
     mqtt_server,
 )
 from tests.support.services import STANDINS, Endpoints, main_kind, started_endpoints
+from tests.support.shared_services import shared_services
+
+_SHARED = pytest.StashKey[ExitStack]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In a parallel run's controller (``-n N``, before the workers start): one set of
+    engines and channel servers for every worker (tests/support/shared_services.py)."""
+    parallel = getattr(config.option, "numprocesses", None)
+    if not parallel or hasattr(config, "workerinput"):
+        return
+    stack = config.stash[_SHARED] = ExitStack()
+    root = Path(tempfile.mkdtemp(prefix="headwater-tests-"))
+    stack.callback(shutil.rmtree, root, ignore_errors=True)
+    os.environ.update(stack.enter_context(shared_services(root, dict(os.environ))))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if (stack := config.stash.get(_SHARED, None)) is not None:
+        stack.close()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
