@@ -17,12 +17,14 @@ missing server is a failure: CI must never pass by skipping what it was meant to
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -174,7 +176,7 @@ def start_rabbitmq(
 # chroots into the state's mail directory as root before it becomes the dovecot user
 # (Dovecot refuses mail access as root), so no directory above has to be open to it.
 DOVECOT_CONF = """\
-base_dir = {state}/run
+base_dir = {sockets}
 state_dir = {state}/lib
 log_path = {state}/dovecot.log
 protocols = imap
@@ -210,6 +212,14 @@ service anvil {{
 """
 
 
+def _socket_dir(state: Path) -> Path:
+    """Where Dovecot puts its sockets for ``state``: a short path of its own, the same for
+    a restart, because a unix socket's path may not pass 107 bytes and ``state`` can be
+    deep (pytest's per-test directories, one level deeper under pytest-xdist)."""
+    digest = hashlib.sha1(str(state).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"hw-dovecot-{digest}"
+
+
 def start_dovecot(
     state: Path, port: int | None = None
 ) -> tuple[ImapServer, subprocess.Popen[bytes]]:
@@ -230,7 +240,7 @@ def start_dovecot(
         os.chown(path, owner.pw_uid, owner.pw_gid)
     (state / "passwd").write_text(f"{server.user}:{{PLAIN}}{server.password}\n")
     config = state / "dovecot.conf"
-    config.write_text(DOVECOT_CONF.format(state=state, port=port))
+    config.write_text(DOVECOT_CONF.format(state=state, port=port, sockets=_socket_dir(state)))
     log = state / "dovecot.out"
     popen = _spawn([binary, "-F", "-c", str(config)], log)
     _wait_listening(port, popen, log, "dovecot")
