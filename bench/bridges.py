@@ -40,11 +40,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 import aiomqtt
 import httpx
 import orjson
 
+from bench._amqp_publish import AmqpPublisher
 from bench._harness import (
     Services,
     add_engines_option,
@@ -120,17 +120,12 @@ async def publish_mqtt(host: str, port: int, topic: str, count: int) -> float:
 
 
 async def publish_amqp(url: str, routing_key: str, count: int) -> float:
-    """Seconds to publish ``count`` readings to amq.topic, each confirmed."""
-    connection = await aio_pika.connect(url)
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True)
-        exchange = await channel.get_exchange("amq.topic")
+    """Seconds to publish ``count`` readings to amq.topic, each confirmed, ``IN_FLIGHT``
+    unconfirmed at most (the frames made before the clock starts)."""
+    async with AmqpPublisher(url) as publisher:
+        messages = publisher.marshal("amq.topic", routing_key, map(reading, range(count)))
         started = time.perf_counter()
-
-        async def one(n: int) -> Any:
-            return await exchange.publish(aio_pika.Message(reading(n)), routing_key=routing_key)
-
-        await _in_flight(count, one)
+        await publisher.publish(messages, IN_FLIGHT)
         return time.perf_counter() - started
 
 
