@@ -36,8 +36,12 @@ class AmqpRunner(ChannelRunner):
     async def session(self) -> None:
         client = await asyncio.wait_for(aiormq.connect(self._url()), CONNECT_TIMEOUT)
         try:
-            channel = await client.channel(publisher_confirms=False)
-            await channel.basic_qos(prefetch_count=self.bridge.subscription.prefetch)
+            prefetch = self.bridge.subscription.prefetch
+            # the frames of up to ``prefetch`` deliveries (3 each: method, header, body)
+            # wait for the channel's reader without stopping the connection's (aiormq's
+            # default, 10, makes the two take turns every few deliveries: ~10% more CPU)
+            channel = await client.channel(publisher_confirms=False, frame_buffer_size=3 * prefetch)
+            await channel.basic_qos(prefetch_count=prefetch)
             queue = await self._queue(channel)
             deliveries = _Deliveries(channel)
 
