@@ -88,8 +88,9 @@ async def test_mqtt_messages_become_events_of_their_profile_and_bad_ones_dead_le
 
         # a new version of the bridge applies without a restart
         changed = {**config["mapping"], "event_type": "value:temperature"}
+        first_run = process.stats[bridge_id]  # before the change: it may apply at once
         await publish_bridge(settings, bridge_id, {**config, "mapping": changed}, version=2)
-        await connected(process, bridge_id, restarted=True)
+        await connected(process, bridge_id, replacing=first_run)
         await publish_mqtt(mqtt, [(f"{base}/attic/reading", orjson.dumps({**reading, "id": "r3"}))])
         events = await stored_events(shared_store, settings, bridge_id, 3)
 
