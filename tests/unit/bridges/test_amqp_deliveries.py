@@ -7,13 +7,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import aiormq
 import pytest
 from aiormq.abc import DeliveredMessage
 from aiormq.exceptions import ChannelClosed
 from pamqp import commands
 from pamqp.header import ContentHeader
 
-from headwater.bridges.amqp import _Deliveries, channel_message
+from headwater.bridges.amqp import AmqpRunner, _Deliveries, channel_message
+from headwater.core.bridge_config import Bridge
+from headwater.settings import load_settings
 
 
 def _delivery(tag: int, body: bytes = b"{}", **properties: Any) -> DeliveredMessage:
@@ -94,3 +97,33 @@ async def test_a_channel_closed_without_a_reason_still_ends_the_consuming() -> N
     channel.closing.cancel()  # aiormq closes with CancelledError on a normal close
     with pytest.raises(ConnectionError, match="channel was closed"):
         await asyncio.wait_for(consuming, 5)
+
+
+@pytest.mark.parametrize(
+    ("url", "port", "vhost"),
+    [
+        ("amqp://rabbit.example:5673/", 5673, "/"),
+        ("amqps://rabbit.example/prod%2Fa", 5671, "prod/a"),  # TLS: its default port
+        ("amqp://rabbit.example", 5672, "/"),
+    ],
+)
+async def test_the_connection_keeps_reserved_characters_of_credentials_and_the_vhost(
+    url: str, port: int, vhost: str
+) -> None:
+    bridge = Bridge.model_validate(
+        {
+            "id": "b1",
+            "tenant": "default",
+            "env": "production",
+            "name": "orders",
+            "channel": "amqp",
+            "connection": {"url": url, "username": "ops@site"},
+            "subscription": {"queue": "orders"},
+            "mapping": {"event_type": "value:order"},
+        }
+    )
+    runner = AmqpRunner(bridge, "p@ss/w:rd%", None, load_settings())  # type: ignore[arg-type]
+    connection = aiormq.Connection(runner._url())  # what aiormq.connect reads (no I/O)
+    assert (connection.url.user, connection.url.password) == ("ops@site", "p@ss/w:rd%")
+    assert (connection.url.scheme == "amqps", connection.url.port) == (url[4] == "s", port)
+    assert connection.vhost == vhost
