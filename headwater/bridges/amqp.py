@@ -95,6 +95,14 @@ class _Deliveries:
         self._more = asyncio.Event()
         self._closing = channel.closing
         self._closing.add_done_callback(lambda _: self._more.set())
+        self._cancelled = False
+        channel.on_consumer_cancel_callbacks.add(self._cancel)
+
+    def _cancel(self, _: object) -> None:
+        """The broker ended the consumer (its queue was deleted, ...): the channel stays
+        open but nothing more comes, so the session ends and the bridge reconnects."""
+        self._cancelled = True
+        self._more.set()
 
     async def arrived(self, message: DeliveredMessage) -> None:
         self._waiting.append(message)
@@ -109,6 +117,8 @@ class _Deliveries:
             while waiting:
                 message = waiting.popleft()
                 await pipeline.submit(channel_message(message), _tag(message))
+            if self._cancelled:
+                raise ConnectionError("the broker cancelled the consumer (queue deleted?)")
             if self._closing.done():
                 closing = self._closing
                 problem = None if closing.cancelled() else closing.exception()

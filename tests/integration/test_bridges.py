@@ -155,6 +155,39 @@ async def test_amqp_deliveries_become_events_and_bad_ones_dead_letters(
     assert "profile_id: header:x-customer is missing" in letter["reason"]
 
 
+async def test_the_amqp_bridge_reconnects_when_its_queue_is_deleted_and_declares_it_again(
+    shared_settings: Settings,
+    initialized: InitResult,
+    amqp: AmqpServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """RabbitMQ cancels the consumer of a deleted queue and keeps the channel open: the
+    bridge must not sit connected and idle, but reconnect and declare it again."""
+    settings = shared_settings
+    bridge_id, key = str(uuid.uuid4()), f"{settings.topic_prefix}.gone"
+    queue = f"{settings.topic_prefix}-gone"
+    config = amqp_bridge(amqp, queue, [f"amq.topic:{key}"], event_type="value:gone")
+    await publish_bridge(settings, bridge_id, config)
+    async with running_bridges(settings, "amqp") as process:
+        await connected(process, bridge_id)
+        await publish_amqp(amqp, "amq.topic", [(key, b'{"n": 1}', {})])
+        stats = process.stats[bridge_id]
+        await eventually(lambda: _true(stats.delivered == 1), timeout=30)
+
+        connection = await aio_pika.connect(amqp.url)
+        async with connection:
+            await (await connection.channel()).queue_delete(queue)
+
+        await eventually(lambda: _true(stats.connects == 2 and stats.state == "connected"))
+        assert "the broker cancelled the consumer (queue deleted?)" in caplog.text
+        await publish_amqp(amqp, "amq.topic", [(key, b'{"n": 2}', {})])  # bound again
+        await eventually(lambda: _true(stats.delivered == 2), timeout=30)
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
 # --- Kafka-topic bridge ---
 
 

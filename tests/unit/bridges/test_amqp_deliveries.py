@@ -47,6 +47,7 @@ def test_a_delivery_without_properties_has_no_headers_and_no_message_id() -> Non
 class _Channel:
     def __init__(self) -> None:
         self.closing: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.on_consumer_cancel_callbacks: set[Any] = set()
 
 
 class _Pipeline:
@@ -97,6 +98,17 @@ async def test_a_channel_closed_without_a_reason_still_ends_the_consuming() -> N
     channel.closing.cancel()  # aiormq closes with CancelledError on a normal close
     with pytest.raises(ConnectionError, match="channel was closed"):
         await asyncio.wait_for(consuming, 5)
+
+
+async def test_a_consumer_the_broker_cancelled_ends_the_consuming() -> None:
+    channel = _Channel()
+    deliveries = _Deliveries(channel)  # type: ignore[arg-type]
+    consuming = asyncio.create_task(deliveries.submit_to(_Pipeline()))  # type: ignore[arg-type]
+    for callback in channel.on_consumer_cancel_callbacks:  # as aiormq calls them
+        callback(commands.Basic.Cancel(consumer_tag="ctag"))
+    with pytest.raises(ConnectionError, match="cancelled the consumer"):
+        await asyncio.wait_for(consuming, 5)
+    assert not channel.closing.done()  # the channel itself stays open
 
 
 @pytest.mark.parametrize(
