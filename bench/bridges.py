@@ -1,6 +1,6 @@
 """Bridge throughput: MQTT and AMQP messages per second from publish to acknowledged intake.
 
-    python -m bench.bridges [--messages 20000] [--engines standins|apache]
+    python -m bench.bridges [--messages 20000] [--engines standins|apache] [--channels mqtt,amqp]
 
 Starts what it needs on free ports (the engines as in bench/collector.py; Mosquitto and
 RabbitMQ from Debian's packages, RabbitMQ from HEADWATER_TEST_AMQP when set), configures
@@ -40,11 +40,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 import aiomqtt
 import httpx
 import orjson
 
+from bench._amqp_publish import AmqpPublisher
 from bench._harness import (
     Services,
     add_engines_option,
@@ -92,20 +92,22 @@ MAPPING = {
 
 
 @contextmanager
-def channel_servers(logs: Path) -> Iterator[tuple[Any, Any]]:
-    """A Mosquitto of its own (its queue for an absent or slower client must not be
-    capped at the default 1000 messages, or the backlog would be dropped) and RabbitMQ
-    (from HEADWATER_TEST_AMQP, else started here)."""
+def channel_servers(logs: Path, channels: list[str]) -> Iterator[tuple[Any, Any]]:
+    """For the channels measured: a Mosquitto of its own (its queue for an absent or
+    slower client must not be capped at the default 1000 messages, or the backlog would
+    be dropped) and RabbitMQ (from HEADWATER_TEST_AMQP, else started here)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from tests.support.channels import amqp_server, start_mosquitto, stop_group
 
-    mqtt, popen = start_mosquitto(logs / "mosquitto", "max_queued_messages 0\n")
-    try:
-        with amqp_server(logs / "rabbitmq") as amqp:
-            yield mqtt, amqp
-    finally:
-        stop_group(popen.pid)
-        popen.wait(10)
+    with ExitStack() as stack:
+        mqtt = amqp = None
+        if "mqtt" in channels:
+            mqtt, popen = start_mosquitto(logs / "mosquitto", "max_queued_messages 0\n")
+            stack.callback(popen.wait, 10)
+            stack.callback(stop_group, popen.pid)
+        if "amqp" in channels:
+            amqp = stack.enter_context(amqp_server(logs / "rabbitmq"))
+        yield mqtt, amqp
 
 
 async def publish_mqtt(host: str, port: int, topic: str, count: int) -> float:
@@ -118,17 +120,12 @@ async def publish_mqtt(host: str, port: int, topic: str, count: int) -> float:
 
 
 async def publish_amqp(url: str, routing_key: str, count: int) -> float:
-    """Seconds to publish ``count`` readings to amq.topic, each confirmed."""
-    connection = await aio_pika.connect(url)
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True)
-        exchange = await channel.get_exchange("amq.topic")
+    """Seconds to publish ``count`` readings to amq.topic, each confirmed, ``IN_FLIGHT``
+    unconfirmed at most (the frames made before the clock starts)."""
+    async with AmqpPublisher(url) as publisher:
+        messages = publisher.marshal("amq.topic", routing_key, map(reading, range(count)))
         started = time.perf_counter()
-
-        async def one(n: int) -> Any:
-            return await exchange.publish(aio_pika.Message(reading(n)), routing_key=routing_key)
-
-        await _in_flight(count, one)
+        await publisher.publish(messages, IN_FLIGHT)
         return time.perf_counter() - started
 
 
@@ -292,14 +289,17 @@ async def backlog(
 
 
 def bridge_settings(prefix: str, mqtt: Any, amqp: Any) -> dict[str, dict[str, Any]]:
-    return {
-        "mqtt": {
+    """The bridge of each channel server given (None: that channel is not measured)."""
+    settings: dict[str, dict[str, Any]] = {}
+    if mqtt:
+        settings["mqtt"] = {
             "channel": "mqtt",
             "connection": {"url": f"mqtt://{mqtt.host}:{mqtt.port}"},
             "subscription": {"topics": [f"{prefix}/readings/#"]},
             "mapping": MAPPING,
-        },
-        "amqp": {
+        }
+    if amqp:
+        settings["amqp"] = {
             "channel": "amqp",
             "connection": {"url": f"amqp://{amqp.host}:{amqp.port}/"},
             "subscription": {
@@ -308,18 +308,19 @@ def bridge_settings(prefix: str, mqtt: Any, amqp: Any) -> dict[str, dict[str, An
                 "bindings": [f"amq.topic:{prefix}.readings.#"],
             },
             "mapping": MAPPING,
-        },
-    }
+        }
+    return settings
 
 
-async def run(stack: ExitStack, services: Services, count: int) -> None:
+async def run(stack: ExitStack, services: Services, count: int, channels: list[str]) -> None:
     label = services.label
     print(services.describe(), flush=True)
-    mqtt, amqp = stack.enter_context(channel_servers(services.logs))
+    mqtt, amqp = stack.enter_context(channel_servers(services.logs, channels))
     prefix = services.settings.topic_prefix
     bridges = {
         kind: Bridge(kind, str(uuid.uuid4()), data, "", 0, version=0)
         for kind, data in bridge_settings(prefix, mqtt, amqp).items()
+        if kind in channels
     }
     await configure(services, list(bridges.values()))
     for bridge in bridges.values():
@@ -341,14 +342,20 @@ async def run(stack: ExitStack, services: Services, count: int) -> None:
             print(figure.line(label), flush=True)
 
     # the channel servers alone: a topic and a routing key no bridge reads
-    alone = await to_mqtt(f"{prefix}/nobody", count)
-    show({"mosquitto_publish": Figure("mosquitto publish (QoS 1)", count, alone)})
-    alone = await to_amqp(f"{prefix}.nobody", count)
-    show({"rabbitmq_publish": Figure("rabbitmq publish (confirms)", count, alone)})
-    show(await live(bridges["mqtt"], to_mqtt, f"{prefix}/readings/a", count))
-    show(await live(bridges["amqp"], to_amqp, f"{prefix}.readings.a", count))
-    show(await backlog(services, bridges["mqtt"], to_mqtt, f"{prefix}/readings/b", count))
-    show(await backlog(services, bridges["amqp"], to_amqp, f"{prefix}.readings.b", count))
+    if mqtt:
+        alone = await to_mqtt(f"{prefix}/nobody", count)
+        show({"mosquitto_publish": Figure("mosquitto publish (QoS 1)", count, alone)})
+    if amqp:
+        alone = await to_amqp(f"{prefix}.nobody", count)
+        show({"rabbitmq_publish": Figure("rabbitmq publish (confirms)", count, alone)})
+    if mqtt:
+        show(await live(bridges["mqtt"], to_mqtt, f"{prefix}/readings/a", count))
+    if amqp:
+        show(await live(bridges["amqp"], to_amqp, f"{prefix}.readings.a", count))
+    if mqtt:
+        show(await backlog(services, bridges["mqtt"], to_mqtt, f"{prefix}/readings/b", count))
+    if amqp:
+        show(await backlog(services, bridges["amqp"], to_amqp, f"{prefix}.readings.b", count))
 
     # the collector with the same event: one reading per /collect request (wrk)
     collector = services.start_collector()
@@ -360,8 +367,9 @@ async def run(stack: ExitStack, services: Services, count: int) -> None:
     )
     print(collect.line(label), flush=True)
     print(f"against the collector's {collect.eps:.0f} events/s (target: a bridge >= 1.00x):")
-    for key in ("mqtt_live", "mqtt_backlog", "amqp_live", "amqp_backlog"):
-        print(f"  {key:<14} {figures[key].rate / collect.eps:5.2f}x", flush=True)
+    for kind in channels:
+        for key in (f"{kind}_live", f"{kind}_backlog"):
+            print(f"  {key:<14} {figures[key].rate / collect.eps:5.2f}x", flush=True)
 
     print_json(
         {
@@ -378,10 +386,20 @@ async def run(stack: ExitStack, services: Services, count: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=20000, help="per channel")
+    parser.add_argument(
+        "--channels",
+        default="mqtt,amqp",
+        help="which bridges to measure, comma-separated (default: mqtt,amqp)",
+    )
     add_engines_option(parser)
     args = parser.parse_args()
+    channels = [kind for kind in ("mqtt", "amqp") if kind in args.channels.split(",")]
+    if not channels:
+        parser.error("--channels: mqtt, amqp or both")
     require_wrk()
-    run_with_services(args.engines, lambda stack, services: run(stack, services, args.messages))
+    run_with_services(
+        args.engines, lambda stack, services: run(stack, services, args.messages, channels)
+    )
 
 
 if __name__ == "__main__":

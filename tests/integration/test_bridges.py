@@ -88,8 +88,9 @@ async def test_mqtt_messages_become_events_of_their_profile_and_bad_ones_dead_le
 
         # a new version of the bridge applies without a restart
         changed = {**config["mapping"], "event_type": "value:temperature"}
+        first_run = process.stats[bridge_id]  # before the change: it may apply at once
         await publish_bridge(settings, bridge_id, {**config, "mapping": changed}, version=2)
-        await connected(process, bridge_id, restarted=True)
+        await connected(process, bridge_id, replacing=first_run)
         await publish_mqtt(mqtt, [(f"{base}/attic/reading", orjson.dumps({**reading, "id": "r3"}))])
         events = await stored_events(shared_store, settings, bridge_id, 3)
 
@@ -152,6 +153,39 @@ async def test_amqp_deliveries_become_events_and_bad_ones_dead_letters(
     [letter] = await dead_letters(settings, bridge_id, 1)
     assert letter["stage"] == "bridge-amqp"
     assert "profile_id: header:x-customer is missing" in letter["reason"]
+
+
+async def test_the_amqp_bridge_reconnects_when_its_queue_is_deleted_and_declares_it_again(
+    shared_settings: Settings,
+    initialized: InitResult,
+    amqp: AmqpServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """RabbitMQ cancels the consumer of a deleted queue and keeps the channel open: the
+    bridge must not sit connected and idle, but reconnect and declare it again."""
+    settings = shared_settings
+    bridge_id, key = str(uuid.uuid4()), f"{settings.topic_prefix}.gone"
+    queue = f"{settings.topic_prefix}-gone"
+    config = amqp_bridge(amqp, queue, [f"amq.topic:{key}"], event_type="value:gone")
+    await publish_bridge(settings, bridge_id, config)
+    async with running_bridges(settings, "amqp") as process:
+        await connected(process, bridge_id)
+        await publish_amqp(amqp, "amq.topic", [(key, b'{"n": 1}', {})])
+        stats = process.stats[bridge_id]
+        await eventually(lambda: _true(stats.delivered == 1), timeout=30)
+
+        connection = await aio_pika.connect(amqp.url)
+        async with connection:
+            await (await connection.channel()).queue_delete(queue)
+
+        await eventually(lambda: _true(stats.connects == 2 and stats.state == "connected"))
+        assert "the broker cancelled the consumer (queue deleted?)" in caplog.text
+        await publish_amqp(amqp, "amq.topic", [(key, b'{"n": 2}', {})])  # bound again
+        await eventually(lambda: _true(stats.delivered == 2), timeout=30)
+
+
+async def _true(value: bool) -> bool:
+    return value
 
 
 # --- Kafka-topic bridge ---

@@ -12,6 +12,7 @@ from typing import Any
 import aio_pika
 import aiomqtt
 
+from headwater.bridges.pipeline import BridgeStats
 from headwater.bridges.process import BridgeProcess
 from headwater.core.bridge_config import BRIDGE_KIND
 from headwater.core.config import ConfigEntry
@@ -182,16 +183,22 @@ async def running_bridges(settings: Settings, channel: str) -> AsyncIterator[Bri
         await process.stop()
 
 
-async def connected(process: BridgeProcess, bridge_id: str, restarted: bool = False) -> None:
-    """Wait until the bridge is connected (``restarted``: a new run of it, after its
-    configuration changed)."""
-    before = process.stats.get(bridge_id) if restarted else None
+async def connected(
+    process: BridgeProcess,
+    bridge_id: str,
+    replacing: BridgeStats | None = None,
+    timeout: float = 30,
+) -> None:
+    """Wait until the bridge is connected; with ``replacing`` (its stats taken *before*
+    its configuration changed), a new run of it. Taking them after the change would race
+    with the process, which may have restarted the bridge already: then they would be
+    the new run's, and the wait would never end."""
 
     async def up() -> bool:
         stats = process.stats.get(bridge_id)
-        return stats is not None and stats is not before and stats.state == "connected"
+        return stats is not None and stats is not replacing and stats.state == "connected"
 
-    await eventually(up, timeout=30)
+    await eventually(up, timeout=timeout)
 
 
 async def publish_mqtt(server: MqttServer, messages: Iterable[tuple[str, bytes]]) -> None:
