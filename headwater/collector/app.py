@@ -24,13 +24,13 @@ from headwater.settings import Settings
 __all__ = ["YOUNG_GC_THRESHOLD", "create_app"]
 
 # Objects allocated (net) before a young-generation collection; CPython's default is 700.
-# A request's objects stay alive while it waits for Kafka's acknowledgement, so at the
-# default every collection scans the objects of every request in flight and promotes
-# them, to be scanned again by the older generations: with 32 concurrent /v1/batch
-# requests of 100 messages, ~0.5 ms of each request's CPU (docs/performance.md). Above a
-# request's own peak, collections become rare; garbage without cycles is freed by
-# reference counting either way.
-YOUNG_GC_THRESHOLD = 10_000
+# A request's objects stay alive while it waits for Kafka's acknowledgement, so each
+# collection scans the objects of every request in flight (32 /v1/batch requests of 100
+# messages: ~150,000) and promotes them, to be scanned again by the older generations:
+# ~0.65 ms of CPU per such request at 700 (docs/performance.md). A collection costs what
+# is alive, so rarer collections cost less; garbage without cycles is freed by reference
+# counting either way, and a collection of 100,000 objects takes a few milliseconds.
+YOUNG_GC_THRESHOLD = 100_000
 
 
 def create_app(settings: Settings, runtime: CollectorRuntime | None = None) -> FastAPI:
