@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
@@ -136,6 +137,7 @@ class AckedProducer:
         self._timeout = settings.produce_timeout + 1.0
         self._prefix = settings.topic_prefix  # names topics in metrics
         self._produce_seconds: dict[str, Any] = {}  # topic -> its histogram
+        self._deadlines = _Deadlines(self._timeout)
 
     @property
     def connected(self) -> bool:
@@ -199,11 +201,15 @@ class AckedProducer:
 
     def _watch_state(self, producer: AIOKafkaProducer, sent: asyncio.Future[Any]) -> None:
         """Replace an idempotent producer whose producer state the broker lost."""
-        if sent.cancelled() or not isinstance(sent.exception(), _PRODUCER_STATE_LOST):
+        if not sent.cancelled():
+            self._replace_if_lost(producer, sent.exception())
+
+    def _replace_if_lost(self, producer: AIOKafkaProducer, error: BaseException | None) -> None:
+        if not isinstance(error, _PRODUCER_STATE_LOST):
             return
         if self._producer is not producer or self._closed:
             return  # already replaced
-        log.warning("kafka lost this producer's state (%r); starting a new one", sent.exception())
+        log.warning("kafka lost this producer's state (%r); starting a new one", error)
         self._producer = None
         self._retired = asyncio.create_task(_stop_within(producer, self._timeout))
         self._starting = asyncio.create_task(self._connect_forever(), name="producer-connect")
@@ -216,14 +222,42 @@ class AckedProducer:
         partition: int | None = None,
     ) -> RecordMetadata:
         """Write one record; returns once every in-sync replica has it."""
+        started = time.perf_counter()
+        deadline = self._deadlines.start()
+        producer, queued = await self._queue(topic, value, key, partition)
+        self._deadlines.watch(queued, deadline)
         try:
-            async with asyncio.timeout(self._timeout):
-                metadata: RecordMetadata = await (await self.enqueue(topic, value, key, partition))
-        except TimeoutError as exc:
-            raise BrokerUnavailable("Kafka did not acknowledge in time") from exc
+            metadata: RecordMetadata = await queued
         except KafkaError as exc:
-            raise BrokerUnavailable(f"Kafka did not acknowledge: {exc!r}") from exc
+            raise self._not_acknowledged(producer, exc) from exc
+        except BaseException:  # cancelled: whatever becomes of the record is nobody's
+            _abandon([queued])
+            raise
+        self._observe(topic, time.perf_counter() - started)
         return metadata
+
+    async def _queue(
+        self, topic: str, value: bytes | None, key: bytes | None, partition: int | None
+    ) -> tuple[AIOKafkaProducer, asyncio.Future[RecordMetadata]]:
+        """Hand one record to aiokafka (bounded by its own request timeout while it
+        waits for metadata or room in a batch); the future is its acknowledgement."""
+        producer = self._producer
+        if producer is None:
+            raise BrokerUnavailable("not connected to Kafka yet")
+        try:
+            queued: asyncio.Future[RecordMetadata] = await producer.send(
+                topic, value, key=key, partition=partition
+            )
+        except KafkaError as exc:
+            raise BrokerUnavailable(f"Kafka did not take the record: {exc!r}") from exc
+        return producer, queued
+
+    def _not_acknowledged(self, producer: AIOKafkaProducer, error: KafkaError) -> BrokerUnavailable:
+        if isinstance(error, _Expired):
+            return BrokerUnavailable("Kafka did not acknowledge in time")
+        if self._idempotent:
+            self._replace_if_lost(producer, error)
+        return BrokerUnavailable(f"Kafka did not acknowledge: {error!r}")
 
     async def enqueue(
         self,
@@ -238,15 +272,7 @@ class AckedProducer:
         deadline per record (a record the broker never takes fails its future when the
         producer's request timeout expires). ``partition`` overrides the key's.
         """
-        producer = self._producer
-        if producer is None:
-            raise BrokerUnavailable("not connected to Kafka yet")
-        try:
-            queued: asyncio.Future[RecordMetadata] = await producer.send(
-                topic, value, key=key, partition=partition
-            )
-        except KafkaError as exc:
-            raise BrokerUnavailable(f"Kafka did not take the record: {exc!r}") from exc
+        producer, queued = await self._queue(topic, value, key, partition)
         if self._idempotent:
             queued.add_done_callback(partial(self._watch_state, producer))
         queued.add_done_callback(partial(self._acknowledged, topic, time.perf_counter()))
@@ -256,27 +282,41 @@ class AckedProducer:
         """Time from queueing to the acknowledgement (``headwater_produce_seconds``)."""
         if sent.cancelled() or sent.exception() is not None:
             return
+        self._observe(topic, time.perf_counter() - started)
+
+    def _observe(self, topic: str, seconds: float, records: int = 1) -> None:
         observed = self._produce_seconds.get(topic)
         if observed is None:
             observed = PRODUCE_SECONDS.labels(service(), logical_topic(self._prefix, topic))
             if len(self._produce_seconds) < 64:  # a flow may publish to many topics
                 self._produce_seconds[topic] = observed
-        observed.observe(time.perf_counter() - started)
+        for _ in range(records):
+            observed.observe(seconds)
 
     async def send_many(self, topic: str, records: Sequence[tuple[bytes, bytes | None]]) -> None:
         """Write several ``(value, key)`` records; returns once the broker has them all.
 
         They are queued at once and their acknowledgements awaited together, so a request
-        that touches many profiles costs one round of waiting, not one per record.
+        that touches many profiles costs one round of waiting, not one per record. Each
+        record counts in ``headwater_produce_seconds`` with the time until all were
+        acknowledged.
         """
+        started = time.perf_counter()
+        deadline = self._deadlines.start()
+        queued: list[asyncio.Future[RecordMetadata]] = []
         try:
-            async with asyncio.timeout(self._timeout):
-                acks = [await self.enqueue(topic, value, key) for value, key in records]
-                await asyncio.gather(*acks)
-        except TimeoutError as exc:
-            raise BrokerUnavailable("Kafka did not acknowledge in time") from exc
-        except KafkaError as exc:
-            raise BrokerUnavailable(f"Kafka did not acknowledge: {exc!r}") from exc
+            for value, key in records:
+                producer, future = await self._queue(topic, value, key, None)
+                self._deadlines.watch(future, deadline)
+                queued.append(future)
+            for future in queued:  # acknowledged together: mostly done when the first is
+                await future
+        except BaseException as exc:
+            _abandon(queued)  # what becomes of the others is nobody's now
+            if isinstance(exc, KafkaError):
+                raise self._not_acknowledged(producer, exc) from exc
+            raise
+        self._observe(topic, time.perf_counter() - started, len(queued))
 
     async def reachable(self, timeout: float = 2.0) -> bool:
         """True when the cluster answers a metadata request in time."""
@@ -297,6 +337,72 @@ class AckedProducer:
             self._producer = None
         if self._retired is not None:
             await self._retired
+
+
+class _Expired(kafka_errors.KafkaTimeoutError):  # type: ignore[misc]
+    """The produce deadline passed before the broker acknowledged the record."""
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+def _abandon(futures: Iterable[asyncio.Future[Any]]) -> None:
+    """Mark the errors of records nobody awaits any more as seen (asyncio logs unseen
+    ones), now or when they come."""
+    for future in futures:
+        if future.done():
+            _retrieve(future)
+        else:
+            future.add_done_callback(_retrieve)
+
+
+class _Deadlines:
+    """The produce deadline of every record awaited by :meth:`AckedProducer.send` and
+    ``send_many``, kept with one timer for all of them instead of a timer (and a
+    cancellation scope) per record: a few microseconds of every collector request.
+
+    Records are watched in the order they were queued, so their deadlines only grow:
+    every ``TICK`` the sweep drops acknowledged records from the front and fails those
+    whose deadline passed (``_Expired``; aiokafka skips a future that is already done
+    when the broker answers later). A record fails within ``TICK`` after its deadline.
+    """
+
+    TICK = 0.25
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._pending: deque[tuple[float, asyncio.Future[Any]]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self) -> float:
+        """The deadline of records a caller begins to send now."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            loop = self._loop = asyncio.get_running_loop()
+            self._timer = None
+        return loop.time() + self._seconds
+
+    def watch(self, future: asyncio.Future[Any], deadline: float) -> None:
+        self._pending.append((deadline, future))
+        if self._timer is None and self._loop is not None:
+            self._timer = self._loop.call_later(self.TICK, self._sweep)
+
+    def _sweep(self) -> None:
+        assert self._loop is not None
+        now = self._loop.time()
+        pending = self._pending
+        while pending:
+            deadline, future = pending[0]
+            if not future.done():
+                if deadline > now:
+                    break
+                future.set_exception(_Expired())
+                future.exception()  # seen: the awaiting caller still gets it
+            pending.popleft()
+        self._timer = self._loop.call_later(self.TICK, self._sweep) if pending else None
 
 
 async def _stop_within(producer: AIOKafkaProducer, seconds: float) -> None:

@@ -3,11 +3,13 @@ rather than telling them the source does not exist (401, which SDKs never retry)
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import httpx
 import pytest
 
+from headwater.collector.app import YOUNG_GC_THRESHOLD
 from headwater.streams.kafka import ensure_topics
 from headwater.streams.topics import Topics
 from tests.integration.conftest import running_collector
@@ -34,3 +36,15 @@ async def test_before_configuration_is_read_events_get_503(
     assert answer.headers["retry-after"] == str(settings.retry_after)
     assert "loading" in answer.json()["error"]
     assert ready.status_code == 503 and ready.json()["config"] is False
+
+
+async def test_a_serving_collector_collects_its_young_objects_rarely(
+    endpoints: Endpoints, tmp_path: Path
+) -> None:
+    """Requests waiting for Kafka keep their objects alive: at CPython's default (700)
+    every young collection would scan every request in flight (docs/performance.md)."""
+    settings = settings_for(endpoints, tmp_path, config_wait=0.5)
+    before = gc.get_threshold()
+    async with running_collector(settings):
+        assert gc.get_threshold() == (YOUNG_GC_THRESHOLD, *before[1:])
+    assert gc.get_threshold() == before  # a process that goes on (tests) gets its own back

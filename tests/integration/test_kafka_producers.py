@@ -168,3 +168,34 @@ async def test_a_producer_whose_state_the_broker_lost_is_replaced(
     finally:
         await sender.producer.stop()
     assert await _read_all(settings, topic, 2, partitions=1) == [b"first", b"second"]
+
+
+async def test_acknowledged_sends_share_one_deadline_timer(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A collector awaits an acknowledgement per request under a deadline: one timer
+    for all of them, not one timer (and cancellation scope) per record (a few
+    microseconds of every request); every record still counts in the produce histogram."""
+    topic = f"{settings.topic_prefix}.deadlines"
+    await ensure_topics(settings, [TopicSpec(topic, PARTITIONS)])
+    producer = AckedProducer(settings)
+    await producer.start(wait=15)
+    loop = asyncio.get_running_loop()
+    timers: list[object] = []
+    call_at = loop.call_at
+
+    def counting(when: float, callback: object, *args: object, **kwargs: object) -> object:
+        timers.append(callback)
+        return call_at(when, callback, *args, **kwargs)  # type: ignore[arg-type]
+
+    try:
+        await producer.send(topic, b"warm", b"k")  # metadata fetched
+        monkeypatch.setattr(loop, "call_at", counting)
+        sends = [producer.send(topic, b"v%d" % i, b"k%d" % i) for i in range(200)]
+        await asyncio.gather(*sends, producer.send_many(topic, [(b"m", b"k")] * 50))
+        monkeypatch.undo()
+    finally:
+        await producer.stop()
+    # aiokafka's own timers: one per produce request (many records each), a sweep per 0.25 s
+    assert len(timers) < 50, timers
+    assert len(await _read_all(settings, topic, 251)) == 251
