@@ -363,10 +363,13 @@ class _Deadlines:
     ``send_many``, kept with one timer for all of them instead of a timer (and a
     cancellation scope) per record: a few microseconds of every collector request.
 
-    Records are watched in the order they were queued, so their deadlines only grow:
-    every ``TICK`` the sweep drops acknowledged records from the front and fails those
-    whose deadline passed (``_Expired``; aiokafka skips a future that is already done
-    when the broker answers later). A record fails within ``TICK`` after its deadline.
+    Records are watched in the order they were queued, so their deadlines nearly only
+    grow (a deadline is taken before aiokafka takes the record, which can wait for
+    metadata or room): every ``TICK`` the sweep drops acknowledged records from the
+    front and fails those whose deadline passed (``_Expired``; aiokafka skips a future
+    that is already done when the broker answers later), stopping at the first one still
+    in time. A record fails within ``TICK`` after its deadline, or after the deadline of
+    a record queued before it where that one is later.
     """
 
     TICK = 0.25
