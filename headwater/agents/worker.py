@@ -258,7 +258,8 @@ AGENTS: dict[str, Install] = {
 def _install(app: Any, settings: Settings, codec: AvroCodec, name: str) -> None:
     """One agent: its stage reads ``name``'s topics in batches, between the start and the
     stop of its producer and its config view."""
-    send = RetryingSender(settings, name)
+    # a stage queues a batch's outputs before it waits: one aiokafka batch per partition
+    send = RetryingSender(settings, name, batched=True)
     dead = DeadLetters(codec, name, _dead_letter_sender(send, settings))
     parts = _Parts(settings, codec, send, dead, ConfigLog(settings, codec))
     opened = AGENTS[name](app, parts)

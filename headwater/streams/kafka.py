@@ -21,7 +21,7 @@ from headwater.errors import BrokerUnavailable, ConfigurationError
 from headwater.observability.metrics import PRODUCE_SECONDS, logical_topic, service
 from headwater.settings import Settings
 from headwater.streams.backoff import RECONNECT_CAP, Backoff
-from headwater.streams.partitioning import CachedPartitioner
+from headwater.streams.partitioning import CachedPartitioner, key_partition
 from headwater.streams.topics import TopicSpec
 
 __all__ = [
@@ -276,6 +276,63 @@ class AckedProducer:
         if self._idempotent:
             queued.add_done_callback(partial(self._watch_state, producer))
         queued.add_done_callback(partial(self._acknowledged, topic, time.perf_counter()))
+        return queued
+
+    def partition_for(
+        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
+    ) -> int | None:
+        """The partition aiokafka's own ``send`` would put this record in, or None while
+        the topic's metadata is not at hand (``enqueue`` waits for it). Raises
+        BrokerUnavailable when not connected, or for a record over the producer's
+        request size (caused by aiokafka's MessageSizeTooLargeError, as ``enqueue``)."""
+        producer = self._producer
+        if producer is None:
+            raise BrokerUnavailable("not connected to Kafka yet")
+        partitions = producer._metadata.partitions_for_topic(topic)  # aiokafka's cache
+        if partitions is None:
+            return None
+        try:
+            if len(key or b"") + len(value or b"") > producer._max_request_size - 1024:
+                producer._serialize(key, value, [])  # the size check of ``send``
+            if partition is None and key is not None:  # its partitioner, without the
+                return key_partition(key, len(partitions))  # set of available ones
+            chosen: int = producer._partition(topic, partition, key, value, key, value)
+        except KafkaError as exc:
+            raise BrokerUnavailable(f"Kafka did not take the record: {exc!r}") from exc
+        return chosen
+
+    async def enqueue_batch(
+        self, topic: str, partition: int, records: Sequence[tuple[bytes | None, bytes | None]]
+    ) -> list[tuple[asyncio.Future[RecordMetadata], int]]:
+        """Queue ``(key, value)`` records for one partition, in order, through aiokafka's
+        batch API: one future per batch of at most ``MAX_BATCH_BYTES`` (resolving to its
+        first record's offset) and how many records it holds.
+
+        Per record this only appends to a batch buffer: no coroutine, future or
+        callbacks per record as ``enqueue`` makes, which cost a worker stage some 30 us
+        a record (docs/performance.md).
+        """
+        producer = self._producer
+        if producer is None:
+            raise BrokerUnavailable("not connected to Kafka yet")
+        builders = [producer.create_batch()]
+        for key, value in records:
+            if builders[-1].append(timestamp=None, key=key, value=value) is None:
+                builders.append(producer.create_batch())  # full: the next one
+                builders[-1].append(timestamp=None, key=key, value=value)  # first always fits
+        queued: list[tuple[asyncio.Future[RecordMetadata], int]] = []
+        started = time.perf_counter()
+        try:
+            for builder in builders:
+                count = builder.record_count()
+                future = await producer.send_batch(builder, topic, partition=partition)
+                if self._idempotent:
+                    future.add_done_callback(partial(self._watch_state, producer))
+                future.add_done_callback(partial(self._acknowledged, topic, started))
+                queued.append((future, count))
+        except KafkaError as exc:
+            _abandon(future for future, _ in queued)  # what was queued still goes
+            raise BrokerUnavailable(f"Kafka did not take the records: {exc!r}") from exc
         return queued
 
     def _acknowledged(self, topic: str, started: float, sent: asyncio.Future[Any]) -> None:

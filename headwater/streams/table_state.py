@@ -25,6 +25,7 @@ from aiokafka.structs import RecordMetadata
 from faust.types import TP
 
 from headwater.streams.partitioning import key_partition
+from headwater.streams.store import KeyPartitionedStore
 
 __all__ = ["END_MARK", "ChangelogState", "MemoryState", "SendTo", "StateTable"]
 
@@ -71,7 +72,12 @@ class ChangelogState:
         self._mark_ends = mark_ends
 
     def get(self, key: bytes) -> bytes | None:
-        value: bytes | None = self._table.data.get(key)
+        store = self._table.data
+        if isinstance(store, KeyPartitionedStore):
+            # the bytes as stored: the app's tables use the raw codecs (streams/app.py),
+            # so Faust's key encoding and value decoding around it change nothing
+            return store._get(key)
+        value: bytes | None = store.get(key)
         return value
 
     def keys(self) -> list[bytes]:

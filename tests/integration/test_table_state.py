@@ -71,9 +71,10 @@ async def _read_back(
     return records, {tp.partition: offset for tp, offset in ends.items()}
 
 
+@pytest.mark.parametrize("batched", [False, True], ids=["per-record", "batched"])
 @pytest.mark.parametrize("mark_ends", [True, False], ids=["end-marks", "no-end-marks"])
 async def test_writes_reach_the_changelog_then_the_store_with_correct_end_offsets(
-    settings: Settings, mark_ends: bool
+    settings: Settings, mark_ends: bool, batched: bool
 ) -> None:
     """Without end marks (Apache Kafka, where worker_single_record_batches stays off) the
     end offsets are just as right: the marks are only for Tansu."""
@@ -81,7 +82,7 @@ async def test_writes_reach_the_changelog_then_the_store_with_correct_end_offset
         pytest.skip("this broker misreports multi-record batches' end offsets (Tansu)")
     topic = f"{settings.topic_prefix}-state-changelog"
     await ensure_topics(settings, [TopicSpec(topic, PARTITIONS, {"cleanup.policy": "compact"})])
-    sender = RetryingSender(settings, "test")
+    sender = RetryingSender(settings, "test", batched=batched)
     await sender.producer.start(wait=10)
     table = _table(topic)
     state = ChangelogState(table, sender, mark_ends=mark_ends)

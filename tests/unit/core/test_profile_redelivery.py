@@ -10,6 +10,7 @@ from headwater.core.profiles import (
     Profile,
     apply_batch,
     event_digest,
+    is_remembered,
     remembered,
 )
 from tests.unit.core.profile_batches import ORIGIN, RULES, event, new_profile
@@ -134,3 +135,15 @@ def test_state_written_with_a_list_of_ids_still_knows_them(make_batch):
 
     assert result.duplicates == 1
     assert old.events == 0
+
+
+def test_a_digest_is_remembered_only_at_a_digest_boundary():
+    """The lookup searches the string of digests: a match straddling two digests is not
+    one of them."""
+    first, second = event_digest("evt-a"), event_digest("evt-b")
+    recent = first + second
+    straddling = recent[8:24]
+    assert is_remembered(recent, first) and is_remembered(recent, second)
+    assert not is_remembered(recent, straddling)
+    assert is_remembered(recent + straddling, straddling)  # found later, aligned
+    assert not is_remembered("", first)
