@@ -96,6 +96,13 @@ class Settings(BaseSettings):
         default=0.25, gt=0, description="longest wait to fill a stage's step"
     )
     storage_bulk_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    storage_writes_in_flight: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="batches whose bulk writes the storage stage keeps in flight while it "
+        "builds the next batch's documents; more wait (back-pressure)",
+    )
     session_gap_minutes: int = Field(default=30, ge=1, description="inactivity closing a session")
     stage_max_backoff: float = Field(
         default=30.0,
