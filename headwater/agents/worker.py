@@ -80,17 +80,15 @@ def _messages(events: Any) -> list[SourceMessage]:
     ]
 
 
-# The profile stage writes each profile it touched once per batch (its state, its
-# snapshot), and the storage stage each profile and session document once per batch
-# (core/ports/search.py ``latest_versions``): with a backlog, a larger batch folds
-# more messages of a profile into one write. Idle, a batch is cut after
-# ``stage_batch_seconds`` whatever its size.
-COALESCING_BATCH_SCALE = {"profile": 4, "storage": 4}
-
-
 def _batch_messages(settings: Settings, stage: str) -> int:
-    """Most messages ``stage`` takes in one step."""
-    return settings.stage_batch_messages * COALESCING_BATCH_SCALE.get(stage, 1)
+    """Most messages ``stage`` takes in one step. The profile stage writes each profile
+    it touched once per batch (its state, its snapshot), and the storage stage each
+    profile and session document once per batch (core/ports/search.py
+    ``latest_versions``): with a backlog, a larger batch folds more messages of a
+    profile into one write. Idle, a batch is cut after ``stage_batch_seconds`` whatever
+    its size."""
+    scale = {"profile": settings.profile_batch_scale, "storage": settings.storage_batch_scale}
+    return settings.stage_batch_messages * scale.get(stage, 1)
 
 
 async def _run_in_batches(stream: Any, settings: Settings, stage: str, handle: Handle) -> None:
