@@ -18,7 +18,9 @@ it processed: streams/consumer.py), unless that code gave the batch a future wit
 :meth:`Batch.ack_when`: then once that future is done, however it ends, so a stage can
 take the next batch while the last one's outputs are still on their way (the storage
 stage's bulk writes: agents/worker.py ``_run_in_batches``). Faust waits for those acks
-as for any other before a rebalance or a stop, and so do the batches when closed.
+as for any other before a rebalance or a stop. Closing the batches never waits for them
+(Faust closes them from another task while the stage may still be iterating them, so
+a ``finally`` that waited would leave the generator running under the stage's feet).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from typing import Any
 from mode.utils.aiter import aiter
 
 __all__ = ["Batch", "take_batches"]
+
+_acking: set[asyncio.Task[None]] = set()  # batches acked once their future is done
 
 
 class Batch(list[Any]):
@@ -54,7 +58,6 @@ async def _ack(stream: Any, batch: Batch) -> None:
 async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[Batch]:
     """Batches of at most ``max_`` events of ``stream``, in the order they came."""
     waiting: list[Any] = []
-    acking: set[asyncio.Task[None]] = set()  # batches acked once their future is done
     full = asyncio.Event()  # ``max_`` events are waiting
     room = asyncio.Event()  # fewer than ``max_``: delivery may go on
     room.set()
@@ -102,10 +105,8 @@ async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[B
                     await _ack(stream, batch)
                 else:
                     task = asyncio.ensure_future(_ack(stream, batch))
-                    acking.add(task)
-                    task.add_done_callback(acking.discard)
+                    _acking.add(task)
+                    task.add_done_callback(_acking.discard)
     finally:
-        if acking:
-            await asyncio.wait(acking)
         stream.enable_acks = acks_before
         stream._processors.remove(add_to_buffer)
