@@ -9,12 +9,12 @@ version is sent (``latest_versions``). Search outages hold the stage (and so the
 until the engine is back; documents the engine refuses for good are dead-lettered with
 the reason.
 
-The worker takes a batch's writes as they go (:meth:`StorageStage.write_behind`): the
-next batch's documents are built while the last batch's bulk requests are in flight, at
-most ``storage_writes_in_flight`` batches' writes at once (more wait: an outage still
-holds the stage, and memory stays bounded). A batch counts toward the consumer's commit
-only once its own writes are acknowledged or dead-lettered, in order
-(agents/worker.py ``_run_in_batches``); a crash with writes in flight reads them again.
+In the worker the stage writes behind (:meth:`StorageStage.write_behind`): the next
+batch's documents are built while the last batch's bulk requests are in flight, at most
+``storage_writes_in_flight`` batches' writes at once (more wait: an outage still holds
+the stage, and memory stays bounded). A batch counts toward the consumer's commit only
+once its own writes are acknowledged or dead-lettered, in order (agents/worker.py
+``BatchCounts``); a crash with writes in flight reads them again.
 
 Documents go to the index generation ``generation_for(tenant, env)`` names. The live
 stage creates indices behind their aliases; a replay's stage (``live=False``) fills the
