@@ -3,10 +3,17 @@ raw: the records the whole worker put on the events and profiles topics, turned 
 bulk actions by the same ``StorageStage`` in batches of ``stage_batch_messages``
 messages (what the storage agent takes when it has a backlog), then, timed, only the
 bulk requests of those batches (``BulkWriter``, same chunking) to a fresh index prefix,
-until a refresh shows every event searchable."""
+until a refresh shows every event searchable.
+
+Next to it, the storage stage alone on the same messages and batches
+(:func:`stage_alone`): building each batch's documents and writing them, one batch after
+the other (``handle``: build, then write) or writing behind (``write_behind``: the next
+batch built while the last one's bulk is in flight), each to fresh indices, so the cost
+of the storage path shows apart from the rest of the worker and the machine."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from dataclasses import dataclass
@@ -22,18 +29,21 @@ from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.deadletter import DeadLetters, SourceMessage
 
-__all__ = ["RawBulk", "raw_bulk"]
+__all__ = ["RawBulk", "StageAlone", "raw_bulk", "stage_alone"]
 
 
 class _Recorder(BulkWriter):
     """Keeps what the stage would write, one list per handled batch; provisioning
     (templates, indices: ``retrying``) still goes to the engine."""
 
-    def __init__(self, store: SearchStore) -> None:
-        super().__init__(store)
+    def __init__(self, store: SearchStore, max_bytes: int = 5 * 1024 * 1024) -> None:
+        super().__init__(store, max_bytes=max_bytes)
         self.batches: list[list[BulkAction]] = []
+        self.recording = True  # False: writes for real
 
     async def write(self, actions: Any) -> list[tuple[BulkAction, str]]:
+        if not self.recording:
+            return await super().write(actions)
         self.batches.append(list(actions))
         return []
 
@@ -126,5 +136,59 @@ async def raw_bulk(
             body_bytes=sum(len(bulk_body(chunk)) for chunk in chunks),
             requests=len(chunks),
         )
+    finally:
+        await store.close()
+
+
+@dataclass
+class StageAlone:
+    events: int
+    seconds: float
+    cpu: dict[str, float]
+
+    @property
+    def events_per_s(self) -> float:
+        return self.events / self.seconds
+
+
+async def stage_alone(
+    settings: Settings,
+    messages: list[SourceMessage],
+    events: int,
+    pids: dict[str, int],
+    *,
+    behind: bool,
+) -> StageAlone:
+    """The storage stage on ``messages`` in batches of ``stage_batch_messages``, timed
+    until a refresh counts ``events``: ``behind`` writes behind (``write_behind``), else
+    each batch is built then written (``handle``). Templates and indices are made
+    beforehand (a first pass records the documents), outside the window."""
+    codec = AvroCodec.default()
+    store = await connect_search(settings)
+    try:
+        writer = _Recorder(store, max_bytes=settings.storage_bulk_bytes)
+        dead = DeadLetters(codec, "bench", _nowhere)
+        stage = StorageStage(settings, codec, store, writer, dead)
+        size = settings.stage_batch_messages
+        batches = [messages[start : start + size] for start in range(0, len(messages), size)]
+        for batch in batches:
+            await stage.handle(batch)
+        await writer.ensure_indices([a for batch in writer.batches for a in batch])
+        writer.recording = False
+        alias = events_alias(settings.index_prefix, settings.default_tenant, settings.env)
+        with CpuSampler(pids) as cpu:
+            started = time.time()
+            if behind:
+                writing = [await stage.write_behind(batch) for batch in batches]
+                await asyncio.gather(*writing)
+            else:
+                for batch in batches:
+                    await stage.handle(batch)
+            await store.refresh(alias)
+            count = await store.count(alias)
+            ended = time.time()
+        if dead.count or count != events:
+            sys.exit(f"bench: storage stage alone: {count} of {events} events, {dead.count} dead")
+        return StageAlone(events, ended - started, cpu.shares(started, ended))
     finally:
         await store.close()

@@ -28,7 +28,11 @@ messages to the intake topic of a fresh topic prefix per measurement. It measure
 5. the search engine's own bulk rate for the same documents (bench/_bulk.py): the
    records the whole worker wrote in 4., made into the same bulk actions by the same
    storage stage in batches of the same size, bulk-written alone to fresh indices until
-   a refresh counts N; and the ratio of 4. to it.
+   a refresh counts N; and the ratio of 4. to it. Then the storage stage alone on the
+   same messages and batches, timed from building the documents to a refresh counting
+   N: one batch after the other (build, then write) and writing behind (the next batch
+   built while the last one's bulk is in flight), twice each (A B B A), against the
+   raw bulk.
 
 Worker start-up is excluded everywhere. The CPU each process used over each measured
 window (from /proc; "other" is the rest of the machine) shows where the time goes and
@@ -47,7 +51,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
-from bench._bulk import raw_bulk
+from bench._bulk import raw_bulk, stage_alone
 from bench._harness import Services, add_engines_option, print_json, run_with_services
 from bench._measure import (
     POLL,
@@ -376,6 +380,30 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: Services) ->
     print(f"  per event: {bulk.per_event()}", flush=True)
     share = searchable_eps / bulk.events_per_s
     print(f"events searchable / raw bulk of the same documents: {share:.2f}x  [{label}]")
+    # each way twice, in the order A B B A, so warming up or the machine's load drifting
+    # over the four windows favours neither
+    alone: dict[str, list[Any]] = {"build then write": [], "writing behind": []}
+    for i, behind in enumerate((False, True, True, False)):
+        name = "writing behind" if behind else "build then write"
+        prefix = f"{second.index_prefix}{'wb' if behind else 'bw'}{i}"
+        target = second.model_copy(update={"index_prefix": prefix})
+        alone[name].append(await stage_alone(target, outputs, n, service_pids(), behind=behind))
+    stage_figures: dict[str, Any] = {}
+    for name, passes in alone.items():
+        rate = n * len(passes) / sum(p.seconds for p in passes)
+        stage_figures[name] = {
+            "events_per_s": round(rate, 1),
+            "vs_raw_bulk": round(rate / bulk.events_per_s, 3),
+            "seconds": [round(p.seconds, 2) for p in passes],
+            "cpu_cores": [p.cpu for p in passes],
+        }
+        line(
+            f"storage stage alone, {name}",
+            rate,
+            f"{rate / bulk.events_per_s:.2f}x the raw bulk; "
+            + ", ".join(f"{p.seconds:.2f} s (CPU cores: {cpu_text(p.cpu)})" for p in passes),
+            label,
+        )
     windows = [m.cpu for m in naive_rounds + profile_rounds] + [search_cpu, bulk.cpu]
     other = max(cpu.get("other", 0.0) for cpu in windows)
     if other > 0.25:
@@ -425,6 +453,7 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: Services) ->
                 "bottleneck": bottleneck,
             },
             "raw_bulk": bulk.figures(),
+            "storage_stage_alone": stage_figures,
         }
     )
 

@@ -96,6 +96,27 @@ class Settings(BaseSettings):
         default=0.25, gt=0, description="longest wait to fill a stage's step"
     )
     storage_bulk_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    storage_writes_in_flight: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="batches whose bulk writes the storage stage keeps in flight while it "
+        "builds the next batch's documents; more wait (back-pressure)",
+    )
+    profile_batch_scale: int = Field(
+        default=4,
+        ge=1,
+        le=100,
+        description="the profile stage takes this many times stage_batch_messages in one "
+        "step (each profile it touched is written once per step)",
+    )
+    storage_batch_scale: int = Field(
+        default=4,
+        ge=1,
+        le=100,
+        description="the storage stage takes this many times stage_batch_messages in one "
+        "step (each profile and session document is written once per step)",
+    )
     session_gap_minutes: int = Field(default=30, ge=1, description="inactivity closing a session")
     stage_max_backoff: float = Field(
         default=30.0,

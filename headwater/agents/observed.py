@@ -4,6 +4,7 @@ offsets (headwater/observability/metrics.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -39,10 +40,15 @@ _DEFAULT = OutboundRequest(
 
 
 async def timed_batch(stage: str, messages: Sequence[Any], handle: Callable[[], Awaitable[T]]) -> T:
-    """Run one batch of ``stage``, counting its messages and timing it."""
+    """Run one batch of ``stage``, counting its messages and timing it (until the future
+    it returns is done, when it returns one: its outputs still on their way)."""
     started = time.perf_counter()
+    seconds = STAGE_BATCH_SECONDS.labels(stage)
     result = await handle()
-    STAGE_BATCH_SECONDS.labels(stage).observe(time.perf_counter() - started)
+    if isinstance(result, asyncio.Future):
+        result.add_done_callback(lambda _: seconds.observe(time.perf_counter() - started))
+    else:
+        seconds.observe(time.perf_counter() - started)
     STAGE_MESSAGES_IN.labels(stage).inc(len(messages))
     return result
 

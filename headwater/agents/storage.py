@@ -9,20 +9,29 @@ version is sent (``latest_versions``). Search outages hold the stage (and so the
 until the engine is back; documents the engine refuses for good are dead-lettered with
 the reason.
 
+In the worker the stage writes behind (:meth:`StorageStage.write_behind`): the next
+batch's documents are built while the last batch's bulk requests are in flight, at most
+``storage_writes_in_flight`` batches' writes at once (more wait: an outage still holds
+the stage, and memory stays bounded). A batch counts toward the consumer's commit only
+once its own writes are acknowledged or dead-lettered, in order (agents/worker.py
+``BatchCounts``); a crash with writes in flight reads them again.
+
 Documents go to the index generation ``generation_for(tenant, env)`` names. The live
 stage creates indices behind their aliases; a replay's stage (``live=False``) fills the
 next generation unseen and moves the aliases when it is done.
 
 A forgotten profile's deletion (its last snapshot) also deletes its events from before
 it (by profile version), so none applied just before the state was forgotten outlives
-``DELETE /profiles/{id}``. A replay's stage, which sees the documents in log order, also
-deletes the profile's sessions written so far, as the API did in the live generation
-(live, sessions are left to the API: the two topics are not ordered with each other, and
-a new profile with the same id may have stored a session already).
+``DELETE /profiles/{id}``; it runs once every earlier write, also those of earlier
+batches still in flight, is acknowledged. A replay's stage, which sees the documents in
+log order, also deletes the profile's sessions written so far, as the API did in the
+live generation (live, sessions are left to the API: the two topics are not ordered
+with each other, and a new profile with the same id may have stored a session already).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -87,10 +96,19 @@ class StorageStage:
         self._writer = writer
         self._dead = dead_letters
         self._provisioned: set[tuple[str, str, int]] = set()
+        self._in_flight: set[asyncio.Task[StorageResult]] = set()  # batches being written
         self._topics = Topics(settings.topic_prefix)
         self._records = PipelineRecords(codec, self._topics)
 
     async def handle(self, messages: Sequence[SourceMessage]) -> StorageResult:
+        """Store one batch; returns once all its documents are acknowledged or
+        dead-lettered."""
+        return await (await self.write_behind(messages))
+
+    async def write_behind(self, messages: Sequence[SourceMessage]) -> asyncio.Task[StorageResult]:
+        """Build one batch's documents and start writing them; the task returned ends
+        once they are all acknowledged or dead-lettered. Waits first while
+        ``storage_writes_in_flight`` batches' writes are on their way."""
         actions: list[BulkAction] = []
         origin: dict[int, SourceMessage] = {}  # id() of each action -> its message
         dead = written = 0
@@ -111,12 +129,46 @@ class StorageStage:
                 origin[id(action)] = message
             forgotten = found[0] if message.topic == self._topics.profiles else None
             if forgotten is not None and forgotten.op == "delete":
+                await self._drain()
                 stored, refused = await self._write(actions, origin)
                 written, dead = written + stored, dead + refused
                 actions, origin = [], {}
                 await self._erase(forgotten)
+        while len(self._writing()) >= self._settings.storage_writes_in_flight:
+            await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+        writing = asyncio.create_task(self._finish(len(messages), written, dead, actions, origin))
+        self._in_flight.add(writing)
+        return writing
+
+    async def _finish(
+        self,
+        messages: int,
+        written: int,
+        dead: int,
+        actions: list[BulkAction],
+        origin: dict[int, SourceMessage],
+    ) -> StorageResult:
         stored, refused = await self._write(actions, origin)
-        return StorageResult(len(messages), written + stored, dead + refused)
+        return StorageResult(messages, written + stored, dead + refused)
+
+    def _writing(self) -> set[asyncio.Task[StorageResult]]:
+        """The batches whose writes are still in flight."""
+        self._in_flight = {task for task in self._in_flight if not task.done()}
+        return self._in_flight
+
+    async def close(self) -> None:
+        """Wait for the writes in flight; interrupted, cancel them (their batches have
+        not counted: they are read again)."""
+        try:
+            await self._drain()
+        finally:
+            for task in self._writing():
+                task.cancel()
+
+    async def _drain(self) -> None:
+        """Until every write in flight is acknowledged (or dead-lettered)."""
+        if self._writing():
+            await asyncio.wait(self._in_flight)
 
     async def _write(
         self, actions: list[BulkAction], origin: dict[int, SourceMessage]

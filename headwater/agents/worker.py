@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, NoReturn
 
 from headwater.adapters.outbound import build_transports
 from headwater.adapters.plugins import registry_from_entry_points
@@ -27,7 +28,7 @@ from headwater.errors import ConfigurationError, SearchUnavailable
 from headwater.settings import Settings
 from headwater.streams.app import create_faust_app
 from headwater.streams.backoff import Backoff
-from headwater.streams.batches import take_batches
+from headwater.streams.batches import Batch, take_batches
 from headwater.streams.codec import AvroCodec
 from headwater.streams.config_log import ConfigLog
 from headwater.streams.deadletter import DeadLetters, SourceMessage
@@ -41,6 +42,7 @@ __all__ = ["AGENTS", "SERVICES", "build_worker_app"]
 log = logging.getLogger(__name__)
 
 # A stage's handler: one batch of messages in, done when its outputs are acknowledged
+# (or returning a future that is: ``_run_in_batches``)
 Handle = Callable[[list[SourceMessage]], Awaitable[Any]]
 
 
@@ -78,23 +80,27 @@ def _messages(events: Any) -> list[SourceMessage]:
     ]
 
 
-# The profile stage writes each profile it touched once per batch (its state, its
-# snapshot), and the storage stage each profile and session document once per batch
-# (core/ports/search.py ``latest_versions``): with a backlog, a larger batch folds
-# more messages of a profile into one write. Idle, a batch is cut after
-# ``stage_batch_seconds`` whatever its size.
-COALESCING_BATCH_SCALE = {"profile": 4, "storage": 4}
-
-
 def _batch_messages(settings: Settings, stage: str) -> int:
-    """Most messages ``stage`` takes in one step."""
-    return settings.stage_batch_messages * COALESCING_BATCH_SCALE.get(stage, 1)
+    """Most messages ``stage`` takes in one step. The profile stage writes each profile
+    it touched once per batch (its state, its snapshot), and the storage stage each
+    profile and session document once per batch (core/ports/search.py
+    ``latest_versions``): with a backlog, a larger batch folds more messages of a
+    profile into one write. Idle, a batch is cut after ``stage_batch_seconds`` whatever
+    its size."""
+    scale = {"profile": settings.profile_batch_scale, "storage": settings.storage_batch_scale}
+    return settings.stage_batch_messages * scale.get(stage, 1)
 
 
 async def _run_in_batches(stream: Any, settings: Settings, stage: str, handle: Handle) -> None:
     """Feed a stage batches of messages; they are acked once ``handle`` returns, and
     only those ``handle`` returned for count toward the commit (streams/consumer.py).
     The next batch fills while ``handle`` works (streams/batches.py).
+
+    A handler may return a future instead: its batch's outputs are still on their way
+    (the storage stage's bulk writes) and the next batch is taken at once. Such a batch
+    counts, and is acked, only once that future is done and the batch before it counted
+    (:class:`BatchCounts`), so a batch whose writes are in flight never counts, even
+    when a later one finished first.
 
     A batch is acked in a ``finally``, also when the code handling it raised or was
     cancelled; the worker's consumer does not count those acks. An
@@ -106,16 +112,56 @@ async def _run_in_batches(stream: Any, settings: Settings, stage: str, handle: H
     batches = take_batches(stream, _batch_messages(settings, stage), settings.stage_batch_seconds)
     if (tracked := getattr(stream, "_active_agens", None)) is not None:
         tracked.add(batches)  # closed when the stream stops, as Faust's own takes are
+    counts = BatchCounts(consumer)
     async for events in batches:
         messages = _messages(events)
         try:
             result = await timed_batch(stage, messages, partial(handle, messages))
         except Exception:
-            log.critical("a stage failed unexpectedly; exiting before its batch is acked")
-            logging.shutdown()
-            os._exit(70)  # EX_SOFTWARE; the supervisor restarts the worker
-        consumer.processed(event.message for event in events)
+            _exit_at_once()
+        counts.add(events, result)
+
+
+class BatchCounts:
+    """Counts a stage's batches as processed (``consumer.processed``) in the order they
+    came, each once its outputs are acknowledged: at once when its handler returned
+    something else than a future, else once that future is done. A batch never counts
+    before the one ahead of it, even when its own writes finished first; one whose
+    future was cancelled (the stage stopping) never counts, nor do those waiting on it:
+    they are acked without counting, and read again."""
+
+    def __init__(self, consumer: Any) -> None:
+        self._consumer = consumer
+        self._last: asyncio.Future[None] | None = None  # the last batch still waiting
+
+    def add(self, events: Batch, result: Any) -> None:
+        if isinstance(result, asyncio.Future) or (self._last and not self._last.done()):
+            self._last = asyncio.ensure_future(self._when_done(events, result, self._last))
+            events.ack_when(self._last)
+        else:
+            self._count(events, result)
+
+    async def _when_done(
+        self, events: Batch, result: Any, before: asyncio.Future[None] | None
+    ) -> None:
+        try:
+            if isinstance(result, asyncio.Future):
+                result = await result
+            if before is not None:
+                await before
+        except Exception:
+            _exit_at_once()
+        self._count(events, result)
+
+    def _count(self, events: Batch, result: Any) -> None:
+        self._consumer.processed(event.message for event in events)
         log.debug("%s", result)
+
+
+def _exit_at_once() -> NoReturn:
+    log.critical("a stage failed unexpectedly; exiting before its batch is acked")
+    logging.shutdown()
+    os._exit(70)  # EX_SOFTWARE; the supervisor restarts the worker
 
 
 def _keyed_table(app: Any, name: str, settings: Settings) -> Any:
@@ -213,7 +259,10 @@ async def _storage(app: Any, parts: _Parts) -> AsyncIterator[Handle]:
         stage = StorageStage(
             settings, parts.codec, store, writer, parts.dead, config.index_generation
         )
-        yield stage.handle
+        try:
+            yield stage.write_behind  # counted once its writes are acknowledged
+        finally:
+            await stage.close()  # no write left in flight when the store closes
     finally:
         await store.close()
 

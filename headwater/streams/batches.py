@@ -14,7 +14,13 @@ time the stage spent on the last batch counts toward the next one's wait. Idle, 
 stage waits as before (up to ``within`` for ``max_`` records). As with
 ``take_events``, a batch's events are acked once the code handling it returns, also
 when it raised or was cancelled (the worker's consumer counts only what a stage said
-it processed: streams/consumer.py).
+it processed: streams/consumer.py), unless that code gave the batch a future with
+:meth:`Batch.ack_when`: then once that future is done, however it ends, so a stage can
+take the next batch while the last one's outputs are still on their way (the storage
+stage's bulk writes: agents/worker.py ``_run_in_batches``). Faust waits for those acks
+as for any other before a rebalance or a stop. Closing the batches never waits for them
+(Faust closes them from another task while the stage may still be iterating them, so
+a ``finally`` that waited would leave the generator running under the stage's feet).
 """
 
 from __future__ import annotations
@@ -25,10 +31,31 @@ from typing import Any
 
 from mode.utils.aiter import aiter
 
-__all__ = ["take_batches"]
+__all__ = ["Batch", "take_batches"]
+
+_acking: set[asyncio.Task[None]] = set()  # batches acked once their future is done
 
 
-async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[list[Any]]:
+class Batch(list[Any]):
+    """Events of one batch, in the order they came."""
+
+    def __init__(self, events: list[Any]) -> None:
+        super().__init__(events)
+        self.done: asyncio.Future[Any] | None = None
+
+    def ack_when(self, done: asyncio.Future[Any]) -> None:
+        """Ack this batch once ``done`` is, not once the code handling it returns."""
+        self.done = done
+
+
+async def _ack(stream: Any, batch: Batch) -> None:
+    if batch.done is not None:
+        await asyncio.wait([batch.done])  # however it ends: freed if never counted
+    for event in batch:
+        await stream.ack(event)
+
+
+async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[Batch]:
     """Batches of at most ``max_`` events of ``stream``, in the order they came."""
     waiting: list[Any] = []
     full = asyncio.Event()  # ``max_`` events are waiting
@@ -66,7 +93,7 @@ async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[l
                     cut = loop.time()
                     continue
             cut = loop.time()
-            batch = waiting[:max_]
+            batch = Batch(waiting[:max_])
             del waiting[:max_]
             if len(waiting) < max_:
                 full.clear()
@@ -74,8 +101,12 @@ async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[l
             try:
                 yield batch
             finally:
-                for event in batch:
-                    await stream.ack(event)
+                if batch.done is None:
+                    await _ack(stream, batch)
+                else:
+                    task = asyncio.ensure_future(_ack(stream, batch))
+                    _acking.add(task)
+                    task.add_done_callback(_acking.discard)
     finally:
         stream.enable_acks = acks_before
         stream._processors.remove(add_to_buffer)
