@@ -95,7 +95,10 @@ _run_in_batches = worker._run_in_batches
 
 
 async def _transactional_batches(
-    stream: Any, settings: Settings, handle: Callable[[list[SourceMessage]], Awaitable[Any]]
+    stream: Any,
+    settings: Settings,
+    stage: str,
+    handle: Callable[[list[SourceMessage]], Awaitable[Any]],
 ) -> None:
     async def in_transaction(messages: list[SourceMessage]) -> Any:
         producer = _PRODUCERS[-1]  # the stage's own (a profile-only worker has one)
@@ -123,7 +126,7 @@ async def _transactional_batches(
             raise
         return result
 
-    await _run_in_batches(stream, settings, in_transaction)
+    await _run_in_batches(stream, settings, stage, in_transaction)
 
 
 def main() -> None:
