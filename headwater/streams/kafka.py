@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
@@ -22,6 +21,7 @@ from headwater.observability.metrics import PRODUCE_SECONDS, logical_topic, serv
 from headwater.settings import Settings
 from headwater.streams.backoff import RECONNECT_CAP, Backoff
 from headwater.streams.partitioning import CachedPartitioner, key_partition
+from headwater.streams.produce_deadlines import Expired, ProduceDeadlines, abandon
 from headwater.streams.topics import TopicSpec
 
 __all__ = [
@@ -137,7 +137,7 @@ class AckedProducer:
         self._timeout = settings.produce_timeout + 1.0
         self._prefix = settings.topic_prefix  # names topics in metrics
         self._produce_seconds: dict[str, Any] = {}  # topic -> its histogram
-        self._deadlines = _Deadlines(self._timeout)
+        self._deadlines = ProduceDeadlines(self._timeout)
 
     @property
     def connected(self) -> bool:
@@ -231,7 +231,7 @@ class AckedProducer:
         except KafkaError as exc:
             raise self._not_acknowledged(producer, exc) from exc
         except BaseException:  # cancelled: whatever becomes of the record is nobody's
-            _abandon([queued])
+            abandon([queued])
             raise
         self._observe(topic, time.perf_counter() - started)
         return metadata
@@ -253,7 +253,7 @@ class AckedProducer:
         return producer, queued
 
     def _not_acknowledged(self, producer: AIOKafkaProducer, error: KafkaError) -> BrokerUnavailable:
-        if isinstance(error, _Expired):
+        if isinstance(error, Expired):
             return BrokerUnavailable("Kafka did not acknowledge in time")
         if self._idempotent:
             self._replace_if_lost(producer, error)
@@ -331,7 +331,7 @@ class AckedProducer:
                 future.add_done_callback(partial(self._acknowledged, topic, started))
                 queued.append((future, count))
         except KafkaError as exc:
-            _abandon(future for future, _ in queued)  # what was queued still goes
+            abandon(future for future, _ in queued)  # what was queued still goes
             raise BrokerUnavailable(f"Kafka did not take the records: {exc!r}") from exc
         return queued
 
@@ -369,7 +369,7 @@ class AckedProducer:
             for future in queued:  # acknowledged together: mostly done when the first is
                 await future
         except BaseException as exc:
-            _abandon(queued)  # what becomes of the others is nobody's now
+            abandon(queued)  # what becomes of the others is nobody's now
             if isinstance(exc, KafkaError):
                 raise self._not_acknowledged(producer, exc) from exc
             raise
@@ -394,75 +394,6 @@ class AckedProducer:
             self._producer = None
         if self._retired is not None:
             await self._retired
-
-
-class _Expired(kafka_errors.KafkaTimeoutError):  # type: ignore[misc]
-    """The produce deadline passed before the broker acknowledged the record."""
-
-
-def _retrieve(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()
-
-
-def _abandon(futures: Iterable[asyncio.Future[Any]]) -> None:
-    """Mark the errors of records nobody awaits any more as seen (asyncio logs unseen
-    ones), now or when they come."""
-    for future in futures:
-        if future.done():
-            _retrieve(future)
-        else:
-            future.add_done_callback(_retrieve)
-
-
-class _Deadlines:
-    """The produce deadline of every record awaited by :meth:`AckedProducer.send` and
-    ``send_many``, kept with one timer for all of them instead of a timer (and a
-    cancellation scope) per record: a few microseconds of every collector request.
-
-    Records are watched in the order they were queued, so their deadlines nearly only
-    grow (a deadline is taken before aiokafka takes the record, which can wait for
-    metadata or room): every ``TICK`` the sweep drops acknowledged records from the
-    front and fails those whose deadline passed (``_Expired``; aiokafka skips a future
-    that is already done when the broker answers later), stopping at the first one still
-    in time. A record fails within ``TICK`` after its deadline, or after the deadline of
-    a record queued before it where that one is later.
-    """
-
-    TICK = 0.25
-
-    def __init__(self, seconds: float) -> None:
-        self._seconds = seconds
-        self._pending: deque[tuple[float, asyncio.Future[Any]]] = deque()
-        self._timer: asyncio.TimerHandle | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def start(self) -> float:
-        """The deadline of records a caller begins to send now."""
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            loop = self._loop = asyncio.get_running_loop()
-            self._timer = None
-        return loop.time() + self._seconds
-
-    def watch(self, future: asyncio.Future[Any], deadline: float) -> None:
-        self._pending.append((deadline, future))
-        if self._timer is None and self._loop is not None:
-            self._timer = self._loop.call_later(self.TICK, self._sweep)
-
-    def _sweep(self) -> None:
-        assert self._loop is not None
-        now = self._loop.time()
-        pending = self._pending
-        while pending:
-            deadline, future = pending[0]
-            if not future.done():
-                if deadline > now:
-                    break
-                future.set_exception(_Expired())
-                future.exception()  # seen: the awaiting caller still gets it
-            pending.popleft()
-        self._timer = self._loop.call_later(self.TICK, self._sweep) if pending else None
 
 
 async def _stop_within(producer: AIOKafkaProducer, seconds: float) -> None:

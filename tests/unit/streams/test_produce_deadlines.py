@@ -1,4 +1,4 @@
-"""The produce deadline of awaited records: one sweep for all of them (streams/kafka.py)."""
+"""The produce deadline of awaited records: one sweep for all of them (produce_deadlines.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import asyncio
 import pytest
 from aiokafka.errors import KafkaTimeoutError
 
-from headwater.streams.kafka import _Deadlines
+from headwater.streams.produce_deadlines import ProduceDeadlines
 
 
 async def test_a_record_not_acknowledged_by_its_deadline_fails_within_a_tick() -> None:
-    deadlines = _Deadlines(0.3)
+    deadlines = ProduceDeadlines(0.3)
     loop = asyncio.get_running_loop()
     started = loop.time()
     late, acknowledged = loop.create_future(), loop.create_future()
@@ -21,14 +21,14 @@ async def test_a_record_not_acknowledged_by_its_deadline_fails_within_a_tick() -
     with pytest.raises(KafkaTimeoutError):
         await late
     waited = loop.time() - started
-    assert 0.3 <= waited <= 0.3 + _Deadlines.TICK + 0.2, waited
+    assert 0.3 <= waited <= 0.3 + ProduceDeadlines.TICK + 0.2, waited
     assert acknowledged.result() == "offset 1"  # an acknowledged record is left alone
-    await asyncio.sleep(_Deadlines.TICK * 2)
+    await asyncio.sleep(ProduceDeadlines.TICK * 2)
     assert deadlines._timer is None and not deadlines._pending  # nothing left: no sweeping
 
 
 async def test_acknowledged_records_leave_the_queue_and_later_ones_keep_their_deadline() -> None:
-    deadlines = _Deadlines(0.6)
+    deadlines = ProduceDeadlines(0.6)
     loop = asyncio.get_running_loop()
     first = [loop.create_future() for _ in range(3)]
     for future in first:
