@@ -49,7 +49,6 @@ __all__ = [
     "check_event",
     "event_digest",
     "is_remembered",
-    "remembered",
 ]
 
 RECENT_EVENT_IDS = 512
@@ -61,17 +60,11 @@ def event_digest(event_id: str) -> str:
     return hashlib.blake2b(event_id.encode(), digest_size=8).hexdigest()
 
 
-def remembered(profile: Profile) -> set[str]:
-    """The digests of the event ids ``profile`` applied last: an event whose
-    :func:`event_digest` is among them is a duplicate."""
-    recent = profile.recent
-    return {recent[i : i + _DIGEST] for i in range(0, len(recent), _DIGEST)}
-
-
 def is_remembered(recent: str, digest: str) -> bool:
-    """Whether ``digest`` is one of the digests in ``recent`` (``Profile.recent``): as
-    ``digest in remembered(profile)``, without making a set of all 512 for every batch
-    (a search of the string, at digest boundaries only)."""
+    """Whether ``digest`` is one of the digests of the event ids a profile applied last
+    (``Profile.recent``, digests of ``_DIGEST`` characters end to end): an event whose
+    :func:`event_digest` is among them is a duplicate. A search of the string, at digest
+    boundaries only, not a set of all 512 made for every batch."""
     at = recent.find(digest)
     while at != -1:
         if at % _DIGEST == 0:

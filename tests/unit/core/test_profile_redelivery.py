@@ -11,7 +11,6 @@ from headwater.core.profiles import (
     apply_batch,
     event_digest,
     is_remembered,
-    remembered,
 )
 from tests.unit.core.profile_batches import ORIGIN, RULES, event, new_profile
 
@@ -112,9 +111,9 @@ def test_recent_ids_stay_bounded(make_batch):
         assert len(profile.recent) <= RECENT_EVENT_IDS * 16
 
     assert profile.events == 3 * per_batch
-    kept = remembered(profile)
-    assert all(event_digest(i) in kept for i in sent_ids[-RECENT_EVENT_IDS:])
-    assert not any(event_digest(i) in kept for i in sent_ids[:-RECENT_EVENT_IDS])
+    kept = profile.recent
+    assert all(is_remembered(kept, event_digest(i)) for i in sent_ids[-RECENT_EVENT_IDS:])
+    assert not any(is_remembered(kept, event_digest(i)) for i in sent_ids[:-RECENT_EVENT_IDS])
 
     # an id still remembered is a duplicate
     result = apply_batch(
