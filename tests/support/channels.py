@@ -54,6 +54,10 @@ class MqttServer:
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
+    def environment(self) -> dict[str, str]:
+        """The variables that hand this server to the tests (``mqtt_server``)."""
+        return {MQTT_ENV: self.address}
+
 
 @dataclass(frozen=True)
 class AmqpServer:
@@ -64,6 +68,9 @@ class AmqpServer:
     def url(self) -> str:
         # RabbitMQ's guest account logs in from loopback only, which is all we use
         return f"amqp://guest:guest@{self.host}:{self.port}/"
+
+    def environment(self) -> dict[str, str]:
+        return {AMQP_ENV: self.url}
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,9 @@ class ImapServer:
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        return {IMAP_ENV: self.address, IMAP_LOGIN_ENV: f"{self.user}:{self.password}"}
 
 
 def _free_port() -> int:
@@ -343,10 +353,9 @@ def _up(state: Path) -> None:
     (state / "rabbitmq.pgid").write_text(str(amqp_popen.pid))
     imap, imap_popen = start_dovecot(state / "dovecot")
     (state / "dovecot.pgid").write_text(str(imap_popen.pid))
-    print(f"{MQTT_ENV}={mqtt.address}")
-    print(f"{AMQP_ENV}={amqp.url}")
-    print(f"{IMAP_ENV}={imap.address}")
-    print(f"{IMAP_LOGIN_ENV}={imap.user}:{imap.password}")
+    for server in (mqtt, amqp, imap):
+        for variable, value in server.environment().items():
+            print(f"{variable}={value}")
 
 
 def _down(state: Path) -> None:

@@ -23,7 +23,6 @@ from headwater.commands.up_engines import APACHE
 from tests.support.channels import (
     AMQP_ENV,
     IMAP_ENV,
-    IMAP_LOGIN_ENV,
     MQTT_ENV,
     ChannelUnavailable,
     amqp_server,
@@ -35,14 +34,6 @@ from tests.support.services import main_kind, started_endpoints
 __all__ = ["shared_services"]
 
 log = logging.getLogger(__name__)
-
-
-def _channel_env(server: Any) -> dict[str, str]:
-    if hasattr(server, "url"):
-        return {AMQP_ENV: server.url}
-    if hasattr(server, "user"):
-        return {IMAP_ENV: server.address, IMAP_LOGIN_ENV: f"{server.user}:{server.password}"}
-    return {MQTT_ENV: server.address}
 
 
 @contextmanager
@@ -72,5 +63,5 @@ def shared_services(root: Path, environ: dict[str, str]) -> Iterator[dict[str, s
             except ChannelUnavailable as exc:  # each worker's fixture says so again
                 log.warning("no shared %s: %s", variable, exc)
                 continue
-            found |= _channel_env(server)
+            found |= server.environment()
         yield found
