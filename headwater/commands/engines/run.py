@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +21,13 @@ from headwater.commands.embedded import (
 from headwater.commands.engines.fetch import KAFKA, OPENSEARCH, fetch, java_binary
 from headwater.errors import ConfigurationError
 
-__all__ = ["RunningEngine", "kafka_cluster_id", "start_kafka", "start_opensearch"]
+__all__ = [
+    "RunningEngine",
+    "kafka_cluster_id",
+    "new_cluster_id",
+    "start_kafka",
+    "start_opensearch",
+]
 
 KAFKA_HEAP = ("-Xms256m", "-Xmx512m")
 SEARCH_HEAP = ("-Xms512m", "-Xmx1g")
@@ -89,6 +95,16 @@ def _stopped_unless_ready(process: ManagedProcess) -> Iterator[None]:
         raise
 
 
+def new_cluster_id(draw: Callable[[], bytes] = lambda: uuid.uuid4().bytes) -> str:
+    """A random KRaft cluster id: 16 bytes in URL-safe base64, never one that begins
+    with ``-``, as Kafka's own ``Uuid.randomUuid`` (``kafka-storage format -t -x...``
+    reads such an id as an option and fails: one start in 64 did)."""
+    while True:
+        text = base64.urlsafe_b64encode(draw()).rstrip(b"=").decode()
+        if not text.startswith("-"):
+            return text
+
+
 def kafka_cluster_id(data_dir: Path) -> str | None:
     """The cluster id of the Kafka log under ``data_dir`` (None before its first start):
     names that log, whatever port the broker listens on."""
@@ -120,7 +136,7 @@ def start_kafka(
     classpath = ["-cp", f"{home / 'lib'}/*"]
     logging = f"-Dlog4j2.configurationFile={_log_config(state, 'INFO')}"
     if not (log_dirs / "meta.properties").exists():
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        cluster_id = new_cluster_id()
         formatted = start_process(
             "kafka storage format",
             [
