@@ -1,0 +1,140 @@
+"""The MQTT bridge's subscriber (bridges/mqtt_connection.py) against a Mosquitto of the
+test: a subscription the broker refuses is reported with its reason and retried; a
+broker that stops answering (SIGSTOP: the TCP connection stays open) is taken as gone
+after the keepalive, and the bridge reconnects once it answers again."""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import orjson
+import pytest
+
+from headwater.bridges import mqtt
+from headwater.commands.init import InitResult
+from headwater.settings import Settings
+from tests.support.bridges import (
+    connected,
+    mqtt_bridge,
+    publish_bridge,
+    publish_mqtt,
+    running_bridges,
+)
+from tests.support.channels import ChannelUnavailable, MqttServer, start_mosquitto, stop_group
+from tests.support.polling import eventually
+
+pytestmark = pytest.mark.integration
+
+
+# Debian's Mosquitto checks its acl_file on delivery only (every SUBSCRIBE is granted);
+# its dynamic-security plugin checks subscriptions: here it lets nobody subscribe
+DYNSEC = Path("/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so")  # package mosquitto
+REFUSING = (
+    f"plugin {DYNSEC}\n"
+    "plugin_opt_config_file {state}/dynsec.json\n"
+    "user root\n"  # as root it would read as user mosquitto: no entry to the test's folder
+)
+NO_SUBSCRIPTIONS = {
+    "defaultACLAccess": {
+        "publishClientSend": True,
+        "publishClientReceive": True,
+        "subscribe": False,
+        "unsubscribe": True,
+    },
+    "clients": [],
+    "groups": [],
+    "roles": [],
+}
+
+
+@contextmanager
+def _mosquitto(state: Path, extra: str = "") -> Iterator[tuple[MqttServer, int]]:
+    """A Mosquitto of the test: (server, pid of its process group)."""
+    try:
+        server, popen = start_mosquitto(state, extra)
+    except ChannelUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        yield server, popen.pid
+    finally:
+        os.killpg(popen.pid, signal.SIGCONT)
+        stop_group(popen.pid)
+        popen.wait(10)
+
+
+@pytest.fixture
+def refusing(tmp_path: Path) -> Iterator[MqttServer]:
+    """A Mosquitto that refuses every subscription."""
+    if not DYNSEC.exists():
+        pytest.skip(f"no {DYNSEC}")
+    state = tmp_path / "mosquitto"
+    state.mkdir()
+    (state / "dynsec.json").write_bytes(orjson.dumps(NO_SUBSCRIPTIONS))
+    with _mosquitto(state, REFUSING.format(state=state)) as (server, _):
+        yield server
+
+
+@pytest.fixture
+def plain(tmp_path: Path) -> Iterator[tuple[MqttServer, int]]:
+    with _mosquitto(tmp_path / "mosquitto") as broker:
+        yield broker
+
+
+async def test_a_refused_subscription_is_reported_with_the_brokers_reason(
+    shared_settings: Settings, initialized: InitResult, refusing: MqttServer
+) -> None:
+    bridge_id = str(uuid.uuid4())
+    config = mqtt_bridge(refusing, ["denied/#"], event_type="topic")
+    await publish_bridge(shared_settings, bridge_id, config)
+    async with running_bridges(shared_settings, "mqtt") as process:
+
+        async def refused() -> str | None:
+            stats = process.stats.get(bridge_id)
+            return stats.error if stats is not None and stats.error else None
+
+        error = await eventually(refused, timeout=20)
+        assert "refused the subscription to denied/# (0x87 Not authorized)" in error
+        assert process.stats[bridge_id].state == "reconnecting"
+
+
+async def test_a_silent_broker_is_left_after_the_keepalive_and_reconnected_to(
+    shared_settings: Settings,
+    initialized: InitResult,
+    plain: tuple[MqttServer, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(mqtt, "KEEPALIVE", 1)
+    monkeypatch.setattr(mqtt, "TIMEOUT", 2.0)
+    server, pid = plain
+    bridge_id, topic = str(uuid.uuid4()), f"t/{uuid.uuid4().hex}"
+    config = mqtt_bridge(server, [topic], event_type="value:reading", event_id=["json:id"])
+    await publish_bridge(shared_settings, bridge_id, config)
+    async with running_bridges(shared_settings, "mqtt") as process:
+        await connected(process, bridge_id)
+        os.killpg(pid, signal.SIGSTOP)
+
+        async def left() -> bool:
+            stats = process.stats[bridge_id]
+            return stats.state == "reconnecting" and "no answer from the broker" in (
+                stats.error or ""
+            )
+
+        await eventually(left, timeout=10)
+        os.killpg(pid, signal.SIGCONT)
+
+        async def back() -> bool:
+            stats = process.stats[bridge_id]
+            return stats.connects >= 2 and stats.state == "connected"
+
+        await eventually(back, timeout=20)
+        await publish_mqtt(server, [(topic, orjson.dumps({"id": f"s{n}"})) for n in range(5)])
+
+        async def delivered() -> bool:
+            return process.stats[bridge_id].delivered >= 5
+
+        await eventually(delivered, timeout=15)
