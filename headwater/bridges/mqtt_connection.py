@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from headwater.bridges import mqtt_packets as mp
 from headwater.errors import ChannelError, MalformedPacket
@@ -47,8 +47,8 @@ class MqttConnection(asyncio.Protocol):
     # --- asyncio.Protocol -------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # a socket transport (uvloop's, in the bridge process, is no asyncio.Transport)
+        self._transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         if self._rest:

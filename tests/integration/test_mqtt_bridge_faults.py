@@ -1,10 +1,12 @@
 """The MQTT bridge's subscriber (bridges/mqtt_connection.py) against a Mosquitto of the
 test: a subscription the broker refuses is reported with its reason and retried; a
 broker that stops answering (SIGSTOP: the TCP connection stays open) is taken as gone
-after the keepalive, and the bridge reconnects once it answers again."""
+after the keepalive, and the bridge reconnects once it answers again; the subscriber
+works on uvloop, the bridge process's loop."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import uuid
@@ -14,8 +16,11 @@ from pathlib import Path
 
 import orjson
 import pytest
+import uvloop
 
 from headwater.bridges import mqtt
+from headwater.bridges.mqtt_connection import open_connection
+from headwater.bridges.mqtt_packets import Publish
 from headwater.commands.init import InitResult
 from headwater.settings import Settings
 from tests.support.bridges import (
@@ -138,3 +143,37 @@ async def test_a_silent_broker_is_left_after_the_keepalive_and_reconnected_to(
             return process.stats[bridge_id].delivered >= 5
 
         await eventually(delivered, timeout=15)
+
+
+def test_the_subscriber_runs_on_uvloop_as_in_the_bridge_process(
+    plain: tuple[MqttServer, int],
+) -> None:
+    """``headwater bridge`` runs under uvicorn, on uvloop, whose transports are not
+    ``asyncio.Transport``s (the tests' other bridges run on asyncio's loop)."""
+    server, _ = plain
+
+    async def exchange() -> list[tuple[str, bytes, int]]:
+        client = await open_connection(
+            server.host,
+            server.port,
+            tls=None,
+            client_id=f"t-{uuid.uuid4().hex[:8]}",
+            username=None,
+            password=None,
+            keepalive=30,
+            props={"receive_maximum": 10},
+            timeout=5,
+        )
+        try:
+            assert await client.subscribe(["u/#"], 1, 5) == [1]
+            await publish_mqtt(server, [("u/a", b"1"), ("u/b", b"2")])
+            got: list[Publish] = []
+            while len(got) < 2:
+                got += await asyncio.wait_for(client.received(), 5)
+            client.acknowledge([m.packet_id for m in got])
+            return [(m.topic, m.payload, m.qos) for m in got]
+        finally:
+            client.close()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        assert runner.run(exchange()) == [("u/a", b"1", 1), ("u/b", b"2", 1)]
