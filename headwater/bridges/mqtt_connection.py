@@ -33,7 +33,9 @@ class MqttConnection(asyncio.Protocol):
     def __init__(self, keepalive: int, receive_maximum: int) -> None:
         self._keepalive = keepalive
         self._transport: asyncio.Transport | None = None
-        self._rest = b""  # the incomplete packet at the end of the last read
+        self._partial: list[bytes] = []  # the reads of an incomplete packet
+        self._partial_size = 0
+        self._need = 0  # bytes of the incomplete packet (more than held while unknown)
         self._waiting: list[mp.Publish] = []
         self._more = asyncio.Event()
         self._high = 2 * receive_maximum + 100  # queued messages that pause the reading
@@ -51,20 +53,26 @@ class MqttConnection(asyncio.Protocol):
         self._transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
-        if self._rest:
-            data = self._rest + data
         self._heard = True
+        if self._partial:  # a large packet comes in many reads: joined once it is whole
+            self._partial.append(data)
+            self._partial_size += len(data)
+            if self._partial_size < self._need:
+                return
+            data = b"".join(self._partial)
         try:
             packets, end = mp.parse(data)
+            self._keep_partial(data, end)
         except MalformedPacket as exc:
             self._end(exc)
             return
-        self._rest = data[end:]
         arrived = False
         for packet in packets:
             if type(packet) is mp.Publish:
-                alias = packet.properties.get("topic_alias") if packet.properties else None
-                if alias is not None and not self._alias(packet, alias):
+                if packet.properties and not self._alias(packet):
+                    return
+                if packet.qos == 2:  # never on a QoS 1 subscription
+                    self._end(ChannelError("a QoS 2 PUBLISH on a QoS 1 subscription"))
                     return
                 self._waiting.append(packet)
                 arrived = True
@@ -83,6 +91,8 @@ class MqttConnection(asyncio.Protocol):
 
     async def handshake(self, packet: bytes, timeout: float) -> mp.ConnAck | mp.SubAck:
         """Write ``packet`` (CONNECT or SUBSCRIBE) and wait for its answer."""
+        if self._ended is not None:
+            raise self._ended
         self._reply = asyncio.get_running_loop().create_future()
         self._write(packet)
         try:
@@ -150,8 +160,21 @@ class MqttConnection(asyncio.Protocol):
         self._write(mp.PINGREQ_PACKET)
         self._pinger = asyncio.get_running_loop().call_later(self._keepalive, self._ping)
 
-    def _alias(self, packet: mp.Publish, alias: int) -> bool:
+    def _keep_partial(self, data: bytes, end: int) -> None:
+        """Keep what follows the last whole packet, and how much of it is needed."""
+        if end == len(data):
+            self._partial = []
+            return
+        rest = data[end:]
+        size = mp.packet_size(rest)
+        self._partial, self._partial_size = [rest], len(rest)
+        self._need = size if size > 0 else len(rest) + 1
+
+    def _alias(self, packet: mp.Publish) -> bool:
         """Resolve a topic alias (the connection's table); False when it ended it."""
+        alias = packet.properties.get("topic_alias")
+        if alias is None:
+            return True
         if packet.topic:
             self._aliases[alias] = packet.topic
             return True

@@ -46,6 +46,7 @@ __all__ = [
     "disconnect",
     "encode_varint",
     "packet",
+    "packet_size",
     "parse",
     "properties",
     "pubacks",
@@ -208,6 +209,15 @@ def decode_varint(data: bytes, at: int, stop: int) -> tuple[int, int]:
     if stop - at >= 4:
         raise MalformedPacket("a variable byte integer longer than four bytes")
     return 0, -1
+
+
+def packet_size(data: bytes) -> int:
+    """The size of the packet ``data`` begins with, header included; -1 while its header
+    is incomplete (a connection waits for that many bytes before parsing again)."""
+    if len(data) < 2:
+        return -1
+    length, body = decode_varint(data, 1, len(data))
+    return -1 if body < 0 else body + length
 
 
 def parse(data: bytes) -> tuple[list[Packet], int]:

@@ -145,11 +145,15 @@ async def test_a_silent_broker_is_left_after_the_keepalive_and_reconnected_to(
         await eventually(delivered, timeout=15)
 
 
+BIG = bytes(range(256)) * 8192
+
+
 def test_the_subscriber_runs_on_uvloop_as_in_the_bridge_process(
     plain: tuple[MqttServer, int],
 ) -> None:
     """``headwater bridge`` runs under uvicorn, on uvloop, whose transports are not
-    ``asyncio.Transport``s (the tests' other bridges run on asyncio's loop)."""
+    ``asyncio.Transport``s (the tests' other bridges run on asyncio's loop). A message of
+    2 MiB comes in many reads, joined once whole."""
     server, _ = plain
 
     async def exchange() -> list[tuple[str, bytes, int]]:
@@ -166,9 +170,9 @@ def test_the_subscriber_runs_on_uvloop_as_in_the_bridge_process(
         )
         try:
             assert await client.subscribe(["u/#"], 1, 5) == [1]
-            await publish_mqtt(server, [("u/a", b"1"), ("u/b", b"2")])
+            await publish_mqtt(server, [("u/a", b"1"), ("u/b", b"2"), ("u/c", BIG)])
             got: list[Publish] = []
-            while len(got) < 2:
+            while len(got) < 3:
                 got += await asyncio.wait_for(client.received(), 5)
             client.acknowledge([m.packet_id for m in got])
             return [(m.topic, m.payload, m.qos) for m in got]
@@ -176,4 +180,4 @@ def test_the_subscriber_runs_on_uvloop_as_in_the_bridge_process(
             client.close()
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        assert runner.run(exchange()) == [("u/a", b"1", 1), ("u/b", b"2", 1)]
+        assert runner.run(exchange()) == [("u/a", b"1", 1), ("u/b", b"2", 1), ("u/c", BIG, 1)]

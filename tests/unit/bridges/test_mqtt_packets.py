@@ -164,3 +164,9 @@ def test_a_refusing_mqtt_3_broker_answers_with_its_short_connack() -> None:
 def test_malformed_packets_raise_with_the_reason(data: bytes, reason: str) -> None:
     with pytest.raises(MalformedPacket, match=reason):
         mp.parse(data)
+
+
+def test_the_size_of_a_packet_is_known_once_its_header_is() -> None:
+    big = mp.publish("t", b"x" * 20000, 1, 1)  # a remaining length of three bytes
+    assert [mp.packet_size(big[:n]) for n in range(5)] == [-1, -1, -1, -1, len(big)]
+    assert mp.packet_size(b"\xd0\x00") == 2
