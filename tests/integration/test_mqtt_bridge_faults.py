@@ -2,7 +2,7 @@
 test: a subscription the broker refuses is reported with its reason and retried; a
 broker that stops answering (SIGSTOP: the TCP connection stays open) is taken as gone
 after the keepalive, and the bridge reconnects once it answers again; the subscriber
-works on uvloop, the bridge process's loop."""
+works on uvloop, the bridge process's loop; ``mqtts://`` is TLS, verified."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ import uvloop
 from headwater.bridges import mqtt
 from headwater.bridges.mqtt_connection import open_connection
 from headwater.bridges.mqtt_packets import Publish
+from headwater.commands.embedded import free_port
 from headwater.commands.init import InitResult
 from headwater.settings import Settings
 from tests.support.bridges import (
@@ -32,6 +33,7 @@ from tests.support.bridges import (
 )
 from tests.support.channels import ChannelUnavailable, MqttServer, start_mosquitto, stop_group
 from tests.support.polling import eventually
+from tests.support.tls import self_signed
 
 pytestmark = pytest.mark.integration
 
@@ -181,3 +183,38 @@ def test_the_subscriber_runs_on_uvloop_as_in_the_bridge_process(
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         assert runner.run(exchange()) == [("u/a", b"1", 1), ("u/b", b"2", 1), ("u/c", BIG, 1)]
+
+
+async def test_an_mqtts_bridge_connects_over_tls_and_verifies_the_brokers_name(
+    shared_settings: Settings,
+    initialized: InitResult,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cert, key = self_signed(tmp_path, "localhost")
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trust the test certificate only
+    plain_port = free_port()  # the test publishes there; the bridge reads over TLS
+    tls = f"certfile {cert}\nkeyfile {key}\nuser root\nlistener {plain_port} 127.0.0.1\n"
+    bridge_id, topic = str(uuid.uuid4()), f"t/{uuid.uuid4().hex}"
+    with _mosquitto(tmp_path / "mosquitto", tls) as (server, _):
+        config = mqtt_bridge(server, [topic], event_type="value:reading", event_id=["json:id"])
+        config["connection"]["url"] = f"mqtts://localhost:{server.port}"
+        await publish_bridge(shared_settings, bridge_id, config)
+        by_address = {"url": f"mqtts://127.0.0.1:{server.port}"}  # not the certificate's name
+        address_id = str(uuid.uuid4())
+        await publish_bridge(shared_settings, address_id, {**config, "connection": by_address})
+        async with running_bridges(shared_settings, "mqtt") as process:
+            await connected(process, bridge_id)
+
+            async def refused() -> str | None:
+                stats = process.stats.get(address_id)
+                return stats.error if stats is not None and stats.error else None
+
+            assert "CERTIFICATE_VERIFY_FAILED" in await eventually(refused, timeout=15)
+            plain = MqttServer("127.0.0.1", plain_port)
+            await publish_mqtt(plain, [(topic, orjson.dumps({"id": f"t{n}"})) for n in range(3)])
+
+            async def delivered() -> bool:
+                return process.stats[bridge_id].delivered >= 3
+
+            await eventually(delivered, timeout=15)
