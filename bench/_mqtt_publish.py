@@ -15,20 +15,12 @@ import asyncio
 import uuid
 from collections.abc import Iterable
 
+from headwater.bridges.mqtt_packets import encode_varint
+
 __all__ = ["MqttPublisher"]
 
 _PUBACK = 0x40
 _MAX_PACKET_ID = 65535
-
-
-def _length(n: int) -> bytes:
-    """MQTT's variable-length remaining length."""
-    out = bytearray()
-    while True:
-        n, digit = divmod(n, 128)
-        out.append(digit | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
 
 
 def _text(value: str) -> bytes:
@@ -37,7 +29,7 @@ def _text(value: str) -> bytes:
 
 
 def _packet(first: int, body: bytes) -> bytes:
-    return bytes([first]) + _length(len(body)) + body
+    return bytes([first]) + encode_varint(len(body)) + body
 
 
 class MqttPublisher:

@@ -41,6 +41,7 @@ __all__ = [
     "AccessError",
     "ActionFailed",
     "BrokerUnavailable",
+    "ChannelError",
     "ConditionNotSearchable",
     "ConditionSyntaxError",
     "ConfigurationError",
@@ -53,6 +54,7 @@ __all__ = [
     "InputError",
     "InvalidInput",
     "MalformedInput",
+    "MalformedPacket",
     "NotFound",
     "NotReady",
     "PayloadTooLarge",
@@ -190,6 +192,16 @@ class DependencyError(HeadwaterError):
 
 class BrokerUnavailable(DependencyError):
     pass
+
+
+class ChannelError(DependencyError):
+    """A bridge's channel server refused the connection or a subscription, ended the
+    connection with a reason, or sent what its protocol does not allow: the bridge
+    reconnects with back-off (the message names the reason, never a credential)."""
+
+
+class MalformedPacket(ChannelError):
+    """Bytes from a channel server that are not a valid packet of its protocol."""
 
 
 class NotReady(DependencyError):

@@ -1,118 +1,107 @@
-"""MQTT bridge (aiomqtt): topic filters at QoS 1 in a persistent session.
+"""MQTT bridge: topic filters at QoS 1 in a persistent MQTT v5 session.
 
-The client id is stable (``Bridge.client_id``) and the session never expires, so what
-is published while the bridge is away waits in the broker. Acknowledgements are manual:
-a PUBACK goes back only once Kafka acknowledged the message's intake record; what was
-not acknowledged when a connection ends is sent again by the broker.
+The client id is stable (``Bridge.client_id``), ``clean_start`` is false and the
+session never expires, so what is published while the bridge is away waits in the
+broker. Acknowledgements are manual: a PUBACK goes back only once Kafka acknowledged
+the message's intake record, in the order the messages came, the PUBACKs of a settled
+run as one write; a message that came at QoS 0 is not acknowledged. What was not
+acknowledged when a connection ends is sent again by the broker (flagged DUP): its
+event id comes from the mapping, so it is the same event and dropped downstream. The
+broker sends at most ``HEADWATER_BRIDGE_MAX_IN_FLIGHT`` unacknowledged messages
+(Receive Maximum): the back-pressure while Kafka is away.
 
-Per message, paho and aiomqtt cost more CPU than the mapping and the Kafka send
-together (docs/performance.md, bridges). One of their costs is cut here: the
-acknowledgements of a settled run of messages go out as one write (paho queues and
-sends each PUBACK on its own). Taking the messages already in aiomqtt's queue without
-its task and wait per message, through its private queue, was taken out again: with it
-a configuration change once failed to reconnect the bridge within 30 s in CI. paho also
-rebuilds its tables of MQTT v5 property names for every message received (~7 us);
-sharing them would mean replacing ``Properties.__init__`` for the whole process, which
-was measured and left out.
+The subscriber is the bridge's own (``mqtt_connection.py`` on asyncio, packets in
+``mqtt_packets.py``), not aiomqtt and paho: those read each packet with several
+``recv`` calls and an event-loop turn, build MQTT v5 property objects and a task per
+message, and cost more CPU per message than the mapping and the Kafka send together
+(docs/performance.md, bridges). Here one read parses every packet it holds, and the
+consuming loop takes every message that arrived at once.
 """
 
 from __future__ import annotations
 
 import ssl
-import struct
 import time
-from typing import Any
 
-import aiomqtt
-from paho.mqtt.client import PUBACK
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-
+from headwater.bridges.mqtt_connection import MqttConnection, open_connection
+from headwater.bridges.mqtt_packets import Publish, reason_name
 from headwater.bridges.pipeline import Pipeline
 from headwater.bridges.runner import ChannelRunner
 from headwater.core.bridge_mapping import ChannelMessage
+from headwater.errors import ChannelError
 
 __all__ = ["MqttRunner"]
 
 _NEVER_EXPIRES = 0xFFFFFFFF
+KEEPALIVE = 30  # seconds between PINGREQs; a broker silent for as long is taken as gone
+TIMEOUT = 10.0  # seconds for the TCP/TLS connection, the CONNACK and the SUBACK
 
 
 class MqttRunner(ChannelRunner):
     async def session(self) -> None:
         connection = self.bridge.connection
         tls = ssl.create_default_context() if connection.tls else None
-        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        properties.SessionExpiryInterval = _NEVER_EXPIRES
-        # the broker sends at most this many unacknowledged messages: the back-pressure
-        properties.ReceiveMaximum = min(self._settings.bridge_max_in_flight, 65535)
-        client = aiomqtt.Client(
+        client = await open_connection(
             connection.host,
             connection.port or (8883 if tls else 1883),
+            tls=tls,
+            client_id=self.bridge.client_id,
             username=connection.username,
             password=self._password,
-            identifier=self.bridge.client_id,
-            protocol=aiomqtt.ProtocolVersion.V5,
-            clean_start=False,
-            properties=properties,
-            tls_context=tls,
-            timeout=10,
-            keepalive=30,
+            keepalive=KEEPALIVE,
+            props={
+                "session_expiry_interval": _NEVER_EXPIRES,
+                # the broker sends at most this many unacknowledged messages
+                "receive_maximum": min(self._settings.bridge_max_in_flight, 65535),
+            },
+            timeout=TIMEOUT,
         )
-        paho = client._client  # aiomqtt has no manual acknowledgements: paho has
-        paho.manual_ack_set(True)  # before connecting: a kept session delivers at once
+        try:
 
-        async def ack(messages: list[aiomqtt.Message]) -> None:
-            _queue_pubacks(paho, messages)
+            async def ack(packet_ids: list[int]) -> None:
+                client.acknowledge([packet_id for packet_id in packet_ids if packet_id])
 
-        async with client:
             pipeline = self.pipeline(ack)
             try:
                 topics = self.bridge.subscription.topics
-                granted = await client.subscribe([(topic, 1) for topic in topics])
-                _check_granted(topics, granted)
-                await pipeline.run(self._consume(client, pipeline))
+                _check_granted(topics, await client.subscribe(topics, 1, TIMEOUT))
+                await pipeline.run(_consume(client, pipeline))
             finally:
                 await pipeline.close()
-
-    async def _consume(self, client: aiomqtt.Client, pipeline: Pipeline[aiomqtt.Message]) -> None:
-        async for message in client.messages:
-            await pipeline.submit(_channel_message(message), message)
+        finally:
+            client.close()
 
 
-_PUBACK = struct.Struct("!BBH")  # MQTT v5 allows a PUBACK without reason code (success)
+async def _consume(client: MqttConnection, pipeline: Pipeline[int]) -> None:
+    """Until the connection ends (then raise why): every message into the pipeline, its
+    token the packet id (0 at QoS 0: nothing to acknowledge)."""
+    submit = pipeline.submit
+    while True:
+        messages = await client.received()
+        received_at = time.time_ns() // 1_000_000
+        for message in messages:
+            await submit(channel_message(message, received_at), message.packet_id)
 
 
-def _queue_pubacks(paho: Any, messages: list[aiomqtt.Message]) -> None:
-    """What ``paho.ack(message.mid, message.qos)`` does for each, in order, as one packet
-    write (paho writes each queued packet with a send of its own): a PUBACK for a QoS 1
-    message (MQTT has no cumulative ack), nothing for QoS 0 (a message published at QoS
-    0 comes at QoS 0). The subscription is QoS 1, so nothing comes at QoS 2."""
-    mids = [message.mid for message in messages if message.qos == 1]
-    if mids:
-        packet = b"".join([_PUBACK.pack(PUBACK, 2, mid) for mid in mids])
-        paho._packet_queue(PUBACK, packet, 0, 1)
-
-
-def _check_granted(topics: list[str], granted: Any) -> None:
+def _check_granted(topics: list[str], granted: list[int]) -> None:
     """The broker may refuse a filter (not authorized, ...) in its SUBACK: say which,
     rather than sit connected receiving nothing (the bridge retries with back-off)."""
     refused = [
-        f"{topic} ({code})"
+        f"{topic} ({reason_name(code)})"
         for topic, code in zip(topics, granted, strict=False)
-        if int(getattr(code, "value", code)) >= 0x80
+        if code >= 0x80
     ]
     if refused:
-        raise aiomqtt.MqttError(f"the broker refused the subscription to {', '.join(refused)}")
+        raise ChannelError(f"the broker refused the subscription to {', '.join(refused)}")
 
 
-def _channel_message(message: aiomqtt.Message) -> ChannelMessage:
-    payload = message.payload
-    body = payload if isinstance(payload, bytes) else str(payload).encode()
-    user = getattr(message.properties, "UserProperty", None) or []
+def channel_message(message: Publish, received_at: int) -> ChannelMessage:
+    """What the mapping reads of a PUBLISH: payload, topic, user properties as headers."""
+    user = message.properties.get("user_property") if message.properties else None
     return ChannelMessage(
-        body=body,
-        topic=message.topic.value,
-        received_at=time.time_ns() // 1_000_000,
+        body=message.payload,
+        topic=message.topic,
+        received_at=received_at,
         separator="/",
-        headers=dict(user),
+        headers=dict(user) if user else {},
     )

@@ -4,7 +4,6 @@ idempotency key, permanent failures dead-lettered at once, a down destination's 
 from __future__ import annotations
 
 import asyncio
-import datetime
 import ipaddress
 import ssl
 import time
@@ -22,6 +21,7 @@ from headwater.core.outbound_policy import IPAddress
 from headwater.errors import DeliveryFailed
 from tests.support.http_sink import HttpSink, http_sink
 from tests.support.outbound import Letters, outbound_message, outbound_settings, running_stage
+from tests.support.tls import self_signed
 
 pytestmark = pytest.mark.integration
 
@@ -203,43 +203,10 @@ def _get(url: str) -> OutboundRequest:
     return OutboundRequest("http", {"url": url, "method": "GET"}, None, "k", "f", "n", "e")
 
 
-def _self_signed(tmp: Path, name: str) -> tuple[Path, Path]:
-    x509 = pytest.importorskip("cryptography.x509")
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 async def test_a_call_to_the_checked_address_still_verifies_tls_for_the_host_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cert, key = _self_signed(tmp_path, "hooks.test")
+    cert, key = self_signed(tmp_path, "hooks.test")
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trust the test certificate only
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(cert, key)
