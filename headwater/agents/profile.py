@@ -363,7 +363,8 @@ class ProfileStage:
         for previous in result.aliases:  # explicit alias: merge the earlier profile in
             absorb = op("absorb", profile.tenant, profile.env, previous, profile.id)
             step.records.append(self._out.op(absorb))
-        step.part = processed.applied(item.message.value, result)
+        if result.applied or result.sessions or result.absorbed:  # else nothing to store
+            step.part = processed.applied(item.message.value, result)
         return step
 
     def _automate(

@@ -223,3 +223,13 @@ def test_a_record_from_before_version_5_reads_as_its_one_message(version: int) -
     assert [e["id"] for e in read["events"]] == ids_of(message)
     assert read["events"][0]["profile_version"] == 3
     assert record["sessions"][0]["events"] == 3 and record["messages"] == []
+
+
+async def test_a_message_of_duplicates_only_adds_nothing_to_the_record() -> None:
+    first = view("co-dup", 0)
+    again = SourceMessage(first.topic, 0, 1, first.key, first.value)  # same events, resent
+
+    sent = await fed([first, again])
+
+    ((_, record),) = sent
+    assert [m["intake"] for m in processed_messages(record)] == [first.value]
