@@ -14,10 +14,11 @@ from headwater.agents.processed import Coalesced, Part, part_bytes, session_byte
 from headwater.agents.profile import ProfileStage
 from headwater.core.profile_ops import op
 from headwater.core.records import AppliedEvent, ProcessedBatch, processed_messages
-from headwater.schemas import INTAKE_BATCH, PROCESSED_BATCH, PROFILE_OP, schema_family
+from headwater.errors import RecordRejected
+from headwater.schemas import DEAD_LETTER, INTAKE_BATCH, PROCESSED_BATCH, PROFILE_OP, schema_family
 from headwater.settings import load_settings
 from headwater.streams.codec import AvroCodec
-from headwater.streams.deadletter import SourceMessage
+from headwater.streams.deadletter import DeadLetters, SourceMessage
 from headwater.streams.pipeline_records import PipelineRecords
 from headwater.streams.table_state import MemoryState
 from headwater.streams.topics import Topics
@@ -233,3 +234,29 @@ async def test_a_message_of_duplicates_only_adds_nothing_to_the_record() -> None
 
     ((_, record),) = sent
     assert [m["intake"] for m in processed_messages(record)] == [first.value]
+
+
+async def test_a_profiles_record_the_broker_refuses_dead_letters_its_messages_only() -> None:
+    ann = [view("co-ref-ann", offset, minutes=offset) for offset in range(3)]
+    bob = view("co-ref-bob", 3)
+    letters: list[dict[str, Any]] = []
+    state = MemoryState()
+
+    async def send(topic: str, key: bytes, value: bytes) -> Any:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if topic == TOPICS.events and key == ann[0].key:
+            done.set_exception(RecordRejected("MessageSizeTooLarge"))
+        else:
+            done.set_result(None)
+        return done
+
+    async def keep(key: bytes | None, value: bytes) -> None:
+        letters.append(CODEC.decode(DEAD_LETTER, value))
+
+    stage = ProfileStage(SETTINGS, CODEC, state, send, DeadLetters(CODEC, "profile", keep))
+    result = await stage.handle([*ann, bob])
+
+    assert sorted(letter["offset"] for letter in letters) == [0, 1, 2]
+    assert all("output refused by the broker" in letter["reason"] for letter in letters)
+    assert result.dead_lettered == 3
+    assert ann[0].key not in state.data and bob.key in state.data  # ann comes again as it was
