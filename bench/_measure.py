@@ -10,12 +10,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 
 from headwater.commands.embedded import ManagedProcess
+from headwater.core.records import ProcessedBatch, processed_messages
 from headwater.schemas import INTAKE_BATCH, PROCESSED_BATCH
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
@@ -143,9 +144,9 @@ def processed_events(codec: AvroCodec, events_topic: str) -> Weigh:
         if record.topic != events_topic:
             flow.snapshots += 1
             return 0
-        processed = codec.decode(PROCESSED_BATCH, record.value)
+        processed = cast(ProcessedBatch, codec.decode(PROCESSED_BATCH, record.value))
         flow.sessions += len(processed["sessions"])
-        return len(processed["events"])
+        return sum(len(m["events"]) for m in processed_messages(processed))
 
     return weigh
 

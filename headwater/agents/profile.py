@@ -4,9 +4,10 @@ Intake batches and profile operations (merges, core/profile_ops.py) come in keye
 ``tenant:env:profile``; each profile's state lives in a key-value table (a Faust table in
 the worker, streams/table_state.py). For a set of messages the stage folds every batch
 into its profile (core/profiles.py) or applies the operation, sends the processed
-batches, identity claims, follow-up operations and one snapshot per changed profile,
-waits until the broker has acknowledged all of them, and only then writes the new
-states to the table (its changelog first, then the local store).
+batches (one record per profile for its batches between operations:
+agents/processed.py), identity claims, follow-up operations and one snapshot per
+changed profile, waits until the broker has acknowledged all of them, and only then
+writes the new states to the table (its changelog first, then the local store).
 Batches for a profile merged away are forwarded to its survivor. Before an operation the
 identifiers of what came before it are claimed, as at the end of a set, so where the
 sets are cut changes nothing (a replay cuts them elsewhere than the workers did; the
@@ -41,6 +42,7 @@ from typing import Any
 import orjson
 
 from headwater.agents.configured import profile_limits
+from headwater.agents.processed import Coalesced, Part
 from headwater.agents.profile_outputs import Outputs
 from headwater.core.automation import Automation, automate
 from headwater.core.flows.registry import ActionRegistry, builtin_registry
@@ -158,23 +160,26 @@ class ProfileStage:
         return grouped
 
     async def _profile_less(self, key: bytes, items: list[_Item], work: _Work) -> None:
-        """Profile-less batches: checked and passed on as they came, nothing folded."""
+        """Profile-less batches: checked and passed on, nothing folded; those of a key
+        in one processed record (processed.py), as a profile's."""
         first = items[0].record
         rules = self._rules_for(first["tenant"], first["env"])
+        processed = self._out.coalesce(key, None, self._max_record)
         for item in items:
             if not isinstance(item, _Batch) or item.record["profile_id"] is not None:
                 await self._fault(item.message, _NOT_PROFILE_LESS, work)
                 continue
             try:
-                output = self._out.profile_less(key, item.message.value, item.record, rules)
+                part = processed.profile_less(item.message.value, item.record, rules)
             except MESSAGE_FAULTS as exc:
                 await self._fault(item.message, _cannot_apply(exc), work)
                 continue
-            if (problem := self._oversized([output])) is not None:
+            if (problem := processed.oversized(part)) is not None:
                 await self._fault(item.message, problem, work)
                 continue
-            work.sent(key, await self._out.send([output]))
+            processed.add(part)
             work.applied += len(item.record["events"])
+        work.sent(key, await self._out.send(processed.take()))
 
     def _oversized(self, records: list[Record]) -> str | None:
         """Why ``records`` cannot be sent (one is over the record limit), or None."""
@@ -203,9 +208,11 @@ class ProfileStage:
 
     async def _fold(self, key: bytes, profile_id: str, items: list[_Item], work: _Work) -> None:
         """The messages of one profile, in order, each applied to the state the one
-        before it left (:meth:`_step`); what each causes is sent before the next. A
-        message at fault, or one whose outputs or state would be too large, is
-        dead-lettered and the profile goes back to the state before it. Any other error
+        before it left (:meth:`_step`); what each causes is sent before the next, but
+        its processed batch is gathered into one record for the run of messages up to
+        the next operation or the end (processed.py). A message at fault, or one whose
+        outputs or state would be too large, is dead-lettered and the profile goes back
+        to the state before it. Any other error
         is raised: not the messages' fault, so none of them is dead-lettered and no
         state is written (the worker stops; they come again)."""
         tenant, env = items[0].record["tenant"], items[0].record["env"]
@@ -213,33 +220,42 @@ class ProfileStage:
         profile = self._load(kept, tenant, env, profile_id)
         rules = self._rules_for(tenant, env)
         changed = reclaim = False
+        processed = self._out.coalesce(key, profile_id, self._max_record)
         for item in items:
             message = item.message
             origin = f"{message.topic}/{message.partition}"
             if seen(profile.applied_offsets.get(origin), message.offset or 0):
                 work.replayed += 1
                 continue
-            if isinstance(item, _Op) and (changed or reclaim):
-                # claim what came before, as if the set of messages ended here
-                kept = await self._claim(key, profile, rules, work, force=reclaim) or kept
-                reclaim = False
+            if isinstance(item, _Op):  # what came before goes first, as if the set ended
+                work.sent(key, await self._out.send(processed.take()))
+                if changed or reclaim:
+                    kept = await self._claim(key, profile, rules, work, force=reclaim) or kept
+                    reclaim = False
             try:
-                step = self._step(key, profile, item, rules)
+                step = self._step(key, profile, item, rules, processed)
             except MESSAGE_FAULTS as exc:
                 problem: str | None = _cannot_apply(exc)
             else:
                 state = step.profile.dumps()
-                problem = self._oversized(step.records) or self._outgrown(state, kept)
+                problem = (
+                    self._oversized(step.records)
+                    or processed.oversized(step.part)
+                    or self._outgrown(state, kept)
+                )
             if problem is not None:  # back to the profile before this message
                 await self._fault(message, problem, work)
                 profile = self._load(kept, tenant, env, profile_id)
                 continue
             work.sent(key, await self._out.send(step.records))
+            if step.part is not None:
+                processed.add(step.part)
             work.add(step)
             profile, kept = step.profile, state
             changed = (changed and not step.forgot) or step.changed
             reclaim = (reclaim and not step.forgot) or step.reclaim
             work.states[key] = state
+        work.sent(key, await self._out.send(processed.take()))
         if changed or reclaim:  # the profile's identifiers were (re)set: part of its state
             await self._claim(key, profile, rules, work, force=reclaim)
         if changed:
@@ -267,7 +283,9 @@ class ProfileStage:
             f"({self._max_profile}); the message was not applied"
         )
 
-    def _step(self, key: bytes, profile: Profile, item: _Item, rules: FoldRules) -> _Step:
+    def _step(
+        self, key: bytes, profile: Profile, item: _Item, rules: FoldRules, processed: Coalesced
+    ) -> _Step:
         """One message applied to ``profile`` (in place, or replaced): what to send.
         Nothing is sent here, so a message that fails leaves nothing behind but the
         changed ``profile``, which the caller drops."""
@@ -279,7 +297,7 @@ class ProfileStage:
             profile, origin, offset
         ):
             return self._forward(profile, item.record, origin, offset)
-        return self._batch(key, profile, item, rules, origin, offset)
+        return self._batch(key, profile, item, rules, origin, offset, processed)
 
     def _operation(
         self,
@@ -321,6 +339,7 @@ class ProfileStage:
         rules: FoldRules,
         origin: str,
         offset: int,
+        processed: Coalesced,
     ) -> _Step:
         """An intake batch folded into the profile (core/profiles.py), with the
         automation it triggers."""
@@ -344,7 +363,8 @@ class ProfileStage:
         for previous in result.aliases:  # explicit alias: merge the earlier profile in
             absorb = op("absorb", profile.tenant, profile.env, previous, profile.id)
             step.records.append(self._out.op(absorb))
-        step.records.append(self._out.processed(key, item.message.value, profile.id, result))
+        if result.applied or result.sessions or result.absorbed:  # else nothing to store
+            step.part = processed.applied(item.message.value, result)
         return step
 
     def _automate(
@@ -406,6 +426,7 @@ class _Step:
 
     profile: Profile
     records: list[Record] = field(default_factory=list)
+    part: Part | None = None  # its processed batch, sent with the profile's others
     changed: bool = False
     reclaim: bool = False
     forgot: bool = False  # the profile was forgotten: earlier changes are gone with it

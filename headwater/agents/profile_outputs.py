@@ -1,9 +1,9 @@
-"""What the profile stage sends, encoded: processed batches, snapshots, identity claims,
-profile operations and forwarded intake. Each call encodes one :class:`Record` (or a
-list); :meth:`Outputs.send` queues them and returns what to await for the broker's
-acknowledgements. A stage encodes everything a message causes before it sends any of
-it, so a record too large to send can refuse the whole message (dead-lettered) instead
-of a part of it."""
+"""What the profile stage sends, encoded: snapshots, identity claims, profile operations
+and forwarded intake (processed batches are gathered per profile: processed.py). Each
+call encodes one :class:`Record` (or a list); :meth:`Outputs.send` queues them and
+returns what to await for the broker's acknowledgements. A stage encodes everything a
+message causes before it sends any of it, so a record too large to send can refuse the
+whole message (dead-lettered) instead of a part of it."""
 
 from __future__ import annotations
 
@@ -12,19 +12,17 @@ from typing import Any
 
 import orjson
 
+from headwater.agents.processed import Coalesced
 from headwater.core import records
 from headwater.core.flows.state import OutboundRequest
 from headwater.core.imports import IMPORT_KEY
 from headwater.core.profile_ops import unique_keys
-from headwater.core.profiles import BatchResult, FoldRules, Profile, check_event
+from headwater.core.profiles import FoldRules, Profile
 from headwater.core.records import (
-    AppliedEvent,
     IdentityClaim,
     IntakeBatch,
-    ProcessedBatch,
     ProfileOp,
     ProfileSnapshot,
-    SessionUpdate,
     intake_batch,
     intake_event,
     json_object,
@@ -46,73 +44,9 @@ class Outputs:
         """Queue ``records`` in order; one awaitable per acknowledgement."""
         return [await self._send(r.topic, r.key, r.value) for r in records]
 
-    def processed(self, key: bytes, intake: bytes, profile_id: str, result: BatchResult) -> Record:
-        sessions: list[SessionUpdate] = [
-            {
-                "id": s.id,
-                "start": s.start,
-                "last": s.last,
-                "events": s.events,
-                "context": orjson.dumps(s.context),
-                "merged_into": None,
-            }
-            for s in result.sessions.values()
-        ]
-        absorbed: list[SessionUpdate] = [
-            {  # only the id, the survivor and a version above the survivor's
-                "id": gone,
-                "start": result.sessions[survivor].start,
-                "last": result.sessions[survivor].last,
-                "events": result.sessions[survivor].events,
-                "context": b"{}",
-                "merged_into": survivor,
-            }
-            for gone, survivor in result.absorbed.items()
-            if survivor in result.sessions
-        ]
-        record: ProcessedBatch = {
-            "intake": intake,
-            "profile_id": profile_id,
-            "events": [
-                {
-                    "id": a.event["id"],
-                    "session_id": a.session_id,
-                    "profile_version": a.profile_version,
-                    "errors": a.errors,
-                    "properties": a.properties,
-                    "limits": a.limits,
-                }
-                for a in result.applied
-            ],
-            "sessions": sessions + absorbed,
-        }
-        return self._records.processed(key, record)
-
-    def profile_less(
-        self, key: bytes, intake: bytes, batch: IntakeBatch, rules: FoldRules
-    ) -> Record:
-        context = json_object(batch["context"], "context")
-        events: list[AppliedEvent] = []
-        for e in batch["events"]:
-            event_context = json_object(e["context"], "events[].context")
-            checked = check_event(e, {**context, **event_context}, batch["source_id"], rules)
-            events.append(
-                {
-                    "id": e["id"],
-                    "session_id": batch["session_id"],
-                    "profile_version": 0,
-                    "errors": checked.errors,
-                    "properties": checked.properties,
-                    "limits": [],
-                }
-            )
-        record: ProcessedBatch = {
-            "intake": intake,
-            "profile_id": None,
-            "events": events,
-            "sessions": [],
-        }
-        return self._records.processed(key, record)
+    def coalesce(self, key: bytes, profile_id: str | None, limit: int) -> Coalesced:
+        """Gathers the processed records of ``key`` for one stage batch (processed.py)."""
+        return Coalesced(self._records, key, profile_id, limit)
 
     def snapshot(self, key: bytes, profile: Profile) -> Record:
         record: ProfileSnapshot = {

@@ -49,6 +49,7 @@ from headwater.core.documents import (
     session_document,
 )
 from headwater.core.ports.search import BulkAction, SearchStore, latest_versions
+from headwater.core.records import IntakeBatch, SessionUpdate, processed_messages
 from headwater.core.tenancy import (
     events_alias,
     events_index,
@@ -212,27 +213,47 @@ class StorageStage:
             await self._writer.retrying(erase)
 
     async def _event_actions(self, value: bytes) -> list[BulkAction]:
+        """A processed batch's documents: the events of each intake message it carries,
+        then each session it names once (core/records.py ``processed_messages`` reads
+        every version, also the one message of a record from before version 5)."""
         processed = self._records.read_processed(value)
-        batch = self._records.read_intake(processed["intake"])
-        generation = await self._provision(batch["tenant"], batch["env"])
-        resolution = Resolution(
-            processed["profile_id"],
-            {
-                e["id"]: Applied(
-                    e["session_id"],
-                    e["profile_version"],
-                    tuple(e["errors"]),
-                    e["properties"],
-                    tuple(e["limits"]),
-                )
-                for e in processed["events"]
-            },
-        )
-        actions = [self._action(d, generation) for d in event_documents(batch, resolution)]
+        profile_id = processed["profile_id"]
+        actions: list[BulkAction] = []
+        batch: IntakeBatch | None = None
+        generation = 0
+        for message in processed_messages(processed):
+            batch = self._records.read_intake(message["intake"])
+            generation = await self._provision(batch["tenant"], batch["env"])
+            resolution = Resolution(
+                profile_id,
+                {
+                    e["id"]: Applied(
+                        e["session_id"],
+                        e["profile_version"],
+                        tuple(e["errors"]),
+                        e["properties"],
+                        tuple(e["limits"]),
+                    )
+                    for e in message["events"]
+                },
+            )
+            actions += [self._action(d, generation) for d in event_documents(batch, resolution)]
+        if batch is not None:  # the sessions of a profile: one tenant and environment
+            actions += self._session_actions(batch, generation, profile_id, processed["sessions"])
+        return actions
+
+    def _session_actions(
+        self,
+        batch: IntakeBatch,
+        generation: int,
+        profile_id: str | None,
+        sessions: list[SessionUpdate],
+    ) -> list[BulkAction]:
         alias = sessions_alias(self._settings.index_prefix, batch["tenant"], batch["env"])
         index = generation_index(alias, generation)
         joins = self._joins(alias)
-        for session in processed["sessions"]:
+        actions = []
+        for session in sessions:
             if session["merged_into"] is not None:  # joined to another session by a late event
                 actions.append(
                     BulkAction(
@@ -245,9 +266,7 @@ class StorageStage:
                     )
                 )
                 continue
-            document = session_document(
-                batch["tenant"], batch["env"], processed["profile_id"], session
-            )
+            document = session_document(batch["tenant"], batch["env"], profile_id, session)
             actions.append(
                 BulkAction(
                     index,

@@ -35,6 +35,7 @@ __all__ = [
     "Millis",
     "OutboundRequest",
     "ProcessedBatch",
+    "ProcessedMessage",
     "ProfileOp",
     "ProfileRebuild",
     "ProfileSnapshot",
@@ -42,6 +43,7 @@ __all__ = [
     "intake_batch",
     "intake_event",
     "json_object",
+    "processed_messages",
 ]
 
 EMPTY_OBJECT = b"{}"
@@ -99,13 +101,31 @@ class SessionUpdate(TypedDict):
     merged_into: str | None
 
 
-class ProcessedBatch(TypedDict):
-    """``processed_batch.avsc``: an intake batch as the profile agent applied it (hw.events)."""
+class ProcessedMessage(TypedDict):
+    """One intake message of a processed batch (version 5 on), with its applied events."""
 
     intake: bytes
-    profile_id: str | None
     events: list[AppliedEvent]
+
+
+class ProcessedBatch(TypedDict):
+    """``processed_batch.avsc``: intake messages of one profile as the profile agent
+    applied them (hw.events). Read its messages with :func:`processed_messages`."""
+
+    intake: bytes  # versions 1-4: the one message; empty since version 5
+    profile_id: str | None
+    events: list[AppliedEvent]  # versions 1-4: the events of ``intake``
     sessions: list[SessionUpdate]
+    messages: list[ProcessedMessage]  # since version 5: every message, in order
+
+
+def processed_messages(record: ProcessedBatch) -> list[ProcessedMessage]:
+    """The intake messages a processed batch carries, in log order, each with the events
+    applied of it: the one of ``intake`` and ``events`` in a record written with versions
+    1-4 (still on the events topic after an upgrade), those of ``messages`` since."""
+    if not record["intake"]:
+        return record["messages"]
+    return [{"intake": record["intake"], "events": record["events"]}, *record["messages"]]
 
 
 class ProfileSnapshot(TypedDict):

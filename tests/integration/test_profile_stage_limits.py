@@ -16,6 +16,7 @@ from headwater.core.automation import Automation
 from headwater.core.flows.model import Flow
 from headwater.core.flows.rules import rule_from_config
 from headwater.core.profiles import Profile
+from headwater.core.records import processed_messages
 from headwater.schemas import DEAD_LETTER, PROCESSED_BATCH
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
@@ -113,6 +114,6 @@ async def test_an_event_over_a_profile_limit_is_applied_and_marked(settings: Set
         PROCESSED_BATCH,
         until=lambda rs: len(rs) >= 1,
     )
-    (event,) = processed[0]["events"]
+    ((event,),) = [m["events"] for m in processed_messages(processed[0])]
     assert event["limits"] == ["profile_max_value_bytes: traits.bio"]
     assert event["errors"] == []

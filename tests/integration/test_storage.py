@@ -21,7 +21,13 @@ from headwater.core.tenancy import (
     profiles_alias,
     sessions_alias,
 )
-from headwater.schemas import DEAD_LETTER, INTAKE_BATCH, PROCESSED_BATCH, PROFILE_SNAPSHOT
+from headwater.schemas import (
+    DEAD_LETTER,
+    INTAKE_BATCH,
+    PROCESSED_BATCH,
+    PROFILE_SNAPSHOT,
+    schema_family,
+)
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.deadletter import DeadLetters, SourceMessage
@@ -99,6 +105,71 @@ def intake_message(settings: Settings, events: int, offset: int = 0) -> SourceMe
         "events": [{"type": "page-view", "properties": {"n": i}} for i in range(events)],
     }
     return intake_source_message(settings, tracker_batch(settings, body), offset)
+
+
+def coalesced_message(settings: Settings, counts: list[int], offset: int) -> SourceMessage:
+    """One processed batch of version 5 as the profile agent now sends one: several
+    intake messages of a profile, each with its applied events, and their session once."""
+    intakes = [intake_message(settings, n, offset + i) for i, n in enumerate(counts)]
+    batches = [CODEC.decode(INTAKE_BATCH, m.value) for m in intakes]
+    session_id = batches[0]["session_id"]
+    messages, version = [], 0
+    for intake, batch in zip(intakes, batches, strict=True):
+        applied = []
+        for e in batch["events"]:
+            version += 1
+            applied.append({"id": e["id"], "session_id": session_id, "profile_version": version})
+        messages.append({"intake": intake.value, "events": applied})
+    session = {
+        "id": session_id,
+        "start": batches[0]["received_at"],
+        "last": batches[-1]["received_at"],
+        "events": version,
+        "context": b"{}",
+        "merged_into": None,
+    }
+    record = {"profile_id": "p-co", "sessions": [session], "messages": messages}
+    value = CODEC.encode(PROCESSED_BATCH, {**record, "intake": b"", "events": []})
+    return SourceMessage(Topics(settings.topic_prefix).events, 0, offset, intakes[0].key, value)
+
+
+async def test_a_coalesced_batch_stores_every_message_and_its_session_once(
+    stage: StorageStage, settings: Settings, search: SearchStore
+) -> None:
+    message = coalesced_message(settings, [1, 3, 2], 40)
+
+    result = await stage.handle([message])
+
+    assert (result.documents, result.dead_lettered) == (6 + 1, 0)  # events, one session
+    alias = events_alias(settings.index_prefix, "default", "production")
+    await search.refresh(alias)
+    query = {"term": {"profile.id": "p-co"}}
+    hits = (await search.search(alias, query=query, size=20))["hits"]["hits"]
+    assert sorted(h["_source"]["profile"]["version"] for h in hits) == [1, 2, 3, 4, 5, 6]
+    sessions = sessions_alias(settings.index_prefix, "default", "production")
+    await search.refresh(sessions)
+    session = (await search.search(sessions, query={"term": {"profile.id": "p-co"}}))["hits"]
+    assert [h["_source"]["events"] for h in session["hits"]] == [6]
+
+
+async def test_a_processed_batch_written_before_version_5_is_stored(
+    stage: StorageStage, settings: Settings, search: SearchStore
+) -> None:
+    # a record of the old shape (one intake message), still on hw.events after an upgrade
+    old_writer = AvroCodec({PROCESSED_BATCH: schema_family(PROCESSED_BATCH)[:4]})
+    current = processed_message(settings, 2, 50)
+    record = CODEC.decode(PROCESSED_BATCH, current.value)
+    old = {k: v for k, v in record.items() if k != "messages"}
+    value = old_writer.encode(PROCESSED_BATCH, {**old, "profile_id": "p-old"})
+    assert value[2:10] == schema_family(PROCESSED_BATCH)[3].fingerprint
+
+    result = await stage.handle([SourceMessage(current.topic, 0, 50, current.key, value)])
+
+    assert (result.documents, result.dead_lettered) == (2 + 1, 0)
+    alias = events_alias(settings.index_prefix, "default", "production")
+    await search.refresh(alias)
+    hits = (await search.search(alias, query={"term": {"profile.id": "p-old"}}))["hits"]["hits"]
+    assert sorted(h["_source"]["profile"]["version"] for h in hits) == [51, 52]
 
 
 async def test_redelivered_batches_are_stored_once(

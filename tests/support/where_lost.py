@@ -10,10 +10,11 @@ hand-over defect from a producer one.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from headwater.core.records import ProcessedBatch, processed_messages
 from headwater.errors import HeadwaterError
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
@@ -27,12 +28,16 @@ async def where_lost(settings: Settings, missing: set[str]) -> str:
         return "nothing missing"
     codec = AvroCodec.default()
     topics = Topics(settings.topic_prefix)
-    on_intake = await _ids_on(settings, topics.intake, lambda v: codec.decode("intake_batch", v))
-    on_events = await _ids_on(
-        settings,
-        topics.events,
-        lambda v: codec.decode("intake_batch", codec.decode("processed_batch", v)["intake"]),
-    )
+
+    def intake_events(value: bytes) -> list[Any]:
+        return list(codec.decode("intake_batch", value)["events"])
+
+    def processed_events(value: bytes) -> list[Any]:
+        processed = cast(ProcessedBatch, codec.decode("processed_batch", value))
+        return [e for m in processed_messages(processed) for e in intake_events(m["intake"])]
+
+    on_intake = await _ids_on(settings, topics.intake, intake_events)
+    on_events = await _ids_on(settings, topics.events, processed_events)
     stages: Counter[str] = Counter()
     examples: list[str] = []
     for event_id in sorted(missing):
@@ -48,7 +53,7 @@ async def where_lost(settings: Settings, missing: set[str]) -> str:
     return f"{dict(stages)}; " + "; ".join(examples)
 
 
-async def _ids_on(settings: Settings, topic: str, decode: Any) -> dict[str, str]:
+async def _ids_on(settings: Settings, topic: str, events_of: Any) -> dict[str, str]:
     """Event id -> where it is (``p<partition>@<offset>``) on ``topic``, every copy."""
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka, enable_auto_commit=False)
     await consumer.start()
@@ -62,7 +67,7 @@ async def _ids_on(settings: Settings, topic: str, decode: Any) -> dict[str, str]
             for tp, records in (await consumer.getmany(timeout_ms=1000)).items():
                 for record in records:
                     try:
-                        events = decode(record.value)["events"] if record.value else []
+                        events = events_of(record.value) if record.value else []
                     except HeadwaterError:  # another record kind: not an event batch
                         continue
                     for event in events:

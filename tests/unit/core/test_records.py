@@ -18,6 +18,7 @@ TYPED = {
     "IntakeBatch": records.IntakeBatch,
     "IntakeEvent": records.IntakeEvent,
     "ProcessedBatch": records.ProcessedBatch,
+    "ProcessedMessage": records.ProcessedMessage,
     "AppliedEvent": records.AppliedEvent,
     "SessionUpdate": records.SessionUpdate,
     "ProfileSnapshot": records.ProfileSnapshot,

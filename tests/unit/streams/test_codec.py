@@ -123,18 +123,21 @@ def dead_letter() -> dict[str, Any]:
 
 
 def processed_batch() -> dict[str, Any]:
+    applied = {
+        "id": "e-1",
+        "session_id": "s-1",
+        "profile_version": 7,
+        "errors": ["properties/total: 1 is not of type 'string'"],
+        "properties": b'{"total": 1}',
+        "limits": ["profile_max_keys: traits"],
+    }
     return {
-        "intake": b"\xc3\x01" + b"\x00" * 8 + b"opaque",
+        "intake": b"",
         "profile_id": "p-1",
-        "events": [
-            {
-                "id": "e-1",
-                "session_id": "s-1",
-                "profile_version": 7,
-                "errors": ["properties/total: 1 is not of type 'string'"],
-                "properties": b'{"total": 1}',
-                "limits": ["profile_max_keys: traits"],
-            }
+        "events": [],
+        "messages": [
+            {"intake": b"\xc3\x01" + b"\x00" * 8 + b"opaque", "events": [applied]},
+            {"intake": b"\xc3\x01" + b"\x00" * 8 + b"other", "events": []},
         ],
         "sessions": [
             {

@@ -158,7 +158,7 @@ def test_history_holds_the_versions_recovered_from_git():
         "job_record": 1,
         "merge_record": 1,
         "outbound_request": 1,
-        "processed_batch": 4,
+        "processed_batch": 5,
         "profile_op": 1,
         "profile_rebuild": 1,
         "profile_snapshot": 1,
