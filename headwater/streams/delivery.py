@@ -12,15 +12,18 @@ abandoned if the flow is suspended, the service stopped or crashed meanwhile.
 from __future__ import annotations
 
 import types
-from collections.abc import Coroutine, Generator
+from collections.abc import Awaitable, Coroutine, Generator
 from typing import Any
 
 __all__ = ["deliver"]
 
 
-async def deliver(service: Any, delivery: Coroutine[Any, Any, Any], abandon: Any) -> None:
+async def deliver(service: Any, delivery: Awaitable[Any], abandon: Any) -> None:
     """Run ``delivery`` to its end; if it has to wait, wait as ``service.wait_first``
     does, against ``abandon`` (an event: the flow suspended)."""
+    if not isinstance(delivery, Coroutine):  # not a coroutine (Faust's are): as before
+        await service.wait_first(delivery, abandon.wait())
+        return
     try:
         waiting_on = delivery.send(None)
     except StopIteration:
