@@ -7,6 +7,12 @@ one-event message (bench/pipeline.py, docs/performance.md). Almost always the ca
 finishes without waiting (there is room in the stream's queue), so :func:`deliver` runs
 it directly, and only a callback that does wait goes on under ``wait_first`` as before:
 abandoned if the flow is suspended, the service stopped or crashed meanwhile.
+
+Without a task per record the stream no longer takes each record out of its queue
+before the next is handed over: a whole fetch can wait there. That is safe only because
+a stage's queue is left out of Faust's flow control, which empties it when the flow
+resumes, also right after recovery's seek (streams/batches.py); records the stream must
+not process it still skips.
 """
 
 from __future__ import annotations
