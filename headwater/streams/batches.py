@@ -21,6 +21,18 @@ stage's bulk writes: agents/worker.py ``_run_in_batches``). Faust waits for thos
 as for any other before a rebalance or a stop. Closing the batches never waits for them
 (Faust closes them from another task while the stage may still be iterating them, so
 a ``finally`` that waited would leave the generator running under the stage's feet).
+
+The stream's queue (records the consumer handed over, not yet taken by the stream) is
+taken out of Faust's flow control, which empties it whenever the flow resumes. Recovery
+resumes the flow once more after it seeked the partitions to their committed offsets
+(``Recovery.on_recovery_completed``): records fetched from there and handed over while
+the seek was answered were emptied with the queue, untracked and unacked, while the
+fetch position had moved past them. Nothing read them again until later records of the
+partition were processed (streams/consumer.py ``_read_again``), or never if none came:
+acknowledged events never stored (tests/e2e/test_two_workers.py). Left in the queue,
+records the stream should not process are still skipped by it (and freed, not counted):
+those of an older generation or that arrive while the flow is stopped; a seek to the
+committed offset follows each of those rebalances.
 """
 
 from __future__ import annotations
@@ -55,6 +67,11 @@ async def _ack(stream: Any, batch: Batch) -> None:
         await stream.ack(event)
 
 
+def _keep_queued(stream: Any) -> None:
+    """Faust's flow control no longer empties ``stream``'s queue (see the module's doc)."""
+    stream.app.flow_control._queues.discard(stream.channel.queue)
+
+
 async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[Batch]:
     """Batches of at most ``max_`` events of ``stream``, in the order they came."""
     waiting: list[Any] = []
@@ -79,6 +96,7 @@ async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[B
             await stream.crash(exc)
         return value
 
+    _keep_queued(stream)
     acks_before = stream.enable_acks
     stream.enable_acks = False  # acked here, once the batch is handled
     stream.add_processor(add_to_buffer)

@@ -67,6 +67,8 @@ from faust.types.tuples import ack_lock
 from mode import Service
 from mode.utils.futures import notify
 
+from headwater.streams.delivery import deliver
+
 __all__ = ["Fetched", "WorkerConsumer", "WorkerConsumerThread", "holes", "use_worker_consumer"]
 
 # Offsets [begin, end) known to hold no record, by partition
@@ -357,7 +359,9 @@ class WorkerConsumer(Consumer):
     async def _drain_messages(self, fetcher: Any) -> None:
         """Faust's delivery loop, without its read-offset guesses for the topics it
         commits: each of their records goes to the streams (see the module's doc).
-        Changelog records keep Faust's rule (none below the read offset)."""
+        Changelog records keep Faust's rule (none below the read offset). A record's
+        callback waits under ``wait_first`` only when it has to wait
+        (streams/delivery.py)."""
         callback = self.callback
         consumer_should_stop = cast(Service, self)._stopped.is_set
         fetcher_should_stop = cast(Service, fetcher)._stopped.is_set
@@ -384,7 +388,7 @@ class WorkerConsumer(Consumer):
                         if commit_every is not None and self._n_acked >= commit_every:
                             self._n_acked = 0
                             await self.commit()
-                        await self.wait_first(callback(message), self.suspend_flow.wait())
+                        await deliver(self, callback(message), self.suspend_flow)
                         read_offset[tp] = offset
                 self.diag.unset_flag(CONSUMER_FETCHING)
         except self.consumer_stopped_errors:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -30,6 +31,8 @@ class _Channel:
 class FakeStream:
     def __init__(self) -> None:
         self.channel = _Channel()
+        # Faust's flow control, which would empty the queue when the flow resumes
+        self.app = SimpleNamespace(flow_control=SimpleNamespace(_queues={self.channel.queue}))
         self.enable_acks = True
         self.should_stop = False
         self.current_event: str | None = None
@@ -98,6 +101,15 @@ async def test_the_next_batch_fills_while_the_last_is_handled(stream: FakeStream
     assert stream.acked == ["a", "b", "c", "d", "e"]
     assert stream.enable_acks and stream._processors == []  # the stream as it was
     stream.stop()
+
+
+async def test_the_queue_is_left_out_of_flow_control(stream: FakeStream) -> None:
+    """Faust's flow control empties the queues it holds when the flow resumes, also
+    after recovery's seek, when records just handed over are in them (module doc)."""
+    batches = take_batches(stream, 3, within=0.05)
+    stream.put("a")
+    assert await take(batches) == ["a"]
+    assert stream.app.flow_control._queues == set()
 
 
 async def test_a_batch_given_a_future_is_acked_once_it_is_done(stream: FakeStream) -> None:

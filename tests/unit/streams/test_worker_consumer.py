@@ -16,10 +16,14 @@ from typing import Any
 import pytest
 from aiokafka.structs import ConsumerRecord
 from faust.types import TP
+from mode import Service
+from mode.utils.locks import Event
 
 from headwater.agents.worker import build_worker_app
 from headwater.settings import load_settings
+from headwater.streams.batches import take_batches
 from headwater.streams.consumer import Fetched, WorkerConsumer, holes
+from headwater.streams.delivery import deliver
 from headwater.streams.store import release_state_dirs
 
 INTAKE = TP("x.intake", 1)
@@ -54,10 +58,15 @@ class _Fetcher:
         self._stopped = asyncio.Event()
 
 
-async def _deliver(consumer: Any, fetches: list[Callable[[], Awaitable[Any]]]) -> list[int]:
+async def _deliver(
+    consumer: Any,
+    fetches: list[Callable[[], Awaitable[Any]]],
+    to: Callable[[Any], Awaitable[None]] | None = None,
+) -> list[int]:
     """Run the consumer's delivery loop over ``fetches`` (each returns one fetch's
-    records); every delivered record is processed and acked at once. The offsets
-    delivered, in order."""
+    records); every delivered record is processed and acked at once, or handed to
+    ``to`` (the app's streams: ``app.topics.on_message``). The offsets delivered, in
+    order."""
     delivered: list[int] = []
     fetcher = _Fetcher()
 
@@ -69,7 +78,10 @@ async def _deliver(consumer: Any, fetches: list[Callable[[], Awaitable[Any]]]) -
 
     async def process(message: Any) -> None:
         delivered.append(message.offset)
-        _process(consumer, message)
+        if to is None:
+            _process(consumer, message)
+        else:
+            await to(message)
 
     async def committed() -> dict[TP, int]:
         return {INTAKE: COMMITTED}
@@ -259,3 +271,97 @@ async def test_a_skipped_record_is_read_again(app: Any) -> None:
     assert seeks == []  # it may still be on its way
     await consumer.note_deleted()
     assert seeks == [{INTAKE: COMMITTED}]
+
+
+async def _tasks_made(consumer: Any, records: int) -> int:
+    """The tasks the delivery loop makes while it delivers ``records`` records."""
+    loop = asyncio.get_running_loop()
+    made = 0
+
+    def counting(loop: Any, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        nonlocal made
+        made += 1
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    loop.set_task_factory(counting)
+    try:
+        delivered = await _deliver(consumer, [_fetched(COMMITTED, COMMITTED + records - 1)])
+    finally:
+        loop.set_task_factory(None)
+    assert len(delivered) == records
+    return made
+
+
+async def test_a_record_whose_delivery_does_not_wait_costs_no_task(app: Any) -> None:
+    """Faust's loop made four tasks per record (``wait_first``): as much CPU as the
+    profile stage's fold of a one-event message (streams/delivery.py)."""
+    consumer = app.consumer
+    app.topics._acking_topics.add(INTAKE.topic)
+    few = await _tasks_made(consumer, 5)
+    consumer._read_offset[INTAKE] = None
+    many = await _tasks_made(consumer, 50)
+    assert many == few, f"{many - few} tasks for 45 more records"
+
+
+async def test_a_delivery_that_waits_goes_on_or_is_abandoned_as_before() -> None:
+    """A callback that has to wait (a full stream queue) finishes as under Faust's own
+    ``wait_first``, and is cancelled if the flow is suspended meanwhile."""
+    service, suspended = Service(), Event()
+    gate, done, cancelled = asyncio.Event(), [], []
+
+    async def callback(n: int) -> None:
+        try:
+            await gate.wait()
+            done.append(n)
+        except asyncio.CancelledError:
+            cancelled.append(n)
+            raise
+
+    async def open_gate() -> None:
+        await asyncio.sleep(0.01)
+        gate.set()
+
+    opening = asyncio.create_task(open_gate())
+    await deliver(service, callback(1), suspended)
+    await opening
+    gate.clear()
+    suspending = asyncio.get_running_loop().call_later(0.01, suspended.set)
+    await deliver(service, callback(2), suspended)
+    await asyncio.sleep(0)
+    suspending.cancel()
+    assert (done, cancelled) == ([1], [2])
+
+    async def failing() -> None:
+        await asyncio.sleep(0)
+        raise KeyError("raised after a wait")
+
+    with pytest.raises(KeyError):
+        await deliver(service, failing(), Event())
+
+
+async def test_records_handed_to_a_stage_survive_the_flow_resuming(app: Any) -> None:
+    """Recovery resumes the flow once more after seeking to the committed offsets
+    (``on_recovery_completed``), and Faust's flow control empties the streams' queues
+    then: records handed over while the seek was answered were dropped, the fetch
+    position past them, and not read again (tests/e2e/test_two_workers.py lost
+    acknowledged events so). Under ``wait_first`` the stream took each record before the
+    next came; handed over without a task, they wait in the queue (streams/batches.py)."""
+    consumer = app.consumer
+    app.topics._acking_topics.add(INTAKE.topic)
+    stream = app.stream(aiter(app.topic(INTAKE.topic, key_type=bytes, value_type=bytes)))
+    await app.topics.on_partitions_assigned({INTAKE})
+    app.flow_control.resume()
+    batches = take_batches(stream, 5, within=0.5)
+    first = asyncio.ensure_future(anext(batches))
+    await asyncio.sleep(0.05)  # the stream's passive delivery has started
+
+    async def seek_answered() -> Any:  # recovery goes on while the loop fetches again
+        app.flow_control.resume()
+        return {}
+
+    offsets = list(range(COMMITTED, COMMITTED + 5))
+    fetches = [_fetched(offsets[0], offsets[-1]), seek_answered]
+    assert await _deliver(consumer, fetches, app.topics.on_message) == offsets
+    batch = await asyncio.wait_for(first, 5)
+    assert [event.message.offset for event in batch] == offsets
+    await batches.aclose()
