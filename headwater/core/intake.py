@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from headwater.core.bots import BOT_TAG, is_bot
+from headwater.core.fast_wire import SLOW, FastTrackerPayload, decode_tracker
 from headwater.core.ids import IdPool, new_id
 from headwater.core.records import EMPTY_OBJECT, IntakeBatch, intake_batch, intake_event
 from headwater.core.sources import EventSource
@@ -34,6 +35,7 @@ from headwater.errors import InvalidInput, MalformedInput, PayloadTooLarge
 __all__ = [
     "JSON_EXPECTED",
     "Accepted",
+    "AnyTrackerPayload",
     "IntakeLimits",
     "RequestMeta",
     "TrackerPayload",
@@ -181,9 +183,15 @@ def invalid_input(exc: ValidationError) -> InvalidInput:
     return InvalidInput(f"{field}: {first['msg']}", field=field)
 
 
-def parse_tracker_payload(body: bytes) -> TrackerPayload:
+AnyTrackerPayload = TrackerPayload | FastTrackerPayload
+"""A ``/track`` body as the pydantic model or the fast path (core/fast_wire.py) reads it:
+the same fields with the same values."""
+
+
+def parse_tracker_payload(body: bytes) -> AnyTrackerPayload:
     """Parse and validate a ``/track`` body; 400 for bad JSON, 422 naming the field."""
-    return tracker_payload(load_json(body))
+    fast = decode_tracker(body)
+    return tracker_payload(load_json(body)) if fast is SLOW else fast
 
 
 def tracker_payload(data: Any) -> TrackerPayload:
@@ -214,7 +222,7 @@ def partition_key(tenant: str, env: str, profile_id: str | None, fallback: str) 
 
 
 def build_tracker_batch(
-    payload: TrackerPayload,
+    payload: AnyTrackerPayload,
     source: EventSource,
     meta: RequestMeta,
     limits: IntakeLimits,

@@ -42,7 +42,7 @@ from headwater.core.intake import (
     partition_key,
 )
 from headwater.core.records import IntakeEvent, intake_batch, intake_event
-from headwater.core.segment import SegmentBatch, SegmentMessage
+from headwater.core.segment import AnySegmentBatch, AnySegmentMessage
 from headwater.core.sources import EventSource
 from headwater.core.times import epoch_ms
 from headwater.errors import PayloadTooLarge
@@ -61,20 +61,20 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def profile_id_for(tenant: str, message: SegmentMessage) -> str:
+def profile_id_for(tenant: str, message: AnySegmentMessage) -> str:
     """The stable Headwater profile id of a message: anonymousId first, then userId."""
     if message.anonymousId is not None:
         return name_id(_PROFILE_NS, f"{tenant}/anonymous/{message.anonymousId}")
     return name_id(_PROFILE_NS, f"{tenant}/user/{message.userId}")
 
 
-def event_id_for(source: EventSource, message: SegmentMessage, make_id: IdFactory) -> str:
+def event_id_for(source: EventSource, message: AnySegmentMessage, make_id: IdFactory) -> str:
     if message.messageId is None:
         return make_id()
     return name_id(_EVENT_NS, f"{source.tenant}/{source.id}/{message.messageId}")
 
 
-def event_time(message: SegmentMessage, batch_sent_at: datetime | None, received_at: int) -> int:
+def event_time(message: AnySegmentMessage, batch_sent_at: datetime | None, received_at: int) -> int:
     """Epoch ms of the event, corrected for the sending device's clock skew."""
     device_time = message.originalTimestamp or message.timestamp
     if device_time is None:
@@ -90,14 +90,14 @@ def event_time(message: SegmentMessage, batch_sent_at: datetime | None, received
     return corrected if _EARLIEST_MS <= corrected <= _LATEST_MS else happened
 
 
-def event_type(message: SegmentMessage) -> str:
+def event_type(message: AnySegmentMessage) -> str:
     if message.type == "track" and message.event:
         return message.event
     kind = message.type or "track"
     return _TYPES.get(kind, kind)
 
 
-def _properties(message: SegmentMessage, tenant: str) -> dict[str, Any]:
+def _properties(message: AnySegmentMessage, tenant: str) -> dict[str, Any]:
     kind = message.type
     if kind == "identify":
         # rudder-sdk-python sends identify's traits only as context.traits
@@ -126,7 +126,7 @@ def _properties(message: SegmentMessage, tenant: str) -> dict[str, Any]:
     return message.properties
 
 
-def _options(message: SegmentMessage, integrations: dict[str, Any]) -> dict[str, Any]:
+def _options(message: AnySegmentMessage, integrations: dict[str, Any]) -> dict[str, Any]:
     segment: dict[str, Any] = {"type": message.type}
     if message.messageId is not None:
         segment["messageId"] = message.messageId
@@ -147,8 +147,8 @@ def _merged(outer: dict[str, Any], inner: dict[str, Any]) -> dict[str, Any]:
 
 
 def _event(
-    message: SegmentMessage,
-    batch: SegmentBatch,
+    message: AnySegmentMessage,
+    batch: AnySegmentBatch,
     shared_context: bytes,
     source: EventSource,
     meta: RequestMeta,
@@ -183,7 +183,7 @@ def _event(
 
 
 def build_segment_batches(
-    batch: SegmentBatch,
+    batch: AnySegmentBatch,
     source: EventSource,
     meta: RequestMeta,
     limits: IntakeLimits,
