@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from headwater.core.bots import BOT_TAG, is_bot
-from headwater.core.fast_wire import SLOW, FastTrackerPayload, decode_tracker
+from headwater.core.fast_wire import SLOW, FastTrackerPayload, tracker_from
 from headwater.core.ids import IdPool, new_id
 from headwater.core.records import EMPTY_OBJECT, IntakeBatch, intake_batch, intake_event
 from headwater.core.sources import EventSource
@@ -190,25 +190,30 @@ the same fields with the same values."""
 
 def parse_tracker_payload(body: bytes) -> AnyTrackerPayload:
     """Parse and validate a ``/track`` body; 400 for bad JSON, 422 naming the field."""
-    fast = decode_tracker(body)
-    return tracker_payload(load_json(body)) if fast is SLOW else fast
+    return tracker_payload(load_json(body))
 
 
-def tracker_payload(data: Any) -> TrackerPayload:
+def tracker_payload(data: Any) -> AnyTrackerPayload:
     """Validate a ``/track`` body already decoded (bridges and imports build one); 422
-    naming the field."""
+    naming the field. A plainly valid body is checked the fast way (core/fast_wire.py)."""
+    fast = tracker_from(data)
+    if fast is not SLOW:
+        return fast
     try:
         return TrackerPayload.model_validate(data)
     except ValidationError as exc:
         raise invalid_input(exc) from None
 
 
-def encode_json(value: dict[str, Any], field: str) -> bytes:
+def encode_json(value: dict[str, Any], field: str, at: str = "") -> bytes:
+    """``value`` as JSON; 422 naming ``at`` + ``field`` (joined only then: a batch's
+    messages name theirs ``batch[i].``) when it can't be."""
     if not value:
         return EMPTY_OBJECT
     try:
         return orjson.dumps(value)
     except orjson.JSONEncodeError as exc:
+        field = at + field
         raise InvalidInput(f"{field}: {exc}", field=field) from None
 
 

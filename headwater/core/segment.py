@@ -23,8 +23,8 @@ from headwater.core.fast_wire import (
     FastSegmentBatch,
     FastSegmentMessage,
     SegmentType,
-    decode_segment_batch,
-    decode_segment_message,
+    segment_batch_from,
+    segment_message_from,
 )
 from headwater.core.intake import invalid_input, load_json_object
 from headwater.errors import InvalidInput, UnknownSource
@@ -42,7 +42,6 @@ __all__ = [
     "require_fields",
     "write_key_of",
 ]
-
 
 
 def _id_text(value: object) -> object:
@@ -131,12 +130,12 @@ def require_fields(message: AnySegmentMessage, kind: SegmentType, at: str) -> No
 
 def parse_segment_message(body: bytes, kind: SegmentType) -> AnySegmentBatch:
     """A single-call body (``/v1/<kind>``) as a batch of one; its type is the route's."""
-    fast = decode_segment_message(body, kind)
+    data = load_json_object(body)
+    data.pop("type", None)  # the route says what it is
+    fast = segment_message_from(data, kind)
     if fast is not SLOW:
         require_fields(fast, kind, "")
         return FastSegmentBatch(batch=[fast], writeKey=fast.writeKey)
-    data = load_json_object(body)
-    data.pop("type", None)  # the route says what it is
     try:
         message = SegmentMessage.model_validate(data)
     except _ValidationError as exc:
@@ -148,11 +147,11 @@ def parse_segment_message(body: bytes, kind: SegmentType) -> AnySegmentBatch:
 
 def parse_segment_batch(body: bytes) -> AnySegmentBatch:
     """A ``/v1/batch`` body; every message must name a known type and its fields."""
-    parsed: AnySegmentBatch | None = decode_segment_batch(body)
+    data = load_json_object(body)
+    if "batch" not in data:
+        raise InvalidInput("batch is required", field="batch")
+    parsed: AnySegmentBatch | None = segment_batch_from(data)
     if parsed is SLOW:
-        data = load_json_object(body)
-        if "batch" not in data:
-            raise InvalidInput("batch is required", field="batch")
         try:
             parsed = SegmentBatch.model_validate(data)
         except _ValidationError as exc:

@@ -155,22 +155,24 @@ def _event(
     limits: IntakeLimits,
     make_id: IdFactory,
     at: str,
+    batch_bot: bool,
 ) -> IntakeEvent:
     """One intake event. The batch-level context travels once, on the intake record
-    (``shared_context``); the event keeps only its own keys, which win downstream."""
-    field = at.rstrip(".") or "body"
+    (``shared_context``); the event keeps only its own keys, which win downstream.
+    ``batch_bot``: whether the batch's (or the request's) user agent is a bot's."""
     kind = event_type(message)
-    properties = encode_json(_properties(message, source.tenant), f"{at}properties")
-    own_context = encode_json(message.context, f"{at}context") if message.context else b"{}"
+    context = message.context
+    properties = encode_json(_properties(message, source.tenant), "properties", at)
+    own_context = encode_json(context, "context", at) if context else b"{}"
     integrations = _merged(batch.integrations, message.integrations)
-    options = encode_json(_options(message, integrations), f"{at}integrations")
-    context_size = len(shared_context) + len(own_context)
-    size = len(properties) + context_size + len(options) + len(kind)
+    options = encode_json(_options(message, integrations), "integrations", at)
+    size = len(properties) + len(shared_context) + len(own_context) + len(options) + len(kind)
     if size > limits.max_event_bytes:
+        field = at.rstrip(".") or "body"
         raise PayloadTooLarge(
             f"{field} is {size} bytes, over the {limits.max_event_bytes}-byte limit", field=field
         )
-    agent = message.context.get("userAgent", batch.context.get("userAgent"))
+    bot = _is_bot_agent(context["userAgent"], meta) if "userAgent" in context else batch_bot
     return intake_event(
         event_id_for(source, message, make_id),
         kind,
@@ -178,8 +180,13 @@ def _event(
         properties=properties,
         context=own_context,
         options=options,
-        tags=[BOT_TAG] if is_bot(agent if isinstance(agent, str) else meta.user_agent) else [],
+        tags=[BOT_TAG] if bot else [],
     )
+
+
+def _is_bot_agent(agent: Any, meta: RequestMeta) -> bool:
+    """A context's ``userAgent``, or the request's when that one is not text."""
+    return is_bot(agent if isinstance(agent, str) else meta.user_agent)
 
 
 def build_segment_batches(
@@ -198,13 +205,14 @@ def build_segment_batches(
     """
     make_id = make_id or IdPool(len(batch.batch))
     shared_context = encode_json(batch.context, "context") if batch.context else b"{}"
+    batch_bot = _is_bot_agent(batch.context.get("userAgent"), meta)
     by_profile: dict[str, list[IntakeEvent]] = {}
     known: dict[tuple[str | None, str | None], str] = {}  # SDK batches repeat their users
     for index, message in enumerate(batch.batch):
         who = (message.anonymousId, None if message.anonymousId else message.userId)
         profile_id = known.get(who) or known.setdefault(who, profile_id_for(source.tenant, message))
         at = "" if single else f"batch[{index}]."
-        event = _event(message, batch, shared_context, source, meta, limits, make_id, at)
+        event = _event(message, batch, shared_context, source, meta, limits, make_id, at, batch_bot)
         by_profile.setdefault(profile_id, []).append(event)
     accepted = []
     for profile_id, events in by_profile.items():
