@@ -34,10 +34,10 @@ __all__ = [
     "MAX_BATCH_MESSAGES",
     "SEGMENT_TYPES",
     "SLOW",
-    "SegmentType",
     "FastSegmentBatch",
     "FastSegmentMessage",
     "FastTrackerPayload",
+    "SegmentType",
     "segment_batch_from",
     "segment_message_from",
     "tracker_from",
@@ -102,7 +102,7 @@ def _plain(text: str, limit: int) -> str:
     """``text`` as a stripping, length-limited pydantic string gives it, when nothing is
     to strip; a string with whitespace at either end or over ``limit`` goes the slow way.
     (Python's ``isspace`` holds for every character pydantic strips, and a few more.)"""
-    if text and (text[0].isspace() or text[-1].isspace()) or len(text) > limit:
+    if (text and (text[0].isspace() or text[-1].isspace())) or len(text) > limit:
         raise _Slow
     return text
 
@@ -197,10 +197,7 @@ def _segment_id(value: Any) -> str | None:
         value = str(value)
     if value == "":
         return None
-    if not _plain(value, 256):
-        raise _Slow  # only whitespace: pydantic strips it to "" and refuses it
-    text: str = value
-    return text
+    return _plain(value, 256)
 
 
 def _message(message: _NullableMessage) -> None:
