@@ -149,9 +149,9 @@ _Id = str | int | float | None
 
 class FastSegmentMessage(msgspec.Struct):
     type: SegmentType | None = None
-    userId: _Id = None
-    anonymousId: _Id = None
-    messageId: _Id = None
+    userId: str | None = None
+    anonymousId: str | None = None
+    messageId: str | None = None
     timestamp: Any = None  # datetimes once checked
     originalTimestamp: Any = None
     sentAt: Any = None
@@ -162,8 +162,8 @@ class FastSegmentMessage(msgspec.Struct):
     event: str | None = None
     name: str | None = None
     category: str | None = None
-    groupId: _Id = None
-    previousId: _Id = None
+    groupId: str | None = None
+    previousId: str | None = None
     writeKey: str | None = None
 
 
@@ -175,9 +175,14 @@ class FastSegmentBatch(msgspec.Struct):
     writeKey: str | None = None
 
 
-# JSON null for an object is an empty object (core/segment.py JsonObject): the structs
-# take None there through these variants' fields, normalised by _message
+# What the structs take before _message normalises it, as core/segment.py's models do:
+# numbers as ids (SegmentId) and null for an object (JsonObject, an empty object)
 class _NullableMessage(FastSegmentMessage):
+    userId: _Id = None  # type: ignore[assignment]
+    anonymousId: _Id = None  # type: ignore[assignment]
+    messageId: _Id = None  # type: ignore[assignment]
+    groupId: _Id = None  # type: ignore[assignment]
+    previousId: _Id = None  # type: ignore[assignment]
     context: dict[str, Any] | None = msgspec.field(default_factory=_object)  # type: ignore[assignment]
     integrations: dict[str, Any] | None = msgspec.field(default_factory=_object)  # type: ignore[assignment]
     properties: dict[str, Any] | None = msgspec.field(default_factory=_object)  # type: ignore[assignment]

@@ -8,7 +8,7 @@ limits, id assignment and errors are the same everywhere.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from headwater.core.bots import BOT_TAG, is_bot
-from headwater.core.fast_wire import SLOW, FastTrackerPayload, tracker_from
+from headwater.core.fast_wire import SLOW, FastTrackerEvent, FastTrackerPayload, tracker_from
 from headwater.core.ids import IdPool, new_id
 from headwater.core.records import EMPTY_OBJECT, IntakeBatch, intake_batch, intake_event
 from headwater.core.sources import EventSource
@@ -248,7 +248,8 @@ def build_tracker_batch(
     events = []
     event_ids = []
     bot = is_bot(meta.user_agent)
-    for index, event in enumerate(payload.events):
+    tracked: Sequence[TrackerEvent | FastTrackerEvent] = payload.events
+    for index, event in enumerate(tracked):
         field = f"events[{index}]"
         properties = encode_json(event.properties, f"{field}.properties")
         context = encode_json(event.context, f"{field}.context")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -156,7 +157,8 @@ def parse_segment_batch(body: bytes) -> AnySegmentBatch:
             parsed = SegmentBatch.model_validate(data)
         except _ValidationError as exc:
             raise invalid_input(exc) from None
-    for index, message in enumerate(parsed.batch):
+    messages: Sequence[AnySegmentMessage] = parsed.batch
+    for index, message in enumerate(messages):
         at = f"batch[{index}]."
         if message.type is None:
             raise InvalidInput(f"{at}type is required", field=f"{at}type")

@@ -28,6 +28,7 @@ The rules, also in ``docs/api.md``:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -208,7 +209,8 @@ def build_segment_batches(
     batch_bot = _is_bot_agent(batch.context.get("userAgent"), meta)
     by_profile: dict[str, list[IntakeEvent]] = {}
     known: dict[tuple[str | None, str | None], str] = {}  # SDK batches repeat their users
-    for index, message in enumerate(batch.batch):
+    messages: Sequence[AnySegmentMessage] = batch.batch
+    for index, message in enumerate(messages):
         who = (message.anonymousId, None if message.anonymousId else message.userId)
         profile_id = known.get(who) or known.setdefault(who, profile_id_for(source.tenant, message))
         at = "" if single else f"batch[{index}]."
