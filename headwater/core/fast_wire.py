@@ -94,6 +94,27 @@ class FastTrackerPayload(msgspec.Struct):
     profile_less: bool = False
 
 
+# What the structs take before the checks below: the free-form objects as orjson parsed
+# them (Any: msgspec would copy a dict[str, Any], and freeing the copies cost more than
+# checking each is a dict), numbers as Segment ids, null for a Segment object
+class _EventInput(FastTrackerEvent):
+    properties: Any = msgspec.field(default_factory=_object)
+    context: Any = msgspec.field(default_factory=_object)
+    options: Any = msgspec.field(default_factory=_object)
+
+
+class _TrackerInput(FastTrackerPayload):
+    events: list[_EventInput]  # type: ignore[assignment]
+    context: Any = msgspec.field(default_factory=_object)
+    properties: Any = msgspec.field(default_factory=_object)
+    options: Any = msgspec.field(default_factory=_object)
+
+
+def _is_object(value: Any) -> None:
+    if value.__class__ is not dict:
+        raise _Slow
+
+
 class _Slow(Exception):
     """The body needs the pydantic models' judgement."""
 
@@ -123,16 +144,23 @@ def _instant(value: Any) -> datetime | None:
 
 
 def tracker_from(data: Any) -> FastTrackerPayload | None:
-    """A parsed ``/track`` body the fast way, or :data:`SLOW`."""
+    """A ``/track`` body parsed from JSON (object keys are text) the fast way, or
+    :data:`SLOW`. Its objects are ``data``'s own, not copies."""
     try:
-        payload = msgspec.convert(data, FastTrackerPayload)
+        payload = msgspec.convert(data, _TrackerInput)
         if not 1 <= len(payload.source.id) <= 128 or not 1 <= len(payload.events) <= 2500:
             raise _Slow
         _client_id(payload.session)
         _client_id(payload.profile)
+        _is_object(payload.context)
+        _is_object(payload.properties)
+        _is_object(payload.options)
         for event in payload.events:
             if not event.type or len(event.tags) > 64:
                 raise _Slow
+            _is_object(event.properties)
+            _is_object(event.context)
+            _is_object(event.options)
             _plain(event.type, 128)
             _client_id(event)
             if event.time is not None and event.time.create is not None:
@@ -183,16 +211,16 @@ class _NullableMessage(FastSegmentMessage):
     messageId: _Id = None  # type: ignore[assignment]
     groupId: _Id = None  # type: ignore[assignment]
     previousId: _Id = None  # type: ignore[assignment]
-    context: dict[str, Any] | None = msgspec.field(default_factory=_object)  # type: ignore[assignment]
-    integrations: dict[str, Any] | None = msgspec.field(default_factory=_object)  # type: ignore[assignment]
-    properties: dict[str, Any] | None = msgspec.field(default_factory=_object)  # type: ignore[assignment]
-    traits: dict[str, Any] | None = msgspec.field(default_factory=_object)  # type: ignore[assignment]
+    context: Any = msgspec.field(default_factory=_object)
+    integrations: Any = msgspec.field(default_factory=_object)
+    properties: Any = msgspec.field(default_factory=_object)
+    traits: Any = msgspec.field(default_factory=_object)
 
 
 class _NullableBatch(FastSegmentBatch):
     batch: list[_NullableMessage]  # type: ignore[assignment]
-    context: dict[str, Any] | None = msgspec.field(default_factory=_object)  # type: ignore[assignment]
-    integrations: dict[str, Any] | None = msgspec.field(default_factory=_object)  # type: ignore[assignment]
+    context: Any = msgspec.field(default_factory=_object)
+    integrations: Any = msgspec.field(default_factory=_object)
 
 
 def _segment_id(value: Any) -> str | None:
@@ -203,6 +231,16 @@ def _segment_id(value: Any) -> str | None:
     if value == "":
         return None
     return _plain(value, 256)
+
+
+def _segment_object(value: Any) -> dict[str, Any]:
+    """As ``core/segment.py``'s ``JsonObject``: an object, null for an empty one."""
+    if value.__class__ is dict:
+        found: dict[str, Any] = value
+        return found
+    if value is None:
+        return {}
+    raise _Slow
 
 
 def _message(message: _NullableMessage) -> None:
@@ -223,14 +261,10 @@ def _message(message: _NullableMessage) -> None:
         message.originalTimestamp = _instant(message.originalTimestamp)
     if message.sentAt is not None:
         message.sentAt = _instant(message.sentAt)
-    if message.context is None:
-        message.context = {}
-    if message.integrations is None:
-        message.integrations = {}
-    if message.properties is None:
-        message.properties = {}
-    if message.traits is None:
-        message.traits = {}
+    message.context = _segment_object(message.context)
+    message.integrations = _segment_object(message.integrations)
+    message.properties = _segment_object(message.properties)
+    message.traits = _segment_object(message.traits)
     if message.event is not None:
         _plain(message.event, 128)
     if message.name is not None:
@@ -248,10 +282,8 @@ def segment_batch_from(data: dict[str, Any]) -> FastSegmentBatch | None:
             raise _Slow
         for message in batch.batch:
             _message(message)
-        if batch.context is None:
-            batch.context = {}
-        if batch.integrations is None:
-            batch.integrations = {}
+        batch.context = _segment_object(batch.context)
+        batch.integrations = _segment_object(batch.integrations)
         if batch.sentAt is not None:
             batch.sentAt = _instant(batch.sentAt)
     except (msgspec.ValidationError, RecursionError, _Slow):
