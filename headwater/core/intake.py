@@ -8,7 +8,7 @@ limits, id assignment and errors are the same everywhere.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from headwater.core.bots import BOT_TAG, is_bot
+from headwater.core.fast_wire import SLOW, FastTrackerEvent, FastTrackerPayload, tracker_from
 from headwater.core.ids import IdPool, new_id
 from headwater.core.records import EMPTY_OBJECT, IntakeBatch, intake_batch, intake_event
 from headwater.core.sources import EventSource
@@ -34,6 +35,7 @@ from headwater.errors import InvalidInput, MalformedInput, PayloadTooLarge
 __all__ = [
     "JSON_EXPECTED",
     "Accepted",
+    "AnyTrackerPayload",
     "IntakeLimits",
     "RequestMeta",
     "TrackerPayload",
@@ -181,26 +183,37 @@ def invalid_input(exc: ValidationError) -> InvalidInput:
     return InvalidInput(f"{field}: {first['msg']}", field=field)
 
 
-def parse_tracker_payload(body: bytes) -> TrackerPayload:
+AnyTrackerPayload = TrackerPayload | FastTrackerPayload
+"""A ``/track`` body as the pydantic model or the fast path (core/fast_wire.py) reads it:
+the same fields with the same values."""
+
+
+def parse_tracker_payload(body: bytes) -> AnyTrackerPayload:
     """Parse and validate a ``/track`` body; 400 for bad JSON, 422 naming the field."""
     return tracker_payload(load_json(body))
 
 
-def tracker_payload(data: Any) -> TrackerPayload:
+def tracker_payload(data: Any) -> AnyTrackerPayload:
     """Validate a ``/track`` body already decoded (bridges and imports build one); 422
-    naming the field."""
+    naming the field. A plainly valid body is checked the fast way (core/fast_wire.py)."""
+    fast = tracker_from(data)
+    if fast is not SLOW:
+        return fast
     try:
         return TrackerPayload.model_validate(data)
     except ValidationError as exc:
         raise invalid_input(exc) from None
 
 
-def encode_json(value: dict[str, Any], field: str) -> bytes:
+def encode_json(value: dict[str, Any], field: str, at: str = "") -> bytes:
+    """``value`` as JSON; 422 naming ``at`` + ``field`` (joined only then: a batch's
+    messages name theirs ``batch[i].``) when it can't be."""
     if not value:
         return EMPTY_OBJECT
     try:
         return orjson.dumps(value)
     except orjson.JSONEncodeError as exc:
+        field = at + field
         raise InvalidInput(f"{field}: {exc}", field=field) from None
 
 
@@ -214,7 +227,7 @@ def partition_key(tenant: str, env: str, profile_id: str | None, fallback: str) 
 
 
 def build_tracker_batch(
-    payload: TrackerPayload,
+    payload: AnyTrackerPayload,
     source: EventSource,
     meta: RequestMeta,
     limits: IntakeLimits,
@@ -235,7 +248,8 @@ def build_tracker_batch(
     events = []
     event_ids = []
     bot = is_bot(meta.user_agent)
-    for index, event in enumerate(payload.events):
+    tracked: Sequence[TrackerEvent | FastTrackerEvent] = payload.events
+    for index, event in enumerate(tracked):
         field = f"events[{index}]"
         properties = encode_json(event.properties, f"{field}.properties")
         context = encode_json(event.context, f"{field}.context")

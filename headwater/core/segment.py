@@ -10,29 +10,39 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic import ValidationError as _ValidationError
 
+from headwater.core.fast_wire import (
+    MAX_BATCH_MESSAGES,
+    SEGMENT_TYPES,
+    SLOW,
+    FastSegmentBatch,
+    FastSegmentMessage,
+    SegmentType,
+    segment_batch_from,
+    segment_message_from,
+)
 from headwater.core.intake import invalid_input, load_json_object
 from headwater.errors import InvalidInput, UnknownSource
 
 __all__ = [
     "MAX_BATCH_MESSAGES",
     "SEGMENT_TYPES",
+    "AnySegmentBatch",
+    "AnySegmentMessage",
     "SegmentBatch",
     "SegmentMessage",
     "SegmentType",
     "parse_segment_batch",
     "parse_segment_message",
+    "require_fields",
     "write_key_of",
 ]
-
-MAX_BATCH_MESSAGES = 2500
-SegmentType = Literal["track", "identify", "page", "screen", "group", "alias"]
-SEGMENT_TYPES: tuple[SegmentType, ...] = ("track", "identify", "page", "screen", "group", "alias")
 
 
 def _id_text(value: object) -> object:
@@ -83,17 +93,7 @@ class SegmentMessage(BaseModel):
 
     def require(self, kind: SegmentType, at: str) -> None:
         """Refuse (422, naming the field) what Segment itself would refuse for ``kind``."""
-        if self.userId is None and self.anonymousId is None:
-            raise InvalidInput(f"{at}userId or {at}anonymousId is required", field=f"{at}userId")
-        if kind == "track" and not self.event:
-            raise InvalidInput(f"{at}event is required for track", field=f"{at}event")
-        if kind == "group" and self.groupId is None:
-            raise InvalidInput(f"{at}groupId is required for group", field=f"{at}groupId")
-        if kind == "alias":
-            if self.previousId is None:
-                raise InvalidInput(f"{at}previousId is required for alias", field=f"{at}previousId")
-            if self.userId is None:
-                raise InvalidInput(f"{at}userId is required for alias", field=f"{at}userId")
+        require_fields(self, kind, at)
 
 
 class SegmentBatch(BaseModel):
@@ -108,10 +108,35 @@ class SegmentBatch(BaseModel):
     writeKey: str | None = None
 
 
-def parse_segment_message(body: bytes, kind: SegmentType) -> SegmentBatch:
+AnySegmentMessage = SegmentMessage | FastSegmentMessage
+AnySegmentBatch = SegmentBatch | FastSegmentBatch
+"""A call or a batch as the pydantic models or the fast path (core/fast_wire.py) read
+it: the same fields with the same values."""
+
+
+def require_fields(message: AnySegmentMessage, kind: SegmentType, at: str) -> None:
+    """Refuse (422, naming the field) what Segment itself would refuse for ``kind``."""
+    if message.userId is None and message.anonymousId is None:
+        raise InvalidInput(f"{at}userId or {at}anonymousId is required", field=f"{at}userId")
+    if kind == "track" and not message.event:
+        raise InvalidInput(f"{at}event is required for track", field=f"{at}event")
+    if kind == "group" and message.groupId is None:
+        raise InvalidInput(f"{at}groupId is required for group", field=f"{at}groupId")
+    if kind == "alias":
+        if message.previousId is None:
+            raise InvalidInput(f"{at}previousId is required for alias", field=f"{at}previousId")
+        if message.userId is None:
+            raise InvalidInput(f"{at}userId is required for alias", field=f"{at}userId")
+
+
+def parse_segment_message(body: bytes, kind: SegmentType) -> AnySegmentBatch:
     """A single-call body (``/v1/<kind>``) as a batch of one; its type is the route's."""
     data = load_json_object(body)
     data.pop("type", None)  # the route says what it is
+    fast = segment_message_from(data, kind)
+    if fast is not SLOW:
+        require_fields(fast, kind, "")
+        return FastSegmentBatch(batch=[fast], writeKey=fast.writeKey)
     try:
         message = SegmentMessage.model_validate(data)
     except _ValidationError as exc:
@@ -121,20 +146,23 @@ def parse_segment_message(body: bytes, kind: SegmentType) -> SegmentBatch:
     return SegmentBatch(batch=[message], writeKey=message.writeKey)
 
 
-def parse_segment_batch(body: bytes) -> SegmentBatch:
+def parse_segment_batch(body: bytes) -> AnySegmentBatch:
     """A ``/v1/batch`` body; every message must name a known type and its fields."""
     data = load_json_object(body)
     if "batch" not in data:
         raise InvalidInput("batch is required", field="batch")
-    try:
-        parsed = SegmentBatch.model_validate(data)
-    except _ValidationError as exc:
-        raise invalid_input(exc) from None
-    for index, message in enumerate(parsed.batch):
+    parsed: AnySegmentBatch | None = segment_batch_from(data)
+    if parsed is SLOW:
+        try:
+            parsed = SegmentBatch.model_validate(data)
+        except _ValidationError as exc:
+            raise invalid_input(exc) from None
+    messages: Sequence[AnySegmentMessage] = parsed.batch
+    for index, message in enumerate(messages):
         at = f"batch[{index}]."
         if message.type is None:
             raise InvalidInput(f"{at}type is required", field=f"{at}type")
-        message.require(message.type, at)
+        require_fields(message, message.type, at)
     return parsed
 
 

@@ -28,6 +28,7 @@ The rules, also in ``docs/api.md``:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,7 +43,7 @@ from headwater.core.intake import (
     partition_key,
 )
 from headwater.core.records import IntakeEvent, intake_batch, intake_event
-from headwater.core.segment import SegmentBatch, SegmentMessage
+from headwater.core.segment import AnySegmentBatch, AnySegmentMessage
 from headwater.core.sources import EventSource
 from headwater.core.times import epoch_ms
 from headwater.errors import PayloadTooLarge
@@ -61,20 +62,20 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def profile_id_for(tenant: str, message: SegmentMessage) -> str:
+def profile_id_for(tenant: str, message: AnySegmentMessage) -> str:
     """The stable Headwater profile id of a message: anonymousId first, then userId."""
     if message.anonymousId is not None:
         return name_id(_PROFILE_NS, f"{tenant}/anonymous/{message.anonymousId}")
     return name_id(_PROFILE_NS, f"{tenant}/user/{message.userId}")
 
 
-def event_id_for(source: EventSource, message: SegmentMessage, make_id: IdFactory) -> str:
+def event_id_for(source: EventSource, message: AnySegmentMessage, make_id: IdFactory) -> str:
     if message.messageId is None:
         return make_id()
     return name_id(_EVENT_NS, f"{source.tenant}/{source.id}/{message.messageId}")
 
 
-def event_time(message: SegmentMessage, batch_sent_at: datetime | None, received_at: int) -> int:
+def event_time(message: AnySegmentMessage, batch_sent_at: datetime | None, received_at: int) -> int:
     """Epoch ms of the event, corrected for the sending device's clock skew."""
     device_time = message.originalTimestamp or message.timestamp
     if device_time is None:
@@ -90,14 +91,14 @@ def event_time(message: SegmentMessage, batch_sent_at: datetime | None, received
     return corrected if _EARLIEST_MS <= corrected <= _LATEST_MS else happened
 
 
-def event_type(message: SegmentMessage) -> str:
+def event_type(message: AnySegmentMessage) -> str:
     if message.type == "track" and message.event:
         return message.event
     kind = message.type or "track"
     return _TYPES.get(kind, kind)
 
 
-def _properties(message: SegmentMessage, tenant: str) -> dict[str, Any]:
+def _properties(message: AnySegmentMessage, tenant: str) -> dict[str, Any]:
     kind = message.type
     if kind == "identify":
         # rudder-sdk-python sends identify's traits only as context.traits
@@ -126,7 +127,7 @@ def _properties(message: SegmentMessage, tenant: str) -> dict[str, Any]:
     return message.properties
 
 
-def _options(message: SegmentMessage, integrations: dict[str, Any]) -> dict[str, Any]:
+def _options(message: AnySegmentMessage, integrations: dict[str, Any]) -> dict[str, Any]:
     segment: dict[str, Any] = {"type": message.type}
     if message.messageId is not None:
         segment["messageId"] = message.messageId
@@ -147,30 +148,32 @@ def _merged(outer: dict[str, Any], inner: dict[str, Any]) -> dict[str, Any]:
 
 
 def _event(
-    message: SegmentMessage,
-    batch: SegmentBatch,
+    message: AnySegmentMessage,
+    batch: AnySegmentBatch,
     shared_context: bytes,
     source: EventSource,
     meta: RequestMeta,
     limits: IntakeLimits,
     make_id: IdFactory,
     at: str,
+    batch_bot: bool,
 ) -> IntakeEvent:
     """One intake event. The batch-level context travels once, on the intake record
-    (``shared_context``); the event keeps only its own keys, which win downstream."""
-    field = at.rstrip(".") or "body"
+    (``shared_context``); the event keeps only its own keys, which win downstream.
+    ``batch_bot``: whether the batch's (or the request's) user agent is a bot's."""
     kind = event_type(message)
-    properties = encode_json(_properties(message, source.tenant), f"{at}properties")
-    own_context = encode_json(message.context, f"{at}context") if message.context else b"{}"
+    context = message.context
+    properties = encode_json(_properties(message, source.tenant), "properties", at)
+    own_context = encode_json(context, "context", at) if context else b"{}"
     integrations = _merged(batch.integrations, message.integrations)
-    options = encode_json(_options(message, integrations), f"{at}integrations")
-    context_size = len(shared_context) + len(own_context)
-    size = len(properties) + context_size + len(options) + len(kind)
+    options = encode_json(_options(message, integrations), "integrations", at)
+    size = len(properties) + len(shared_context) + len(own_context) + len(options) + len(kind)
     if size > limits.max_event_bytes:
+        field = at.rstrip(".") or "body"
         raise PayloadTooLarge(
             f"{field} is {size} bytes, over the {limits.max_event_bytes}-byte limit", field=field
         )
-    agent = message.context.get("userAgent", batch.context.get("userAgent"))
+    bot = _is_bot_agent(context["userAgent"], meta) if "userAgent" in context else batch_bot
     return intake_event(
         event_id_for(source, message, make_id),
         kind,
@@ -178,12 +181,17 @@ def _event(
         properties=properties,
         context=own_context,
         options=options,
-        tags=[BOT_TAG] if is_bot(agent if isinstance(agent, str) else meta.user_agent) else [],
+        tags=[BOT_TAG] if bot else [],
     )
 
 
+def _is_bot_agent(agent: Any, meta: RequestMeta) -> bool:
+    """A context's ``userAgent``, or the request's when that one is not text."""
+    return is_bot(agent if isinstance(agent, str) else meta.user_agent)
+
+
 def build_segment_batches(
-    batch: SegmentBatch,
+    batch: AnySegmentBatch,
     source: EventSource,
     meta: RequestMeta,
     limits: IntakeLimits,
@@ -198,13 +206,15 @@ def build_segment_batches(
     """
     make_id = make_id or IdPool(len(batch.batch))
     shared_context = encode_json(batch.context, "context") if batch.context else b"{}"
+    batch_bot = _is_bot_agent(batch.context.get("userAgent"), meta)
     by_profile: dict[str, list[IntakeEvent]] = {}
     known: dict[tuple[str | None, str | None], str] = {}  # SDK batches repeat their users
-    for index, message in enumerate(batch.batch):
+    messages: Sequence[AnySegmentMessage] = batch.batch
+    for index, message in enumerate(messages):
         who = (message.anonymousId, None if message.anonymousId else message.userId)
         profile_id = known.get(who) or known.setdefault(who, profile_id_for(source.tenant, message))
         at = "" if single else f"batch[{index}]."
-        event = _event(message, batch, shared_context, source, meta, limits, make_id, at)
+        event = _event(message, batch, shared_context, source, meta, limits, make_id, at, batch_bot)
         by_profile.setdefault(profile_id, []).append(event)
     accepted = []
     for profile_id, events in by_profile.items():
