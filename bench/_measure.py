@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+import httpx
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 
@@ -265,3 +266,16 @@ def cpu_text(shares: dict[str, float]) -> str:
 
 
 # --- processes ------------------------------------------------------------------------
+
+
+async def indexed_documents(search: str | None, indices: list[str]) -> int:
+    """Documents the search engine indexed into ``indices`` (aliases), by its own counter
+    (``_stats/indexing``, primaries): an overwrite of a session or profile counts, a
+    version the storage stage dropped before writing (``latest_versions``) does not."""
+    if not search:
+        raise SystemExit("bench: no search engine address to read its indexing stats from")
+    url = search.split(",")[0].rstrip("/")
+    async with httpx.AsyncClient(timeout=30) as client:
+        answer = await client.get(f"{url}/{','.join(indices)}/_stats/indexing")
+        answer.raise_for_status()
+        return int(answer.json()["_all"]["primaries"]["indexing"]["index_total"])

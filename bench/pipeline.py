@@ -57,6 +57,7 @@ from bench._measure import (
     POLL,
     CpuSampler,
     cpu_text,
+    indexed_documents,
     processed_events,
     raw_read,
     read_back,
@@ -68,7 +69,7 @@ from bench.naive_agent import changelog_topic
 from headwater.adapters.search import connect_search
 from headwater.commands.embedded import ManagedProcess, start_process
 from headwater.commands.init import run_init
-from headwater.core.tenancy import events_alias
+from headwater.core.tenancy import events_alias, profiles_alias, sessions_alias
 from headwater.errors import SearchUnavailable
 from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
@@ -337,8 +338,17 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: Services) ->
     search_s = searchable_at - t0
     searchable_eps = (n - c0) / search_s if search_s > 0 and c0 < n else float("nan")
     search_cpu = cpu.shares(t0, searchable_at)
-    search_writes = n + writes.sessions + writes.snapshots
-    docs_per_s = searchable_eps * search_writes / n
+    search_writes = n + writes.sessions + writes.snapshots  # records for the storage stage
+    tenant, env = second.default_tenant, second.env
+    indexed = await indexed_documents(
+        second.search,
+        [
+            alias,
+            sessions_alias(second.index_prefix, tenant, env),
+            profiles_alias(second.index_prefix, tenant, env),
+        ],
+    )
+    docs_per_s = searchable_eps * indexed / n
     line(
         "events searchable (whole worker)",
         searchable_eps,
@@ -350,9 +360,11 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: Services) ->
     stage_eps = writes.count / writes.seconds
     behind = searchable_at - writes.last_ts
     print(
-        f"  search writes: {search_writes} ({n} events, {writes.sessions} session updates, "
-        f"{writes.snapshots} profile snapshots), {search_writes / n:.2f} per event, "
-        f"about {docs_per_s:,.0f} docs/s",
+        f"  records for the storage stage: {search_writes} ({n} events, {writes.sessions} "
+        f"session updates, {writes.snapshots} profile snapshots), {search_writes / n:.2f} "
+        f"per event; documents the engine indexed: {indexed} ({indexed / n:.2f} per event: "
+        f"the stage writes only the latest version of each in a batch), about "
+        f"{docs_per_s:,.0f} docs/s",
         flush=True,
     )
     print(
@@ -448,6 +460,7 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: Services) ->
                 "first_count": c0,
                 "cpu_cores": search_cpu,
                 "search_writes": search_writes,
+                "documents_indexed": indexed,
                 "search_docs_per_s": round(docs_per_s, 1),
                 "profile_stage_events_per_s": round(stage_eps, 1),
                 "bottleneck": bottleneck,
