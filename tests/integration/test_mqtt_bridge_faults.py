@@ -185,11 +185,25 @@ def test_the_subscriber_runs_on_uvloop_as_in_the_bridge_process(
         assert runner.run(exchange()) == [("u/a", b"1", 1), ("u/b", b"2", 1), ("u/c", BIG, 1)]
 
 
+@pytest.mark.xfail(
+    reason="hung once in CI (2026-12-07: the 300 s timeout, the loop idle, under the suite's "
+    "load; 5 of 5 runs alone or after test_bridges.py passed in seconds); cause not found. "
+    "Quarantined as non-strict while it is looked into; bounded to 120 s",
+    strict=False,
+    raises=TimeoutError,
+)
 async def test_an_mqtts_bridge_connects_over_tls_and_verifies_the_brokers_name(
     shared_settings: Settings,
     initialized: InitResult,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with asyncio.timeout(120):  # a hang is reported as one, not as the suite's timeout
+        await _mqtts_bridge_verifies_the_brokers_name(shared_settings, tmp_path, monkeypatch)
+
+
+async def _mqtts_bridge_verifies_the_brokers_name(
+    shared_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cert, key = self_signed(tmp_path, "localhost")
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trust the test certificate only
