@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bench._measure import CpuSampler
+from bench._measure import CpuSampler, service_pids
 from headwater.adapters.search import connect_search
 from headwater.adapters.search.writer import BulkWriter, plan_chunks
 from headwater.agents.storage import StorageStage
@@ -29,7 +29,7 @@ from headwater.settings import Settings
 from headwater.streams.codec import AvroCodec
 from headwater.streams.deadletter import DeadLetters, SourceMessage
 
-__all__ = ["RawBulk", "StageAlone", "raw_bulk", "stage_alone"]
+__all__ = ["RawBulk", "StageAlone", "raw_bulk", "stage_alone", "stage_alone_both_ways"]
 
 
 class _Recorder(BulkWriter):
@@ -192,3 +192,20 @@ async def stage_alone(
         return StageAlone(events, ended - started, cpu.shares(started, ended))
     finally:
         await store.close()
+
+
+async def stage_alone_both_ways(
+    settings: Settings, messages: list[SourceMessage], events: int
+) -> dict[str, list[StageAlone]]:
+    """:func:`stage_alone` each way twice, in the order A B B A, so warming up or the
+    machine's load drifting over the four windows favours neither; each pass to fresh
+    indices under ``settings``' prefix."""
+    alone: dict[str, list[StageAlone]] = {"build then write": [], "writing behind": []}
+    for i, behind in enumerate((False, True, True, False)):
+        name = "writing behind" if behind else "build then write"
+        prefix = f"{settings.index_prefix}{'wb' if behind else 'bw'}{i}"
+        target = settings.model_copy(update={"index_prefix": prefix})
+        alone[name].append(
+            await stage_alone(target, messages, events, service_pids(), behind=behind)
+        )
+    return alone

@@ -279,3 +279,23 @@ async def indexed_documents(search: str | None, indices: list[str]) -> int:
         answer = await client.get(f"{url}/{','.join(indices)}/_stats/indexing")
         answer.raise_for_status()
         return int(answer.json()["_all"]["primaries"]["indexing"]["index_total"])
+
+
+def verdict(cpu: dict[str, float], stage: float, docs_per_s: float, search: str) -> str:
+    """Which process limited events-until-searchable, from its CPU use over the window."""
+    if not cpu:
+        return "unknown (no CPU samples)"
+    ours = [name for name in ("worker", "search", "broker") if name in cpu]
+    busiest = max(ours, key=lambda name: cpu[name])
+    if busiest == "search":
+        return (
+            f"the search engine ({search} at {cpu['search']:.2f} cores, ~{docs_per_s:,.0f} "
+            f"docs/s of bulk writes) while the profile stage in the same worker ran ahead at "
+            f"{stage:,.0f} events/s"
+        )
+    if busiest == "worker":
+        return (
+            f"the worker process ({cpu['worker']:.2f} cores: profile and storage agents "
+            f"share one Python thread); search used {cpu.get('search', 0):.2f} cores"
+        )
+    return f"{busiest} ({cpu[busiest]:.2f} cores)"

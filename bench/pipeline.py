@@ -51,7 +51,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
-from bench._bulk import raw_bulk, stage_alone
+from bench._bulk import raw_bulk, stage_alone_both_ways
 from bench._harness import Services, add_engines_option, print_json, run_with_services
 from bench._measure import (
     POLL,
@@ -62,6 +62,7 @@ from bench._measure import (
     raw_read,
     read_back,
     service_pids,
+    verdict,
     watch,
 )
 from bench._workload import intake_messages, produce, publish_flow
@@ -392,14 +393,7 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: Services) ->
     print(f"  per event: {bulk.per_event()}", flush=True)
     share = searchable_eps / bulk.events_per_s
     print(f"events searchable / raw bulk of the same documents: {share:.2f}x  [{label}]")
-    # each way twice, in the order A B B A, so warming up or the machine's load drifting
-    # over the four windows favours neither
-    alone: dict[str, list[Any]] = {"build then write": [], "writing behind": []}
-    for i, behind in enumerate((False, True, True, False)):
-        name = "writing behind" if behind else "build then write"
-        prefix = f"{second.index_prefix}{'wb' if behind else 'bw'}{i}"
-        target = second.model_copy(update={"index_prefix": prefix})
-        alone[name].append(await stage_alone(target, outputs, n, service_pids(), behind=behind))
+    alone = await stage_alone_both_ways(second, outputs, n)
     stage_figures: dict[str, Any] = {}
     for name, passes in alone.items():
         rate = n * len(passes) / sum(p.seconds for p in passes)
@@ -469,26 +463,6 @@ async def run(args: argparse.Namespace, stack: ExitStack, services: Services) ->
             "storage_stage_alone": stage_figures,
         }
     )
-
-
-def verdict(cpu: dict[str, float], stage: float, docs_per_s: float, search: str) -> str:
-    """Which process limited events-until-searchable, from its CPU use over the window."""
-    if not cpu:
-        return "unknown (no CPU samples)"
-    ours = [name for name in ("worker", "search", "broker") if name in cpu]
-    busiest = max(ours, key=lambda name: cpu[name])
-    if busiest == "search":
-        return (
-            f"the search engine ({search} at {cpu['search']:.2f} cores, ~{docs_per_s:,.0f} "
-            f"docs/s of bulk writes) while the profile stage in the same worker ran ahead at "
-            f"{stage:,.0f} events/s"
-        )
-    if busiest == "worker":
-        return (
-            f"the worker process ({cpu['worker']:.2f} cores: profile and storage agents "
-            f"share one Python thread); search used {cpu.get('search', 0):.2f} cores"
-        )
-    return f"{busiest} ({cpu[busiest]:.2f} cores)"
 
 
 def main() -> None:
