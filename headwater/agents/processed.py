@@ -207,9 +207,11 @@ class Coalesced:
     def add(self, part: Part) -> None:
         """``part`` goes into the record being gathered, or starts the next one when it
         would pass the limit."""
-        if self._messages and self._size + self._growth(part) > self._limit:
+        grown = self._growth(part)
+        if self._messages and self._size + grown > self._limit:
             self._finish()
-        self._size += self._growth(part)
+            grown = self._growth(part)  # against the new record's (no) sessions
+        self._size += grown
         self._messages.append(part.message)
         for session in part.sessions:
             self._sessions[session["id"]] = (session, session_bytes(session))
